@@ -1,0 +1,181 @@
+//! `commitlab`: run Commit Lab scenarios headless.
+//!
+//! ```text
+//! commitlab presets
+//! commitlab scenario <preset>
+//! commitlab run <preset|file.json> [--until <ms>] [--format text|json|mermaid]
+//! ```
+//! Exit status: 0 when the run completes with every invariant holding, 1 when an invariant is
+//! violated, 2 for invalid input.
+
+use commitlab_sim::export::{mermaid, tables_text, trace_text, verdict_text};
+use commitlab_sim::{preset, Scenario, Simulation, PRESETS};
+use std::process::ExitCode;
+
+const USAGE: &str = "usage:
+  commitlab presets                       list the preset scenarios
+  commitlab scenario <preset>             print a preset as scenario JSON
+  commitlab run <preset|file.json> [--until <ms>] [--format text|json|mermaid]
+                                          run a scenario, print the trace, the state tables and the
+                                          invariant verdicts; exit 1 if an invariant is violated";
+
+enum Format {
+    Text,
+    Json,
+    Mermaid,
+}
+
+struct RunArgs {
+    source: String,
+    until_ms: Option<u64>,
+    format: Format,
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("commitlab: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<ExitCode, String> {
+    match args.first().map(String::as_str) {
+        Some("presets") => {
+            for preset in PRESETS {
+                println!("{:<34} {}", preset.name, preset.title);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some("scenario") => {
+            let name = args.get(1).ok_or_else(|| format!("which preset?\n{USAGE}"))?;
+            let scenario = load_preset(name)?;
+            println!("{}", scenario.to_json_pretty());
+            Ok(ExitCode::SUCCESS)
+        }
+        Some("run") => run_scenario(parse_run_args(&args[1..])?),
+        Some("help" | "--help" | "-h") => {
+            println!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(other) => Err(format!("unknown command `{other}`\n{USAGE}")),
+        None => Err(USAGE.to_string()),
+    }
+}
+
+fn parse_run_args(args: &[String]) -> Result<RunArgs, String> {
+    let mut source = None;
+    let mut until_ms = None;
+    let mut format = Format::Text;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--until" => {
+                let value = rest.next().ok_or("--until needs a time in milliseconds")?;
+                until_ms = Some(value.parse().map_err(|_| format!("--until: `{value}` is not a whole number of milliseconds"))?);
+            }
+            "--format" => {
+                format = match rest.next().map(String::as_str) {
+                    Some("text") => Format::Text,
+                    Some("json") => Format::Json,
+                    Some("mermaid") => Format::Mermaid,
+                    Some(other) => return Err(format!("--format: `{other}` is not one of text, json, mermaid")),
+                    None => return Err("--format needs one of text, json, mermaid".to_string()),
+                }
+            }
+            flag if flag.starts_with("--") => return Err(format!("unknown option `{flag}`\n{USAGE}")),
+            _ if source.is_some() => return Err(format!("unexpected argument `{arg}`\n{USAGE}")),
+            _ => source = Some(arg.clone()),
+        }
+    }
+    let source = source.ok_or_else(|| format!("run what? name a preset or a scenario file\n{USAGE}"))?;
+    Ok(RunArgs { source, until_ms, format })
+}
+
+fn load_preset(name: &str) -> Result<Scenario, String> {
+    preset(name).map(|preset| (preset.build)()).ok_or_else(|| {
+        let names: Vec<&str> = PRESETS.iter().map(|preset| preset.name).collect();
+        format!("no preset named `{name}` (presets: {})", names.join(", "))
+    })
+}
+
+fn load(source: &str) -> Result<Scenario, String> {
+    if preset(source).is_some() {
+        return load_preset(source);
+    }
+    let looks_like_file = source.ends_with(".json") || source.contains('/') || std::path::Path::new(source).exists();
+    if !looks_like_file {
+        return load_preset(source);
+    }
+    let text = std::fs::read_to_string(source).map_err(|error| format!("cannot read {source}: {error}"))?;
+    Scenario::from_json(&text).map_err(|error| format!("{source}: {error}"))
+}
+
+fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
+    let scenario = load(&args.source)?;
+    let mut simulation = Simulation::new(scenario).map_err(|error| format!("{}: {error}", args.source))?;
+    match args.until_ms {
+        Some(until_ms) => simulation.seek_time(until_ms),
+        None => {
+            simulation.run_to_end();
+            simulation.seek_step(simulation.total_steps());
+        }
+    }
+    let violated = simulation.invariants().iter().any(|status| status.violation.is_some());
+    match args.format {
+        Format::Text => print_text(&simulation),
+        Format::Json => print_json(&simulation),
+        Format::Mermaid => print!("{}", mermaid(&simulation)),
+    }
+    Ok(if violated { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn stop_text(simulation: &Simulation) -> String {
+    match simulation.stop() {
+        Some(commitlab_sim::Stop::Quiescent) => "nothing left to happen".to_string(),
+        Some(commitlab_sim::Stop::EndTime) => format!("end time {} ms reached", simulation.scenario().end_ms),
+        Some(commitlab_sim::Stop::StepLimit) => format!("step limit {} reached", simulation.scenario().max_steps),
+        None => "cursor before the end of the run".to_string(),
+    }
+}
+
+fn print_text(simulation: &Simulation) {
+    let scenario = simulation.scenario();
+    println!("# scenario {} (seed {})", scenario.name, scenario.seed);
+    println!("## trace");
+    print!("{}", trace_text(simulation.trace_to_cursor()));
+    println!("## state at {} ms (step {})", simulation.now_ms(), simulation.cursor_step());
+    print!("{}", tables_text(simulation));
+    println!("## verdict");
+    print!("{}", verdict_text(simulation));
+    println!(
+        "## {} steps, {} ms, {}; trace hash {:016x}",
+        simulation.cursor_step(),
+        simulation.now_ms(),
+        stop_text(simulation),
+        commitlab_sim::simulation::trace_hash(simulation.trace_to_cursor())
+    );
+}
+
+fn print_json(simulation: &Simulation) {
+    let value = serde_json::json!({
+        "scenario": simulation.scenario(),
+        "stop": simulation.stop(),
+        "steps": simulation.cursor_step(),
+        "time_ms": simulation.now_ms(),
+        "trace_hash": format!("{:016x}", commitlab_sim::simulation::trace_hash(simulation.trace_to_cursor())),
+        "trace": simulation.trace_to_cursor().iter().map(|entry| serde_json::json!({
+            "step": entry.step,
+            "time_ms": entry.time_ms,
+            "text": entry.event.to_string(),
+            "event": entry.event,
+        })).collect::<Vec<_>>(),
+        "nodes": simulation.snapshots(),
+        "invariants": simulation.invariants(),
+        "in_doubt": simulation.in_doubt(),
+    });
+    println!("{}", serde_json::to_string_pretty(&value).expect("serialisable"));
+}

@@ -1,0 +1,352 @@
+//! The coordinator role of two-phase commit (the transaction manager).
+//!
+//! On a client request it assigns a transaction id, routes the transfers to the shards that own
+//! the accounts, durably logs `Prepared(t, participants)` and only then sends PREPARE to every
+//! participant. Any NO, or a vote missing when the vote timeout fires, means ABORT; all YES means
+//! COMMIT. The decision is logged before anyone hears of it: the durable `Commit(t)` record is the
+//! point of no return. It then sends the decision and keeps resending it until every participant
+//! has acknowledged, logs `Completed(t)` and forgets the transaction.
+//!
+//! Requests are idempotent: a repeated request id is answered from the cached result (or ignored
+//! while still running). After a crash the coordinator rebuilds its table from the WAL, resends
+//! the decisions it had logged, and aborts what it has no decision for (presumed abort). A query
+//! about a transaction it does not know is answered ABORT for the same reason.
+
+use crate::context::Context;
+use crate::effect::{Note, Role, Timer, TxnNumbering};
+use crate::ids::{Endpoint, NodeId, RequestId, TxnId};
+use crate::message::{Decision, Message, Record, TxnSpec, Work};
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CoordinatorPhase {
+    /// `Prepared(t, ...)` is being written.
+    Logging,
+    /// PREPARE sent; collecting votes.
+    Voting,
+    /// The decision record is being written.
+    Deciding,
+    /// The decision is durable and sent; waiting for every ACK.
+    Resolving,
+    /// Every ACK is in; `Completed(t)` is being written.
+    Completing,
+}
+
+impl CoordinatorPhase {
+    pub fn name(self) -> &'static str {
+        match self {
+            CoordinatorPhase::Logging => "logging prepared",
+            CoordinatorPhase::Voting => "collecting votes",
+            CoordinatorPhase::Deciding => "logging decision",
+            CoordinatorPhase::Resolving => "awaiting acks",
+            CoordinatorPhase::Completing => "completing",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoordinatorTxn {
+    pub request: RequestId,
+    pub participants: Vec<NodeId>,
+    /// The work to send with PREPARE; empty after recovery, when no PREPARE is sent again.
+    pub work: BTreeMap<NodeId, Work>,
+    pub votes: BTreeMap<NodeId, bool>,
+    pub acks: BTreeSet<NodeId>,
+    pub phase: CoordinatorPhase,
+    pub decision: Option<Decision>,
+    pub reason: Option<String>,
+    /// True once the decision has gone out (early only with the `decide_before_log` bug).
+    pub decision_sent: bool,
+}
+
+/// What the coordinator remembers of a client request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RequestState {
+    Running(TxnId),
+    Done { txn: Option<TxnId>, decision: Decision, reason: Option<String> },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Coordinator {
+    numbering: TxnNumbering,
+    next_txn: u32,
+    txns: BTreeMap<TxnId, CoordinatorTxn>,
+    requests: BTreeMap<RequestId, RequestState>,
+}
+
+impl Coordinator {
+    /// Rebuilds the coordinator from its WAL (empty at first start), resending logged decisions and
+    /// aborting undecided transactions.
+    pub fn recover<'a>(numbering: TxnNumbering, log: impl Iterator<Item = &'a Record>, context: &mut Context) -> Coordinator {
+        let mut coordinator =
+            Coordinator { numbering, next_txn: numbering.first, txns: BTreeMap::new(), requests: BTreeMap::new() };
+        for record in log {
+            coordinator.replay(record);
+        }
+        let txns: Vec<TxnId> = coordinator.txns.keys().copied().collect();
+        for txn in txns {
+            let entry = &coordinator.txns[&txn];
+            match entry.decision {
+                None => {
+                    let reason = "presumed abort: no decision logged before the coordinator crashed";
+                    coordinator.decide(txn, Decision::Abort, Some(reason.to_string()), context);
+                }
+                Some(decision) => {
+                    context.note(Note::Phase { txn, role: Role::Coordinator, phase: "resending decision after recovery" });
+                    coordinator.send_decision(txn, decision, context);
+                }
+            }
+        }
+        coordinator
+    }
+
+    fn replay(&mut self, record: &Record) {
+        match record {
+            Record::Prepared { txn, request, participants } => {
+                self.next_txn = self.next_txn.max(txn.0 + self.numbering.stride);
+                self.requests.insert(*request, RequestState::Running(*txn));
+                self.txns.insert(*txn, CoordinatorTxn {
+                    request: *request,
+                    participants: participants.clone(),
+                    work: BTreeMap::new(),
+                    votes: BTreeMap::new(),
+                    acks: BTreeSet::new(),
+                    phase: CoordinatorPhase::Voting,
+                    decision: None,
+                    reason: None,
+                    decision_sent: false,
+                });
+            }
+            Record::Decided { txn, decision, reason } => {
+                if let Some(entry) = self.txns.get_mut(txn) {
+                    entry.decision = Some(*decision);
+                    entry.reason = reason.clone();
+                    entry.phase = CoordinatorPhase::Resolving;
+                    let done = RequestState::Done { txn: Some(*txn), decision: *decision, reason: reason.clone() };
+                    self.requests.insert(entry.request, done);
+                }
+            }
+            Record::Completed { txn } => {
+                self.txns.remove(txn);
+            }
+            Record::PrepareVote { .. } | Record::Outcome { .. } => {}
+        }
+    }
+
+    pub fn txns(&self) -> &BTreeMap<TxnId, CoordinatorTxn> {
+        &self.txns
+    }
+
+    pub fn requests(&self) -> &BTreeMap<RequestId, RequestState> {
+        &self.requests
+    }
+
+    pub fn on_request(&mut self, request: RequestId, spec: &TxnSpec, context: &mut Context) {
+        match self.requests.get(&request) {
+            Some(RequestState::Done { txn, decision, reason }) => {
+                let reply = Message::Reply { request, txn: *txn, decision: *decision, reason: reason.clone() };
+                context.send(Endpoint::Client, reply);
+                return;
+            }
+            Some(RequestState::Running(_)) => return,
+            None => {}
+        }
+        let work = match plan(spec, context) {
+            Ok(work) => work,
+            Err(reason) => {
+                let reason = Some(reason);
+                let reply = Message::Reply { request, txn: None, decision: Decision::Abort, reason: reason.clone() };
+                context.send(Endpoint::Client, reply);
+                self.requests.insert(request, RequestState::Done { txn: None, decision: Decision::Abort, reason });
+                return;
+            }
+        };
+        let txn = TxnId(self.next_txn);
+        self.next_txn += self.numbering.stride;
+        let participants: Vec<NodeId> = work.keys().copied().collect();
+        context.persist(Record::Prepared { txn, request, participants: participants.clone() });
+        context.note(Note::Phase { txn, role: Role::Coordinator, phase: CoordinatorPhase::Logging.name() });
+        self.requests.insert(request, RequestState::Running(txn));
+        self.txns.insert(txn, CoordinatorTxn {
+            request,
+            participants,
+            work,
+            votes: BTreeMap::new(),
+            acks: BTreeSet::new(),
+            phase: CoordinatorPhase::Logging,
+            decision: None,
+            reason: None,
+            decision_sent: false,
+        });
+    }
+
+    pub fn on_persisted(&mut self, record: &Record, context: &mut Context) {
+        match record {
+            Record::Prepared { txn, .. } => self.on_prepared_durable(*txn, context),
+            Record::Decided { txn, decision, .. } => self.on_decision_durable(*txn, *decision, context),
+            Record::Completed { txn } => {
+                if self.txns.remove(txn).is_some() {
+                    context.note(Note::Phase { txn: *txn, role: Role::Coordinator, phase: "completed" });
+                }
+            }
+            Record::PrepareVote { .. } | Record::Outcome { .. } => {}
+        }
+    }
+
+    fn on_prepared_durable(&mut self, txn: TxnId, context: &mut Context) {
+        let Some(entry) = self.txns.get_mut(&txn) else { return };
+        if entry.phase != CoordinatorPhase::Logging {
+            return;
+        }
+        entry.phase = CoordinatorPhase::Voting;
+        context.note(Note::Phase { txn, role: Role::Coordinator, phase: entry.phase.name() });
+        for (participant, work) in &entry.work {
+            context.send(*participant, Message::Prepare { txn, work: work.clone() });
+        }
+        context.set_timer(Timer::VoteTimeout(txn), context.config.timeouts.vote_ms);
+    }
+
+    pub fn on_vote(&mut self, from: NodeId, txn: TxnId, yes: bool, reason: Option<&str>, context: &mut Context) {
+        let Some(entry) = self.txns.get_mut(&txn) else { return };
+        if entry.phase != CoordinatorPhase::Voting || !entry.participants.contains(&from) {
+            return;
+        }
+        entry.votes.insert(from, yes);
+        if !yes {
+            let reason = format!("{from} voted NO: {}", reason.unwrap_or("no reason given"));
+            self.decide(txn, Decision::Abort, Some(reason), context);
+        } else if entry.votes.len() == entry.participants.len() {
+            self.decide(txn, Decision::Commit, None, context);
+        }
+    }
+
+    pub fn on_vote_timeout(&mut self, txn: TxnId, context: &mut Context) {
+        let Some(entry) = self.txns.get(&txn) else { return };
+        if entry.phase != CoordinatorPhase::Voting {
+            return;
+        }
+        let missing: Vec<String> = entry
+            .participants
+            .iter()
+            .filter(|participant| !entry.votes.contains_key(participant))
+            .map(|participant| participant.to_string())
+            .collect();
+        let reason = format!("vote timeout: no vote from {}", missing.join(", "));
+        let decision = if context.config.bugs.commit_on_vote_timeout { Decision::Commit } else { Decision::Abort };
+        self.decide(txn, decision, Some(reason), context);
+    }
+
+    /// Logs the decision. Everyone hears of it only once it is durable (unless the bug is on).
+    fn decide(&mut self, txn: TxnId, decision: Decision, reason: Option<String>, context: &mut Context) {
+        let entry = self.txns.get_mut(&txn).expect("decide on a known transaction");
+        assert!(entry.decision.is_none(), "{txn} decided twice");
+        entry.phase = CoordinatorPhase::Deciding;
+        entry.decision = Some(decision);
+        entry.reason = reason.clone();
+        context.cancel_timer(Timer::VoteTimeout(txn));
+        context.note(Note::Phase { txn, role: Role::Coordinator, phase: entry.phase.name() });
+        context.persist(Record::Decided { txn, decision, reason });
+        if context.config.bugs.decide_before_log {
+            self.send_decision(txn, decision, context);
+        }
+    }
+
+    fn on_decision_durable(&mut self, txn: TxnId, decision: Decision, context: &mut Context) {
+        let Some(entry) = self.txns.get_mut(&txn) else { return };
+        if entry.phase != CoordinatorPhase::Deciding {
+            return;
+        }
+        entry.phase = CoordinatorPhase::Resolving;
+        context.note(Note::Phase { txn, role: Role::Coordinator, phase: entry.phase.name() });
+        let request = entry.request;
+        let reason = entry.reason.clone();
+        let already_sent = entry.decision_sent;
+        let reply = Message::Reply { request, txn: Some(txn), decision, reason: reason.clone() };
+        context.send(Endpoint::Client, reply);
+        self.requests.insert(request, RequestState::Done { txn: Some(txn), decision, reason });
+        if !already_sent {
+            self.send_decision(txn, decision, context);
+        }
+        self.complete_if_acknowledged(txn, context);
+    }
+
+    fn send_decision(&mut self, txn: TxnId, decision: Decision, context: &mut Context) {
+        let entry = self.txns.get_mut(&txn).expect("send the decision of a known transaction");
+        entry.decision_sent = true;
+        for participant in &entry.participants {
+            if !entry.acks.contains(participant) {
+                context.send(*participant, Message::Decide { txn, decision });
+            }
+        }
+        context.set_timer(Timer::ResendDecision(txn), context.config.timeouts.resend_ms);
+    }
+
+    pub fn on_resend_timeout(&mut self, txn: TxnId, context: &mut Context) {
+        let Some(entry) = self.txns.get(&txn) else { return };
+        let Some(decision) = entry.decision else { return };
+        if entry.phase == CoordinatorPhase::Resolving || entry.decision_sent && entry.phase == CoordinatorPhase::Deciding {
+            self.send_decision(txn, decision, context);
+        }
+    }
+
+    pub fn on_ack(&mut self, from: NodeId, txn: TxnId, context: &mut Context) {
+        let Some(entry) = self.txns.get_mut(&txn) else { return };
+        if entry.decision.is_none() || !entry.participants.contains(&from) {
+            return;
+        }
+        entry.acks.insert(from);
+        self.complete_if_acknowledged(txn, context);
+    }
+
+    fn complete_if_acknowledged(&mut self, txn: TxnId, context: &mut Context) {
+        let Some(entry) = self.txns.get_mut(&txn) else { return };
+        if entry.phase != CoordinatorPhase::Resolving || entry.acks.len() < entry.participants.len() {
+            return;
+        }
+        entry.phase = CoordinatorPhase::Completing;
+        context.cancel_timer(Timer::ResendDecision(txn));
+        context.note(Note::Phase { txn, role: Role::Coordinator, phase: entry.phase.name() });
+        context.persist(Record::Completed { txn });
+    }
+
+    pub fn on_query(&mut self, from: NodeId, txn: TxnId, context: &mut Context) {
+        match self.txns.get(&txn) {
+            Some(entry) => {
+                let resolved = matches!(entry.phase, CoordinatorPhase::Resolving | CoordinatorPhase::Completing);
+                if let (true, Some(decision)) = (resolved || entry.decision_sent, entry.decision) {
+                    context.send(from, Message::Decide { txn, decision });
+                }
+            }
+            // Never logged, or completed and forgotten: presumed abort.
+            None => context.send(from, Message::Decide { txn, decision: Decision::Abort }),
+        }
+    }
+}
+
+/// Splits a transaction into the work of each participant, by the directory's account ranges.
+fn plan(spec: &TxnSpec, context: &Context) -> Result<BTreeMap<NodeId, Work>, String> {
+    let directory = &context.config.directory;
+    let mut work: BTreeMap<NodeId, Work> = BTreeMap::new();
+    let mut add = |account, delta: i64| -> Result<(), String> {
+        let entry = directory.shard_of(account).ok_or_else(|| format!("no shard holds account {account}"))?;
+        let deltas = &mut work.entry(entry.node).or_default().deltas;
+        match deltas.iter_mut().find(|(existing, _)| *existing == account) {
+            Some((_, total)) => *total += delta,
+            None => deltas.push((account, delta)),
+        }
+        Ok(())
+    };
+    for transfer in &spec.transfers {
+        let amount = i64::try_from(transfer.amount).map_err(|_| format!("amount {} too large", transfer.amount))?;
+        add(transfer.from, -amount)?;
+        add(transfer.to, amount)?;
+    }
+    for shard in &spec.journal {
+        let entry = directory.entry(*shard).ok_or_else(|| format!("no shard {shard}"))?;
+        work.entry(entry.node).or_default().journal = Some(spec.to_string());
+    }
+    if work.is_empty() {
+        return Err("empty transaction".to_string());
+    }
+    Ok(work)
+}

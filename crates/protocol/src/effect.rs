@@ -1,0 +1,173 @@
+//! What a node asks of the world around it, and the configuration it is built from.
+//!
+//! Event in, effects out: a handler never sends, writes or sleeps itself. It appends effects to an
+//! output buffer and the world performs them. `Persist` is the one log abstraction both roles use
+//! for their durable decisions: the world answers it with `on_persisted` once the record is
+//! durable (a local WAL write today, an entry committed by a consensus group later).
+
+use crate::ids::{AccountId, Endpoint, Millis, NodeId, RequestId, ShardId, TxnId};
+use crate::message::{Decision, Message, Record};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A timer a node (or the client) can set. Setting a timer again replaces it; a crash drops all.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Timer {
+    /// Coordinator: stop waiting for votes and abort.
+    VoteTimeout(TxnId),
+    /// Coordinator: resend the decision to participants that have not acknowledged it.
+    ResendDecision(TxnId),
+    /// Participant in doubt: ask the coordinator for the outcome again.
+    QueryDecision(TxnId),
+    /// Client: no reply yet, send the same request again.
+    ClientRetry(RequestId),
+}
+
+impl fmt::Display for Timer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Timer::VoteTimeout(txn) => write!(f, "vote-timeout {txn}"),
+            Timer::ResendDecision(txn) => write!(f, "resend-decision {txn}"),
+            Timer::QueryDecision(txn) => write!(f, "query-decision {txn}"),
+            Timer::ClientRetry(request) => write!(f, "client-retry {request}"),
+        }
+    }
+}
+
+/// Which role of a node a transaction row or a phase belongs to.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Role {
+    Coordinator,
+    Participant,
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::Coordinator => "coordinator",
+            Role::Participant => "participant",
+        })
+    }
+}
+
+/// Observable facts a handler reports so the trace can show them; they change nothing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Note {
+    LockTaken { account: AccountId, txn: TxnId },
+    LockReleased { account: AccountId, txn: TxnId },
+    Phase { txn: TxnId, role: Role, phase: &'static str },
+    Balance { account: AccountId, before: i64, after: i64 },
+    /// A decision reached the client, which records it.
+    ClientOutcome { request: RequestId, decision: Decision },
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Note::LockTaken { account, txn } => write!(f, "lock {account} taken by {txn}"),
+            Note::LockReleased { account, txn } => write!(f, "lock {account} released by {txn}"),
+            Note::Phase { txn, role, phase } => write!(f, "{txn} {role} {phase}"),
+            Note::Balance { account, before, after } => {
+                write!(f, "balance[{account}] {before} -> {after}")
+            }
+            Note::ClientOutcome { request, decision } => write!(f, "outcome {request} {decision}"),
+        }
+    }
+}
+
+/// What a handler asks the world to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    Send { to: Endpoint, message: Message },
+    /// Make the record durable, then call `on_persisted` with it.
+    Persist(Record),
+    SetTimer { timer: Timer, after_ms: Millis },
+    CancelTimer(Timer),
+    Note(Note),
+}
+
+/// Timeouts of the protocol, in virtual milliseconds.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Timeouts {
+    /// How long the coordinator waits for all votes before aborting.
+    pub vote_ms: Millis,
+    /// How often the coordinator resends an unacknowledged decision.
+    pub resend_ms: Millis,
+    /// How often an in-doubt participant asks the coordinator for the outcome.
+    pub query_ms: Millis,
+    /// How long the client waits for a reply before sending the same request again.
+    pub client_retry_ms: Millis,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts { vote_ms: 100, resend_ms: 60, query_ms: 150, client_retry_ms: 400 }
+    }
+}
+
+/// Deliberate protocol bugs a teacher can switch on to show why each rule exists. All off is the
+/// correct protocol; each one breaks a rule that a named invariant checks.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Bugs {
+    /// A participant votes YES before its prepare record is durable.
+    pub vote_before_wal: bool,
+    /// The coordinator sends its decision before the decision record is durable.
+    pub decide_before_log: bool,
+    /// A participant prepares without checking or taking locks.
+    pub ignore_locks: bool,
+    /// The coordinator commits when the vote timeout fires instead of aborting.
+    pub commit_on_vote_timeout: bool,
+}
+
+/// One shard's place in the partition map: its node and its account range.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShardEntry {
+    pub shard: ShardId,
+    pub node: NodeId,
+    pub first_account: AccountId,
+    pub last_account: AccountId,
+}
+
+/// The partition map every coordinator uses to route work: accounts by id range.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Directory {
+    pub shards: Vec<ShardEntry>,
+}
+
+impl Directory {
+    pub fn shard_of(&self, account: AccountId) -> Option<&ShardEntry> {
+        self.shards
+            .iter()
+            .find(|entry| entry.first_account <= account && account <= entry.last_account)
+    }
+
+    pub fn entry(&self, shard: ShardId) -> Option<&ShardEntry> {
+        self.shards.iter().find(|entry| entry.shard == shard)
+    }
+}
+
+/// How a coordinator numbers its transactions so that ids stay unique when several nodes
+/// coordinate: the k-th of `stride` coordinators uses first, first + stride, ...
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct TxnNumbering {
+    pub first: u32,
+    pub stride: u32,
+}
+
+/// Everything a node is built from. Shared (behind an `Arc`) by the node across crashes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeConfig {
+    pub id: NodeId,
+    /// The shard this node stores, if it is a participant.
+    pub shard: Option<ShardId>,
+    /// Present if this node coordinates transactions.
+    pub coordinator: Option<TxnNumbering>,
+    pub directory: Directory,
+    /// The durable data image at time zero; the WAL is replayed over it on recovery.
+    pub initial_balances: BTreeMap<AccountId, i64>,
+    pub timeouts: Timeouts,
+    pub bugs: Bugs,
+}

@@ -1,0 +1,23 @@
+//! Commit Lab's protocol core: the two-phase commit roles as pure state machines.
+//!
+//! A node is event in, effects out: `on_message`, `on_timer`, `on_persisted` and `recover` take the
+//! current virtual time and append [`Effect`]s (send, persist, set a timer, report a fact) to an
+//! output buffer. This crate has no I/O, no clock, no randomness and knows nothing of the simulator
+//! that drives it or the web page that draws it.
+
+pub mod bank;
+pub mod client;
+pub mod context;
+pub mod coordinator;
+pub mod effect;
+pub mod ids;
+pub mod message;
+pub mod node;
+pub mod participant;
+
+pub use client::Client;
+pub use context::Context;
+pub use effect::{Bugs, Directory, Effect, NodeConfig, Note, Role, ShardEntry, Timeouts, Timer, TxnNumbering};
+pub use ids::{AccountId, Endpoint, MessageId, Millis, NodeId, ParseIdError, RequestId, ShardId, TxnId};
+pub use message::{Decision, Message, Record, Transfer, TxnSpec, Work, Write, MESSAGE_KINDS};
+pub use node::{Node, NodeView, TxnView};

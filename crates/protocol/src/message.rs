@@ -1,0 +1,234 @@
+//! Messages on the simulated bus and durable log records, with their one canonical description.
+//!
+//! The names follow the seeds: the client's TransactionRequest, the coordinator's PREPARE, the
+//! participants' YES/NO votes, the decision (COMMIT or ABORT), the ACK, and a participant's query
+//! for an outcome it is in doubt about. Log records are seed 000's `Prepared(t1, p1, p2)`,
+//! `Commit(t1)`, `Aborted(t1)`, `Completed(t1)` on the coordinator, and on a participant its prepare
+//! record with undo data (seed 002's `twoPCWAL[t][1001] = 100`) and its outcome record.
+
+use crate::ids::{AccountId, NodeId, RequestId, ShardId, TxnId};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Move `amount` from one account to another.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transfer {
+    pub from: AccountId,
+    pub to: AccountId,
+    pub amount: u64,
+}
+
+impl fmt::Display for Transfer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}->{}:{}", self.from, self.to, self.amount)
+    }
+}
+
+/// What the client asks for: transfers, and optionally shards that must durably journal the
+/// transaction (seed 004's "log the transfer on database 3").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxnSpec {
+    pub transfers: Vec<Transfer>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub journal: Vec<ShardId>,
+}
+
+impl fmt::Display for TxnSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, transfer) in self.transfers.iter().enumerate() {
+            if index > 0 {
+                f.write_str(",")?;
+            }
+            transfer.fmt(f)?;
+        }
+        for shard in &self.journal {
+            write!(f, " +journal {shard}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The part of a transaction one participant executes: balance changes on its accounts and
+/// optionally a journal line.
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Work {
+    pub deltas: Vec<(AccountId, i64)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub journal: Option<String>,
+}
+
+/// The outcome of a transaction.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Decision {
+    Commit,
+    Abort,
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Decision::Commit => "COMMIT",
+            Decision::Abort => "ABORT",
+        })
+    }
+}
+
+/// Everything that travels between the client and the nodes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Message {
+    /// Client to coordinator: run this transaction. Retries keep the request id.
+    Request { request: RequestId, spec: TxnSpec },
+    /// Coordinator to client: the outcome, with the reason for an abort.
+    Reply { request: RequestId, txn: Option<TxnId>, decision: Decision, reason: Option<String> },
+    /// Coordinator to participant, phase 1: can you commit this work?
+    Prepare { txn: TxnId, work: Work },
+    /// Participant to coordinator: YES ("I can commit if asked") or NO with the reason.
+    Vote { txn: TxnId, yes: bool, reason: Option<String> },
+    /// Coordinator to participant, phase 2: the decision (also the answer to a query).
+    Decide { txn: TxnId, decision: Decision },
+    /// Participant to coordinator: the decision is applied and durable.
+    Ack { txn: TxnId },
+    /// In-doubt participant to coordinator: what was decided for this transaction?
+    Query { txn: TxnId },
+}
+
+impl Message {
+    /// The short kind name used by message filters in scenarios (`"Prepare"`, `"Commit"`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Message::Request { .. } => "Request",
+            Message::Reply { .. } => "Reply",
+            Message::Prepare { .. } => "Prepare",
+            Message::Vote { yes: true, .. } => "VoteYes",
+            Message::Vote { yes: false, .. } => "VoteNo",
+            Message::Decide { decision: Decision::Commit, .. } => "Commit",
+            Message::Decide { decision: Decision::Abort, .. } => "Abort",
+            Message::Ack { .. } => "Ack",
+            Message::Query { .. } => "Query",
+        }
+    }
+
+    /// The transaction this message is about, when it names one.
+    pub fn txn(&self) -> Option<TxnId> {
+        match self {
+            Message::Request { .. } => None,
+            Message::Reply { txn, .. } => *txn,
+            Message::Prepare { txn, .. }
+            | Message::Vote { txn, .. }
+            | Message::Decide { txn, .. }
+            | Message::Ack { txn }
+            | Message::Query { txn } => Some(*txn),
+        }
+    }
+}
+
+/// Every message kind a filter may name.
+pub const MESSAGE_KINDS: [&str; 9] =
+    ["Request", "Reply", "Prepare", "VoteYes", "VoteNo", "Commit", "Abort", "Ack", "Query"];
+
+impl fmt::Display for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Message::Request { request, spec } => write!(f, "Request {request} {spec}"),
+            Message::Reply { request, txn, decision, reason } => {
+                write!(f, "Reply {request}")?;
+                if let Some(txn) = txn {
+                    write!(f, " {txn}")?;
+                }
+                let word = match decision {
+                    Decision::Commit => "committed",
+                    Decision::Abort => "aborted",
+                };
+                write!(f, " {word}")?;
+                if let Some(reason) = reason {
+                    write!(f, " ({reason})")?;
+                }
+                Ok(())
+            }
+            Message::Prepare { txn, .. } => write!(f, "Prepare {txn}"),
+            Message::Vote { txn, yes: true, .. } => write!(f, "Vote {txn} YES"),
+            Message::Vote { txn, yes: false, reason } => {
+                write!(f, "Vote {txn} NO")?;
+                if let Some(reason) = reason {
+                    write!(f, " ({reason})")?;
+                }
+                Ok(())
+            }
+            Message::Decide { txn, decision: Decision::Commit } => write!(f, "Commit {txn}"),
+            Message::Decide { txn, decision: Decision::Abort } => write!(f, "Abort {txn}"),
+            Message::Ack { txn } => write!(f, "Ack {txn}"),
+            Message::Query { txn } => write!(f, "Query {txn}"),
+        }
+    }
+}
+
+/// One account's change inside a prepared transaction: the undo image (`before`) and the redo
+/// image (`after`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Write {
+    pub account: AccountId,
+    pub before: i64,
+    pub after: i64,
+}
+
+/// A durable log record. Coordinator and participant records share one log per node (a node
+/// can play both roles, as in seed 002), so each names its role.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Record {
+    /// Coordinator: transaction `txn` for client `request` involves these participants.
+    Prepared { txn: TxnId, request: RequestId, participants: Vec<NodeId> },
+    /// Coordinator: the decision. `Commit` is the point of no return.
+    Decided { txn: TxnId, decision: Decision, reason: Option<String> },
+    /// Coordinator: every participant acknowledged; the transaction may be forgotten.
+    Completed { txn: TxnId },
+    /// Participant: locks taken and changes made, with undo data; written before voting YES.
+    PrepareVote { txn: TxnId, coordinator: NodeId, writes: Vec<Write>, journal: Option<String> },
+    /// Participant: the decision applied locally.
+    Outcome { txn: TxnId, decision: Decision },
+}
+
+impl Record {
+    pub fn txn(&self) -> TxnId {
+        match self {
+            Record::Prepared { txn, .. }
+            | Record::Decided { txn, .. }
+            | Record::Completed { txn }
+            | Record::PrepareVote { txn, .. }
+            | Record::Outcome { txn, .. } => *txn,
+        }
+    }
+
+    /// True for the records written by the coordinator role.
+    pub fn is_coordinator_record(&self) -> bool {
+        matches!(self, Record::Prepared { .. } | Record::Decided { .. } | Record::Completed { .. })
+    }
+}
+
+impl fmt::Display for Record {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Record::Prepared { txn, participants, .. } => {
+                write!(f, "Prepared({txn}")?;
+                for participant in participants {
+                    write!(f, ", {participant}")?;
+                }
+                f.write_str(")")
+            }
+            Record::Decided { txn, decision: Decision::Commit, .. } => write!(f, "Commit({txn})"),
+            Record::Decided { txn, decision: Decision::Abort, .. } => write!(f, "Aborted({txn})"),
+            Record::Completed { txn } => write!(f, "Completed({txn})"),
+            Record::PrepareVote { txn, writes, journal, .. } => {
+                write!(f, "PrepareVote({txn}")?;
+                for write in writes {
+                    write!(f, ", {}: {}->{}", write.account, write.before, write.after)?;
+                }
+                if journal.is_some() {
+                    f.write_str(", journal")?;
+                }
+                f.write_str(")")
+            }
+            Record::Outcome { txn, decision: Decision::Commit } => write!(f, "Committed({txn})"),
+            Record::Outcome { txn, decision: Decision::Abort } => write!(f, "RolledBack({txn})"),
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! The participant role of two-phase commit (a shard, a database).
+//!
+//! Phase 1: on PREPARE the participant checks its constraints (known accounts, no negative
+//! balance), takes no-wait exclusive locks (a lock held by another transaction means NO), makes
+//! the changes in place and writes a prepare record with undo data to its WAL. Only once that
+//! record is durable does it vote YES: from then on it has given up the right to abort on its own
+//! and is *in doubt* until it learns the decision. A participant that has not voted YES may still
+//! abort alone: voting NO is exactly that.
+//!
+//! Phase 2: on the decision it writes an outcome record, then applies it (keeps the changes or
+//! restores the undo images), releases its locks and acknowledges. The outcome record must be
+//! durable before the ACK: once the coordinator has every ACK it forgets the transaction and would
+//! answer a later query with "abort" (presumed abort).
+//!
+//! While in doubt it asks the coordinator for the outcome every `query_ms`; after a crash it rebuilds
+//! its balances, locks and in-doubt entries from the WAL and asks at once. Nothing else can unblock
+//! it: that is the blocking problem of 2PC.
+
+use crate::bank::Bank;
+use crate::context::Context;
+use crate::effect::{Note, Role, Timer};
+use crate::ids::{AccountId, Millis, NodeId, TxnId};
+use crate::message::{Decision, Message, Record, Work, Write};
+use std::collections::BTreeMap;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ParticipantPhase {
+    /// Locks taken and changes made; the prepare record is being written.
+    Preparing,
+    /// Voted YES; waiting for the decision, locks held.
+    InDoubt,
+    /// The decision arrived; its outcome record is being written.
+    Deciding(Decision),
+}
+
+impl ParticipantPhase {
+    pub fn name(self) -> &'static str {
+        match self {
+            ParticipantPhase::Preparing => "preparing",
+            ParticipantPhase::InDoubt => "prepared (in doubt)",
+            ParticipantPhase::Deciding(Decision::Commit) => "committing",
+            ParticipantPhase::Deciding(Decision::Abort) => "aborting",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParticipantTxn {
+    pub coordinator: NodeId,
+    pub phase: ParticipantPhase,
+    pub writes: Vec<Write>,
+    pub journal: Option<String>,
+    pub voted_yes: bool,
+    pub in_doubt_since_ms: Option<Millis>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Participant {
+    bank: Bank,
+    txns: BTreeMap<TxnId, ParticipantTxn>,
+    /// Transactions this participant refused, with the reason, so a repeated PREPARE gets the same NO.
+    refused: BTreeMap<TxnId, String>,
+}
+
+impl Participant {
+    /// Rebuilds the participant from its durable state: the data image at time zero plus the WAL.
+    /// Returns it with the queries its in-doubt transactions must send.
+    pub fn recover<'a>(log: impl Iterator<Item = &'a Record>, context: &mut Context) -> Participant {
+        let mut participant = Participant {
+            bank: Bank::new(context.config.initial_balances.clone()),
+            txns: BTreeMap::new(),
+            refused: BTreeMap::new(),
+        };
+        // Replaying reproduces old changes; only the end state matters, so its notes are dropped.
+        let mut replay_out = Vec::new();
+        let mut replay = Context { config: context.config, now_ms: context.now_ms, out: &mut replay_out };
+        for record in log {
+            participant.replay(record, &mut replay);
+        }
+        for (txn, entry) in &mut participant.txns {
+            entry.phase = ParticipantPhase::InDoubt;
+            entry.voted_yes = true;
+            entry.in_doubt_since_ms = Some(context.now_ms);
+            for write in &entry.writes {
+                context.note(Note::LockTaken { account: write.account, txn: *txn });
+            }
+            context.note(Note::Phase { txn: *txn, role: Role::Participant, phase: "in doubt after recovery" });
+            context.send(entry.coordinator, Message::Query { txn: *txn });
+            context.set_timer(Timer::QueryDecision(*txn), context.config.timeouts.query_ms);
+        }
+        participant
+    }
+
+    fn replay(&mut self, record: &Record, context: &mut Context) {
+        match record {
+            Record::PrepareVote { txn, coordinator, writes, journal } => {
+                self.bank.apply_after(writes, context);
+                if !context.config.bugs.ignore_locks {
+                    for write in writes {
+                        self.bank.lock(write.account, *txn, context);
+                    }
+                }
+                self.txns.insert(*txn, ParticipantTxn {
+                    coordinator: *coordinator,
+                    phase: ParticipantPhase::InDoubt,
+                    writes: writes.clone(),
+                    journal: journal.clone(),
+                    voted_yes: true,
+                    in_doubt_since_ms: None,
+                });
+            }
+            Record::Outcome { txn, decision } => {
+                if let Some(entry) = self.txns.remove(txn) {
+                    self.finish(*txn, entry, *decision, context);
+                }
+            }
+            Record::Prepared { .. } | Record::Decided { .. } | Record::Completed { .. } => {}
+        }
+    }
+
+    pub fn bank(&self) -> &Bank {
+        &self.bank
+    }
+
+    pub fn txns(&self) -> &BTreeMap<TxnId, ParticipantTxn> {
+        &self.txns
+    }
+
+    pub fn on_prepare(&mut self, coordinator: NodeId, txn: TxnId, work: &Work, context: &mut Context) {
+        if let Some(entry) = self.txns.get(&txn) {
+            if entry.voted_yes {
+                context.send(coordinator, Message::Vote { txn, yes: true, reason: None });
+            }
+            return;
+        }
+        if let Some(reason) = self.refused.get(&txn) {
+            let reason = Some(reason.clone());
+            context.send(coordinator, Message::Vote { txn, yes: false, reason });
+            return;
+        }
+        match self.check(work, context.config.bugs.ignore_locks) {
+            Err(reason) => self.refuse(coordinator, txn, reason, context),
+            Ok(writes) => self.prepare(coordinator, txn, writes, work.journal.clone(), context),
+        }
+    }
+
+    /// Computes the writes of `work`, or the reason this participant must vote NO.
+    fn check(&self, work: &Work, ignore_locks: bool) -> Result<Vec<Write>, String> {
+        let mut pending: BTreeMap<AccountId, i64> = BTreeMap::new();
+        for &(account, delta) in &work.deltas {
+            let balance = self.bank.balance(account).ok_or_else(|| format!("unknown account {account}"))?;
+            if !ignore_locks {
+                if let Some(holder) = self.bank.lock_holder(account) {
+                    return Err(format!("{account} locked by {holder}"));
+                }
+            }
+            let current = pending.get(&account).copied().unwrap_or(balance);
+            let after = current
+                .checked_add(delta)
+                .ok_or_else(|| format!("balance of {account} would overflow"))?;
+            if after < 0 {
+                return Err(format!("insufficient funds in {account}: {current} < {}", -delta));
+            }
+            pending.insert(account, after);
+        }
+        let writes = pending
+            .into_iter()
+            .map(|(account, after)| Write { account, before: self.bank.balance(account).unwrap_or(0), after })
+            .collect();
+        Ok(writes)
+    }
+
+    fn refuse(&mut self, coordinator: NodeId, txn: TxnId, reason: String, context: &mut Context) {
+        context.note(Note::Phase { txn, role: Role::Participant, phase: "voted NO" });
+        context.send(coordinator, Message::Vote { txn, yes: false, reason: Some(reason.clone()) });
+        self.refused.insert(txn, reason);
+    }
+
+    fn prepare(&mut self, coordinator: NodeId, txn: TxnId, writes: Vec<Write>, journal: Option<String>, context: &mut Context) {
+        let bugs = context.config.bugs;
+        if !bugs.ignore_locks {
+            for write in &writes {
+                self.bank.lock(write.account, txn, context);
+            }
+        }
+        self.bank.apply_after(&writes, context);
+        context.persist(Record::PrepareVote { txn, coordinator, writes: writes.clone(), journal: journal.clone() });
+        context.note(Note::Phase { txn, role: Role::Participant, phase: ParticipantPhase::Preparing.name() });
+        let voted_yes = bugs.vote_before_wal;
+        if voted_yes {
+            context.send(coordinator, Message::Vote { txn, yes: true, reason: None });
+        }
+        let entry = ParticipantTxn {
+            coordinator,
+            phase: ParticipantPhase::Preparing,
+            writes,
+            journal,
+            voted_yes,
+            in_doubt_since_ms: voted_yes.then_some(context.now_ms),
+        };
+        self.txns.insert(txn, entry);
+    }
+
+    pub fn on_decide(&mut self, txn: TxnId, decision: Decision, coordinator: NodeId, context: &mut Context) {
+        let Some(entry) = self.txns.get_mut(&txn) else {
+            // Already applied and forgotten, or refused: the decision changes nothing here.
+            context.send(coordinator, Message::Ack { txn });
+            return;
+        };
+        if let ParticipantPhase::Deciding(_) = entry.phase {
+            return;
+        }
+        entry.phase = ParticipantPhase::Deciding(decision);
+        context.cancel_timer(Timer::QueryDecision(txn));
+        context.note(Note::Phase { txn, role: Role::Participant, phase: entry.phase.name() });
+        context.persist(Record::Outcome { txn, decision });
+    }
+
+    pub fn on_query_timeout(&mut self, txn: TxnId, context: &mut Context) {
+        let Some(entry) = self.txns.get(&txn) else { return };
+        if entry.phase == ParticipantPhase::InDoubt {
+            context.send(entry.coordinator, Message::Query { txn });
+            context.set_timer(Timer::QueryDecision(txn), context.config.timeouts.query_ms);
+        }
+    }
+
+    pub fn on_persisted(&mut self, record: &Record, context: &mut Context) {
+        match record {
+            Record::PrepareVote { txn, .. } => self.on_prepare_record_durable(*txn, context),
+            Record::Outcome { txn, decision } => {
+                let Some(entry) = self.txns.remove(txn) else { return };
+                let coordinator = entry.coordinator;
+                self.finish(*txn, entry, *decision, context);
+                context.send(coordinator, Message::Ack { txn: *txn });
+            }
+            Record::Prepared { .. } | Record::Decided { .. } | Record::Completed { .. } => {}
+        }
+    }
+
+    fn on_prepare_record_durable(&mut self, txn: TxnId, context: &mut Context) {
+        let Some(entry) = self.txns.get_mut(&txn) else { return };
+        if entry.phase != ParticipantPhase::Preparing {
+            return;
+        }
+        entry.phase = ParticipantPhase::InDoubt;
+        context.note(Note::Phase { txn, role: Role::Participant, phase: entry.phase.name() });
+        if !entry.voted_yes {
+            entry.voted_yes = true;
+            entry.in_doubt_since_ms = Some(context.now_ms);
+            context.send(entry.coordinator, Message::Vote { txn, yes: true, reason: None });
+        }
+        context.set_timer(Timer::QueryDecision(txn), context.config.timeouts.query_ms);
+    }
+
+    /// Applies a decision whose outcome record is durable: keep or undo, then release the locks.
+    fn finish(&mut self, txn: TxnId, entry: ParticipantTxn, decision: Decision, context: &mut Context) {
+        match decision {
+            Decision::Commit => {
+                if let Some(line) = entry.journal {
+                    self.bank.append_journal(txn, line);
+                }
+            }
+            Decision::Abort => self.bank.apply_before(&entry.writes, context),
+        }
+        self.bank.unlock(&entry.writes, txn, context);
+        let phase = match decision {
+            Decision::Commit => "committed",
+            Decision::Abort => "rolled back",
+        };
+        context.note(Note::Phase { txn, role: Role::Participant, phase });
+    }
+}

@@ -1,0 +1,167 @@
+//! Text renderings of a run shared by the command line and the web page: the trace, the state
+//! tables in the shape of seed 002's "STATE AFTER PREPARE", the invariant verdicts, the blocking
+//! report, and a Mermaid `sequenceDiagram`.
+
+use crate::simulation::{NodeSnapshot, Simulation};
+use crate::trace::{TraceEntry, TraceEvent};
+use commitlab_protocol::{Endpoint, Role};
+use std::fmt::Write;
+
+pub fn trace_text(trace: &[TraceEntry]) -> String {
+    let mut text = String::new();
+    for entry in trace {
+        writeln!(text, "{entry}").expect("writing to a String");
+    }
+    text
+}
+
+/// The state tables of every node at the cursor.
+pub fn tables_text(simulation: &Simulation) -> String {
+    let mut text = String::new();
+    for snapshot in simulation.snapshots() {
+        node_table(&mut text, &snapshot);
+    }
+    text
+}
+
+fn node_table(text: &mut String, snapshot: &NodeSnapshot) {
+    let roles: Vec<String> = snapshot.roles.iter().map(Role::to_string).collect();
+    let state = if snapshot.up { "up" } else { "DOWN" };
+    let _ = writeln!(text, "== {} ({}) {} [{}]", snapshot.id, snapshot.label, state, roles.join(" + "));
+    let _ = writeln!(text, "  WAL (durable):");
+    if snapshot.wal.is_empty() {
+        let _ = writeln!(text, "    (empty)");
+    }
+    for (index, record) in snapshot.wal.iter().enumerate() {
+        let _ = writeln!(text, "    [{index}] {record}");
+    }
+    for record in &snapshot.unwritten {
+        let _ = writeln!(text, "    [..] {record} (being written)");
+    }
+    let Some(memory) = &snapshot.memory else {
+        let _ = writeln!(text, "  memory (volatile): lost, the node is down");
+        return;
+    };
+    let _ = writeln!(text, "  memory (volatile):");
+    if !memory.balances.is_empty() {
+        let balances: Vec<String> = memory.balances.iter().map(|(account, value)| format!("{account}={value}")).collect();
+        let _ = writeln!(text, "    balances: {}", balances.join(" "));
+    }
+    let locks: Vec<String> = memory.locks.iter().map(|(account, txn)| format!("{account} by {txn}")).collect();
+    if snapshot.shard.is_some() {
+        let locks = if locks.is_empty() { "none".to_string() } else { locks.join(", ") };
+        let _ = writeln!(text, "    locks: {locks}");
+    }
+    for (txn, line) in &memory.journal {
+        let _ = writeln!(text, "    journal: {txn} {line}");
+    }
+    for row in &memory.txns {
+        let mut line = format!("    {} {}: {}", row.txn, row.role, row.phase);
+        if !row.votes.is_empty() {
+            let votes: Vec<String> =
+                row.votes.iter().map(|(node, yes)| format!("{node}={}", if *yes { "YES" } else { "NO" })).collect();
+            let _ = write!(line, ", votes {}", votes.join(" "));
+        }
+        if let Some(decision) = row.decision {
+            let _ = write!(line, ", decision {decision}");
+        }
+        if let Some(since) = row.in_doubt_since_ms {
+            let _ = write!(line, ", in doubt since {since} ms");
+        }
+        if !row.locks.is_empty() {
+            let locks: Vec<String> = row.locks.iter().map(|account| account.to_string()).collect();
+            let _ = write!(line, ", holds {}", locks.join(" "));
+        }
+        let _ = writeln!(text, "{line}");
+    }
+    for (request, txn, decision) in &memory.cached_replies {
+        let txn = txn.map(|txn| format!(" {txn}")).unwrap_or_default();
+        let _ = writeln!(text, "    cached reply: {request}{txn} {decision}");
+    }
+}
+
+/// The invariant verdicts and the blocking report at the cursor.
+pub fn verdict_text(simulation: &Simulation) -> String {
+    let mut text = String::new();
+    let _ = writeln!(text, "invariants:");
+    for status in simulation.invariants() {
+        match &status.violation {
+            None => {
+                let _ = writeln!(text, "  ok        {:<22} {}", status.invariant, status.description);
+            }
+            Some((step, time_ms, violation)) => {
+                let _ = writeln!(text, "  VIOLATED  {:<22} at {time_ms} ms (step {step}): {}", status.invariant, violation.detail);
+            }
+        }
+    }
+    let in_doubt = simulation.in_doubt();
+    if !in_doubt.is_empty() {
+        let _ = writeln!(text, "in doubt (blocked):");
+        for row in in_doubt {
+            let locks: Vec<String> = row.locks.iter().map(|account| account.to_string()).collect();
+            let down = if row.node_up { "" } else { " (node down)" };
+            let _ = writeln!(
+                text,
+                "  {} {} for {} ms (since {} ms), holding {}{down}",
+                row.node,
+                row.txn,
+                row.for_ms,
+                row.since_ms,
+                locks.join(" ")
+            );
+        }
+    }
+    let client = simulation.world().client();
+    let _ = writeln!(text, "client:");
+    for (request, decision) in client.outcomes() {
+        let _ = writeln!(text, "  {request} {decision}");
+    }
+    for request in client.pending().keys() {
+        let _ = writeln!(text, "  {request} waiting for a reply");
+    }
+    text
+}
+
+fn mermaid_name(endpoint: Endpoint) -> String {
+    endpoint.to_string()
+}
+
+fn mermaid_text(text: &str) -> String {
+    text.replace([';', '#', '\n'], " ")
+}
+
+/// The run up to the cursor as a Mermaid `sequenceDiagram`: one arrow per delivered message,
+/// a cross for each lost one, notes for WAL writes, crashes, restarts and violations.
+pub fn mermaid(simulation: &Simulation) -> String {
+    let mut text = String::from("sequenceDiagram\n    participant client as client\n");
+    for snapshot in simulation.snapshots() {
+        let _ = writeln!(text, "    participant {} as {} ({})", snapshot.id, snapshot.id, snapshot.label);
+    }
+    for entry in simulation.trace_to_cursor() {
+        let time = entry.time_ms;
+        match &entry.event {
+            TraceEvent::Deliver { from, to, message, .. } => {
+                let _ = writeln!(text, "    {}->>{}: {}", mermaid_name(*from), mermaid_name(*to), mermaid_text(&message.to_string()));
+            }
+            TraceEvent::Drop { from, to, message, reason, .. } => {
+                let label = mermaid_text(&format!("{message} ({reason})"));
+                let _ = writeln!(text, "    {}-x{}: {label}", mermaid_name(*from), mermaid_name(*to));
+            }
+            TraceEvent::WalAppend { node, record } => {
+                let _ = writeln!(text, "    Note right of {node}: {time} ms WAL {}", mermaid_text(&record.to_string()));
+            }
+            TraceEvent::Crash { node, .. } => {
+                let _ = writeln!(text, "    Note over {node}: {time} ms CRASH");
+            }
+            TraceEvent::Restart { node } => {
+                let _ = writeln!(text, "    Note over {node}: {time} ms RESTART");
+            }
+            TraceEvent::Violation(violation) => {
+                let over = violation.nodes.first().map_or("client".to_string(), |node| node.to_string());
+                let _ = writeln!(text, "    Note over {over}: {}", mermaid_text(&violation.to_string()));
+            }
+            _ => {}
+        }
+    }
+    text
+}

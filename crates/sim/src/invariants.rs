@@ -1,0 +1,295 @@
+//! The named invariants of atomic commit, checked after every event.
+//!
+//! Each check is incremental: it looks only at what the event changed (a record that became
+//! durable, a vote sent, the nodes the event touched), so checking after every event stays cheap
+//! on runs of hundreds of thousands of events.
+//!
+//! - **atomicity**: no transaction is committed at one participant and rolled back at another,
+//!   and no participant applies an outcome other than the coordinator's logged decision.
+//! - **decision-stability**: a logged decision never changes, and the client never hears two outcomes.
+//! - **conservation**: the money in the committed view (every balance, with the changes of
+//!   transactions not decided COMMIT taken back) is the money the scenario started with.
+//! - **exclusive-locks**: no two unresolved transactions change the same account on one shard.
+//! - **commit-needs-all-yes**: COMMIT is logged only after every participant voted YES.
+//! - **wal-before-yes**: a participant votes YES only once its prepare record is durable.
+
+use commitlab_protocol::{Decision, Node, NodeId, Record, RequestId, TxnId};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Invariant {
+    Atomicity,
+    DecisionStability,
+    Conservation,
+    ExclusiveLocks,
+    CommitNeedsAllYes,
+    WalBeforeYes,
+}
+
+impl Invariant {
+    pub const ALL: [Invariant; 6] = [
+        Invariant::Atomicity,
+        Invariant::DecisionStability,
+        Invariant::Conservation,
+        Invariant::ExclusiveLocks,
+        Invariant::CommitNeedsAllYes,
+        Invariant::WalBeforeYes,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Invariant::Atomicity => "atomicity",
+            Invariant::DecisionStability => "decision-stability",
+            Invariant::Conservation => "conservation",
+            Invariant::ExclusiveLocks => "exclusive-locks",
+            Invariant::CommitNeedsAllYes => "commit-needs-all-yes",
+            Invariant::WalBeforeYes => "wal-before-yes",
+        }
+    }
+
+    /// One sentence for people: what the rule says.
+    pub fn description(self) -> &'static str {
+        match self {
+            Invariant::Atomicity => {
+                "no transaction is committed at one participant and rolled back at another, or against the logged decision"
+            }
+            Invariant::DecisionStability => "a logged decision never changes; the client never hears two outcomes",
+            Invariant::Conservation => "the money in the committed view equals the money at the start",
+            Invariant::ExclusiveLocks => "no two unresolved transactions change the same account",
+            Invariant::CommitNeedsAllYes => "COMMIT is logged only after every participant voted YES",
+            Invariant::WalBeforeYes => "a participant votes YES only after its prepare record is durable",
+        }
+    }
+}
+
+impl fmt::Display for Invariant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+/// A broken invariant: which, where, for which transaction, and what was seen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    pub invariant: Invariant,
+    pub nodes: Vec<NodeId>,
+    pub txn: Option<TxnId>,
+    pub detail: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "VIOLATION {}", self.invariant)?;
+        if let Some(txn) = self.txn {
+            write!(f, " {txn}")?;
+        }
+        let nodes: Vec<String> = self.nodes.iter().map(|node| node.to_string()).collect();
+        write!(f, " [{}]: {}", nodes.join(", "), self.detail)
+    }
+}
+
+/// What the checker remembers between events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checker {
+    initial_money: i64,
+    /// The first durable decision of each transaction, with the node that logged it.
+    decisions: BTreeMap<TxnId, (Decision, NodeId)>,
+    participants: BTreeMap<TxnId, Vec<NodeId>>,
+    yes_votes: BTreeSet<(TxnId, NodeId)>,
+    durable_prepares: BTreeSet<(NodeId, TxnId)>,
+    /// The first participant outcome of each transaction.
+    outcomes: BTreeMap<TxnId, (Decision, NodeId)>,
+    replies: BTreeMap<RequestId, Decision>,
+    /// Whether money was conserved after the previous event, so a break is reported once.
+    money_conserved: bool,
+}
+
+impl Checker {
+    pub fn new(initial_money: i64) -> Checker {
+        Checker {
+            initial_money,
+            decisions: BTreeMap::new(),
+            participants: BTreeMap::new(),
+            yes_votes: BTreeSet::new(),
+            durable_prepares: BTreeSet::new(),
+            outcomes: BTreeMap::new(),
+            replies: BTreeMap::new(),
+            money_conserved: true,
+        }
+    }
+
+    pub fn is_committed(&self, txn: TxnId) -> bool {
+        matches!(self.decisions.get(&txn), Some((Decision::Commit, _)))
+    }
+
+    /// A record became durable at `node`.
+    pub fn on_durable(&mut self, node: NodeId, record: &Record, violations: &mut Vec<Violation>) {
+        match record {
+            Record::Prepared { txn, participants, .. } => {
+                self.participants.insert(*txn, participants.clone());
+            }
+            Record::Decided { txn, decision, .. } => self.on_decision(node, *txn, *decision, violations),
+            Record::PrepareVote { txn, .. } => {
+                self.durable_prepares.insert((node, *txn));
+            }
+            Record::Outcome { txn, decision } => {
+                if let Some((logged, coordinator)) = self.decisions.get(txn) {
+                    if logged != decision {
+                        violations.push(against_decision(*txn, node, *decision, *coordinator, *logged));
+                    }
+                }
+                match self.outcomes.get(txn) {
+                    Some((first, other)) if first != decision => violations.push(Violation {
+                        invariant: Invariant::Atomicity,
+                        nodes: vec![*other, node],
+                        txn: Some(*txn),
+                        detail: format!("{txn} {} at {other} but {} at {node}", outcome_word(*first), outcome_word(*decision)),
+                    }),
+                    Some(_) => {}
+                    None => {
+                        self.outcomes.insert(*txn, (*decision, node));
+                    }
+                }
+            }
+            Record::Completed { .. } => {}
+        }
+    }
+
+    fn on_decision(&mut self, node: NodeId, txn: TxnId, decision: Decision, violations: &mut Vec<Violation>) {
+        if let Some((first, _)) = self.decisions.get(&txn) {
+            if *first != decision {
+                violations.push(Violation {
+                    invariant: Invariant::DecisionStability,
+                    nodes: vec![node],
+                    txn: Some(txn),
+                    detail: format!("{node} logged {decision} for {txn} after logging {first}"),
+                });
+            }
+            return;
+        }
+        self.decisions.insert(txn, (decision, node));
+        if let Some((outcome, participant)) = self.outcomes.get(&txn) {
+            if *outcome != decision {
+                violations.push(against_decision(txn, *participant, *outcome, node, decision));
+            }
+        }
+        if decision == Decision::Commit {
+            let participants = self.participants.get(&txn).cloned().unwrap_or_default();
+            let missing: Vec<NodeId> =
+                participants.into_iter().filter(|participant| !self.yes_votes.contains(&(txn, *participant))).collect();
+            if !missing.is_empty() {
+                let names: Vec<String> = missing.iter().map(|node| node.to_string()).collect();
+                let mut nodes = vec![node];
+                nodes.extend(missing);
+                violations.push(Violation {
+                    invariant: Invariant::CommitNeedsAllYes,
+                    nodes,
+                    txn: Some(txn),
+                    detail: format!("{node} logged COMMIT for {txn} without a YES vote from {}", names.join(", ")),
+                });
+            }
+        }
+    }
+
+    /// A participant sent a YES vote.
+    pub fn on_yes_vote(&mut self, node: NodeId, txn: TxnId, violations: &mut Vec<Violation>) {
+        self.yes_votes.insert((txn, node));
+        if !self.durable_prepares.contains(&(node, txn)) {
+            violations.push(Violation {
+                invariant: Invariant::WalBeforeYes,
+                nodes: vec![node],
+                txn: Some(txn),
+                detail: format!("{node} voted YES on {txn} before its prepare record was durable"),
+            });
+        }
+    }
+
+    /// A coordinator told the client an outcome.
+    pub fn on_reply(&mut self, node: NodeId, request: RequestId, decision: Decision, violations: &mut Vec<Violation>) {
+        match self.replies.get(&request) {
+            Some(first) if *first != decision => violations.push(Violation {
+                invariant: Invariant::DecisionStability,
+                nodes: vec![node],
+                txn: None,
+                detail: format!("the client was told {request} {} and then {}", outcome_word(*first), outcome_word(decision)),
+            }),
+            Some(_) => {}
+            None => {
+                self.replies.insert(request, decision);
+            }
+        }
+    }
+
+    /// Checks a node the event touched for two transactions changing one account.
+    pub fn check_locks(&self, node: &Node, violations: &mut Vec<Violation>) {
+        let mut owners: BTreeMap<commitlab_protocol::AccountId, TxnId> = BTreeMap::new();
+        for (txn, writes) in node.unresolved_writes() {
+            for write in writes {
+                if let Some(other) = owners.insert(write.account, txn) {
+                    if other != txn {
+                        violations.push(Violation {
+                            invariant: Invariant::ExclusiveLocks,
+                            nodes: vec![node.id()],
+                            txn: Some(txn),
+                            detail: format!("{other} and {txn} both hold changes to {} at {}", write.account, node.id()),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// The committed view of one node: its balances minus the changes not decided COMMIT.
+    pub fn committed_money(&self, node: &Node) -> i64 {
+        let mut money = node.balance_total();
+        for (txn, writes) in node.unresolved_writes() {
+            if !self.is_committed(txn) {
+                money -= writes.iter().map(|write| write.after - write.before).sum::<i64>();
+            }
+        }
+        money
+    }
+
+    /// Compares the money of the committed view with the start; reports only a new break.
+    pub fn check_money<'a>(&mut self, nodes: impl Iterator<Item = &'a Node>, violations: &mut Vec<Violation>) {
+        let mut money = 0;
+        let mut holders = Vec::new();
+        for node in nodes {
+            let node_money = self.committed_money(node);
+            if node.participant().is_some() {
+                holders.push(node.id());
+            }
+            money += node_money;
+        }
+        let conserved = money == self.initial_money;
+        if !conserved && self.money_conserved {
+            violations.push(Violation {
+                invariant: Invariant::Conservation,
+                nodes: holders,
+                txn: None,
+                detail: format!("the committed view holds {money} but the run started with {}", self.initial_money),
+            });
+        }
+        self.money_conserved = conserved;
+    }
+}
+
+/// A participant applied an outcome other than the coordinator's logged decision.
+fn against_decision(txn: TxnId, participant: NodeId, outcome: Decision, coordinator: NodeId, logged: Decision) -> Violation {
+    Violation {
+        invariant: Invariant::Atomicity,
+        nodes: vec![participant, coordinator],
+        txn: Some(txn),
+        detail: format!("{txn} {} at {participant} but {coordinator} logged {logged}", outcome_word(outcome)),
+    }
+}
+
+fn outcome_word(decision: Decision) -> &'static str {
+    match decision {
+        Decision::Commit => "committed",
+        Decision::Abort => "rolled back",
+    }
+}

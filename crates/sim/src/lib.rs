@@ -1,0 +1,26 @@
+//! Commit Lab's deterministic simulator: the world around the protocol's nodes.
+//!
+//! A [`Scenario`] (versioned JSON) describes a run completely; a [`Simulation`] runs it event by
+//! event in virtual time with one seeded PRNG, records a [`TraceEntry`] for everything that
+//! happens, checks the named [`Invariant`]s after every event, and can seek to any point by
+//! replaying from checkpoints. It knows nothing of the web page that draws it.
+
+pub mod export;
+pub mod fault;
+pub mod invariants;
+pub mod presets;
+pub mod rng;
+pub mod scenario;
+pub mod simulation;
+pub mod trace;
+pub mod wal;
+pub mod world;
+
+pub use fault::{Fault, MessageFilter, MessageTarget, ScheduledFault};
+pub use invariants::{Invariant, Violation};
+pub use presets::{preset, Preset, PRESETS};
+pub use rng::{Ratio, Rng};
+pub use scenario::{limits, CoordinatorPlacement, Scenario, ScenarioError, SCENARIO_VERSION};
+pub use simulation::{InDoubt, InvariantStatus, NodeSnapshot, Simulation, CHECKPOINT_EVERY};
+pub use trace::{DropReason, TraceEntry, TraceEvent};
+pub use world::{Stop, World};

@@ -1,0 +1,308 @@
+//! The preset scenarios, each taken from a situation the seeds describe, with a paragraph that
+//! says what it shows and what to watch for.
+
+use crate::fault::{Fault, MessageFilter, MessageTarget, ScheduledFault};
+use crate::scenario::{
+    CoordinatorPlacement, Disk, Network, RandomWorkload, RequestSpec, Scenario, ShardSpec, Topology, Workload,
+    SCENARIO_VERSION,
+};
+use commitlab_protocol::{AccountId, Bugs, Endpoint, Millis, NodeId, ShardId, Timeouts, Transfer};
+
+pub struct Preset {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub summary: &'static str,
+    pub build: fn() -> Scenario,
+}
+
+/// The preset the playground opens on: seed 002's cross-shard transfer 1001 -> 3001, amount 10.
+pub const DEFAULT_PRESET: &str = "happy-path";
+
+pub static PRESETS: &[Preset] = &[
+    Preset {
+        name: "happy-path",
+        title: "Happy path: 1001 -> 3001, amount 10",
+        summary: "Seed 002's cross-shard transfer. The client asks n1 (cluster C1, which holds the sender 1001) \
+to move 10 to account 3001 on C2. n1 coordinates and also takes part: it logs Prepared(t1, n1, n4), then both \
+shards lock their account, write a prepare record with the undo image ({1001: 100}, {3001: 50}) and vote YES. n1 \
+logs Commit(t1), the point of no return, and only then sends COMMIT; each shard releases its lock and \
+acknowledges, and n1 logs Completed(t1). Watch the balances end at 90 and 60, and C3 never take part.",
+        build: happy_path,
+    },
+    Preset {
+        name: "vote-no",
+        title: "A participant votes NO (insufficient funds)",
+        summary: "A transaction manager (TM) moves 80 from 3001, which holds only 50. C2 cannot guarantee the commit, so it \
+votes NO without locking or logging anything: a participant that has not voted YES may abort on its own. \
+C1 votes YES and holds its lock on 1001 until the decision reaches it. One NO is enough: the TM logs \
+Aborted(t1) and sends ABORT, C1 restores its undo image and releases the lock, and the client hears why.",
+        build: vote_no,
+    },
+    Preset {
+        name: "lock-conflict",
+        title: "Lock conflict between two concurrent transfers",
+        summary: "Two transfers into account 3001 start one millisecond apart. Whichever PREPARE reaches C2 first takes the \
+lock on 3001 (here t2's: its message is faster); the other finds it held and, since locks are no-wait, C2 \
+votes NO at once. That transaction aborts while the other commits. Watch the lock marks on n4's lane and \
+the NO vote's reason.",
+        build: lock_conflict,
+    },
+    Preset {
+        name: "participant-crash-before-vote",
+        title: "A participant crashes before voting",
+        summary: "C2 (n4) crashes while the PREPARE is on its way, so the message is lost and no vote comes. When \
+the vote timeout fires the TM aborts, which it may: nobody can have committed. It keeps resending ABORT to n4; \
+when n4 restarts it has no prepare record for t1 and simply acknowledges.",
+        build: participant_crash_before_vote,
+    },
+    Preset {
+        name: "participant-crash-after-yes",
+        title: "A participant crashes after voting YES",
+        summary: "C2 (n4) votes YES and crashes. Its vote still arrives, so the TM commits and keeps resending \
+COMMIT to the dead node. When n4 restarts it rebuilds balance 60, the lock on 3001 and its in-doubt entry from \
+the prepare record in its WAL, asks the TM for the outcome, commits, and acknowledges.",
+        build: participant_crash_after_yes,
+    },
+    Preset {
+        name: "coordinator-crash-before-prepare",
+        title: "The coordinator crashes before PREPARE",
+        summary: "The TM crashes just after the request arrives, before it has logged or sent anything. No \
+participant has heard of the transaction, so nothing is locked and nobody waits. The client gets no reply and \
+retries the same request id; once the TM is back, the retry runs as a fresh transaction and commits.",
+        build: coordinator_crash_before_prepare,
+    },
+    Preset {
+        name: "coordinator-crash-after-prepare",
+        title: "The coordinator crashes after PREPARE: participants block",
+        summary: "The blocking problem. The TM sends PREPARE and crashes. Both participants vote YES, and from \
+then on they can neither commit nor abort on their own: they sit in doubt, holding the locks on 1001 and 3001, \
+asking the dead coordinator for the outcome again and again. Watch the in-doubt time grow. When the TM finally \
+restarts it finds Prepared(t1) but no decision in its log, aborts (presumed abort), and the participants roll back.",
+        build: coordinator_crash_after_prepare,
+    },
+    Preset {
+        name: "coordinator-crash-after-commit",
+        title: "The coordinator crashes after logging COMMIT",
+        summary: "The TM logs Commit(t1), sends COMMIT and crashes at once. The participants commit and their \
+ACKs reach a dead node. On restart the TM reads Commit(t1) without Completed(t1) in its log, so it resends COMMIT; \
+the participants, which already committed, acknowledge again and the TM logs Completed(t1). The decision \
+survived the crash because it was logged before anyone heard of it.",
+        build: coordinator_crash_after_commit,
+    },
+    Preset {
+        name: "lost-commit",
+        title: "A lost COMMIT message",
+        summary: "The COMMIT for C2 is lost on the network. C2 stays in doubt with 3001 locked while C1 has \
+already committed. After the resend timeout the coordinator sends COMMIT again (it must retry until every \
+participant acknowledges) and the transaction completes.",
+        build: lost_commit,
+    },
+    Preset {
+        name: "partition-during-voting",
+        title: "A network partition during voting",
+        summary: "A partition cuts C2 off from the TM while the votes are travelling: C2's YES is lost. The TM \
+cannot tell a partition from a crash; at the vote timeout it aborts. C2, having voted YES, is in doubt and its \
+queries are lost too. When the partition heals, the resent ABORT gets through and C2 rolls back.",
+        build: partition_during_voting,
+    },
+    Preset {
+        name: "three-participants",
+        title: "Three participants: a transfer plus a log database",
+        summary: "Seed 004's request: transfer $100 from account A (database 1) to account B (database 2), and log \
+the transfer on database 3. A transaction manager runs two-phase commit across all three; the log database \
+votes like the others and writes its journal line only on COMMIT. Either all three change, or none.",
+        build: three_participants,
+    },
+    Preset {
+        name: "duplicate-request",
+        title: "A duplicate request answered from the cache",
+        summary: "The reply to the client is lost, so the client sends the same request (same id, r1) again. The \
+coordinator recognises the duplicate and answers from its cached result instead of running the transfer twice: \
+1001 is debited once.",
+        build: duplicate_request,
+    },
+    Preset {
+        name: "busy",
+        title: "Busy: 300 concurrent transfers with contention",
+        summary: "Three shards of eight accounts each and 300 random transfers, one every 4 ms: with each \
+transaction holding its locks for tens of milliseconds, many run concurrently and collide, and about half abort \
+with a NO vote. Every shard coordinates the transfers its accounts send. The invariants hold throughout: money \
+is conserved and no transaction is half-committed.",
+        build: busy,
+    },
+    Preset {
+        name: "bug-vote-before-wal",
+        title: "Bug: vote YES before the WAL write",
+        summary: "A teaching bug: participants vote YES before their prepare record is durable. C2 votes YES and crashes \
+before the record reaches the disk; its YES is already on the wire, so the TM commits. On restart C2 has \
+no trace of t1: its credit of 3001 is gone while C1's debit is committed, and 10 has vanished from the \
+bank. The wal-before-yes and conservation invariants catch it.",
+        build: bug_vote_before_wal,
+    },
+    Preset {
+        name: "bug-commit-before-log",
+        title: "Bug: send COMMIT before logging it",
+        summary: "A teaching bug: the coordinator sends COMMIT before the decision record is durable, then crashes before \
+the record is written. Both shards commit, but the TM's log holds no decision, so on restart it presumes \
+abort, logs Aborted(t1) and tells the client the transfer failed, while the money has moved. The \
+atomicity invariant catches the participants' outcome contradicting the logged decision.",
+        build: bug_commit_before_log,
+    },
+];
+
+/// Finds a preset by name.
+pub fn preset(name: &str) -> Option<&'static Preset> {
+    PRESETS.iter().find(|preset| preset.name == name)
+}
+
+fn accounts(pairs: &[(u64, i64)]) -> ShardSpec {
+    ShardSpec { accounts: pairs.iter().map(|(account, balance)| (AccountId(*account), *balance)).collect(), generate: None }
+}
+
+fn transfer(from: u64, to: u64, amount: u64) -> Transfer {
+    Transfer { from: AccountId(from), to: AccountId(to), amount }
+}
+
+fn request(at_ms: Millis, transfers: Vec<Transfer>) -> RequestSpec {
+    RequestSpec { at_ms, request: None, transfers, journal: Vec::new() }
+}
+
+fn at(at_ms: Millis, fault: Fault) -> ScheduledFault {
+    ScheduledFault { at_ms, fault }
+}
+
+fn next(kind: &str, from: Option<u16>, to: Option<u16>) -> MessageTarget {
+    MessageTarget::Next(MessageFilter {
+        from: from.map(|node| Endpoint::Node(NodeId(node))),
+        to: to.map(|node| Endpoint::Node(NodeId(node))),
+        kind: Some(kind.to_string()),
+        txn: None,
+    })
+}
+
+/// Seed 002's three clusters: C1 (1001, 1002), C2 (3001, 3002), C3 (5001, 5002).
+fn seed_002_shards() -> Vec<ShardSpec> {
+    vec![accounts(&[(1001, 100), (1002, 100)]), accounts(&[(3001, 50), (3002, 50)]), accounts(&[(5001, 100), (5002, 100)])]
+}
+
+/// The default transfer, 1001 -> 3001 amount 10, at time 0.
+fn one_transfer(coordinator: CoordinatorPlacement, faults: Vec<ScheduledFault>) -> Scenario {
+    Scenario {
+        version: SCENARIO_VERSION,
+        name: String::new(),
+        seed: 1,
+        topology: Topology { coordinator, shards: seed_002_shards() },
+        workload: Workload { requests: vec![request(0, vec![transfer(1001, 3001, 10)])], random: None },
+        network: Network::default(),
+        disk: Disk::default(),
+        timeouts: Timeouts::default(),
+        bugs: Bugs::default(),
+        faults,
+        end_ms: 2_000,
+        max_steps: 1_000_000,
+    }
+}
+
+fn named(name: &str, mut scenario: Scenario) -> Scenario {
+    scenario.name = name.to_string();
+    scenario
+}
+
+// In the dedicated-coordinator presets the TM is n10 (after C1 = n1, C2 = n4, C3 = n7).
+const TM: u16 = 10;
+
+fn happy_path() -> Scenario {
+    named("happy-path", one_transfer(CoordinatorPlacement::Colocated, vec![]))
+}
+
+fn vote_no() -> Scenario {
+    let mut scenario = one_transfer(CoordinatorPlacement::Dedicated, vec![]);
+    scenario.workload.requests = vec![request(0, vec![transfer(3001, 1001, 80)])];
+    named("vote-no", scenario)
+}
+
+fn lock_conflict() -> Scenario {
+    let mut scenario = one_transfer(CoordinatorPlacement::Dedicated, vec![]);
+    scenario.workload.requests = vec![request(0, vec![transfer(1001, 3001, 10)]), request(1, vec![transfer(1002, 3001, 5)])];
+    named("lock-conflict", scenario)
+}
+
+fn participant_crash_before_vote() -> Scenario {
+    let faults = vec![at(20, Fault::Crash(NodeId(4))), at(400, Fault::Restart(NodeId(4)))];
+    named("participant-crash-before-vote", one_transfer(CoordinatorPlacement::Dedicated, faults))
+}
+
+fn participant_crash_after_yes() -> Scenario {
+    let faults = vec![at(30, Fault::Crash(NodeId(4))), at(400, Fault::Restart(NodeId(4)))];
+    named("participant-crash-after-yes", one_transfer(CoordinatorPlacement::Dedicated, faults))
+}
+
+fn coordinator_crash_before_prepare() -> Scenario {
+    let faults = vec![at(15, Fault::Crash(NodeId(TM))), at(300, Fault::Restart(NodeId(TM)))];
+    named("coordinator-crash-before-prepare", one_transfer(CoordinatorPlacement::Dedicated, faults))
+}
+
+fn coordinator_crash_after_prepare() -> Scenario {
+    let faults = vec![at(20, Fault::Crash(NodeId(TM))), at(1_500, Fault::Restart(NodeId(TM)))];
+    named("coordinator-crash-after-prepare", one_transfer(CoordinatorPlacement::Dedicated, faults))
+}
+
+fn coordinator_crash_after_commit() -> Scenario {
+    let faults = vec![at(45, Fault::Crash(NodeId(TM))), at(400, Fault::Restart(NodeId(TM)))];
+    named("coordinator-crash-after-commit", one_transfer(CoordinatorPlacement::Dedicated, faults))
+}
+
+fn lost_commit() -> Scenario {
+    let faults = vec![at(0, Fault::Drop(next("Commit", None, Some(4))))];
+    named("lost-commit", one_transfer(CoordinatorPlacement::Dedicated, faults))
+}
+
+fn partition_during_voting() -> Scenario {
+    let groups = vec![vec![Endpoint::Node(NodeId(TM)), Endpoint::Node(NodeId(1)), Endpoint::Client], vec![Endpoint::Node(NodeId(4))]];
+    let faults = vec![at(25, Fault::Partition(groups)), at(500, Fault::Heal)];
+    named("partition-during-voting", one_transfer(CoordinatorPlacement::Dedicated, faults))
+}
+
+fn three_participants() -> Scenario {
+    let mut scenario = one_transfer(CoordinatorPlacement::Dedicated, vec![]);
+    scenario.topology.shards = vec![accounts(&[(1001, 500)]), accounts(&[(3001, 200)]), accounts(&[(5001, 0)])];
+    let mut spec = request(0, vec![transfer(1001, 3001, 100)]);
+    spec.journal = vec![ShardId(2)];
+    scenario.workload.requests = vec![spec];
+    named("three-participants", scenario)
+}
+
+fn duplicate_request() -> Scenario {
+    let faults = vec![at(0, Fault::Drop(next("Reply", Some(1), None)))];
+    named("duplicate-request", one_transfer(CoordinatorPlacement::Colocated, faults))
+}
+
+fn busy() -> Scenario {
+    let shards = [1001, 3001, 5001]
+        .iter()
+        .map(|first| accounts(&(0..8).map(|offset| (first + offset, 200)).collect::<Vec<_>>()))
+        .collect();
+    let mut scenario = one_transfer(CoordinatorPlacement::Colocated, vec![]);
+    scenario.topology.shards = shards;
+    scenario.workload = Workload {
+        requests: Vec::new(),
+        random: Some(RandomWorkload { count: 300, start_ms: 0, interval_ms: 4, amount_max: 30 }),
+    };
+    named("busy", scenario)
+}
+
+fn bug_vote_before_wal() -> Scenario {
+    let faults = vec![at(26, Fault::Crash(NodeId(4))), at(300, Fault::Restart(NodeId(4)))];
+    let mut scenario = one_transfer(CoordinatorPlacement::Dedicated, faults);
+    scenario.bugs.vote_before_wal = true;
+    scenario.disk.write_ms = 5;
+    named("bug-vote-before-wal", scenario)
+}
+
+fn bug_commit_before_log() -> Scenario {
+    let faults = vec![at(50, Fault::Crash(NodeId(TM))), at(300, Fault::Restart(NodeId(TM)))];
+    let mut scenario = one_transfer(CoordinatorPlacement::Dedicated, faults);
+    scenario.bugs.decide_before_log = true;
+    scenario.disk.write_ms = 5;
+    named("bug-commit-before-log", scenario)
+}

@@ -1,0 +1,562 @@
+//! The scenario format: versioned JSON that describes a run completely — topology, accounts,
+//! workload, network, disk, timeouts, protocol options, the fault schedule and the seed.
+//! Validation names the bad field and why, and explicit limits bound every size.
+
+use crate::fault::{Fault, MessageTarget, ScheduledFault};
+use crate::rng::Ratio;
+use commitlab_protocol::{
+    AccountId, Bugs, Directory, Endpoint, Millis, NodeConfig, NodeId, RequestId, ShardEntry, ShardId, Timeouts,
+    Transfer, TxnNumbering, TxnSpec, MESSAGE_KINDS,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// The scenario format version this build writes; it reads every version up to it.
+pub const SCENARIO_VERSION: u32 = 1;
+
+/// Explicit bounds on every size a scenario can ask for.
+pub mod limits {
+    pub const SHARDS: usize = 16;
+    pub const ACCOUNTS: u64 = 100_000;
+    pub const REQUESTS: usize = 10_000;
+    pub const TRANSFERS_PER_REQUEST: usize = 16;
+    pub const FAULTS: usize = 1_000;
+    pub const BALANCE: i64 = 1_000_000_000_000;
+    pub const AMOUNT: u64 = 1_000_000_000_000;
+    pub const TIME_MS: u64 = 100_000_000;
+    pub const LATENCY_MS: u64 = 60_000;
+    pub const STEPS: u64 = 5_000_000;
+    pub const JSON_BYTES: usize = 4 * 1024 * 1024;
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("the scenario is not valid JSON (line {line}, column {column}): {message}")]
+    Json { line: usize, column: usize, message: String },
+    #[error("{field}: {reason}")]
+    Invalid { field: String, reason: String },
+}
+
+fn invalid(field: impl Into<String>, reason: impl Into<String>) -> ScenarioError {
+    ScenarioError::Invalid { field: field.into(), reason: reason.into() }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub version: u32,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub seed: u64,
+    pub topology: Topology,
+    #[serde(default)]
+    pub workload: Workload,
+    #[serde(default)]
+    pub network: Network,
+    #[serde(default)]
+    pub disk: Disk,
+    #[serde(default)]
+    pub timeouts: Timeouts,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub bugs: Bugs,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<ScheduledFault>,
+    /// The run stops at this virtual time (an in-doubt participant would otherwise ask forever).
+    #[serde(default = "default_end_ms")]
+    pub end_ms: Millis,
+    /// The run stops after this many events.
+    #[serde(default = "default_max_steps")]
+    pub max_steps: u64,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
+}
+
+fn default_end_ms() -> Millis {
+    2_000
+}
+
+fn default_max_steps() -> u64 {
+    1_000_000
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CoordinatorPlacement {
+    /// The shard of the first transfer's sender coordinates and takes part (seed 002).
+    #[default]
+    Colocated,
+    /// A separate transaction manager node coordinates (seeds 001, 003, 004).
+    Dedicated,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Topology {
+    #[serde(default)]
+    pub coordinator: CoordinatorPlacement,
+    pub shards: Vec<ShardSpec>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShardSpec {
+    /// Account number to balance.
+    #[serde(default)]
+    pub accounts: BTreeMap<AccountId, i64>,
+    /// Many accounts with one balance: `first`, `first + 1`, ... (`count` of them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generate: Option<GeneratedAccounts>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratedAccounts {
+    pub first: AccountId,
+    pub count: u64,
+    pub balance: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    #[serde(default)]
+    pub requests: Vec<RequestSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub random: Option<RandomWorkload>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestSpec {
+    #[serde(default)]
+    pub at_ms: Millis,
+    /// Defaults to r<position>; reuse an id to send a duplicate request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<RequestId>,
+    pub transfers: Vec<Transfer>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub journal: Vec<ShardId>,
+}
+
+/// `count` transfers between random accounts, one every `interval_ms`: contention comes from
+/// concurrent transfers touching the same accounts.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RandomWorkload {
+    pub count: usize,
+    #[serde(default)]
+    pub start_ms: Millis,
+    pub interval_ms: Millis,
+    pub amount_max: u64,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Network {
+    pub latency_ms_min: Millis,
+    pub latency_ms_max: Millis,
+    pub loss: Ratio,
+    pub duplication: Ratio,
+}
+
+impl Default for Network {
+    fn default() -> Self {
+        Network { latency_ms_min: 5, latency_ms_max: 15, loss: Ratio::ZERO, duplication: Ratio::ZERO }
+    }
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Disk {
+    /// How long a WAL append takes to become durable.
+    pub write_ms: Millis,
+}
+
+impl Default for Disk {
+    fn default() -> Self {
+        Disk { write_ms: 2 }
+    }
+}
+
+/// One client request with everything resolved: id, coordinator and time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkItem {
+    pub at_ms: Millis,
+    pub request: RequestId,
+    pub spec: TxnSpec,
+    pub coordinator: NodeId,
+}
+
+/// A node of the cluster as the scenario lays it out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeLayout {
+    pub id: NodeId,
+    /// `C1`, `C2`, ... or `TM` for a dedicated coordinator.
+    pub label: String,
+    pub config: Arc<NodeConfig>,
+}
+
+impl Scenario {
+    /// Parses and validates a scenario.
+    pub fn from_json(text: &str) -> Result<Scenario, ScenarioError> {
+        if text.len() > limits::JSON_BYTES {
+            return Err(invalid("scenario", format!("{} bytes is more than the limit of {}", text.len(), limits::JSON_BYTES)));
+        }
+        let scenario: Scenario = serde_json::from_str(text).map_err(|error| ScenarioError::Json {
+            line: error.line(),
+            column: error.column(),
+            message: error.to_string().split(" at line ").next().unwrap_or_default().to_string(),
+        })?;
+        scenario.validate()?;
+        Ok(scenario)
+    }
+
+    pub fn to_json_pretty(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a scenario always serialises")
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a scenario always serialises")
+    }
+
+    /// The node of shard `index` (0-based): n1, n4, n7, ... leaving room for 3-node groups.
+    pub fn shard_node(index: usize) -> NodeId {
+        NodeId(u16::try_from(3 * index + 1).expect("shard count is bounded"))
+    }
+
+    /// The dedicated coordinator's node, after the shards' nodes.
+    pub fn dedicated_coordinator_node(&self) -> Option<NodeId> {
+        (self.topology.coordinator == CoordinatorPlacement::Dedicated).then(|| Scenario::shard_node(self.topology.shards.len()))
+    }
+
+    /// Every account with its starting balance, shard by shard.
+    pub fn shard_accounts(&self, index: usize) -> BTreeMap<AccountId, i64> {
+        let shard = &self.topology.shards[index];
+        let mut accounts = shard.accounts.clone();
+        if let Some(generate) = shard.generate {
+            for offset in 0..generate.count {
+                accounts.entry(AccountId(generate.first.0 + offset)).or_insert(generate.balance);
+            }
+        }
+        accounts
+    }
+
+    pub fn directory(&self) -> Directory {
+        let shards = (0..self.topology.shards.len())
+            .map(|index| {
+                let accounts = self.shard_accounts(index);
+                let first = accounts.keys().next().copied().unwrap_or(AccountId(0));
+                let last = accounts.keys().next_back().copied().unwrap_or(AccountId(0));
+                ShardEntry { shard: ShardId(index as u16), node: Scenario::shard_node(index), first_account: first, last_account: last }
+            })
+            .collect();
+        Directory { shards }
+    }
+
+    /// The nodes of the cluster with their configurations, in id order.
+    pub fn nodes(&self) -> Vec<NodeLayout> {
+        let directory = self.directory();
+        let shard_count = self.topology.shards.len();
+        let colocated = self.topology.coordinator == CoordinatorPlacement::Colocated;
+        let mut nodes = Vec::new();
+        for index in 0..shard_count {
+            let id = Scenario::shard_node(index);
+            let numbering = colocated.then(|| TxnNumbering { first: index as u32 + 1, stride: shard_count as u32 });
+            nodes.push(NodeLayout {
+                id,
+                label: ShardId(index as u16).to_string(),
+                config: Arc::new(NodeConfig {
+                    id,
+                    shard: Some(ShardId(index as u16)),
+                    coordinator: numbering,
+                    directory: directory.clone(),
+                    initial_balances: self.shard_accounts(index),
+                    timeouts: self.timeouts,
+                    bugs: self.bugs,
+                }),
+            });
+        }
+        if let Some(id) = self.dedicated_coordinator_node() {
+            nodes.push(NodeLayout {
+                id,
+                label: "TM".to_string(),
+                config: Arc::new(NodeConfig {
+                    id,
+                    shard: None,
+                    coordinator: Some(TxnNumbering { first: 1, stride: 1 }),
+                    directory,
+                    initial_balances: BTreeMap::new(),
+                    timeouts: self.timeouts,
+                    bugs: self.bugs,
+                }),
+            });
+        }
+        nodes
+    }
+
+    pub fn node_ids(&self) -> BTreeSet<NodeId> {
+        let mut ids: BTreeSet<NodeId> = (0..self.topology.shards.len()).map(Scenario::shard_node).collect();
+        ids.extend(self.dedicated_coordinator_node());
+        ids
+    }
+
+    /// The coordinator a request goes to: the dedicated one, or the shard of the first sender.
+    pub fn coordinator_for(&self, spec: &TxnSpec, directory: &Directory) -> Option<NodeId> {
+        if let Some(node) = self.dedicated_coordinator_node() {
+            return Some(node);
+        }
+        let first = spec.transfers.first()?;
+        directory.shard_of(first.from).map(|entry| entry.node)
+    }
+
+    /// The explicit requests with ids and coordinators resolved (random ones are drawn by the world).
+    pub fn explicit_work(&self, directory: &Directory) -> Vec<WorkItem> {
+        self.workload
+            .requests
+            .iter()
+            .enumerate()
+            .map(|(index, spec)| {
+                let txn_spec = TxnSpec { transfers: spec.transfers.clone(), journal: spec.journal.clone() };
+                WorkItem {
+                    at_ms: spec.at_ms,
+                    request: spec.request.unwrap_or(RequestId(index as u32 + 1)),
+                    coordinator: self.coordinator_for(&txn_spec, directory).expect("validated: known accounts"),
+                    spec: txn_spec,
+                }
+            })
+            .collect()
+    }
+
+    pub fn validate(&self) -> Result<(), ScenarioError> {
+        if self.version == 0 || self.version > SCENARIO_VERSION {
+            return Err(invalid(
+                "version",
+                format!("version {} is not supported: this build reads versions 1 to {SCENARIO_VERSION}", self.version),
+            ));
+        }
+        self.validate_topology()?;
+        self.validate_workload()?;
+        self.validate_network()?;
+        self.validate_faults()?;
+        if self.end_ms == 0 || self.end_ms > limits::TIME_MS {
+            return Err(invalid("end_ms", format!("must be between 1 and {}", limits::TIME_MS)));
+        }
+        if self.max_steps == 0 || self.max_steps > limits::STEPS {
+            return Err(invalid("max_steps", format!("must be between 1 and {}", limits::STEPS)));
+        }
+        let timeouts = [
+            ("timeouts.vote_ms", self.timeouts.vote_ms),
+            ("timeouts.resend_ms", self.timeouts.resend_ms),
+            ("timeouts.query_ms", self.timeouts.query_ms),
+            ("timeouts.client_retry_ms", self.timeouts.client_retry_ms),
+        ];
+        for (field, value) in timeouts {
+            if value == 0 || value > limits::TIME_MS {
+                return Err(invalid(field, format!("{value} must be between 1 and {}", limits::TIME_MS)));
+            }
+        }
+        if self.disk.write_ms > limits::LATENCY_MS {
+            return Err(invalid("disk.write_ms", format!("{} is more than {} ms", self.disk.write_ms, limits::LATENCY_MS)));
+        }
+        Ok(())
+    }
+
+    fn validate_topology(&self) -> Result<(), ScenarioError> {
+        let shards = &self.topology.shards;
+        if shards.is_empty() {
+            return Err(invalid("topology.shards", "a scenario needs at least one shard"));
+        }
+        if shards.len() > limits::SHARDS {
+            return Err(invalid("topology.shards", format!("{} shards is more than the limit of {}", shards.len(), limits::SHARDS)));
+        }
+        let mut total_accounts: u64 = 0;
+        let mut ranges: Vec<(AccountId, AccountId, usize)> = Vec::new();
+        for (index, shard) in shards.iter().enumerate() {
+            let field = format!("topology.shards[{index}]");
+            if let Some(generate) = shard.generate {
+                if generate.count > limits::ACCOUNTS {
+                    return Err(invalid(
+                        format!("{field}.generate.count"),
+                        format!("{} accounts is more than the limit of {}", generate.count, limits::ACCOUNTS),
+                    ));
+                }
+                if generate.first.0.checked_add(generate.count).is_none() {
+                    return Err(invalid(format!("{field}.generate"), "account numbers overflow"));
+                }
+                check_balance(&format!("{field}.generate.balance"), generate.balance)?;
+            }
+            for (account, balance) in &shard.accounts {
+                check_balance(&format!("{field}.accounts.{account}"), *balance)?;
+            }
+            total_accounts += shard.accounts.len() as u64 + shard.generate.map_or(0, |generate| generate.count);
+            if total_accounts > limits::ACCOUNTS {
+                return Err(invalid("topology.shards", format!("more than the limit of {} accounts in all", limits::ACCOUNTS)));
+            }
+            let accounts = self.shard_accounts(index);
+            let (Some(first), Some(last)) = (accounts.keys().next(), accounts.keys().next_back()) else {
+                return Err(invalid(field, "a shard needs at least one account"));
+            };
+            ranges.push((*first, *last, index));
+        }
+        ranges.sort();
+        for pair in ranges.windows(2) {
+            let ((_, last, left), (first, _, right)) = (pair[0], pair[1]);
+            if first <= last {
+                return Err(invalid(
+                    "topology.shards",
+                    format!("the account ranges of C{} and C{} overlap: shards are partitioned by account id range", left + 1, right + 1),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_workload(&self) -> Result<(), ScenarioError> {
+        let directory = self.directory();
+        let requests = &self.workload.requests;
+        let random_count = self.workload.random.map_or(0, |random| random.count);
+        if requests.len() + random_count > limits::REQUESTS {
+            return Err(invalid(
+                "workload",
+                format!("{} requests is more than the limit of {}", requests.len() + random_count, limits::REQUESTS),
+            ));
+        }
+        for (index, request) in requests.iter().enumerate() {
+            let field = format!("workload.requests[{index}]");
+            if request.at_ms > limits::TIME_MS {
+                return Err(invalid(format!("{field}.at_ms"), format!("must be at most {}", limits::TIME_MS)));
+            }
+            if request.transfers.is_empty() || request.transfers.len() > limits::TRANSFERS_PER_REQUEST {
+                return Err(invalid(
+                    format!("{field}.transfers"),
+                    format!("a request needs 1 to {} transfers", limits::TRANSFERS_PER_REQUEST),
+                ));
+            }
+            for (position, transfer) in request.transfers.iter().enumerate() {
+                let field = format!("{field}.transfers[{position}]");
+                for (name, account) in [("from", transfer.from), ("to", transfer.to)] {
+                    let known = directory
+                        .shard_of(account)
+                        .is_some_and(|entry| self.shard_accounts(entry.shard.0 as usize).contains_key(&account));
+                    if !known {
+                        return Err(invalid(format!("{field}.{name}"), format!("unknown account {account}")));
+                    }
+                }
+                if transfer.amount == 0 || transfer.amount > limits::AMOUNT {
+                    return Err(invalid(format!("{field}.amount"), format!("must be between 1 and {}", limits::AMOUNT)));
+                }
+            }
+            for (position, shard) in request.journal.iter().enumerate() {
+                if shard.0 as usize >= self.topology.shards.len() {
+                    return Err(invalid(format!("{field}.journal[{position}]"), format!("unknown shard {shard}")));
+                }
+            }
+        }
+        if let Some(random) = self.workload.random {
+            if random.amount_max == 0 || random.amount_max > limits::AMOUNT {
+                return Err(invalid("workload.random.amount_max", format!("must be between 1 and {}", limits::AMOUNT)));
+            }
+            if random.interval_ms > limits::TIME_MS || random.start_ms > limits::TIME_MS {
+                return Err(invalid("workload.random", format!("times must be at most {}", limits::TIME_MS)));
+            }
+            let accounts: usize = (0..self.topology.shards.len()).map(|index| self.shard_accounts(index).len()).sum();
+            if random.count > 0 && accounts < 2 {
+                return Err(invalid("workload.random", "random transfers need at least two accounts"));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_network(&self) -> Result<(), ScenarioError> {
+        let network = &self.network;
+        if network.latency_ms_min > network.latency_ms_max {
+            return Err(invalid(
+                "network.latency_ms_min",
+                format!("{} is more than latency_ms_max {}", network.latency_ms_min, network.latency_ms_max),
+            ));
+        }
+        if network.latency_ms_max > limits::LATENCY_MS {
+            return Err(invalid("network.latency_ms_max", format!("{} is more than {} ms", network.latency_ms_max, limits::LATENCY_MS)));
+        }
+        Ok(())
+    }
+
+    fn validate_faults(&self) -> Result<(), ScenarioError> {
+        if self.faults.len() > limits::FAULTS {
+            return Err(invalid("faults", format!("{} faults is more than the limit of {}", self.faults.len(), limits::FAULTS)));
+        }
+        let nodes = self.node_ids();
+        let known = |field: &str, node: NodeId| -> Result<(), ScenarioError> {
+            if nodes.contains(&node) {
+                Ok(())
+            } else {
+                let names: Vec<String> = nodes.iter().map(|node| node.to_string()).collect();
+                Err(invalid(field, format!("there is no node {node} (nodes: {})", names.join(", "))))
+            }
+        };
+        let known_endpoint = |field: &str, endpoint: Endpoint| match endpoint {
+            Endpoint::Client => Ok(()),
+            Endpoint::Node(node) => known(field, node),
+        };
+        for (index, scheduled) in self.faults.iter().enumerate() {
+            let field = format!("faults[{index}]");
+            if scheduled.at_ms > limits::TIME_MS {
+                return Err(invalid(format!("{field}.at_ms"), format!("must be at most {}", limits::TIME_MS)));
+            }
+            let target = match &scheduled.fault {
+                Fault::Crash(node) | Fault::Restart(node) => {
+                    known(&format!("{field}.fault"), *node)?;
+                    None
+                }
+                Fault::Partition(groups) => {
+                    let mut seen = BTreeSet::new();
+                    for group in groups {
+                        for endpoint in group {
+                            known_endpoint(&format!("{field}.fault.partition"), *endpoint)?;
+                            if !seen.insert(*endpoint) {
+                                return Err(invalid(format!("{field}.fault.partition"), format!("{endpoint} is in two groups")));
+                            }
+                        }
+                    }
+                    if groups.len() < 2 {
+                        return Err(invalid(format!("{field}.fault.partition"), "a partition needs at least two groups"));
+                    }
+                    None
+                }
+                Fault::Heal => None,
+                Fault::Drop(target) | Fault::Duplicate(target) => Some(target),
+                Fault::Delay { message, by_ms } => {
+                    if *by_ms == 0 || *by_ms > limits::LATENCY_MS {
+                        return Err(invalid(format!("{field}.fault.delay.by_ms"), format!("must be between 1 and {}", limits::LATENCY_MS)));
+                    }
+                    Some(message)
+                }
+            };
+            if let Some(MessageTarget::Next(filter)) = target {
+                for endpoint in [filter.from, filter.to].into_iter().flatten() {
+                    known_endpoint(&format!("{field}.fault"), endpoint)?;
+                }
+                if let Some(kind) = &filter.kind {
+                    if !MESSAGE_KINDS.contains(&kind.as_str()) {
+                        return Err(invalid(
+                            format!("{field}.fault"),
+                            format!("unknown message kind {kind:?} (kinds: {})", MESSAGE_KINDS.join(", ")),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_balance(field: &str, balance: i64) -> Result<(), ScenarioError> {
+    if !(0..=limits::BALANCE).contains(&balance) {
+        return Err(invalid(field, format!("balance {balance} must be between 0 and {}", limits::BALANCE)));
+    }
+    Ok(())
+}

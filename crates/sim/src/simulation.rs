@@ -1,0 +1,309 @@
+//! The simulation as the command line and the web page use it: advance one event at a time,
+//! seek to any step or time (deterministic replay from checkpoints), inject a fault at the cursor
+//! (recorded into the scenario), and read the trace, node snapshots and invariant status.
+
+use crate::fault::{Fault, ScheduledFault};
+use crate::invariants::{Invariant, Violation};
+use crate::scenario::{limits, Scenario, ScenarioError};
+use crate::trace::{TraceEntry, TraceEvent};
+use crate::world::{Stop, World};
+use commitlab_protocol::{AccountId, Millis, NodeId, NodeView, Record, Role, ShardId, TxnId};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// A checkpoint of the world is kept every this many steps, so a seek replays at most this many.
+pub const CHECKPOINT_EVERY: u64 = 1024;
+
+#[derive(Clone, Debug)]
+pub struct Simulation {
+    scenario: Arc<Scenario>,
+    /// The furthest point computed; the trace runs up to it.
+    frontier: World,
+    trace: Vec<TraceEntry>,
+    /// `checkpoints[i]` is the world after `i * CHECKPOINT_EVERY` steps.
+    checkpoints: Vec<World>,
+    /// The world at the cursor, where snapshots are read.
+    cursor: World,
+}
+
+/// A node at the cursor: durable WAL next to volatile memory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NodeSnapshot {
+    pub id: NodeId,
+    /// `C1`, `C2`, ... or `TM`.
+    pub label: String,
+    pub shard: Option<ShardId>,
+    pub roles: Vec<Role>,
+    pub up: bool,
+    /// Volatile state; `None` while the node is down (it was lost in the crash).
+    pub memory: Option<NodeView>,
+    /// The durable log.
+    pub wal: Vec<Record>,
+    /// Records handed to the disk and not yet durable (lost if the node crashes now).
+    pub unwritten: Vec<Record>,
+}
+
+/// A participant that voted YES and does not know the outcome: the blocking problem, measured.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InDoubt {
+    pub node: NodeId,
+    pub node_up: bool,
+    pub txn: TxnId,
+    pub since_ms: Millis,
+    pub for_ms: Millis,
+    pub locks: Vec<AccountId>,
+}
+
+/// An invariant at the cursor: holding, or the first violation so far.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InvariantStatus {
+    pub invariant: Invariant,
+    pub description: &'static str,
+    pub violation: Option<(u64, Millis, Violation)>,
+}
+
+impl Simulation {
+    pub fn new(scenario: Scenario) -> Result<Simulation, ScenarioError> {
+        scenario.validate()?;
+        let scenario = Arc::new(scenario);
+        let world = World::new(scenario.clone());
+        Ok(Simulation { scenario, frontier: world.clone(), trace: Vec::new(), checkpoints: vec![world.clone()], cursor: world })
+    }
+
+    pub fn from_json(text: &str) -> Result<Simulation, ScenarioError> {
+        Simulation::new(Scenario::from_json(text)?)
+    }
+
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// Computes up to `count` more steps past the frontier; returns how many it did.
+    pub fn extend(&mut self, count: u64) -> u64 {
+        let mut done = 0;
+        while done < count && self.frontier.step(&mut self.trace) {
+            done += 1;
+            if self.frontier.steps() % CHECKPOINT_EVERY == 0 {
+                self.checkpoints.push(self.frontier.clone());
+            }
+        }
+        done
+    }
+
+    /// Computes the whole run (to quiescence, `end_ms` or `max_steps`).
+    pub fn run_to_end(&mut self) {
+        while self.extend(u64::MAX) > 0 {}
+    }
+
+    /// Why the run stopped, once it has been computed to its end.
+    pub fn stop(&self) -> Option<Stop> {
+        self.frontier.stopped()
+    }
+
+    /// Steps computed so far (all of them once `stop()` is `Some`).
+    pub fn total_steps(&self) -> u64 {
+        self.frontier.steps()
+    }
+
+    /// Virtual time of the frontier.
+    pub fn frontier_ms(&self) -> Millis {
+        self.frontier.now_ms()
+    }
+
+    pub fn cursor_step(&self) -> u64 {
+        self.cursor.steps()
+    }
+
+    pub fn now_ms(&self) -> Millis {
+        self.cursor.now_ms()
+    }
+
+    /// The world at the cursor, for views that need more than the snapshots.
+    pub fn world(&self) -> &World {
+        &self.cursor
+    }
+
+    /// Every trace entry computed so far (past the cursor too).
+    pub fn trace(&self) -> &[TraceEntry] {
+        &self.trace
+    }
+
+    /// The trace entries up to and including the cursor's step.
+    pub fn trace_to_cursor(&self) -> &[TraceEntry] {
+        let step = self.cursor.steps();
+        let end = self.trace.partition_point(|entry| entry.step <= step);
+        &self.trace[..end]
+    }
+
+    /// Moves the cursor to just after step `step` (computing the run that far if needed).
+    pub fn seek_step(&mut self, step: u64) {
+        if step > self.frontier.steps() {
+            self.extend(step - self.frontier.steps());
+        }
+        let step = step.min(self.frontier.steps());
+        let current = self.cursor.steps();
+        if step < current || step - current >= CHECKPOINT_EVERY {
+            let index = (step / CHECKPOINT_EVERY) as usize;
+            self.cursor = self.checkpoints[index.min(self.checkpoints.len() - 1)].clone();
+        }
+        let mut discard = Vec::new();
+        while self.cursor.steps() < step {
+            self.cursor.step(&mut discard);
+            discard.clear();
+        }
+    }
+
+    /// Moves the cursor to the end of virtual millisecond `time_ms`: after every event up to it.
+    pub fn seek_time(&mut self, time_ms: Millis) {
+        while self.frontier.stopped().is_none() && self.frontier.next_event_ms().is_some_and(|next| next <= time_ms) {
+            self.extend(CHECKPOINT_EVERY);
+        }
+        let end = self.trace.partition_point(|entry| entry.time_ms <= time_ms);
+        let step = end.checked_sub(1).map_or(0, |last| self.trace[last].step);
+        self.seek_step(step);
+    }
+
+    pub fn step_forward(&mut self) -> bool {
+        let before = self.cursor.steps();
+        self.seek_step(before + 1);
+        self.cursor.steps() > before
+    }
+
+    pub fn step_back(&mut self) -> bool {
+        let before = self.cursor.steps();
+        if before == 0 {
+            return false;
+        }
+        self.seek_step(before - 1);
+        true
+    }
+
+    /// Adds a fault at the cursor's time to the scenario and applies it: the run from the cursor
+    /// on is recomputed, and replaying the new scenario from scratch gives the same run.
+    pub fn inject(&mut self, fault: Fault) -> Result<(), ScenarioError> {
+        let mut scenario = (*self.scenario).clone();
+        let at_ms = self.cursor.now_ms();
+        scenario.faults.push(ScheduledFault { at_ms, fault });
+        if scenario.faults.len() > limits::FAULTS {
+            return Err(ScenarioError::Invalid {
+                field: "faults".to_string(),
+                reason: format!("at most {} faults", limits::FAULTS),
+            });
+        }
+        scenario.validate()?;
+        let index = scenario.faults.len() - 1;
+        let scenario = Arc::new(scenario);
+        let step = self.cursor.steps();
+        self.checkpoints.truncate((step / CHECKPOINT_EVERY) as usize + 1);
+        for checkpoint in &mut self.checkpoints {
+            checkpoint.schedule_fault(scenario.clone(), index);
+        }
+        self.cursor.schedule_fault(scenario.clone(), index);
+        self.frontier = self.cursor.clone();
+        let end = self.trace.partition_point(|entry| entry.step <= step);
+        self.trace.truncate(end);
+        self.scenario = scenario;
+        Ok(())
+    }
+
+    pub fn snapshots(&self) -> Vec<NodeSnapshot> {
+        self.cursor
+            .slots()
+            .iter()
+            .map(|(id, slot)| {
+                let mut roles = Vec::new();
+                if slot.config.coordinator.is_some() {
+                    roles.push(Role::Coordinator);
+                }
+                if slot.config.shard.is_some() {
+                    roles.push(Role::Participant);
+                }
+                NodeSnapshot {
+                    id: *id,
+                    label: slot.label.clone(),
+                    shard: slot.config.shard,
+                    roles,
+                    up: slot.up,
+                    memory: slot.up.then(|| slot.node.view()),
+                    wal: slot.wal.iter().cloned().collect(),
+                    unwritten: slot.unwritten.clone(),
+                }
+            })
+            .collect()
+    }
+
+    pub fn snapshot(&self, node: NodeId) -> Option<NodeSnapshot> {
+        self.snapshots().into_iter().find(|snapshot| snapshot.id == node)
+    }
+
+    /// Participants in doubt at the cursor, with how long and which locks they hold.
+    pub fn in_doubt(&self) -> Vec<InDoubt> {
+        let now = self.cursor.now_ms();
+        let mut rows = Vec::new();
+        for (id, slot) in self.cursor.slots() {
+            let Some(participant) = slot.node.participant() else { continue };
+            for (txn, entry) in participant.txns() {
+                let Some(since_ms) = entry.in_doubt_since_ms else { continue };
+                rows.push(InDoubt {
+                    node: *id,
+                    node_up: slot.up,
+                    txn: *txn,
+                    since_ms,
+                    for_ms: now.saturating_sub(since_ms),
+                    locks: entry.writes.iter().map(|write| write.account).collect(),
+                });
+            }
+        }
+        rows
+    }
+
+    /// Each invariant with its first violation up to the cursor.
+    pub fn invariants(&self) -> Vec<InvariantStatus> {
+        let violations: Vec<&TraceEntry> = self
+            .trace_to_cursor()
+            .iter()
+            .filter(|entry| matches!(entry.event, TraceEvent::Violation(_)))
+            .collect();
+        Invariant::ALL
+            .iter()
+            .map(|invariant| InvariantStatus {
+                invariant: *invariant,
+                description: invariant.description(),
+                violation: violations.iter().find_map(|entry| match &entry.event {
+                    TraceEvent::Violation(violation) if violation.invariant == *invariant => {
+                        Some((entry.step, entry.time_ms, violation.clone()))
+                    }
+                    _ => None,
+                }),
+            })
+            .collect()
+    }
+
+    /// Every violation in the computed trace.
+    pub fn violations(&self) -> impl Iterator<Item = &Violation> {
+        self.trace.iter().filter_map(|entry| match &entry.event {
+            TraceEvent::Violation(violation) => Some(violation),
+            _ => None,
+        })
+    }
+
+    /// A 64-bit FNV-1a hash of the canonical trace text: equal runs have equal hashes.
+    pub fn trace_hash(&self) -> u64 {
+        trace_hash(&self.trace)
+    }
+}
+
+pub fn trace_hash(trace: &[TraceEntry]) -> u64 {
+    use std::fmt::Write;
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut line = String::new();
+    for entry in trace {
+        line.clear();
+        write!(line, "{}#{}\n", entry.step, entry).expect("writing to a String");
+        for byte in line.bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
+}
