@@ -21,3 +21,6 @@ pub use effect::{Bugs, Directory, Effect, NodeConfig, Note, Role, ShardEntry, Ti
 pub use ids::{AccountId, Endpoint, MessageId, Millis, NodeId, ParseIdError, RequestId, ShardId, TxnId};
 pub use message::{Decision, Message, Record, Transfer, TxnSpec, Work, Write, MESSAGE_KINDS};
 pub use node::{Node, NodeView, TxnView};
+
+#[cfg(test)]
+mod tests;

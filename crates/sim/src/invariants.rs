@@ -13,7 +13,7 @@
 //! - **commit-needs-all-yes**: COMMIT is logged only after every participant voted YES.
 //! - **wal-before-yes**: a participant votes YES only once its prepare record is durable.
 
-use commitlab_protocol::{Decision, Node, NodeId, Record, RequestId, TxnId};
+use commitlab_protocol::{AccountId, Decision, Node, NodeId, Record, RequestId, TxnId};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -105,6 +105,8 @@ pub struct Checker {
     replies: BTreeMap<RequestId, Decision>,
     /// Whether money was conserved after the previous event, so a break is reported once.
     money_conserved: bool,
+    /// Lock conflicts already reported (node, account, earlier holder, later holder).
+    lock_conflicts: BTreeSet<(NodeId, AccountId, TxnId, TxnId)>,
 }
 
 impl Checker {
@@ -118,6 +120,7 @@ impl Checker {
             outcomes: BTreeMap::new(),
             replies: BTreeMap::new(),
             money_conserved: true,
+            lock_conflicts: BTreeSet::new(),
         }
     }
 
@@ -223,13 +226,14 @@ impl Checker {
         }
     }
 
-    /// Checks a node the event touched for two transactions changing one account.
-    pub fn check_locks(&self, node: &Node, violations: &mut Vec<Violation>) {
-        let mut owners: BTreeMap<commitlab_protocol::AccountId, TxnId> = BTreeMap::new();
+    /// Checks a node the event touched for two transactions changing one account; each conflict
+    /// is reported once.
+    pub fn check_locks(&mut self, node: &Node, violations: &mut Vec<Violation>) {
+        let mut owners: BTreeMap<AccountId, TxnId> = BTreeMap::new();
         for (txn, writes) in node.unresolved_writes() {
             for write in writes {
                 if let Some(other) = owners.insert(write.account, txn) {
-                    if other != txn {
+                    if other != txn && self.lock_conflicts.insert((node.id(), write.account, other, txn)) {
                         violations.push(Violation {
                             invariant: Invariant::ExclusiveLocks,
                             nodes: vec![node.id()],

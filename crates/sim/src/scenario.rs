@@ -32,7 +32,7 @@ pub mod limits {
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ScenarioError {
-    #[error("the scenario is not valid JSON (line {line}, column {column}): {message}")]
+    #[error("the scenario cannot be read (line {line}, column {column}): {message}")]
     Json { line: usize, column: usize, message: String },
     #[error("{field}: {reason}")]
     Invalid { field: String, reason: String },
@@ -206,10 +206,19 @@ impl Scenario {
         if text.len() > limits::JSON_BYTES {
             return Err(invalid("scenario", format!("{} bytes is more than the limit of {}", text.len(), limits::JSON_BYTES)));
         }
-        let scenario: Scenario = serde_json::from_str(text).map_err(|error| ScenarioError::Json {
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let scenario: Scenario = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+            let path = error.path().to_string();
+            let inner = error.into_inner();
+            let message = inner.to_string();
+            let message = message.split(" at line ").next().unwrap_or_default();
+            let message = if path == "." { message.to_string() } else { format!("{path}: {message}") };
+            ScenarioError::Json { line: inner.line(), column: inner.column(), message }
+        })?;
+        deserializer.end().map_err(|error| ScenarioError::Json {
             line: error.line(),
             column: error.column(),
-            message: error.to_string().split(" at line ").next().unwrap_or_default().to_string(),
+            message: "unexpected text after the scenario".to_string(),
         })?;
         scenario.validate()?;
         Ok(scenario)

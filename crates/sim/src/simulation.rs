@@ -83,7 +83,7 @@ impl Simulation {
         let mut done = 0;
         while done < count && self.frontier.step(&mut self.trace) {
             done += 1;
-            if self.frontier.steps() % CHECKPOINT_EVERY == 0 {
+            if self.frontier.steps().is_multiple_of(CHECKPOINT_EVERY) {
                 self.checkpoints.push(self.frontier.clone());
             }
         }
@@ -299,7 +299,7 @@ pub fn trace_hash(trace: &[TraceEntry]) -> u64 {
     let mut line = String::new();
     for entry in trace {
         line.clear();
-        write!(line, "{}#{}\n", entry.step, entry).expect("writing to a String");
+        writeln!(line, "{}#{}", entry.step, entry).expect("writing to a String");
         for byte in line.bytes() {
             hash ^= u64::from(byte);
             hash = hash.wrapping_mul(0x0100_0000_01b3);

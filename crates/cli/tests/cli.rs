@@ -1,0 +1,97 @@
+//! The `commitlab` binary: output and exit status.
+
+use std::process::Command;
+
+fn commitlab(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_commitlab")).args(args).output().expect("commitlab runs");
+    (
+        output.status.code().expect("exit code"),
+        String::from_utf8(output.stdout).expect("utf-8"),
+        String::from_utf8(output.stderr).expect("utf-8"),
+    )
+}
+
+#[test]
+fn lists_every_preset() {
+    let (code, out, _) = commitlab(&["presets"]);
+    assert_eq!(code, 0);
+    for preset in commitlab_sim::PRESETS {
+        assert!(out.contains(preset.name), "{} missing from:\n{out}", preset.name);
+    }
+}
+
+#[test]
+fn runs_the_default_transfer_with_the_seeds_descriptions() {
+    let (code, out, _) = commitlab(&["run", "happy-path"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("send m3 n1 -> n4 Prepare t1"), "{out}");
+    assert!(out.contains("n1 WAL Commit(t1)"));
+    assert!(out.contains("balances: 1001=90 1002=100"));
+    assert!(out.contains("balances: 3001=60 3002=50"));
+    assert!(out.contains("ok        atomicity"));
+}
+
+#[test]
+fn until_stops_the_cursor_and_shows_the_in_doubt_participants() {
+    let (code, out, _) = commitlab(&["run", "coordinator-crash-after-prepare", "--until", "800"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("in doubt (blocked):"), "{out}");
+    assert!(out.contains("n4 t1 for 777 ms (since 23 ms), holding 3001"), "{out}");
+    assert!(!out.contains("RESTART n10"), "the restart at 1500 ms is past the cursor");
+}
+
+#[test]
+fn a_violation_exits_with_1() {
+    let (code, out, _) = commitlab(&["run", "bug-commit-before-log"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("VIOLATED  atomicity"), "{out}");
+}
+
+#[test]
+fn json_and_mermaid_formats() {
+    let (code, out, _) = commitlab(&["run", "happy-path", "--format", "json"]);
+    assert_eq!(code, 0);
+    let value: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+    assert_eq!(value["steps"], 18);
+    assert_eq!(value["trace"][0]["text"], "send m1 client -> n1 Request r1 1001->3001:10 (due 14 ms)");
+    let (code, out, _) = commitlab(&["run", "happy-path", "--format", "mermaid"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("sequenceDiagram\n"));
+    assert!(out.contains("    n1->>n4: Prepare t1\n"), "{out}");
+}
+
+#[test]
+fn scenario_files_round_trip_through_the_command_line() {
+    let (code, json, _) = commitlab(&["scenario", "lost-commit"]);
+    assert_eq!(code, 0);
+    let path = std::env::temp_dir().join(format!("commitlab-cli-test-{}.json", std::process::id()));
+    std::fs::write(&path, &json).expect("write temp file");
+    let (code, from_file, _) = commitlab(&["run", path.to_str().expect("utf-8 path")]);
+    let (_, from_preset, _) = commitlab(&["run", "lost-commit"]);
+    std::fs::remove_file(&path).ok();
+    assert_eq!(code, 0);
+    assert_eq!(from_file, from_preset);
+}
+
+#[test]
+fn invalid_input_exits_with_2_and_says_what_is_wrong() {
+    let (code, _, err) = commitlab(&["run", "no-such-preset"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no preset named `no-such-preset`"), "{err}");
+    let (code, _, err) = commitlab(&["run", "happy-path", "--format", "yaml"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("`yaml` is not one of text, json, mermaid"), "{err}");
+    let (code, _, err) = commitlab(&["run", "/nonexistent/scenario.json"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read /nonexistent/scenario.json"), "{err}");
+    let path = std::env::temp_dir().join(format!("commitlab-cli-bad-{}.json", std::process::id()));
+    std::fs::write(&path, r#"{"version":1,"topology":{"shards":[{"accounts":{"1":5}}]},"faults":[{"at_ms":1,"fault":{"crash":"n9"}}]}"#)
+        .expect("write temp file");
+    let (code, _, err) = commitlab(&["run", path.to_str().expect("utf-8 path")]);
+    std::fs::remove_file(&path).ok();
+    assert_eq!(code, 2);
+    assert!(err.contains("faults[0].fault: there is no node n9"), "{err}");
+    let (code, _, err) = commitlab(&["frobnicate"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown command"));
+}

@@ -1,0 +1,147 @@
+//! Unit tests of the roles, driven directly through their handlers.
+
+use crate::*;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// C1 = n1 (1001: 100) coordinates, C2 = n4 (3001: 50).
+fn config(id: u16, shard: u16, coordinator: bool) -> Arc<NodeConfig> {
+    let directory = Directory {
+        shards: vec![
+            ShardEntry { shard: ShardId(0), node: NodeId(1), first_account: AccountId(1001), last_account: AccountId(1001) },
+            ShardEntry { shard: ShardId(1), node: NodeId(4), first_account: AccountId(3001), last_account: AccountId(3001) },
+        ],
+    };
+    let balances = if shard == 0 { [(AccountId(1001), 100)] } else { [(AccountId(3001), 50)] };
+    Arc::new(NodeConfig {
+        id: NodeId(id),
+        shard: Some(ShardId(shard)),
+        coordinator: coordinator.then_some(TxnNumbering { first: 1, stride: 1 }),
+        directory,
+        initial_balances: BTreeMap::from(balances),
+        timeouts: Timeouts::default(),
+        bugs: Bugs::default(),
+    })
+}
+
+fn fresh(config: Arc<NodeConfig>) -> Node {
+    Node::recover(config, std::iter::empty(), 0, &mut Vec::new())
+}
+
+fn sends(effects: &[Effect]) -> Vec<String> {
+    effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::Send { to, message } => Some(format!("{to} {message}")),
+            _ => None,
+        })
+        .collect()
+}
+
+fn persists(effects: &[Effect]) -> Vec<Record> {
+    effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::Persist(record) => Some(record.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn prepare(txn: u32, account: u64, delta: i64) -> Message {
+    Message::Prepare { txn: TxnId(txn), work: Work { deltas: vec![(AccountId(account), delta)], journal: None } }
+}
+
+#[test]
+fn a_participant_votes_yes_only_after_its_prepare_record_is_durable() {
+    let mut node = fresh(config(4, 1, false));
+    let mut out = Vec::new();
+    node.on_message(10, Endpoint::Node(NodeId(1)), &prepare(1, 3001, 10), &mut out);
+    assert!(sends(&out).is_empty(), "no vote before the WAL write: {out:?}");
+    let records = persists(&out);
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].to_string(), "PrepareVote(t1, 3001: 50->60)");
+    assert_eq!(node.participant().unwrap().bank().lock_holder(AccountId(3001)), Some(TxnId(1)));
+    out.clear();
+    node.on_persisted(12, &records[0], &mut out);
+    assert_eq!(sends(&out), ["n1 Vote t1 YES"]);
+    assert_eq!(node.view().txns[0].in_doubt_since_ms, Some(12));
+}
+
+#[test]
+fn insufficient_funds_and_held_locks_mean_no_without_logging() {
+    let mut node = fresh(config(4, 1, false));
+    let mut out = Vec::new();
+    node.on_message(10, Endpoint::Node(NodeId(1)), &prepare(1, 3001, -80), &mut out);
+    assert_eq!(sends(&out), ["n1 Vote t1 NO (insufficient funds in 3001: 50 < 80)"]);
+    assert!(persists(&out).is_empty());
+    out.clear();
+    node.on_message(11, Endpoint::Node(NodeId(1)), &prepare(2, 3001, 5), &mut out);
+    out.clear();
+    node.on_message(12, Endpoint::Node(NodeId(1)), &prepare(3, 3001, 5), &mut out);
+    assert_eq!(sends(&out), ["n1 Vote t3 NO (3001 locked by t2)"]);
+}
+
+#[test]
+fn a_restarted_participant_rebuilds_locks_and_doubt_from_its_wal_and_asks() {
+    let log = [Record::PrepareVote {
+        txn: TxnId(1),
+        coordinator: NodeId(1),
+        writes: vec![Write { account: AccountId(3001), before: 50, after: 60 }],
+        journal: None,
+    }];
+    let mut out = Vec::new();
+    let node = Node::recover(config(4, 1, false), log.iter(), 500, &mut out);
+    let participant = node.participant().unwrap();
+    assert_eq!(participant.bank().balance(AccountId(3001)), Some(60));
+    assert_eq!(participant.bank().lock_holder(AccountId(3001)), Some(TxnId(1)));
+    assert_eq!(sends(&out), ["n1 Query t1"]);
+    let mut out = Vec::new();
+    let log = [log[0].clone(), Record::Outcome { txn: TxnId(1), decision: Decision::Abort }];
+    let node = Node::recover(config(4, 1, false), log.iter(), 500, &mut out);
+    assert_eq!(node.participant().unwrap().bank().balance(AccountId(3001)), Some(50), "undo image restored");
+    assert!(node.participant().unwrap().bank().locks().is_empty());
+    assert!(sends(&out).is_empty());
+}
+
+#[test]
+fn the_coordinator_logs_before_it_sends_and_commits_only_on_all_yes() {
+    let mut node = fresh(config(1, 0, true));
+    let request = Message::Request {
+        request: RequestId(1),
+        spec: TxnSpec { transfers: vec![Transfer { from: AccountId(1001), to: AccountId(3001), amount: 10 }], journal: vec![] },
+    };
+    let mut out = Vec::new();
+    node.on_message(5, Endpoint::Client, &request, &mut out);
+    assert!(sends(&out).is_empty());
+    let prepared = persists(&out);
+    assert_eq!(prepared[0].to_string(), "Prepared(t1, n1, n4)");
+    out.clear();
+    node.on_persisted(7, &prepared[0], &mut out);
+    assert_eq!(sends(&out), ["n1 Prepare t1", "n4 Prepare t1"]);
+    out.clear();
+    node.on_message(9, Endpoint::Node(NodeId(4)), &Message::Vote { txn: TxnId(1), yes: true, reason: None }, &mut out);
+    assert!(persists(&out).is_empty(), "one vote of two");
+    node.on_message(9, Endpoint::Node(NodeId(1)), &Message::Vote { txn: TxnId(1), yes: true, reason: None }, &mut out);
+    let decided = persists(&out);
+    assert_eq!(decided[0].to_string(), "Commit(t1)");
+    assert!(sends(&out).is_empty(), "COMMIT goes out only once logged");
+    out.clear();
+    node.on_persisted(11, &decided[0], &mut out);
+    assert_eq!(sends(&out), ["client Reply r1 t1 committed", "n1 Commit t1", "n4 Commit t1"]);
+    out.clear();
+    node.on_message(20, Endpoint::Client, &request, &mut out);
+    assert_eq!(sends(&out), ["client Reply r1 t1 committed"], "a duplicate request is answered from the cache");
+    assert!(persists(&out).is_empty());
+}
+
+#[test]
+fn a_recovered_coordinator_presumes_abort_and_answers_unknown_queries_with_abort() {
+    let log = [Record::Prepared { txn: TxnId(1), request: RequestId(1), participants: vec![NodeId(1), NodeId(4)] }];
+    let mut out = Vec::new();
+    let mut node = Node::recover(config(1, 0, true), log.iter(), 100, &mut out);
+    assert_eq!(persists(&out).iter().map(Record::to_string).collect::<Vec<_>>(), ["Aborted(t1)"]);
+    out.clear();
+    node.on_message(101, Endpoint::Node(NodeId(4)), &Message::Query { txn: TxnId(9) }, &mut out);
+    assert_eq!(sends(&out), ["n4 Abort t9"]);
+}

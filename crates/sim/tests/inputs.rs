@@ -1,0 +1,113 @@
+//! Bad input gets a typed error that names what is wrong, never a panic.
+
+use commitlab_sim::{Fault, Scenario, ScenarioError, Simulation};
+use commitlab_protocol::NodeId;
+
+fn error_of(json: &str) -> ScenarioError {
+    match Scenario::from_json(json) {
+        Ok(_) => panic!("accepted invalid scenario: {json}"),
+        Err(error) => error,
+    }
+}
+
+fn assert_names(json: &str, expected_parts: &[&str]) {
+    let message = error_of(json).to_string();
+    for part in expected_parts {
+        assert!(message.contains(part), "`{message}` should mention `{part}`");
+    }
+}
+
+const SHARDS: &str = r#""topology":{"shards":[{"accounts":{"1001":100}},{"accounts":{"3001":50}}]}"#;
+
+#[test]
+fn malformed_json_says_where() {
+    let error = error_of(r#"{"version": 1, "topology": "#);
+    assert!(matches!(error, ScenarioError::Json { line: 1, .. }), "{error:?}");
+    assert_names("not json at all", &["cannot be read", "line 1"]);
+    assert_names(&format!(r#"{{"version":1,{SHARDS}}} trailing"#), &["unexpected text after the scenario"]);
+    assert_names("", &["cannot be read"]);
+}
+
+#[test]
+fn wrong_fields_and_types_are_named_with_their_path() {
+    assert_names(&format!(r#"{{"version":1,{SHARDS},"netwrk":{{}}}}"#), &["unknown field `netwrk`"]);
+    assert_names(
+        &format!(r#"{{"version":1,{SHARDS},"workload":{{"requests":[{{"transfers":[{{"from":1001,"to":3001,"amount":-5}}]}}]}}}}"#),
+        &["workload.requests[0].transfers[0].amount", "-5"],
+    );
+    assert_names(&format!(r#"{{"version":1,{SHARDS},"network":{{"loss":"2/1"}}}}"#), &["network.loss", "more than 1"]);
+    assert_names(&format!(r#"{{"version":1,{SHARDS},"faults":[{{"at_ms":1,"fault":{{"crash":"node4"}}}}]}}"#), &["faults[0].fault", "node4"]);
+}
+
+#[test]
+fn unknown_nodes_accounts_and_shards_are_named() {
+    assert_names(
+        &format!(r#"{{"version":1,{SHARDS},"faults":[{{"at_ms":5,"fault":{{"crash":"n9"}}}}]}}"#),
+        &["faults[0].fault", "no node n9", "n1, n4"],
+    );
+    assert_names(
+        &format!(r#"{{"version":1,{SHARDS},"workload":{{"requests":[{{"transfers":[{{"from":1001,"to":9999,"amount":5}}]}}]}}}}"#),
+        &["workload.requests[0].transfers[0].to", "unknown account 9999"],
+    );
+    assert_names(
+        &format!(r#"{{"version":1,{SHARDS},"workload":{{"requests":[{{"transfers":[{{"from":1001,"to":3001,"amount":5}}],"journal":["C7"]}}]}}}}"#),
+        &["journal[0]", "unknown shard C7"],
+    );
+    assert_names(
+        &format!(r#"{{"version":1,{SHARDS},"faults":[{{"at_ms":5,"fault":{{"drop":{{"next":{{"kind":"Teleport"}}}}}}}}]}}"#),
+        &["unknown message kind", "Teleport"],
+    );
+    assert_names(
+        &format!(r#"{{"version":1,{SHARDS},"faults":[{{"at_ms":5,"fault":{{"partition":[["n1","n4"]]}}}}]}}"#),
+        &["at least two groups"],
+    );
+}
+
+#[test]
+fn impossible_values_are_rejected() {
+    assert_names(r#"{"version":7,"topology":{"shards":[{"accounts":{"1":1}}]}}"#, &["version", "1 to 1"]);
+    assert_names(r#"{"version":1,"topology":{"shards":[]}}"#, &["topology.shards", "at least one shard"]);
+    assert_names(r#"{"version":1,"topology":{"shards":[{"accounts":{"1":-3}}]}}"#, &["topology.shards[0].accounts.1", "-3"]);
+    assert_names(
+        r#"{"version":1,"topology":{"shards":[{"accounts":{"1":1,"9":1}},{"accounts":{"5":1}}]}}"#,
+        &["overlap"],
+    );
+    assert_names(
+        &format!(r#"{{"version":1,{SHARDS},"network":{{"latency_ms_min":9,"latency_ms_max":3}}}}"#),
+        &["network.latency_ms_min"],
+    );
+    assert_names(&format!(r#"{{"version":1,{SHARDS},"timeouts":{{"vote_ms":0}}}}"#), &["timeouts.vote_ms"]);
+    assert_names(
+        &format!(r#"{{"version":1,{SHARDS},"workload":{{"requests":[{{"transfers":[{{"from":1001,"to":3001,"amount":0}}]}}]}}}}"#),
+        &["amount", "between 1"],
+    );
+}
+
+#[test]
+fn absurd_sizes_hit_explicit_limits() {
+    assert_names(
+        r#"{"version":1,"topology":{"shards":[{"generate":{"first":1,"count":1000000000,"balance":5}}]}}"#,
+        &["topology.shards[0].generate.count", "1000000000 accounts", "limit"],
+    );
+    let million_nodes = format!(r#"{{"version":1,"topology":{{"shards":[{}]}}}}"#, vec![r#"{"accounts":{"1":1}}"#; 1_000_000].join(","));
+    assert_names(&million_nodes, &["limit"]);
+    assert_names(
+        &format!(r#"{{"version":1,{SHARDS},"workload":{{"random":{{"count":50000000,"interval_ms":1,"amount_max":5}}}}}}"#),
+        &["workload", "limit"],
+    );
+    assert_names(&format!(r#"{{"version":1,{SHARDS},"end_ms":99999999999}}"#), &["end_ms"]);
+    assert_names(&format!(r#"{{"version":1,{SHARDS},"max_steps":0}}"#), &["max_steps"]);
+}
+
+#[test]
+fn faults_injected_through_the_api_are_checked_too() {
+    let scenario = (commitlab_sim::preset("happy-path").expect("exists").build)();
+    let mut simulation = Simulation::new(scenario).expect("valid");
+    simulation.seek_time(20);
+    let error = simulation.inject(Fault::Crash(NodeId(42))).expect_err("no such node");
+    assert!(error.to_string().contains("no node n42"), "{error}");
+    assert!(simulation.scenario().faults.is_empty(), "a refused fault is not recorded");
+    simulation.inject(Fault::Crash(NodeId(4))).expect("n4 exists");
+    assert_eq!(simulation.scenario().faults.len(), 1);
+    assert_eq!(simulation.scenario().faults[0].at_ms, simulation.now_ms());
+}

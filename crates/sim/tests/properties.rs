@@ -1,0 +1,218 @@
+//! Property tests over random scenarios: random seeds, topologies, workloads, lossy networks and
+//! random fault schedules. A failure prints the whole scenario as JSON: save it to a file and
+//! replay it with `commitlab run failing.json`.
+
+use commitlab_protocol::{AccountId, Endpoint, NodeId, Timeouts, Transfer};
+use commitlab_sim::scenario::{Disk, Network, RequestSpec, ShardSpec, Topology, Workload};
+use commitlab_sim::{
+    CoordinatorPlacement, Fault, MessageFilter, MessageTarget, Ratio, Scenario, ScheduledFault, Simulation, Stop,
+    SCENARIO_VERSION,
+};
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+
+const KINDS: [&str; 8] = ["Request", "Reply", "Prepare", "VoteYes", "VoteNo", "Commit", "Abort", "Ack"];
+
+fn shard_node(index: usize) -> NodeId {
+    Scenario::shard_node(index)
+}
+
+fn fault_strategy(nodes: Vec<NodeId>) -> impl Strategy<Value = Fault> {
+    let node = proptest::sample::select(nodes.clone());
+    let endpoint = proptest::sample::select(
+        nodes.iter().map(|node| Endpoint::Node(*node)).chain([Endpoint::Client]).collect::<Vec<_>>(),
+    );
+    let filter = (proptest::option::of(endpoint.clone()), proptest::option::of(endpoint), proptest::sample::select(KINDS.to_vec()))
+        .prop_map(|(from, to, kind)| MessageTarget::Next(MessageFilter { from, to, kind: Some(kind.to_string()), txn: None }));
+    let partition = proptest::sample::subsequence(nodes.clone(), 1..nodes.len()).prop_map(move |left| {
+        let right: Vec<Endpoint> = nodes.iter().filter(|node| !left.contains(node)).map(|node| Endpoint::Node(*node)).collect();
+        let mut left: Vec<Endpoint> = left.into_iter().map(Endpoint::Node).collect();
+        left.push(Endpoint::Client);
+        Fault::Partition(vec![left, right])
+    });
+    prop_oneof![
+        3 => node.clone().prop_map(Fault::Crash),
+        3 => node.prop_map(Fault::Restart),
+        1 => partition,
+        1 => Just(Fault::Heal),
+        2 => filter.clone().prop_map(Fault::Drop),
+        1 => (filter.clone(), 1u64..200).prop_map(|(message, by_ms)| Fault::Delay { message, by_ms }),
+        1 => filter.prop_map(Fault::Duplicate),
+    ]
+}
+
+/// A random scenario; with `settle`, every node is restarted and the network healed at 1.5 s and
+/// the run lasts long enough for everything to resolve.
+fn scenario_strategy(settle: bool) -> impl Strategy<Value = Scenario> {
+    (2usize..=3, any::<bool>(), proptest::collection::vec(proptest::collection::vec(0i64..120, 1..=3), 3))
+        .prop_flat_map(move |(shard_count, dedicated, balances)| {
+            let shards: Vec<ShardSpec> = (0..shard_count)
+                .map(|index| ShardSpec {
+                    accounts: balances[index]
+                        .iter()
+                        .enumerate()
+                        .map(|(offset, balance)| (AccountId(1000 * (index as u64 + 1) + offset as u64), *balance))
+                        .collect::<BTreeMap<_, _>>(),
+                    generate: None,
+                })
+                .collect();
+            let accounts: Vec<AccountId> = shards.iter().flat_map(|shard| shard.accounts.keys().copied()).collect();
+            let mut nodes: Vec<NodeId> = (0..shard_count).map(shard_node).collect();
+            if dedicated {
+                nodes.push(shard_node(shard_count));
+            }
+            let account = proptest::sample::select(accounts);
+            let transfer = (account.clone(), account, 1u64..80).prop_map(|(from, to, amount)| Transfer { from, to, amount });
+            let request = (0u64..150, proptest::collection::vec(transfer, 1..=2))
+                .prop_map(|(at_ms, transfers)| RequestSpec { at_ms, request: None, transfers, journal: Vec::new() });
+            let fault = (0u64..600, fault_strategy(nodes.clone())).prop_map(|(at_ms, fault)| ScheduledFault { at_ms, fault });
+            (
+                Just(shards),
+                Just(dedicated),
+                Just(nodes),
+                proptest::collection::vec(request, 1..=5),
+                proptest::collection::vec(fault, 0..=6),
+                any::<u64>(),
+                (1u64..10, 0u64..25, 0u32..=2, 0u32..=2, 1u64..6),
+            )
+        })
+        .prop_map(move |(shards, dedicated, nodes, requests, mut faults, seed, (latency, spread, loss, duplication, write_ms))| {
+            if settle {
+                faults.push(ScheduledFault { at_ms: 1_500, fault: Fault::Heal });
+                for node in nodes {
+                    faults.push(ScheduledFault { at_ms: 1_500, fault: Fault::Restart(node) });
+                }
+            }
+            Scenario {
+                version: SCENARIO_VERSION,
+                name: "property".to_string(),
+                seed,
+                topology: Topology {
+                    coordinator: if dedicated { CoordinatorPlacement::Dedicated } else { CoordinatorPlacement::Colocated },
+                    shards,
+                },
+                workload: Workload { requests, random: None },
+                network: Network {
+                    latency_ms_min: latency,
+                    latency_ms_max: latency + spread,
+                    loss: Ratio { numerator: loss, denominator: 10 },
+                    duplication: Ratio { numerator: duplication, denominator: 10 },
+                },
+                disk: Disk { write_ms },
+                timeouts: Timeouts::default(),
+                bugs: Default::default(),
+                faults,
+                end_ms: if settle { 12_000 } else { 3_000 },
+                max_steps: 1_000_000,
+            }
+        })
+}
+
+fn run(scenario: &Scenario) -> Simulation {
+    let mut simulation = Simulation::new(scenario.clone()).unwrap_or_else(|error| panic!("{error}\n{}", scenario.to_json_pretty()));
+    simulation.run_to_end();
+    simulation.seek_step(simulation.total_steps());
+    simulation
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// With the correct protocol, no fault schedule breaks an invariant.
+    #[test]
+    fn invariants_hold_under_random_faults(scenario in scenario_strategy(false)) {
+        let simulation = run(&scenario);
+        let violations: Vec<String> = simulation.violations().map(|violation| violation.to_string()).collect();
+        prop_assert!(violations.is_empty(), "seed {}: {:?}\nreplay this scenario with `commitlab run <file>`:\n{}",
+            scenario.seed, violations, scenario.to_json_pretty());
+    }
+
+    /// Once every node is back and the network healed, every request is answered, nobody stays in
+    /// doubt, and the run comes to rest.
+    #[test]
+    fn everything_resolves_once_faults_stop(scenario in scenario_strategy(true)) {
+        let simulation = run(&scenario);
+        let violations: Vec<String> = simulation.violations().map(|violation| violation.to_string()).collect();
+        prop_assert!(violations.is_empty(), "{:?}\n{}", violations, scenario.to_json_pretty());
+        prop_assert_eq!(simulation.stop(), Some(Stop::Quiescent), "\n{}", scenario.to_json_pretty());
+        prop_assert!(simulation.in_doubt().is_empty(), "{:?}\n{}", simulation.in_doubt(), scenario.to_json_pretty());
+        prop_assert!(simulation.world().client().pending().is_empty(), "\n{}", scenario.to_json_pretty());
+        let locks: usize = simulation.snapshots().iter().filter_map(|node| node.memory.as_ref()).map(|memory| memory.locks.len()).sum();
+        prop_assert_eq!(locks, 0, "\n{}", scenario.to_json_pretty());
+    }
+
+    /// A fault injected at the cursor gives the same run as the scenario that has it in its schedule.
+    #[test]
+    fn injecting_at_the_cursor_equals_replaying_the_recorded_scenario(
+        scenario in scenario_strategy(false),
+        position in 0.0f64..1.0,
+        fault_seed in any::<u64>(),
+    ) {
+        let mut simulation = run(&scenario);
+        let step = (simulation.total_steps() as f64 * position) as u64;
+        simulation.seek_step(step);
+        let nodes: Vec<NodeId> = scenario.node_ids().into_iter().collect();
+        let node = nodes[(fault_seed % nodes.len() as u64) as usize];
+        let fault = match fault_seed % 3 {
+            0 => Fault::Crash(node),
+            1 => Fault::Restart(node),
+            _ => Fault::Drop(MessageTarget::Next(MessageFilter { to: Some(Endpoint::Node(node)), ..MessageFilter::default() })),
+        };
+        simulation.inject(fault).expect("valid fault");
+        simulation.run_to_end();
+        let replayed = run(simulation.scenario());
+        prop_assert_eq!(simulation.trace_hash(), replayed.trace_hash(), "\n{}", simulation.scenario().to_json_pretty());
+        prop_assert_eq!(simulation.trace(), replayed.trace());
+    }
+
+    /// Seeking anywhere shows exactly the state a fresh run has after that many steps.
+    #[test]
+    fn seeking_equals_stepping_from_the_start(scenario in scenario_strategy(false), position in 0.0f64..1.0) {
+        let mut simulation = run(&scenario);
+        let step = (simulation.total_steps() as f64 * position) as u64;
+        simulation.seek_step(step);
+        let mut fresh = Simulation::new(scenario.clone()).expect("valid");
+        for _ in 0..step {
+            fresh.step_forward();
+        }
+        prop_assert_eq!(simulation.snapshots(), fresh.snapshots());
+        prop_assert_eq!(simulation.trace_to_cursor(), fresh.trace_to_cursor());
+    }
+}
+
+#[test]
+fn the_same_scenario_twice_gives_the_same_trace_hash() {
+    for preset in commitlab_sim::PRESETS {
+        let first = run(&(preset.build)());
+        let second = run(&(preset.build)());
+        assert_eq!(first.trace_hash(), second.trace_hash(), "{}", preset.name);
+        assert!(!first.trace().is_empty());
+    }
+    let mut scenario = (commitlab_sim::preset("busy").expect("exists").build)();
+    let original = run(&scenario).trace_hash();
+    scenario.seed += 1;
+    assert_ne!(run(&scenario).trace_hash(), original, "the seed changes the run");
+}
+
+#[test]
+fn seeking_across_many_checkpoints_is_exact() {
+    let mut scenario = (commitlab_sim::preset("busy").expect("exists").build)();
+    scenario.workload.random = scenario.workload.random.map(|mut random| {
+        random.count = 2_000;
+        random
+    });
+    scenario.end_ms = 20_000;
+    let mut simulation = run(&scenario);
+    assert!(simulation.total_steps() > 20_000, "{} steps", simulation.total_steps());
+    let end = simulation.snapshots();
+    simulation.seek_time(500);
+    let at_500 = simulation.snapshots();
+    assert!(simulation.now_ms() <= 500);
+    simulation.seek_step(simulation.total_steps());
+    assert_eq!(simulation.snapshots(), end);
+    simulation.seek_time(500);
+    assert_eq!(simulation.snapshots(), at_500);
+    simulation.step_back();
+    simulation.step_forward();
+    assert_eq!(simulation.snapshots(), at_500);
+}

@@ -1,0 +1,138 @@
+//! Data-driven scenario files: every preset, and every scenario file in `tests/scenarios/custom`,
+//! pinned by its canonical trace, final state tables and verdict in a `.trace` file.
+//!
+//! After reviewing a deliberate change of behaviour, regenerate the files with
+//! `COMMITLAB_BLESS=1 cargo test -p commitlab-sim --test scenarios` and review the diff.
+
+use commitlab_sim::export::{tables_text, trace_text, verdict_text};
+use commitlab_sim::{Scenario, Simulation, PRESETS};
+use std::path::{Path, PathBuf};
+
+fn scenarios_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenarios")
+}
+
+/// The canonical text of a whole run: trace, final tables, verdict and trace hash.
+fn canonical_run(scenario: Scenario) -> String {
+    let mut simulation = Simulation::new(scenario).expect("valid scenario");
+    simulation.run_to_end();
+    simulation.seek_step(simulation.total_steps());
+    format!(
+        "## trace\n{}## state at {} ms\n{}## verdict\n{}## trace hash {:016x}, {} steps, stop {:?}\n",
+        trace_text(simulation.trace()),
+        simulation.now_ms(),
+        tables_text(&simulation),
+        verdict_text(&simulation),
+        simulation.trace_hash(),
+        simulation.total_steps(),
+        simulation.stop().expect("run to the end"),
+    )
+}
+
+/// Compares with the pinned file, or rewrites it when COMMITLAB_BLESS is set.
+fn check_pinned(path: &Path, actual: &str) -> Result<(), String> {
+    if std::env::var_os("COMMITLAB_BLESS").is_some() {
+        std::fs::write(path, actual).map_err(|error| format!("{}: {error}", path.display()))?;
+        return Ok(());
+    }
+    let expected = std::fs::read_to_string(path)
+        .map_err(|error| format!("{}: {error} (run with COMMITLAB_BLESS=1 to create it)", path.display()))?;
+    if expected == actual {
+        return Ok(());
+    }
+    let first_difference = expected
+        .lines()
+        .zip(actual.lines())
+        .enumerate()
+        .find(|(_, (want, got))| want != got)
+        .map(|(number, (want, got))| format!("line {}:\n  pinned: {want}\n  now:    {got}", number + 1))
+        .unwrap_or_else(|| "the files differ in length".to_string());
+    Err(format!("{} no longer matches the run; {first_difference}", path.display()))
+}
+
+#[test]
+fn every_preset_matches_its_pinned_trace() {
+    let mut failures = Vec::new();
+    for preset in PRESETS {
+        let path = scenarios_dir().join("presets").join(format!("{}.trace", preset.name));
+        if let Err(failure) = check_pinned(&path, &canonical_run((preset.build)())) {
+            failures.push(failure);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn every_scenario_file_matches_its_pinned_trace() {
+    let dir = scenarios_dir().join("custom");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("tests/scenarios/custom exists")
+        .map(|entry| entry.expect("readable entry").path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "json"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 3, "expected scenario files in {}", dir.display());
+    let mut failures = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("readable scenario");
+        let scenario = Scenario::from_json(&text).unwrap_or_else(|error| panic!("{}: {error}", file.display()));
+        if let Err(failure) = check_pinned(&file.with_extension("trace"), &canonical_run(scenario)) {
+            failures.push(failure);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+fn run_preset(name: &str) -> Simulation {
+    let preset = commitlab_sim::preset(name).expect("preset exists");
+    let mut simulation = Simulation::new((preset.build)()).expect("valid");
+    simulation.run_to_end();
+    simulation.seek_step(simulation.total_steps());
+    simulation
+}
+
+fn balance(simulation: &Simulation, account: u64) -> i64 {
+    simulation
+        .snapshots()
+        .iter()
+        .filter_map(|snapshot| snapshot.memory.as_ref())
+        .flat_map(|memory| memory.balances.iter())
+        .find(|(id, _)| id.0 == account)
+        .map(|(_, value)| *value)
+        .expect("account exists")
+}
+
+fn violated(simulation: &Simulation) -> Vec<&'static str> {
+    simulation.violations().map(|violation| violation.invariant.name()).collect()
+}
+
+#[test]
+fn the_default_transfer_ends_at_90_and_60() {
+    let happy = run_preset("happy-path");
+    assert_eq!((balance(&happy, 1001), balance(&happy, 3001)), (90, 60));
+    assert!(violated(&happy).is_empty());
+}
+
+#[test]
+fn a_coordinator_crash_after_prepare_blocks_both_participants_with_locks() {
+    let preset = commitlab_sim::preset("coordinator-crash-after-prepare").expect("exists");
+    let mut simulation = Simulation::new((preset.build)()).expect("valid");
+    simulation.seek_time(1_000);
+    let in_doubt = simulation.in_doubt();
+    assert_eq!(in_doubt.len(), 2, "both participants are in doubt at 1 s: {in_doubt:?}");
+    assert!(in_doubt.iter().all(|row| row.for_ms > 900 && row.locks.len() == 1), "{in_doubt:?}");
+    simulation.run_to_end();
+    simulation.seek_step(simulation.total_steps());
+    assert!(simulation.in_doubt().is_empty(), "the recovered coordinator resolves them");
+    assert_eq!((balance(&simulation, 1001), balance(&simulation, 3001)), (100, 50), "presumed abort rolls back");
+}
+
+#[test]
+fn correct_presets_keep_every_invariant_and_bug_presets_break_theirs() {
+    for preset in PRESETS.iter().filter(|preset| !preset.name.starts_with("bug-")) {
+        assert!(violated(&run_preset(preset.name)).is_empty(), "{} must keep every invariant", preset.name);
+    }
+    let vote_before_wal = violated(&run_preset("bug-vote-before-wal"));
+    assert!(vote_before_wal.contains(&"wal-before-yes") && vote_before_wal.contains(&"conservation"), "{vote_before_wal:?}");
+    assert!(violated(&run_preset("bug-commit-before-log")).contains(&"atomicity"));
+}
