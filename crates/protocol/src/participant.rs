@@ -203,7 +203,9 @@ impl Participant {
 
     pub fn on_decide(&mut self, txn: TxnId, decision: Decision, coordinator: NodeId, context: &mut Context) {
         let Some(entry) = self.txns.get_mut(&txn) else {
-            // Already applied and forgotten, or refused: the decision changes nothing here.
+            // Already applied and forgotten, or refused: the decision changes nothing here, and a
+            // refused transaction's PREPARE cannot come again once it is decided.
+            self.refused.remove(&txn);
             context.send(coordinator, Message::Ack { txn });
             return;
         };

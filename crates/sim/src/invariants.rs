@@ -157,7 +157,7 @@ impl Checker {
                     }
                 }
             }
-            Record::Completed { .. } => {}
+            Record::Completed { txn } => self.forget(*txn),
         }
     }
 
@@ -195,6 +195,18 @@ impl Checker {
                 });
             }
         }
+    }
+
+    /// Every participant has acknowledged a durable outcome: no vote, prepare or outcome of `txn`
+    /// can follow, so only its decision is kept (for decision stability).
+    fn forget(&mut self, txn: TxnId) {
+        if let Some(participants) = self.participants.remove(&txn) {
+            for participant in participants {
+                self.yes_votes.remove(&(txn, participant));
+                self.durable_prepares.remove(&(participant, txn));
+            }
+        }
+        self.outcomes.remove(&txn);
     }
 
     /// A participant sent a YES vote.

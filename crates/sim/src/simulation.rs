@@ -11,8 +11,11 @@ use commitlab_protocol::{AccountId, Millis, NodeId, NodeView, Record, Role, Shar
 use serde::Serialize;
 use std::sync::Arc;
 
-/// A checkpoint of the world is kept every this many steps, so a seek replays at most this many.
+/// A checkpoint of the world is kept every `checkpoint_every` steps, so a seek replays at most
+/// that many. It starts here and doubles whenever more than `MAX_CHECKPOINTS` would be kept,
+/// which bounds their memory on long runs (a seek in a 1,000,000-event run replays at most 16,384).
 pub const CHECKPOINT_EVERY: u64 = 1024;
+pub const MAX_CHECKPOINTS: usize = 64;
 
 #[derive(Clone, Debug)]
 pub struct Simulation {
@@ -20,8 +23,9 @@ pub struct Simulation {
     /// The furthest point computed; the trace runs up to it.
     frontier: World,
     trace: Vec<TraceEntry>,
-    /// `checkpoints[i]` is the world after `i * CHECKPOINT_EVERY` steps.
+    /// `checkpoints[i]` is the world after `i * checkpoint_every` steps.
     checkpoints: Vec<World>,
+    checkpoint_every: u64,
     /// The world at the cursor, where snapshots are read.
     cursor: World,
 }
@@ -67,7 +71,14 @@ impl Simulation {
         scenario.validate()?;
         let scenario = Arc::new(scenario);
         let world = World::new(scenario.clone());
-        Ok(Simulation { scenario, frontier: world.clone(), trace: Vec::new(), checkpoints: vec![world.clone()], cursor: world })
+        Ok(Simulation {
+            scenario,
+            frontier: world.clone(),
+            trace: Vec::new(),
+            checkpoints: vec![world.clone()],
+            checkpoint_every: CHECKPOINT_EVERY,
+            cursor: world,
+        })
     }
 
     pub fn from_json(text: &str) -> Result<Simulation, ScenarioError> {
@@ -83,11 +94,21 @@ impl Simulation {
         let mut done = 0;
         while done < count && self.frontier.step(&mut self.trace) {
             done += 1;
-            if self.frontier.steps().is_multiple_of(CHECKPOINT_EVERY) {
+            if self.frontier.steps().is_multiple_of(self.checkpoint_every) {
                 self.checkpoints.push(self.frontier.clone());
+                if self.checkpoints.len() > MAX_CHECKPOINTS {
+                    self.thin_checkpoints();
+                }
             }
         }
         done
+    }
+
+    /// Doubles the checkpoint interval, keeping every other checkpoint.
+    fn thin_checkpoints(&mut self) {
+        self.checkpoint_every *= 2;
+        let every = self.checkpoint_every;
+        self.checkpoints.retain(|world| world.steps().is_multiple_of(every));
     }
 
     /// Computes the whole run (to quiescence, `end_ms` or `max_steps`).
@@ -142,8 +163,8 @@ impl Simulation {
         }
         let step = step.min(self.frontier.steps());
         let current = self.cursor.steps();
-        if step < current || step - current >= CHECKPOINT_EVERY {
-            let index = (step / CHECKPOINT_EVERY) as usize;
+        if step < current || step - current >= self.checkpoint_every {
+            let index = (step / self.checkpoint_every) as usize;
             self.cursor = self.checkpoints[index.min(self.checkpoints.len() - 1)].clone();
         }
         let mut discard = Vec::new();
@@ -156,7 +177,7 @@ impl Simulation {
     /// Moves the cursor to the end of virtual millisecond `time_ms`: after every event up to it.
     pub fn seek_time(&mut self, time_ms: Millis) {
         while self.frontier.stopped().is_none() && self.frontier.next_event_ms().is_some_and(|next| next <= time_ms) {
-            self.extend(CHECKPOINT_EVERY);
+            self.extend(self.checkpoint_every);
         }
         let end = self.trace.partition_point(|entry| entry.time_ms <= time_ms);
         let step = end.checked_sub(1).map_or(0, |last| self.trace[last].step);
@@ -194,7 +215,7 @@ impl Simulation {
         let index = scenario.faults.len() - 1;
         let scenario = Arc::new(scenario);
         let step = self.cursor.steps();
-        self.checkpoints.truncate((step / CHECKPOINT_EVERY) as usize + 1);
+        self.checkpoints.truncate((step / self.checkpoint_every) as usize + 1);
         for checkpoint in &mut self.checkpoints {
             checkpoint.schedule_fault(scenario.clone(), index);
         }
