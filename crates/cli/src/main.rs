@@ -134,6 +134,9 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
 }
 
 fn stop_text(simulation: &Simulation) -> String {
+    if simulation.cursor_step() < simulation.total_steps() || simulation.stop().is_none() {
+        return "stopped here as asked by --until; the run goes on".to_string();
+    }
     match simulation.stop() {
         Some(commitlab_sim::Stop::Quiescent) => "nothing left to happen".to_string(),
         Some(commitlab_sim::Stop::EndTime) => format!("end time {} ms reached", simulation.scenario().end_ms),
