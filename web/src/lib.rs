@@ -1,21 +1,42 @@
-//! The Commit Lab playground.
+//! The Commit Lab playground: a Yew app that renders what the simulator exposes and turns every
+//! click into an action on the model. No protocol logic lives here.
+//!
+//! - `model`: the state and every action, free of Yew (`Playground`, `Action`);
+//! - `run_index`: what the views draw, derived from the trace;
+//! - `form`: the scenario editor's form;
+//! - `state`: the `Reducible` wrapper; `app` and `components`: the views, one per file.
 
-use commitlab_sim::export::trace_text;
-use commitlab_sim::{preset, Simulation};
-use yew::prelude::*;
+pub mod app;
+pub mod components;
+pub mod form;
+pub mod model;
+pub mod run_index;
+pub mod state;
 
-#[component]
-pub fn App() -> Html {
-    let mut simulation = Simulation::new((preset("happy-path").expect("default preset").build)()).expect("valid preset");
-    simulation.run_to_end();
-    html! {
-        <main>
-            <h1>{ "Commit Lab" }</h1>
-            <pre>{ trace_text(simulation.trace()) }</pre>
-        </main>
-    }
+pub use app::App;
+
+/// Mounts the playground on the page's body, with a panic shown as a message instead of a
+/// silently frozen page.
+pub fn start() {
+    std::panic::set_hook(Box::new(show_panic));
+    yew::Renderer::<App>::new().render();
 }
 
-pub fn start() {
-    yew::Renderer::<App>::new().render();
+fn show_panic(info: &std::panic::PanicHookInfo) {
+    let text = format!(
+        "Commit Lab hit an internal error and stopped: {info}. Reload the page to start again; \
+         please report this with the scenario you were running."
+    );
+    web_sys::console::error_1(&text.clone().into());
+    let Some(document) = web_sys::window().and_then(|window| window.document()) else { return };
+    let banner = document.get_element_by_id("panic").or_else(|| {
+        let banner = document.create_element("div").ok()?;
+        banner.set_id("panic");
+        banner.set_attribute("role", "alert").ok()?;
+        document.body()?.prepend_with_node_1(&banner).ok()?;
+        Some(banner)
+    });
+    if let Some(banner) = banner {
+        banner.set_text_content(Some(&text));
+    }
 }

@@ -199,11 +199,23 @@ impl Simulation {
         true
     }
 
-    /// Adds a fault at the cursor's time to the scenario and applies it: the run from the cursor
-    /// on is recomputed, and replaying the new scenario from scratch gives the same run.
+    /// Adds a fault at the cursor's time to the scenario: the run from the cursor on is recomputed,
+    /// and replaying the new scenario from scratch gives the same run.
     pub fn inject(&mut self, fault: Fault) -> Result<(), ScenarioError> {
+        self.inject_at(self.cursor.now_ms(), fault)
+    }
+
+    /// Adds a fault at `at_ms`, which must not be before the cursor's time (the page's playback
+    /// position may be a few milliseconds past the last event). The fault happens after every
+    /// other event of that millisecond, as in any replay.
+    pub fn inject_at(&mut self, at_ms: Millis, fault: Fault) -> Result<(), ScenarioError> {
+        if at_ms < self.cursor.now_ms() {
+            return Err(ScenarioError::Invalid {
+                field: "faults".to_string(),
+                reason: format!("a fault at {at_ms} ms is before the cursor at {} ms", self.cursor.now_ms()),
+            });
+        }
         let mut scenario = (*self.scenario).clone();
-        let at_ms = self.cursor.now_ms();
         scenario.faults.push(ScheduledFault { at_ms, fault });
         if scenario.faults.len() > limits::FAULTS {
             return Err(ScenarioError::Invalid {

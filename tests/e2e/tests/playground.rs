@@ -1,0 +1,204 @@
+//! End-to-end tests of the built playground (`dist/`) in headless Chromium.
+//!
+//! Each test serves the site and drives a browser of its own, so the tests are independent and
+//! can run in parallel. They wait for the state they expect (the app re-renders asynchronously)
+//! and never sleep blindly. Screenshots land in `tests/e2e/screenshots/`.
+//!
+//! Run: `scripts/build-web.sh && cargo test -p commitlab-e2e --test playground`
+
+use commitlab_e2e::{fail, Browser, Probe, Result, Site, APP_START_WAIT, DEFAULT_WAIT, PLAYBACK_WAIT};
+use serde_json::json;
+
+/// Serves `dist/` and opens a browser; both panic with a clear message when missing.
+fn start() -> (Site, Browser) {
+    (Site::start(), Browser::start())
+}
+
+/// Opens the playground at `path` and waits for its first sequence diagram.
+fn open_app(site: &Site, browser: &Browser, path: &str) -> Result<()> {
+    browser.goto(&site.url(path))?;
+    browser.wait_for("svg#sequence", APP_START_WAIT)
+}
+
+fn node_state(node: &str) -> String {
+    format!(r#"section.node-state[data-node="{node}"]"#)
+}
+
+fn balance(node: &str, account: &str) -> String {
+    format!(r#"{} td.balance[data-account="{account}"]"#, node_state(node))
+}
+
+fn lock(node: &str, account: &str) -> String {
+    format!(r#"{} ul.locks li[data-account="{account}"]"#, node_state(node))
+}
+
+fn participant_phase(node: &str, txn: &str) -> String {
+    let row = format!(r#"table.txns tr[data-txn="{txn}"][data-role="participant"]"#);
+    format!("{} {row} td.phase", node_state(node))
+}
+
+fn cluster_node(node: &str) -> String {
+    format!(r#"svg#cluster g.node[data-node="{node}"]"#)
+}
+
+/// The cursor's step number, from `#app[data-step]`.
+fn step(browser: &Browser) -> Result<u64> {
+    let raw = browser.attr("#app", "data-step")?;
+    let raw = raw.ok_or_else(|| fail!("#app has no data-step attribute"))?;
+    raw.parse().map_err(|_| fail!("#app has data-step={raw:?}, not a step number"))
+}
+
+/// Where two texts first differ, for failure messages about long texts.
+fn first_difference(expected: &str, actual: &str) -> String {
+    let (mut expected_lines, mut actual_lines) = (expected.lines(), actual.lines());
+    for line in 1.. {
+        match (expected_lines.next(), actual_lines.next()) {
+            (None, None) => return "no difference".into(),
+            (e, a) if e == a => continue,
+            (e, a) => return format!("line {line}: expected {e:?}, got {a:?}"),
+        }
+    }
+    unreachable!("the loop returns at the first difference or at the end of both texts")
+}
+
+/// Harness check, independent of the app: the server, chromedriver and Chromium work together.
+#[test]
+fn the_built_site_loads_in_chromium() -> Result<()> {
+    let (site, browser) = start();
+    browser.goto(&site.url("/"))?;
+    assert_eq!(browser.title()?, "Commit Lab", "title of the page served from dist/");
+
+    // Asked from the page, so the browser's own view of the server is what is checked.
+    const FETCH_STATUS: &str = r#"
+        const [path, done] = arguments;
+        fetch(path).then((r) => done(r.status), (e) => done(String(e)));
+    "#;
+    let status = browser.js_async(FETCH_STATUS, vec![json!("/missing.js")])?;
+    assert_eq!(status, json!(404), "status of GET /missing.js");
+
+    // The app cannot start unless its wasm is served as application/wasm.
+    let wasm = dist_wasm_files();
+    assert!(!wasm.is_empty(), "dist/ holds no .wasm file: run scripts/build-web.sh");
+    for name in wasm {
+        let response = site.get(&format!("/{name}"))?;
+        assert_eq!(response.status, 200, "status of GET /{name}");
+        assert_eq!(response.header("content-type"), Some("application/wasm"), "/{name}");
+    }
+    Ok(())
+}
+
+fn dist_wasm_files() -> Vec<String> {
+    let entries = std::fs::read_dir(commitlab_e2e::dist_dir()).expect("dist/ is readable");
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.ends_with(".wasm"))
+        .collect()
+}
+
+#[test]
+fn default_page_plays_to_completion_with_balances_90_and_60() -> Result<()> {
+    let (site, browser) = start();
+    open_app(&site, &browser, "/")?;
+    browser.set_range_to_max("#speed")?;
+    browser.click("#play")?;
+    browser.wait_for_attr("#app", "data-at-end", "true", PLAYBACK_WAIT)?;
+
+    // The committed transfer 1001 -> 3001 of 10: the sender's shard n1 and the receiver's n4.
+    browser.wait_for_text(&balance("n1", "1001"), "90", DEFAULT_WAIT)?;
+    browser.wait_for_text(&balance("n4", "3001"), "60", DEFAULT_WAIT)?;
+    browser.screenshot("default-played")?;
+    Ok(())
+}
+
+#[test]
+fn coordinator_crash_after_prepare_shows_participants_in_doubt_with_locks() -> Result<()> {
+    let (site, browser) = start();
+    open_app(&site, &browser, "/")?;
+    browser.select_option("#preset", "coordinator-crash-after-prepare")?;
+    // set_range waits until the new scenario's scrubber reaches 1000 (the default one ends at
+    // 60 ms), so this cannot seek the old scenario by accident.
+    browser.set_range("#scrubber", "1000")?;
+    browser.wait_for_text("#time", "1000 ms", DEFAULT_WAIT)?;
+
+    // Both participants voted YES and then lost their coordinator: blocked, holding locks.
+    browser.wait_for_count("#in-doubt li", 2, DEFAULT_WAIT)?;
+    for (node, account) in [("n1", "1001"), ("n4", "3001")] {
+        let entry = format!(r#"#in-doubt li[data-node="{node}"][data-txn="t1"]"#);
+        browser.wait_for(&entry, DEFAULT_WAIT)?;
+        browser.wait_for(&lock(node, account), DEFAULT_WAIT)?;
+        // Lower-cased: a CSS text-transform would change innerText, not the phase shown.
+        let what = format!("participant t1 on {node} to be \"in doubt\"");
+        browser.wait_for_text_matching(&participant_phase(node, "t1"), &what, DEFAULT_WAIT, |text| {
+            text.to_lowercase().contains("in doubt")
+        })?;
+    }
+    browser.screenshot("blocked-in-doubt")?;
+    Ok(())
+}
+
+#[test]
+fn clicking_a_node_crashes_it_and_the_diagram_shows_it() -> Result<()> {
+    let (site, browser) = start();
+    open_app(&site, &browser, "/")?;
+    browser.set_range("#scrubber", "20")?;
+    browser.wait_for_text("#time", "20 ms", DEFAULT_WAIT)?;
+
+    let n4 = cluster_node("n4");
+    // Precondition: clicking toggles, so the node must be up before the click crashes it.
+    browser.wait_for_class(&n4, "up", DEFAULT_WAIT)?;
+    browser.click(&n4)?;
+    browser.wait_for_class(&n4, "down", DEFAULT_WAIT)?;
+    assert!(!browser.has_class(&n4, "up")?, "`{n4}` is both up and down");
+
+    browser.wait_for(r#"svg#sequence .crash-mark[data-node="n4"]"#, DEFAULT_WAIT)?;
+    browser.wait_for_count("#faults li.fault", 1, DEFAULT_WAIT)?;
+    let fault = browser.text("#faults li.fault")?;
+    assert!(fault.contains("crash n4"), "the fault list should name `crash n4`, it reads {fault:?}");
+    browser.screenshot("node-crashed")?;
+    Ok(())
+}
+
+#[test]
+fn step_back_restores_the_previous_tables() -> Result<()> {
+    let (site, browser) = start();
+    open_app(&site, &browser, "/")?;
+    browser.wait_for("#app[data-step]", DEFAULT_WAIT)?;
+    browser.wait_for("#tables", DEFAULT_WAIT)?;
+
+    let (tables_before, step_after) = step_until_tables_change(&browser, 40)?;
+    browser.click("#step-back")?;
+    let expected_step = (step_after - 1).to_string();
+    browser.wait_for_attr("#app", "data-step", &expected_step, DEFAULT_WAIT)?;
+    browser.wait_until("#tables to show the step before again", DEFAULT_WAIT, |b| {
+        let now = b.text("#tables")?;
+        Ok(match now == tables_before {
+            true => Probe::Ready(()),
+            false => Probe::NotYet(first_difference(&tables_before, &now)),
+        })
+    })?;
+    browser.screenshot("stepped-back")?;
+    Ok(())
+}
+
+/// Clicks `#step-forward` until `#tables` changes; returns the tables' text before that last
+/// click and the step number after it.
+fn step_until_tables_change(browser: &Browser, max_clicks: usize) -> Result<(String, u64)> {
+    for _ in 0..max_clicks {
+        let (text_before, step_before) = (browser.text("#tables")?, step(browser)?);
+        browser.click("#step-forward")?;
+        let what = format!("#app[data-step] to move on from {step_before}");
+        let step_after = browser.wait_until(&what, DEFAULT_WAIT, |b| {
+            Ok(match step(b)? {
+                now if now != step_before => Probe::Ready(now),
+                now => Probe::NotYet(format!("data-step={now}")),
+            })
+        })?;
+        if step_after != step_before + 1 {
+            return Err(fail!("#step-forward moved data-step from {step_before} to {step_after}"));
+        }
+        if browser.text("#tables")? != text_before {
+            return Ok((text_before, step_after));
+        }
+    }
+    Err(fail!("{max_clicks} clicks on #step-forward never changed the text of #tables"))
+}

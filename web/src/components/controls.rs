@@ -1,0 +1,72 @@
+//! Playback: play/pause, step, restart, speed on a log scale, virtual time and the scrubber.
+
+use crate::model::{Action, SPEED_LOG_MAX, SPEED_LOG_MIN};
+use crate::state::Props;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+fn format_speed(speed: f64) -> String {
+    if speed < 1.0 {
+        format!("{speed:.1}x")
+    } else {
+        format!("{speed:.0}x")
+    }
+}
+
+#[component]
+pub fn Controls(props: &Props) -> Html {
+    let playground = props.state.get();
+    let send = |action: Action| {
+        let state = props.state.clone();
+        Callback::from(move |_: MouseEvent| state.dispatch(action.clone()))
+    };
+    let on_speed = {
+        let state = props.state.clone();
+        Callback::from(move |event: InputEvent| {
+            let input: HtmlInputElement = event.target_unchecked_into();
+            if let Ok(value) = input.value().parse::<f64>() {
+                state.dispatch(Action::SetSpeedLog(value));
+            }
+        })
+    };
+    let on_scrub = {
+        let state = props.state.clone();
+        Callback::from(move |event: InputEvent| {
+            let input: HtmlInputElement = event.target_unchecked_into();
+            if let Ok(value) = input.value().parse::<u64>() {
+                state.dispatch(Action::SeekTime(value));
+            }
+        })
+    };
+    let play_label = if playground.playing { "Pause" } else { "Play" };
+    let time_ms = playground.display_ms.floor() as u64;
+    let step = playground.simulation.cursor_step();
+    let total = playground.simulation.total_steps();
+    html! {
+        <section class="controls" aria-label="Playback">
+            <div class="buttons">
+                <button id="restart" aria-label="Restart" title="Restart" onclick={send(Action::Restart)}>{ "↺ Restart" }</button>
+                <button id="step-back" aria-label="Step back" title="Step back (←)" onclick={send(Action::StepBack)}>{ "◀ Step" }</button>
+                <button id="play" class="primary" aria-label={play_label} title={format!("{play_label} (space)")}
+                    onclick={send(Action::TogglePlay)}>{ if playground.playing { "❚❚ Pause" } else { "▶ Play" } }</button>
+                <button id="step-forward" aria-label="Step forward" title="Step forward (→)" onclick={send(Action::StepForward)}>{ "Step ▶" }</button>
+            </div>
+            <label class="speed">
+                <span>{ "Speed" }</span>
+                <input id="speed" type="range" aria-label="Speed" min={SPEED_LOG_MIN.to_string()} max={SPEED_LOG_MAX.to_string()}
+                    step="0.1" value={format!("{:.1}", playground.speed_log)} oninput={on_speed} />
+                <output id="speed-label">{ format_speed(playground.speed()) }</output>
+            </label>
+            <div class="clock" aria-live="off">
+                <span id="time">{ format!("{time_ms} ms") }</span>
+                <span class="steps">{ format!("event {step} of {total}") }</span>
+            </div>
+            <input id="scrubber" class="scrubber" type="range" aria-label="Time" min="0" max={playground.end_ms.to_string()}
+                value={time_ms.to_string()} oninput={on_scrub} />
+            <div class="zoom">
+                <button aria-label="Zoom in" title="Show less time" onclick={send(Action::Zoom(0.5))}>{ "+" }</button>
+                <button aria-label="Zoom out" title="Show more time" onclick={send(Action::Zoom(2.0))}>{ "−" }</button>
+            </div>
+        </section>
+    }
+}

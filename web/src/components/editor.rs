@@ -1,0 +1,139 @@
+//! The scenario editor: a form for the common fields and the whole scenario as JSON. Invalid input
+//! says what is wrong and where; the last valid scenario keeps running.
+
+use crate::form::Field;
+use crate::model::{Action, EditorTab};
+use crate::state::{Handle, Props};
+use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
+use yew::prelude::*;
+
+fn edit(state: &Handle, field: Field) -> Callback<InputEvent> {
+    let state = state.clone();
+    Callback::from(move |event: InputEvent| {
+        let input: HtmlInputElement = event.target_unchecked_into();
+        state.dispatch(Action::EditForm(field.clone(), input.value()));
+    })
+}
+
+fn text_field(state: &Handle, label: &str, field: Field, value: &str) -> Html {
+    html! {
+        <label class="field">
+            <span>{ label.to_string() }</span>
+            <input type="text" value={value.to_string()} oninput={edit(state, field)} aria-label={label.to_string()} />
+        </label>
+    }
+}
+
+#[component]
+pub fn Editor(props: &Props) -> Html {
+    let playground = props.state.get();
+    let send = |action: Action| {
+        let state = props.state.clone();
+        Callback::from(move |_: MouseEvent| state.dispatch(action.clone()))
+    };
+    let form_tab = playground.editor_tab == EditorTab::Form;
+    html! {
+        <section class="panel editor" aria-label="Scenario editor">
+            <h2>{ "Scenario" }</h2>
+            <div class="tabs" role="tablist">
+                <button role="tab" aria-selected={form_tab.to_string()} onclick={send(Action::SetEditorTab(EditorTab::Form))}>{ "Form" }</button>
+                <button role="tab" aria-selected={(!form_tab).to_string()} onclick={send(Action::SetEditorTab(EditorTab::Json))}>{ "JSON" }</button>
+            </div>
+            if let Some(error) = &playground.editor_error {
+                <p id="editor-error" class="error" role="alert">{ error }</p>
+            } else {
+                <p id="editor-error" class="error" role="alert" hidden=true></p>
+            }
+            if form_tab { { form(props) } } else { { json(props) } }
+        </section>
+    }
+}
+
+fn json(props: &Props) -> Html {
+    let playground = props.state.get();
+    let oninput = {
+        let state = props.state.clone();
+        Callback::from(move |event: InputEvent| {
+            let area: HtmlTextAreaElement = event.target_unchecked_into();
+            state.dispatch(Action::EditJson(area.value()));
+        })
+    };
+    let state = props.state.clone();
+    let onclick = Callback::from(move |_: MouseEvent| state.dispatch(Action::ApplyJson));
+    html! {
+        <div class="json-editor">
+            <textarea id="scenario-json" aria-label="Scenario JSON" spellcheck="false" value={playground.json.clone()} {oninput} />
+            <button id="apply-json" class="primary" {onclick}>{ "Apply JSON" }</button>
+        </div>
+    }
+}
+
+fn form(props: &Props) -> Html {
+    let playground = props.state.get();
+    let draft = &playground.form;
+    let state = &props.state;
+    let send = |action: Action| {
+        let state = props.state.clone();
+        Callback::from(move |_: MouseEvent| state.dispatch(action.clone()))
+    };
+    let on_placement = {
+        let state = props.state.clone();
+        Callback::from(move |event: Event| {
+            let select: HtmlSelectElement = event.target_unchecked_into();
+            state.dispatch(Action::EditForm(Field::Dedicated, select.value()));
+        })
+    };
+    html! {
+        <div class="form-editor">
+            <label class="field">
+                <span>{ "Coordinator" }</span>
+                <select aria-label="Coordinator placement" onchange={on_placement}>
+                    <option value="colocated" selected={!draft.dedicated}>{ "the sender's shard (seed 002)" }</option>
+                    <option value="dedicated" selected={draft.dedicated}>{ "a transaction manager node (TM)" }</option>
+                </select>
+            </label>
+            <fieldset>
+                <legend>{ "Shards: accounts as account:balance" }</legend>
+                { for draft.shards.iter().enumerate().map(|(index, line)| html! {
+                    <div class="row">
+                        { text_field(state, &format!("C{}", index + 1), Field::Shard(index), line) }
+                        <button onclick={send(Action::RemoveShard(index))} aria-label={format!("Remove shard C{}", index + 1)}>{ "remove" }</button>
+                    </div>
+                }) }
+                <button onclick={send(Action::AddShard)}>{ "add shard" }</button>
+            </fieldset>
+            <fieldset>
+                <legend>{ "Transfers" }</legend>
+                { for draft.requests.iter().enumerate().map(|(index, request)| {
+                    let number = index + 1;
+                    html! {
+                        <div class="row request">
+                            { text_field(state, &format!("r{number} at (ms)"), Field::RequestAt(index), &request.at_ms) }
+                            { text_field(state, &format!("r{number} from"), Field::RequestFrom(index), &request.from) }
+                            { text_field(state, &format!("r{number} to"), Field::RequestTo(index), &request.to) }
+                            { text_field(state, &format!("r{number} amount"), Field::RequestAmount(index), &request.amount) }
+                            { text_field(state, &format!("r{number} journal shard"), Field::RequestJournal(index), &request.journal) }
+                            <button onclick={send(Action::RemoveRequest(index))} aria-label={format!("Remove transfer r{number}")}>{ "remove" }</button>
+                        </div>
+                    }
+                }) }
+                <button onclick={send(Action::AddRequest)}>{ "add transfer" }</button>
+            </fieldset>
+            <fieldset class="grid">
+                <legend>{ "Network, disk, timeouts" }</legend>
+                { text_field(state, "latency min (ms)", Field::LatencyMin, &draft.latency_ms_min) }
+                { text_field(state, "latency max (ms)", Field::LatencyMax, &draft.latency_ms_max) }
+                { text_field(state, "loss", Field::Loss, &draft.loss) }
+                { text_field(state, "duplication", Field::Duplication, &draft.duplication) }
+                { text_field(state, "WAL write (ms)", Field::WriteMs, &draft.write_ms) }
+                { text_field(state, "vote timeout (ms)", Field::VoteMs, &draft.vote_ms) }
+                { text_field(state, "resend (ms)", Field::ResendMs, &draft.resend_ms) }
+                { text_field(state, "query (ms)", Field::QueryMs, &draft.query_ms) }
+                { text_field(state, "client retry (ms)", Field::ClientRetryMs, &draft.client_retry_ms) }
+                { text_field(state, "seed", Field::Seed, &draft.seed) }
+                { text_field(state, "end (ms)", Field::EndMs, &draft.end_ms) }
+            </fieldset>
+            <button id="apply-form" class="primary" onclick={send(Action::ApplyForm)}>{ "Apply" }</button>
+        </div>
+    }
+}

@@ -1,0 +1,62 @@
+//! The invariants at the cursor, each holding or violated; a violation jumps to its event and
+//! highlights the nodes and the transaction's messages. Below, who is blocked in doubt.
+
+use crate::model::Action;
+use crate::state::Props;
+use yew::prelude::*;
+
+#[component]
+pub fn Invariants(props: &Props) -> Html {
+    let playground = props.state.get();
+    let statuses = playground.simulation.invariants();
+    let in_doubt = playground.simulation.in_doubt();
+    html! {
+        <section class="panel invariants-panel" aria-label="Invariants">
+            <h2>{ "Invariants" }</h2>
+            <ul id="invariants">
+                { for statuses.iter().map(|status| {
+                    let name = status.invariant.name();
+                    match &status.violation {
+                        None => html! {
+                            <li data-invariant={name} class="ok" title={status.description}>
+                                <span class="verdict" aria-label="holds">{ "✓" }</span>
+                                <strong>{ name }</strong>
+                                <span class="description">{ status.description }</span>
+                            </li>
+                        },
+                        Some((step, time_ms, violation)) => {
+                            let onclick = {
+                                let state = props.state.clone();
+                                let (step, nodes, txn) = (*step, violation.nodes.clone(), violation.txn);
+                                Callback::from(move |_: MouseEvent| state.dispatch(Action::JumpToViolation { step, nodes: nodes.clone(), txn }))
+                            };
+                            html! {
+                                <li data-invariant={name} class="violated">
+                                    <span class="verdict" aria-label="violated">{ "✗" }</span>
+                                    <strong>{ name }</strong>
+                                    <span class="description">{ format!("at {time_ms} ms: {}", violation.detail) }</span>
+                                    <button class="jump" aria-label={format!("Jump to the {name} violation")} {onclick}>{ "jump" }</button>
+                                </li>
+                            }
+                        }
+                    }
+                }) }
+            </ul>
+            <h2>{ "Blocked in doubt" }</h2>
+            <ul id="in-doubt">
+                if in_doubt.is_empty() {
+                    <li class="none">{ "nobody is in doubt" }</li>
+                }
+                { for in_doubt.iter().map(|row| {
+                    let locks: Vec<String> = row.locks.iter().map(|account| account.to_string()).collect();
+                    html! {
+                        <li data-node={row.node.to_string()} data-txn={row.txn.to_string()}>
+                            { format!("{} {}: voted YES, in doubt for {} ms, holding {}{}", row.node, row.txn, row.for_ms,
+                                locks.join(" "), if row.node_up { "" } else { " (node down)" }) }
+                        </li>
+                    }
+                }) }
+            </ul>
+        </section>
+    }
+}

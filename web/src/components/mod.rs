@@ -1,0 +1,11 @@
+//! One component per file; each renders part of the `Playground` and sends `Action`s.
+
+pub mod cluster;
+pub mod controls;
+pub mod details;
+pub mod editor;
+pub mod faults;
+pub mod header;
+pub mod invariants;
+pub mod sequence;
+pub mod tables;

@@ -1,0 +1,339 @@
+//! The sequence diagram: a lane per node plus the client, one arrow per message from its send time
+//! to its arrival, slanted by latency; crosses for dropped messages, marks for WAL writes, locks,
+//! crashes and restarts, and the phase bands of each transaction as in seed 001's diagram.
+//!
+//! Only the time window around the cursor is drawn, so runs with thousands of messages stay
+//! smooth: the window follows the cursor during play.
+
+use crate::model::{Action, Playground};
+use crate::run_index::{Ending, MarkKind, MessageView};
+use crate::state::Props;
+use commitlab_protocol::{Endpoint, Millis};
+use yew::prelude::*;
+
+const WIDTH: f64 = 860.0;
+const HEIGHT: f64 = 560.0;
+const HEADER: f64 = 46.0;
+const MARGIN: f64 = 60.0;
+/// Above this many arrows in view, labels move into tooltips.
+const LABELLED_ARROWS_MAX: usize = 70;
+/// Above this many transactions in view, phase bands are left out.
+const BANDS_MAX: usize = 8;
+
+/// Maps virtual time and lanes to diagram coordinates.
+struct Geometry {
+    lanes: Vec<Endpoint>,
+    top_ms: f64,
+    span_ms: f64,
+}
+
+impl Geometry {
+    fn new(playground: &Playground) -> Geometry {
+        let lanes = std::iter::once(Endpoint::Client)
+            .chain(playground.snapshots.iter().map(|snapshot| Endpoint::Node(snapshot.id)))
+            .collect();
+        let span_ms = playground.span_ms;
+        let top_ms = (playground.display_ms - 0.8 * span_ms).max(0.0);
+        Geometry { lanes, top_ms, span_ms }
+    }
+
+    fn x(&self, endpoint: Endpoint) -> f64 {
+        let position = self.lanes.iter().position(|lane| *lane == endpoint).unwrap_or(0);
+        let gaps = (self.lanes.len().max(2) - 1) as f64;
+        MARGIN + position as f64 * (WIDTH - 2.0 * MARGIN) / gaps
+    }
+
+    fn y(&self, ms: f64) -> f64 {
+        HEADER + (ms - self.top_ms) / self.span_ms * (HEIGHT - HEADER - 8.0)
+    }
+
+    fn window(&self) -> (Millis, Millis) {
+        (self.top_ms.floor() as Millis, (self.top_ms + self.span_ms).ceil() as Millis)
+    }
+}
+
+#[component]
+pub fn SequenceDiagram(props: &Props) -> Html {
+    use_effect_with((), |_| {
+        // Lets the web benchmark read the time from navigation to the first diagram.
+        if let Some(performance) = web_sys::window().and_then(|window| window.performance()) {
+            let _ = performance.mark("commitlab-first-diagram");
+        }
+    });
+    let playground = props.state.get();
+    let geometry = Geometry::new(&playground);
+    let step = playground.simulation.cursor_step();
+    let (from_ms, to_ms) = geometry.window();
+    let messages: Vec<&MessageView> = playground.index.messages_in_window(from_ms, to_ms, step).collect();
+    let labelled = messages.len() <= LABELLED_ARROWS_MAX;
+    html! {
+        <figure class="sequence-figure">
+            <svg id="sequence" viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="img"
+                aria-label="Sequence diagram of the run around the cursor">
+                <defs>
+                    <marker id="arrowhead" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+                        <path d="M 0 0 L 10 5 L 0 10 z" class="arrowhead" />
+                    </marker>
+                </defs>
+                { bands(&playground, &geometry) }
+                { lanes(&playground, &geometry, props) }
+                { for messages.iter().map(|message| arrow(&playground, &geometry, message, labelled, props)) }
+                { marks(&playground, &geometry) }
+                { cursor_line(&playground, &geometry) }
+                { lane_headers(&playground, &geometry, props) }
+            </svg>
+            <figcaption class="legend">
+                { "solid arrow: delivered · dashed: in flight · ✕: dropped · ■ WAL write · padlock: lock taken (filled) or released (open) · red ✕ and band: crash · ↻ restart · shaded bands: a transaction's prepare, commit or abort phase" }
+            </figcaption>
+        </figure>
+    }
+}
+
+fn bands(playground: &Playground, geometry: &Geometry) -> Html {
+    let step = playground.simulation.cursor_step();
+    let (from_ms, to_ms) = geometry.window();
+    let cursor_ms = playground.display_ms;
+    let visible: Vec<_> = playground
+        .index
+        .bands
+        .iter()
+        .filter(|band| band.start_step <= step && band.start_ms <= to_ms)
+        .filter(|band| band.end.is_none_or(|(end_ms, end_step)| end_step > step || end_ms >= from_ms))
+        .collect();
+    if visible.len() > BANDS_MAX {
+        return html! {};
+    }
+    html! {
+        <g class="bands">
+            { for visible.iter().map(|band| {
+                let end_ms = band.end.filter(|(_, end_step)| *end_step <= step).map_or(cursor_ms, |(end_ms, _)| end_ms as f64);
+                let (top, bottom) = (geometry.y(band.start_ms as f64), geometry.y(end_ms));
+                let label = format!("{} {}", band.txn, band.phase);
+                html! {
+                    <g class={classes!("band", band.phase)} data-txn={band.txn.to_string()}>
+                        <rect x="4" y={top.to_string()} width={(WIDTH - 8.0).to_string()} height={(bottom - top).max(1.0).to_string()} />
+                        <text x="8" y={(top + 11.0).to_string()}>{ label }</text>
+                    </g>
+                }
+            }) }
+        </g>
+    }
+}
+
+fn lanes(playground: &Playground, geometry: &Geometry, _props: &Props) -> Html {
+    let step = playground.simulation.cursor_step();
+    let bottom = HEIGHT - 4.0;
+    html! {
+        <g class="lanes">
+            { for geometry.lanes.iter().map(|endpoint| {
+                let x = geometry.x(*endpoint).to_string();
+                let downs = playground.index.downtimes.iter().filter(|downtime| {
+                    Endpoint::Node(downtime.node) == *endpoint && downtime.start_step <= step
+                });
+                html! {
+                    <g class="lane" data-endpoint={endpoint.to_string()}>
+                        <line class="lane-line" x1={x.clone()} y1={HEADER.to_string()} x2={x.clone()} y2={bottom.to_string()} />
+                        { for downs.map(|downtime| {
+                            let end_ms = downtime.end.filter(|(_, end_step)| *end_step <= step)
+                                .map_or(playground.display_ms, |(end_ms, _)| end_ms as f64);
+                            let top = geometry.y(downtime.start_ms as f64).max(HEADER);
+                            let bottom = geometry.y(end_ms).min(HEIGHT);
+                            html! {
+                                <line class="down-segment" x1={x.clone()} y1={top.to_string()} x2={x.clone()} y2={bottom.max(top).to_string()} />
+                            }
+                        }) }
+                    </g>
+                }
+            }) }
+        </g>
+    }
+}
+
+fn arrow(playground: &Playground, geometry: &Geometry, message: &MessageView, labelled: bool, props: &Props) -> Html {
+    let step = playground.simulation.cursor_step();
+    let (x1, y1) = (geometry.x(message.from), geometry.y(message.send_ms as f64));
+    let x_to = geometry.x(message.to);
+    let y_due = geometry.y(message.due_ms as f64);
+    let mut class = classes!("arrow", format!("kind-{}", message.kind));
+    if message.duplicate_of.is_some() {
+        class.push("duplicate");
+    }
+    if playground.selected_message == Some(message.id) {
+        class.push("selected");
+    }
+    if playground.highlighted_txn.is_some() && playground.highlighted_txn == message.txn {
+        class.push("highlighted");
+    }
+    let (x2, y2, cross) = match message.ending_at(step) {
+        Some((Ending::Delivered, ms)) => {
+            class.push("delivered");
+            (x_to, geometry.y(ms as f64), false)
+        }
+        Some((Ending::Dropped { at_send: true, .. }, _)) => {
+            class.push("dropped");
+            (x1 + (x_to - x1) * 0.5, y1 + (y_due - y1) * 0.5, true)
+        }
+        Some((Ending::Dropped { .. }, ms)) => {
+            class.push("dropped");
+            (x_to, geometry.y(ms as f64), true)
+        }
+        None => {
+            class.push("in-flight");
+            let flight = (message.due_ms - message.send_ms).max(1) as f64;
+            let fraction = ((playground.display_ms - message.send_ms as f64) / flight).clamp(0.0, 1.0);
+            (x1 + (x_to - x1) * fraction, y1 + (y_due - y1) * fraction, false)
+        }
+    };
+    let title = describe(message, step);
+    let onclick = {
+        let state = props.state.clone();
+        let id = message.id;
+        Callback::from(move |_: MouseEvent| state.dispatch(Action::SelectMessage(Some(id))))
+    };
+    let body = if message.from == message.to {
+        let path = format!("M {x1} {y1} C {} {} {} {} {x1} {}", x1 + 34.0, y1 - 4.0, x1 + 34.0, y1 + 12.0, y1 + 8.0);
+        html! { <path class="shaft" d={path} marker-end="url(#arrowhead)" /> }
+    } else {
+        let marker = if cross { None } else { Some("url(#arrowhead)") };
+        html! { <line class="shaft" x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} marker-end={marker} /> }
+    };
+    let label_x = if message.from == message.to { x1 + 38.0 } else { (x1 + x2) / 2.0 };
+    let label_y = if message.from == message.to { y1 + 6.0 } else { (y1 + y2) / 2.0 - 3.0 };
+    html! {
+        <g class={class} data-message={message.id.to_string()} {onclick} role="button" aria-label={title.clone()}>
+            <title>{ title }</title>
+            // A wide invisible stroke makes thin arrows easy to hover and click.
+            <line class="hit" x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} />
+            { body }
+            if cross {
+                <text class="cross" x={x2.to_string()} y={(y2 + 4.0).to_string()} text-anchor="middle">{ "✕" }</text>
+            }
+            if labelled {
+                <text class="label" x={label_x.to_string()} y={label_y.to_string()}
+                    text-anchor={if message.from == message.to { "start" } else { "middle" }}>{ &message.label }</text>
+            }
+        </g>
+    }
+}
+
+/// One line about a message for tooltips and screen readers.
+pub fn describe(message: &MessageView, step: u64) -> String {
+    let mut text = format!("{} {} -> {} {}, sent at {} ms", message.id, message.from, message.to, message.label, message.send_ms);
+    if let Some(of) = message.duplicate_of {
+        text.push_str(&format!(", duplicate of {of}"));
+    }
+    match message.ending_at(step) {
+        Some((Ending::Delivered, ms)) => text.push_str(&format!(", delivered at {ms} ms")),
+        Some((Ending::Dropped { reason, .. }, ms)) => text.push_str(&format!(", dropped at {ms} ms ({reason})")),
+        None => text.push_str(&format!(", in flight, due at {} ms", message.due_ms)),
+    }
+    text
+}
+
+fn marks(playground: &Playground, geometry: &Geometry) -> Html {
+    let step = playground.simulation.cursor_step();
+    let (from_ms, to_ms) = geometry.window();
+    let marks: Vec<_> = playground.index.marks_in_window(from_ms, to_ms, step).collect();
+    let with_locks = marks.len() <= 400;
+    html! {
+        <g class="marks">
+            { for marks.iter().filter(|mark| with_locks || !matches!(mark.kind, MarkKind::LockTaken(_) | MarkKind::LockReleased(_))).map(|mark| {
+                let (x, y) = (geometry.x(mark.endpoint), geometry.y(mark.ms as f64));
+                let node = mark.endpoint.to_string();
+                match &mark.kind {
+                    MarkKind::Wal(record) => html! {
+                        <rect class="wal-mark" data-node={node.clone()} x={(x - 3.5).to_string()} y={(y - 3.5).to_string()} width="7" height="7">
+                            <title>{ format!("{} ms {node} WAL {record}", mark.ms) }</title>
+                        </rect>
+                    },
+                    MarkKind::LockTaken(text) => lock_mark(x, y, &node, mark.ms, text, true),
+                    MarkKind::LockReleased(text) => lock_mark(x, y, &node, mark.ms, text, false),
+                    MarkKind::Crash => html! {
+                        <text class="crash-mark" data-node={node.clone()} x={x.to_string()} y={(y + 6.0).to_string()} text-anchor="middle">
+                            { "✕" }<title>{ format!("{} ms {node} crashed", mark.ms) }</title>
+                        </text>
+                    },
+                    MarkKind::Restart => html! {
+                        <text class="restart-mark" data-node={node.clone()} x={x.to_string()} y={(y + 6.0).to_string()} text-anchor="middle">
+                            { "↻" }<title>{ format!("{} ms {node} restarted", mark.ms) }</title>
+                        </text>
+                    },
+                    MarkKind::Violation(text) => html! {
+                        <circle class="violation-mark" data-node={node.clone()} cx={x.to_string()} cy={y.to_string()} r="7">
+                            <title>{ format!("{} ms {text}", mark.ms) }</title>
+                        </circle>
+                    },
+                }
+            }) }
+        </g>
+    }
+}
+
+/// A small padlock drawn left of the lane: closed when taken, open when released.
+fn lock_mark(x: f64, y: f64, node: &str, ms: Millis, text: &str, taken: bool) -> Html {
+    let (left, top) = (x - 17.0, y - 2.0);
+    let shackle = if taken {
+        format!("M {} {top} v -3 a 3 3 0 0 1 6 0 v 3", left + 1.5)
+    } else {
+        format!("M {} {top} v -3 a 3 3 0 0 1 6 0", left + 1.5)
+    };
+    html! {
+        <g class={classes!("lock-mark", if taken { "taken" } else { "released" })} data-node={node.to_string()}>
+            <title>{ format!("{ms} ms {text}") }</title>
+            <path d={shackle} />
+            <rect x={left.to_string()} y={top.to_string()} width="9" height="6" rx="1" />
+        </g>
+    }
+}
+
+fn cursor_line(playground: &Playground, geometry: &Geometry) -> Html {
+    let y = geometry.y(playground.display_ms);
+    html! {
+        <g class="cursor">
+            <line x1="0" y1={y.to_string()} x2={WIDTH.to_string()} y2={y.to_string()} />
+            <text x={(WIDTH - 4.0).to_string()} y={(y - 4.0).to_string()} text-anchor="end">
+                { format!("{} ms", playground.display_ms.floor()) }
+            </text>
+        </g>
+    }
+}
+
+fn lane_headers(playground: &Playground, geometry: &Geometry, props: &Props) -> Html {
+    html! {
+        <g class="lane-headers">
+            <rect class="header-backdrop" x="0" y="0" width={WIDTH.to_string()} height={(HEADER - 4.0).to_string()} />
+            { for geometry.lanes.iter().map(|endpoint| {
+                let x = geometry.x(*endpoint);
+                let snapshot = match endpoint {
+                    Endpoint::Node(node) => playground.snapshots.iter().find(|snapshot| snapshot.id == *node),
+                    Endpoint::Client => None,
+                };
+                let mut class = classes!("lane-header");
+                let (title, subtitle, onclick) = match snapshot {
+                    Some(snapshot) => {
+                        class.push(if snapshot.up { "up" } else { "down" });
+                        if playground.highlighted_nodes.contains(&snapshot.id) {
+                            class.push("highlighted");
+                        }
+                        let state = props.state.clone();
+                        let node = snapshot.id;
+                        let onclick = Callback::from(move |_: MouseEvent| state.dispatch(Action::ToggleNode(node)));
+                        (snapshot.id.to_string(), snapshot.label.clone(), Some(onclick))
+                    }
+                    None => ("client".to_string(), String::new(), None),
+                };
+                let action = snapshot.map(|snapshot| format!("{} {}", if snapshot.up { "Crash" } else { "Restart" }, snapshot.id));
+                html! {
+                    <g class={class} data-endpoint={endpoint.to_string()} {onclick} aria-label={action.clone()}>
+                        if let Some(action) = action {
+                            <title>{ format!("{action} (click)") }</title>
+                        }
+                        <rect x={(x - 30.0).to_string()} y="4" width="60" height="34" rx="6" />
+                        <text class="name" x={x.to_string()} y="19" text-anchor="middle">{ title }</text>
+                        <text class="subtitle" x={x.to_string()} y="32" text-anchor="middle">{ subtitle }</text>
+                    </g>
+                }
+            }) }
+        </g>
+    }
+}

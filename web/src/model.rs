@@ -1,0 +1,430 @@
+//! The playground's state and every action a person can take, free of Yew: the components render
+//! a `Playground` and send `Action`s; `apply` is the only place state changes.
+//!
+//! Every fault a person injects goes through `Simulation::inject` at the cursor's time, so the
+//! scenario (and the fault list) always describes the run on screen completely.
+
+use crate::form::{Field, FormDraft};
+use crate::run_index::RunIndex;
+use commitlab_protocol::{Endpoint, MessageId, Millis, NodeId, TxnId};
+use commitlab_sim::{preset, Fault, MessageTarget, NodeSnapshot, Scenario, Simulation, Stop};
+use std::collections::BTreeSet;
+
+/// Playback speed: virtual milliseconds per real second at 1x.
+pub const VIRTUAL_MS_PER_SECOND_AT_1X: f64 = 20.0;
+/// The speed control is log10 of the multiplier, from 0.1x to 100x.
+pub const SPEED_LOG_MIN: f64 = -1.0;
+pub const SPEED_LOG_MAX: f64 = 2.0;
+/// The diagram's visible time span, in virtual milliseconds, and its bounds.
+pub const SPAN_MS_DEFAULT: f64 = 120.0;
+pub const SPAN_MS_MIN: f64 = 15.0;
+pub const SPAN_MS_MAX: f64 = 20_000.0;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EditorTab {
+    Form,
+    Json,
+}
+
+/// A message to the person: what just happened, or what went wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    pub text: String,
+    pub error: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    LoadPreset(String),
+    TogglePlay,
+    Pause,
+    /// Real milliseconds elapsed since the previous animation frame.
+    Tick(f64),
+    StepForward,
+    StepBack,
+    Restart,
+    SeekTime(Millis),
+    SetSpeedLog(f64),
+    /// Multiply the visible time span.
+    Zoom(f64),
+    /// Crash the node if it is up, restart it if it is down.
+    ToggleNode(NodeId),
+    SelectMessage(Option<MessageId>),
+    DropMessage(MessageId),
+    DelayMessage(MessageId),
+    DuplicateMessage(MessageId),
+    SetDelayMs(Millis),
+    TogglePartitionMember(Endpoint),
+    Partition,
+    Heal,
+    RemoveFault(usize),
+    MoveFault(usize, Millis),
+    JumpToViolation { step: u64, nodes: Vec<NodeId>, txn: Option<TxnId> },
+    SetEditorTab(EditorTab),
+    EditJson(String),
+    ApplyJson,
+    EditForm(Field, String),
+    AddShard,
+    RemoveShard(usize),
+    AddRequest,
+    RemoveRequest(usize),
+    ApplyForm,
+    DismissNotice,
+}
+
+pub struct Playground {
+    /// The preset on screen, or empty once the scenario was edited.
+    pub preset: String,
+    pub simulation: Simulation,
+    pub index: RunIndex,
+    /// The end of the computed run, in virtual milliseconds.
+    pub end_ms: Millis,
+    pub playing: bool,
+    pub speed_log: f64,
+    /// Playback position with a fraction, so messages glide between milliseconds.
+    pub display_ms: f64,
+    pub span_ms: f64,
+    pub selected_message: Option<MessageId>,
+    pub highlighted_nodes: BTreeSet<NodeId>,
+    pub highlighted_txn: Option<TxnId>,
+    /// Node snapshots at the cursor, and before the cursor last moved (for change highlights).
+    pub snapshots: Vec<NodeSnapshot>,
+    pub previous_snapshots: Vec<NodeSnapshot>,
+    pub notice: Option<Notice>,
+    pub delay_ms: Millis,
+    pub partition_draft: BTreeSet<Endpoint>,
+    pub editor_tab: EditorTab,
+    pub json: String,
+    pub form: FormDraft,
+    pub editor_error: Option<String>,
+}
+
+impl Playground {
+    pub fn from_preset(name: &str) -> Playground {
+        let found = preset(name).or_else(|| preset(commitlab_sim::presets::DEFAULT_PRESET)).expect("the default preset exists");
+        let mut playground = Playground::new((found.build)()).expect("presets are valid");
+        playground.preset = found.name.to_string();
+        playground
+    }
+
+    pub fn new(scenario: Scenario) -> Result<Playground, String> {
+        let simulation = Simulation::new(scenario.clone()).map_err(|error| error.to_string())?;
+        let mut playground = Playground {
+            preset: String::new(),
+            simulation,
+            index: RunIndex::default(),
+            end_ms: 0,
+            playing: false,
+            speed_log: 0.0,
+            display_ms: 0.0,
+            span_ms: SPAN_MS_DEFAULT,
+            selected_message: None,
+            highlighted_nodes: BTreeSet::new(),
+            highlighted_txn: None,
+            snapshots: Vec::new(),
+            previous_snapshots: Vec::new(),
+            notice: None,
+            delay_ms: 50,
+            partition_draft: BTreeSet::new(),
+            editor_tab: EditorTab::Form,
+            json: scenario.to_json_pretty(),
+            form: FormDraft::from_scenario(&scenario),
+            editor_error: None,
+        };
+        playground.recompute();
+        playground.simulation.seek_step(0);
+        playground.snapshots = playground.simulation.snapshots();
+        playground.previous_snapshots = playground.snapshots.clone();
+        Ok(playground)
+    }
+
+    pub fn scenario(&self) -> &Scenario {
+        self.simulation.scenario()
+    }
+
+    pub fn at_end(&self) -> bool {
+        self.simulation.cursor_step() >= self.simulation.total_steps()
+    }
+
+    pub fn speed(&self) -> f64 {
+        10f64.powf(self.speed_log)
+    }
+
+    /// Computes the run to its end and rebuilds what the views draw from it.
+    fn recompute(&mut self) {
+        let cursor = self.simulation.cursor_step();
+        self.simulation.run_to_end();
+        self.index = RunIndex::build(&self.simulation);
+        let last_ms = self.simulation.trace().last().map_or(0, |entry| entry.time_ms);
+        self.end_ms = match self.simulation.stop() {
+            Some(Stop::EndTime) => self.scenario().end_ms.max(last_ms),
+            _ => last_ms,
+        };
+        self.simulation.seek_step(cursor);
+    }
+
+    /// Reads the snapshots at the (moved) cursor, keeping the old ones for change highlights.
+    fn cursor_moved(&mut self) {
+        self.previous_snapshots = std::mem::replace(&mut self.snapshots, self.simulation.snapshots());
+    }
+
+    fn seek_time(&mut self, time_ms: Millis) {
+        let before = self.simulation.cursor_step();
+        self.simulation.seek_time(time_ms.min(self.end_ms));
+        if self.simulation.cursor_step() != before {
+            self.cursor_moved();
+        }
+    }
+
+    pub fn apply(&mut self, action: Action) {
+        match action {
+            Action::LoadPreset(name) => *self = Playground::from_preset(&name),
+            Action::TogglePlay => self.toggle_play(),
+            Action::Pause => self.playing = false,
+            Action::Tick(real_ms) => self.tick(real_ms),
+            Action::StepForward => self.step(true),
+            Action::StepBack => self.step(false),
+            Action::Restart => {
+                self.playing = false;
+                self.display_ms = 0.0;
+                self.simulation.seek_step(0);
+                self.cursor_moved();
+            }
+            Action::SeekTime(time_ms) => {
+                self.display_ms = time_ms.min(self.end_ms) as f64;
+                self.seek_time(time_ms);
+            }
+            Action::SetSpeedLog(value) => self.speed_log = value.clamp(SPEED_LOG_MIN, SPEED_LOG_MAX),
+            Action::Zoom(factor) => self.span_ms = (self.span_ms * factor).clamp(SPAN_MS_MIN, SPAN_MS_MAX),
+            Action::ToggleNode(node) => self.toggle_node(node),
+            Action::SelectMessage(id) => self.selected_message = id,
+            Action::DropMessage(id) => self.inject(Fault::Drop(MessageTarget::Id(id))),
+            Action::DelayMessage(id) => self.inject(Fault::Delay { message: MessageTarget::Id(id), by_ms: self.delay_ms }),
+            Action::DuplicateMessage(id) => self.inject(Fault::Duplicate(MessageTarget::Id(id))),
+            Action::SetDelayMs(delay_ms) => self.delay_ms = delay_ms.clamp(1, 60_000),
+            Action::TogglePartitionMember(endpoint) => {
+                if !self.partition_draft.remove(&endpoint) {
+                    self.partition_draft.insert(endpoint);
+                }
+            }
+            Action::Partition => self.partition(),
+            Action::Heal => self.inject(Fault::Heal),
+            Action::RemoveFault(index) => self.edit_faults(|faults| {
+                if index < faults.len() {
+                    faults.remove(index);
+                }
+            }),
+            Action::MoveFault(index, at_ms) => self.edit_faults(|faults| {
+                if let Some(fault) = faults.get_mut(index) {
+                    fault.at_ms = at_ms;
+                }
+            }),
+            Action::JumpToViolation { step, nodes, txn } => {
+                self.playing = false;
+                self.simulation.seek_step(step);
+                self.display_ms = self.simulation.now_ms() as f64;
+                self.cursor_moved();
+                self.highlighted_nodes = nodes.into_iter().collect();
+                self.highlighted_txn = txn;
+            }
+            Action::SetEditorTab(tab) => {
+                self.editor_tab = tab;
+                self.editor_error = None;
+            }
+            Action::EditJson(text) => self.json = text,
+            Action::ApplyJson => {
+                let result = Scenario::from_json(&self.json).map_err(|error| error.to_string());
+                self.apply_edited(result);
+            }
+            Action::EditForm(field, value) => self.form.set(&field, value),
+            Action::AddShard => self.form.add_shard(),
+            Action::RemoveShard(index) => {
+                if self.form.shards.len() > 1 && index < self.form.shards.len() {
+                    self.form.shards.remove(index);
+                }
+            }
+            Action::AddRequest => self.form.add_request(),
+            Action::RemoveRequest(index) => {
+                if index < self.form.requests.len() {
+                    self.form.requests.remove(index);
+                }
+            }
+            Action::ApplyForm => {
+                let result = self.form.to_scenario(self.scenario());
+                self.apply_edited(result);
+            }
+            Action::DismissNotice => self.notice = None,
+        }
+    }
+
+    fn toggle_play(&mut self) {
+        if self.playing {
+            self.playing = false;
+            return;
+        }
+        if self.at_end() {
+            self.simulation.seek_step(0);
+            self.display_ms = 0.0;
+            self.cursor_moved();
+        }
+        self.playing = true;
+    }
+
+    fn tick(&mut self, real_ms: f64) {
+        if !self.playing {
+            return;
+        }
+        // A hidden tab or a slow frame must not jump the run forward by seconds.
+        let real_ms = real_ms.clamp(0.0, 100.0);
+        self.display_ms += real_ms / 1000.0 * VIRTUAL_MS_PER_SECOND_AT_1X * self.speed();
+        if self.display_ms >= self.end_ms as f64 {
+            self.display_ms = self.end_ms as f64;
+            let before = self.simulation.cursor_step();
+            self.simulation.seek_step(self.simulation.total_steps());
+            if self.simulation.cursor_step() != before {
+                self.cursor_moved();
+            }
+            self.playing = false;
+            return;
+        }
+        self.seek_time(self.display_ms.floor() as Millis);
+    }
+
+    fn step(&mut self, forward: bool) {
+        self.playing = false;
+        let moved = if forward { self.simulation.step_forward() } else { self.simulation.step_back() };
+        if moved {
+            self.display_ms = self.simulation.now_ms() as f64;
+            self.cursor_moved();
+        }
+    }
+
+    fn toggle_node(&mut self, node: NodeId) {
+        let up = self.snapshots.iter().find(|snapshot| snapshot.id == node).map(|snapshot| snapshot.up);
+        match up {
+            Some(true) => self.inject(Fault::Crash(node)),
+            Some(false) => self.inject(Fault::Restart(node)),
+            None => self.notice = Some(Notice { text: format!("there is no node {node}"), error: true }),
+        }
+    }
+
+    fn partition(&mut self) {
+        let all: Vec<Endpoint> = std::iter::once(Endpoint::Client)
+            .chain(self.snapshots.iter().map(|snapshot| Endpoint::Node(snapshot.id)))
+            .collect();
+        let side: Vec<Endpoint> = all.iter().copied().filter(|endpoint| self.partition_draft.contains(endpoint)).collect();
+        let rest: Vec<Endpoint> = all.iter().copied().filter(|endpoint| !self.partition_draft.contains(endpoint)).collect();
+        if side.is_empty() || rest.is_empty() {
+            self.notice = Some(Notice { text: "pick some, but not all, nodes for one side of the partition".to_string(), error: true });
+            return;
+        }
+        self.inject(Fault::Partition(vec![side, rest]));
+        self.partition_draft.clear();
+    }
+
+    /// Adds a fault at the playback time, recomputes the run from there and moves the cursor
+    /// past the fault so its effect shows at once.
+    fn inject(&mut self, fault: Fault) {
+        let at_ms = (self.display_ms.floor() as Millis).max(self.simulation.now_ms());
+        let text = format!("at {at_ms} ms: {fault}");
+        match self.simulation.inject_at(at_ms, fault) {
+            Ok(()) => {
+                self.recompute();
+                self.simulation.seek_time(at_ms);
+                self.display_ms = self.display_ms.max(at_ms as f64);
+                self.cursor_moved();
+                self.after_scenario_change();
+                self.notice = Some(Notice { text: format!("added to the fault schedule: {text}"), error: false });
+            }
+            Err(error) => self.notice = Some(Notice { text: format!("cannot add {text}: {error}"), error: true }),
+        }
+    }
+
+    fn edit_faults(&mut self, edit: impl FnOnce(&mut Vec<commitlab_sim::ScheduledFault>)) {
+        let mut scenario = self.scenario().clone();
+        edit(&mut scenario.faults);
+        self.replace_scenario(scenario);
+    }
+
+    fn apply_edited(&mut self, result: Result<Scenario, String>) {
+        match result {
+            Ok(scenario) => {
+                self.editor_error = None;
+                if self.replace_scenario(scenario) {
+                    self.preset.clear();
+                    self.notice = Some(Notice { text: "scenario applied".to_string(), error: false });
+                }
+            }
+            // The last valid scenario keeps running.
+            Err(error) => self.editor_error = Some(error),
+        }
+    }
+
+    /// Runs a changed scenario from scratch, keeping the cursor's time. False if it is invalid.
+    fn replace_scenario(&mut self, scenario: Scenario) -> bool {
+        let time_ms = self.simulation.now_ms();
+        match Simulation::new(scenario) {
+            Ok(simulation) => {
+                self.simulation = simulation;
+                self.recompute();
+                self.simulation.seek_time(time_ms.min(self.end_ms));
+                self.display_ms = self.simulation.now_ms() as f64;
+                self.selected_message = None;
+                self.cursor_moved();
+                self.after_scenario_change();
+                true
+            }
+            Err(error) => {
+                self.editor_error = Some(error.to_string());
+                false
+            }
+        }
+    }
+
+    /// Keeps the editor showing the scenario that runs.
+    fn after_scenario_change(&mut self) {
+        self.json = self.scenario().to_json_pretty();
+        self.form = FormDraft::from_scenario(self.scenario());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn playing_reaches_the_end_and_stops() {
+        let mut playground = Playground::from_preset("happy-path");
+        playground.apply(Action::SetSpeedLog(SPEED_LOG_MAX));
+        playground.apply(Action::TogglePlay);
+        for _ in 0..1000 {
+            playground.apply(Action::Tick(16.0));
+        }
+        assert!(!playground.playing);
+        assert!(playground.at_end());
+        assert_eq!(playground.display_ms, playground.end_ms as f64);
+    }
+
+    #[test]
+    fn clicking_a_node_records_a_crash_and_a_second_click_a_restart() {
+        let mut playground = Playground::from_preset("happy-path");
+        playground.apply(Action::SeekTime(20));
+        playground.apply(Action::ToggleNode(NodeId(4)));
+        playground.apply(Action::ToggleNode(NodeId(4)));
+        let faults: Vec<String> = playground.scenario().faults.iter().map(ToString::to_string).collect();
+        assert_eq!(faults, ["at 20 ms: crash n4", "at 20 ms: restart n4"]);
+        playground.apply(Action::RemoveFault(1));
+        assert_eq!(playground.scenario().faults.len(), 1);
+        assert!(!playground.snapshots.iter().find(|node| node.id == NodeId(4)).expect("n4").up);
+    }
+
+    #[test]
+    fn invalid_json_keeps_the_last_valid_scenario_running() {
+        let mut playground = Playground::from_preset("happy-path");
+        let before = playground.scenario().clone();
+        playground.apply(Action::EditJson("{\"version\": 1,".to_string()));
+        playground.apply(Action::ApplyJson);
+        assert!(playground.editor_error.as_deref().is_some_and(|error| error.contains("line 1")));
+        assert_eq!(playground.scenario(), &before);
+    }
+}

@@ -1,0 +1,251 @@
+//! What the views draw, derived once per computed run from the simulator's trace: one record per
+//! message (sent, delivered or dropped), marks on the lanes (WAL writes, locks, crashes, restarts,
+//! violations) and the phase bands of each transaction. Pure data, no Yew.
+
+use commitlab_protocol::{Decision, Endpoint, MessageId, Millis, Note, Record, Role, TxnId};
+use commitlab_sim::{Simulation, TraceEvent};
+use std::collections::BTreeMap;
+
+/// How a message's life ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Ending {
+    Delivered,
+    /// Dropped, with the reason; `at_send` when it never left (lost or dropped by a fault).
+    Dropped { reason: String, at_send: bool },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct MessageView {
+    pub id: MessageId,
+    pub from: Endpoint,
+    pub to: Endpoint,
+    /// The canonical description, `Prepare t1`.
+    pub label: String,
+    pub kind: &'static str,
+    pub txn: Option<TxnId>,
+    pub send_ms: Millis,
+    pub send_step: u64,
+    /// When it is (or was) due to arrive.
+    pub due_ms: Millis,
+    pub duplicate_of: Option<MessageId>,
+    /// How and when it ended: (ending, time, step); `None` while the run has not ended it.
+    pub end: Option<(Ending, Millis, u64)>,
+}
+
+impl MessageView {
+    /// Sent at or before `step` and not yet delivered or dropped at `step`.
+    pub fn in_flight_at(&self, step: u64) -> bool {
+        self.send_step <= step && self.end.as_ref().is_none_or(|(_, _, end_step)| *end_step > step)
+    }
+
+    /// The ending as seen at `step` (nothing yet if it ends later).
+    pub fn ending_at(&self, step: u64) -> Option<(&Ending, Millis)> {
+        self.end.as_ref().filter(|(_, _, end_step)| *end_step <= step).map(|(ending, ms, _)| (ending, *ms))
+    }
+
+    /// The message's time on the wire as drawn: from send to its end (or its due time).
+    pub fn last_ms(&self) -> Millis {
+        self.end.as_ref().map_or(self.due_ms, |(_, ms, _)| *ms).max(self.due_ms)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum MarkKind {
+    Wal(String),
+    LockTaken(String),
+    LockReleased(String),
+    Crash,
+    Restart,
+    Violation(String),
+}
+
+/// Something that happened on one lane.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mark {
+    pub endpoint: Endpoint,
+    pub ms: Millis,
+    pub step: u64,
+    pub kind: MarkKind,
+}
+
+/// A transaction's phase at its coordinator, as the bands of seed 001's diagram.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PhaseBand {
+    pub txn: TxnId,
+    pub coordinator: Endpoint,
+    /// `prepare`, `commit` or `abort`.
+    pub phase: &'static str,
+    pub start_ms: Millis,
+    pub start_step: u64,
+    pub end: Option<(Millis, u64)>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunIndex {
+    pub messages: Vec<MessageView>,
+    pub marks: Vec<Mark>,
+    pub bands: Vec<PhaseBand>,
+    /// The longest time any message spent from send to end, to bound window searches.
+    pub longest_flight_ms: Millis,
+    /// Each crash with its restart, if any: (node, crash ms, crash step, restart (ms, step)).
+    pub downtimes: Vec<Downtime>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Downtime {
+    pub node: commitlab_protocol::NodeId,
+    pub start_ms: Millis,
+    pub start_step: u64,
+    pub end: Option<(Millis, u64)>,
+}
+
+impl RunIndex {
+    pub fn build(simulation: &Simulation) -> RunIndex {
+        let mut index = RunIndex::default();
+        let mut positions: BTreeMap<MessageId, usize> = BTreeMap::new();
+        let mut open_bands: BTreeMap<TxnId, usize> = BTreeMap::new();
+        for entry in simulation.trace() {
+            let (ms, step) = (entry.time_ms, entry.step);
+            match &entry.event {
+                TraceEvent::Send { id, from, to, message, deliver_ms } => {
+                    positions.insert(*id, index.messages.len());
+                    index.messages.push(message_view(*id, *from, *to, message, ms, step, *deliver_ms, None));
+                }
+                TraceEvent::Duplicate { id, of, from, to, message, deliver_ms } => {
+                    positions.insert(*id, index.messages.len());
+                    index.messages.push(message_view(*id, *from, *to, message, ms, step, *deliver_ms, Some(*of)));
+                }
+                TraceEvent::Deliver { id, .. } => {
+                    if let Some(&position) = positions.get(id) {
+                        index.messages[position].end = Some((Ending::Delivered, ms, step));
+                    }
+                }
+                TraceEvent::Drop { id, reason, .. } => {
+                    if let Some(&position) = positions.get(id) {
+                        let view = &mut index.messages[position];
+                        let at_send = view.send_step == step && view.due_ms > ms;
+                        view.end = Some((Ending::Dropped { reason: reason.to_string(), at_send }, ms, step));
+                    }
+                }
+                TraceEvent::Delayed { id, deliver_ms } => {
+                    if let Some(&position) = positions.get(id) {
+                        index.messages[position].due_ms = *deliver_ms;
+                    }
+                }
+                TraceEvent::WalAppend { node, record } => {
+                    let endpoint = Endpoint::Node(*node);
+                    index.marks.push(Mark { endpoint, ms, step, kind: MarkKind::Wal(record.to_string()) });
+                    index.on_record(endpoint, record, ms, step, &mut open_bands);
+                }
+                TraceEvent::Note { at, note } => index.on_note(*at, note, ms, step, &mut open_bands),
+                TraceEvent::Crash { node, .. } => {
+                    index.marks.push(Mark { endpoint: Endpoint::Node(*node), ms, step, kind: MarkKind::Crash });
+                    index.downtimes.push(Downtime { node: *node, start_ms: ms, start_step: step, end: None });
+                }
+                TraceEvent::Restart { node } => {
+                    index.marks.push(Mark { endpoint: Endpoint::Node(*node), ms, step, kind: MarkKind::Restart });
+                    if let Some(downtime) = index.downtimes.iter_mut().rev().find(|downtime| downtime.node == *node) {
+                        downtime.end = Some((ms, step));
+                    }
+                }
+                TraceEvent::Violation(violation) => {
+                    for node in &violation.nodes {
+                        let kind = MarkKind::Violation(violation.to_string());
+                        index.marks.push(Mark { endpoint: Endpoint::Node(*node), ms, step, kind });
+                    }
+                }
+                TraceEvent::TimerFired { .. }
+                | TraceEvent::Partition { .. }
+                | TraceEvent::Heal
+                | TraceEvent::FaultSkipped { .. } => {}
+            }
+        }
+        index.longest_flight_ms =
+            index.messages.iter().map(|message| message.last_ms() - message.send_ms).max().unwrap_or(0);
+        index
+    }
+
+    fn on_note(&mut self, at: Endpoint, note: &Note, ms: Millis, step: u64, open: &mut BTreeMap<TxnId, usize>) {
+        match note {
+            Note::LockTaken { account, txn } => {
+                let kind = MarkKind::LockTaken(format!("lock {account} taken by {txn}"));
+                self.marks.push(Mark { endpoint: at, ms, step, kind });
+            }
+            Note::LockReleased { account, txn } => {
+                let kind = MarkKind::LockReleased(format!("lock {account} released by {txn}"));
+                self.marks.push(Mark { endpoint: at, ms, step, kind });
+            }
+            Note::Phase { txn, role: Role::Coordinator, phase: "collecting votes" } => {
+                open.insert(*txn, self.bands.len());
+                let band = PhaseBand { txn: *txn, coordinator: at, phase: "prepare", start_ms: ms, start_step: step, end: None };
+                self.bands.push(band);
+            }
+            Note::Phase { txn, role: Role::Coordinator, phase: "completed" } => {
+                if let Some(position) = open.remove(txn) {
+                    self.bands[position].end = Some((ms, step));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A durable decision closes the prepare band and opens the commit or abort band.
+    fn on_record(&mut self, at: Endpoint, record: &Record, ms: Millis, step: u64, open: &mut BTreeMap<TxnId, usize>) {
+        let Record::Decided { txn, decision, .. } = record else { return };
+        if let Some(position) = open.remove(txn) {
+            self.bands[position].end = Some((ms, step));
+        }
+        let phase = match decision {
+            Decision::Commit => "commit",
+            Decision::Abort => "abort",
+        };
+        open.insert(*txn, self.bands.len());
+        self.bands.push(PhaseBand { txn: *txn, coordinator: at, phase, start_ms: ms, start_step: step, end: None });
+    }
+
+    pub fn message(&self, id: MessageId) -> Option<&MessageView> {
+        let position = self.messages.partition_point(|message| message.id < id);
+        self.messages.get(position).filter(|message| message.id == id)
+    }
+
+    /// Messages drawn in the time window `[from_ms, to_ms]` as seen at `step`.
+    pub fn messages_in_window(&self, from_ms: Millis, to_ms: Millis, step: u64) -> impl Iterator<Item = &MessageView> {
+        let earliest = from_ms.saturating_sub(self.longest_flight_ms);
+        let start = self.messages.partition_point(|message| message.send_ms < earliest);
+        self.messages[start..]
+            .iter()
+            .take_while(move |message| message.send_ms <= to_ms)
+            .filter(move |message| message.send_step <= step && message.last_ms() >= from_ms)
+    }
+
+    pub fn marks_in_window(&self, from_ms: Millis, to_ms: Millis, step: u64) -> impl Iterator<Item = &Mark> {
+        let start = self.marks.partition_point(|mark| mark.ms < from_ms);
+        self.marks[start..].iter().take_while(move |mark| mark.ms <= to_ms).filter(move |mark| mark.step <= step)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn message_view(
+    id: MessageId,
+    from: Endpoint,
+    to: Endpoint,
+    message: &commitlab_protocol::Message,
+    send_ms: Millis,
+    send_step: u64,
+    due_ms: Millis,
+    duplicate_of: Option<MessageId>,
+) -> MessageView {
+    MessageView {
+        id,
+        from,
+        to,
+        label: message.to_string(),
+        kind: message.kind(),
+        txn: message.txn(),
+        send_ms,
+        send_step,
+        due_ms,
+        duplicate_of,
+        end: None,
+    }
+}

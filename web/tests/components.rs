@@ -1,0 +1,95 @@
+//! Component tests in headless Chromium: the real app mounted in a real page.
+#![cfg(target_arch = "wasm32")]
+
+use commitlab_web::App;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use web_sys::{Element, HtmlInputElement, HtmlTextAreaElement};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// Mounts a fresh playground in its own element.
+async fn mount() -> Element {
+    let document = web_sys::window().expect("window").document().expect("document");
+    let root = document.create_element("div").expect("div");
+    document.body().expect("body").append_child(&root).expect("append");
+    yew::Renderer::<App>::with_root(root.clone()).render();
+    yew::scheduler::flush().await;
+    root
+}
+
+fn find(root: &Element, selector: &str) -> Element {
+    root.query_selector(selector).expect("valid selector").unwrap_or_else(|| panic!("no element matches {selector}"))
+}
+
+fn count(root: &Element, selector: &str) -> u32 {
+    root.query_selector_all(selector).expect("valid selector").length()
+}
+
+async fn click(root: &Element, selector: &str) {
+    // SVG elements have no click(): send every element a real bubbling click event.
+    let init = web_sys::MouseEventInit::new();
+    init.set_bubbles(true);
+    let event = web_sys::MouseEvent::new_with_mouse_event_init_dict("click", &init).expect("click event");
+    find(root, selector).dispatch_event(&event).expect("dispatch");
+    yew::scheduler::flush().await;
+}
+
+async fn type_into(element: &Element, value: &str) {
+    if let Some(input) = element.dyn_ref::<HtmlInputElement>() {
+        input.set_value(value);
+    } else if let Some(area) = element.dyn_ref::<HtmlTextAreaElement>() {
+        area.set_value(value);
+    }
+    let init = web_sys::InputEventInit::new();
+    init.set_bubbles(true);
+    let event = web_sys::InputEvent::new_with_event_init_dict("input", &init).expect("input event");
+    element.dispatch_event(&event).expect("dispatch");
+    yew::scheduler::flush().await;
+}
+
+#[wasm_bindgen_test]
+async fn the_default_scenario_renders_its_lanes_and_arrows() {
+    let root = mount().await;
+    assert_eq!(count(&root, "svg#sequence g.lane"), 4, "client, n1, n4, n7");
+    assert_eq!(count(&root, "svg#sequence g.arrow"), 0, "nothing sent at time 0");
+    type_into(&find(&root, "#scrubber"), "60").await;
+    assert_eq!(find(&root, "#time").text_content().as_deref(), Some("60 ms"));
+    assert!(count(&root, "svg#sequence g.arrow.delivered") >= 8, "the run's messages are drawn");
+    let prepare = find(&root, r#"svg#sequence g.arrow[data-message="m3"]"#);
+    assert!(prepare.text_content().unwrap_or_default().contains("Prepare t1"), "arrows carry the canonical label");
+    let balance = find(&root, r#"section.node-state[data-node="n1"] td.balance[data-account="1001"]"#);
+    assert_eq!(balance.text_content().as_deref(), Some("90"));
+}
+
+#[wasm_bindgen_test]
+async fn clicking_a_node_records_a_crash_fault() {
+    let root = mount().await;
+    type_into(&find(&root, "#scrubber"), "20").await;
+    click(&root, r#"svg#cluster g.node[data-node="n4"]"#).await;
+    let node = find(&root, r#"svg#cluster g.node[data-node="n4"]"#);
+    assert!(node.class_list().contains("down"), "n4 is drawn down");
+    assert_eq!(count(&root, "#faults li.fault"), 1);
+    let fault = find(&root, "#faults li.fault").text_content().unwrap_or_default();
+    assert!(fault.contains("crash n4"), "{fault}");
+    assert_eq!(count(&root, r#"svg#sequence .crash-mark[data-node="n4"]"#), 1);
+    click(&root, r#"svg#cluster g.node[data-node="n4"]"#).await;
+    assert!(find(&root, r#"svg#cluster g.node[data-node="n4"]"#).class_list().contains("up"), "a second click restarts it");
+    assert_eq!(count(&root, "#faults li.fault"), 2);
+}
+
+#[wasm_bindgen_test]
+async fn the_json_editor_shows_a_validation_error_and_keeps_the_last_valid_scenario() {
+    let root = mount().await;
+    click(&root, r#".editor [role="tab"]:nth-child(2)"#).await;
+    let area = find(&root, "#scenario-json");
+    type_into(&area, r#"{"version": 1, "topology": {"shards": []}}"#).await;
+    click(&root, "#apply-json").await;
+    let error = find(&root, "#editor-error").text_content().unwrap_or_default();
+    assert!(error.contains("topology.shards") && error.contains("at least one shard"), "{error}");
+    assert_eq!(count(&root, "svg#sequence g.lane"), 4, "the last valid scenario keeps running");
+    type_into(&find(&root, "#scenario-json"), "{ not json").await;
+    click(&root, "#apply-json").await;
+    let error = find(&root, "#editor-error").text_content().unwrap_or_default();
+    assert!(error.contains("cannot be read (line 1, column"), "{error}");
+}
