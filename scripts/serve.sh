@@ -9,4 +9,5 @@ if [ "${1:-}" = "--port" ]; then port="${2:?--port needs a number}"; fi
 scripts/setup.sh
 export PATH="$root/.tools/node_modules/.bin:$PATH"
 echo "[serve] building and serving Commit Lab at http://127.0.0.1:$port/" >&2
-exec trunk serve --release --skip-version-check --port "$port"
+# Serve from its own folder so the tests' dist/ never holds the auto-reloading development page.
+exec trunk serve --release --skip-version-check --port "$port" --dist target/serve-dist

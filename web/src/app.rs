@@ -10,6 +10,7 @@ use crate::components::header::Header;
 use crate::components::invariants::Invariants;
 use crate::components::sequence::SequenceDiagram;
 use crate::components::tables::StateTables;
+use crate::components::trace_log::TraceLog;
 use crate::model::{Action, Playground};
 use crate::state::{Handle, State};
 use std::cell::{Cell, RefCell};
@@ -38,6 +39,7 @@ pub fn App(props: &AppProps) -> Html {
         let state = state.clone();
         move |_| listen_to_keys_and_visibility(state)
     });
+    use_effect(record_render_time);
     let playground = state.get();
     let notice = playground.notice.clone();
     let dismiss = {
@@ -46,8 +48,8 @@ pub fn App(props: &AppProps) -> Html {
     };
     html! {
         <div id="app" class="app" data-playing={playground.playing.to_string()} data-at-end={playground.at_end().to_string()}
-            data-step={playground.simulation.cursor_step().to_string()}>
-            <Header state={state.clone()} />
+            data-step={playground.simulation.cursor_step().to_string()} data-preset={playground.preset.clone()}>
+            <Header state={state.clone()} revision={playground.revision} />
             <Controls state={state.clone()} />
             <div id="message" role="status" class={classes!("notice", notice.as_ref().map(|notice| if notice.error { "error" } else { "info" }))}>
                 if let Some(notice) = notice {
@@ -56,7 +58,10 @@ pub fn App(props: &AppProps) -> Html {
                 }
             </div>
             <main class="stage">
-                <div class="diagram-column"><SequenceDiagram state={state.clone()} /></div>
+                <div class="diagram-column">
+                    <SequenceDiagram state={state.clone()} />
+                    <TraceLog state={state.clone()} />
+                </div>
                 <aside class="side-column">
                     <ClusterView state={state.clone()} />
                     <MessageDetails state={state.clone()} />
@@ -65,8 +70,8 @@ pub fn App(props: &AppProps) -> Html {
             </main>
             <StateTables state={state.clone()} />
             <div class="lower">
-                <Faults state={state.clone()} />
-                <Editor state={state.clone()} />
+                <Faults state={state.clone()} revision={playground.revision} />
+                <Editor state={state.clone()} revision={playground.revision} />
             </div>
             <footer class="page-footer">
                 { "Keys: space play/pause · ← step back · → step forward. Every click that breaks something is added to the fault schedule, so the run replays exactly." }
@@ -87,7 +92,8 @@ fn start_playback(playing: bool, state: Handle) -> impl FnOnce() {
         let (frame_inner, request_inner, window_inner) = (frame.clone(), request_id.clone(), window.clone());
         *frame.borrow_mut() = Some(Closure::wrap(Box::new(move |now: f64| {
             if let Some(previous) = last.get() {
-                record_frame_time(&window_inner, now - previous);
+                record_timing(&window_inner, FRAME_TIMES, now - previous);
+                FRAME_STARTED_MS.with(|started| started.set(Some(now)));
                 state.dispatch(Action::Tick(now - previous));
             }
             last.set(Some(now));
@@ -106,12 +112,30 @@ fn start_playback(playing: bool, state: Handle) -> impl FnOnce() {
     }
 }
 
-/// The web benchmark sets `window.__commitlabFrameTimes = []` to collect frame intervals.
-fn record_frame_time(window: &web_sys::Window, interval_ms: f64) {
-    if let Ok(times) = js_sys::Reflect::get(window, &JsValue::from_str("__commitlabFrameTimes")) {
+/// The web benchmark sets `window.__commitlabFrameTimes = []` (intervals between animation
+/// frames while playing) and `window.__commitlabRenderTimes = []` (from a frame's start to the
+/// end of the render it caused: the app's own work, without the browser's layout and paint).
+const FRAME_TIMES: &str = "__commitlabFrameTimes";
+const RENDER_TIMES: &str = "__commitlabRenderTimes";
+
+thread_local! {
+    static FRAME_STARTED_MS: Cell<Option<f64>> = const { Cell::new(None) };
+}
+
+fn record_timing(window: &web_sys::Window, name: &str, value_ms: f64) {
+    if let Ok(times) = js_sys::Reflect::get(window, &JsValue::from_str(name)) {
         if let Some(times) = times.dyn_ref::<js_sys::Array>() {
-            times.push(&JsValue::from_f64(interval_ms));
+            times.push(&JsValue::from_f64(value_ms));
         }
+    }
+}
+
+/// Called after every render: closes the measurement a playback frame opened.
+fn record_render_time() {
+    let Some(started) = FRAME_STARTED_MS.with(|started| started.take()) else { return };
+    let Some(window) = web_sys::window() else { return };
+    if let Some(now) = window.performance().map(|performance| performance.now()) {
+        record_timing(&window, RENDER_TIMES, now - started);
     }
 }
 

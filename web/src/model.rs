@@ -15,6 +15,8 @@ pub const VIRTUAL_MS_PER_SECOND_AT_1X: f64 = 20.0;
 /// The speed control is log10 of the multiplier, from 0.1x to 100x.
 pub const SPEED_LOG_MIN: f64 = -1.0;
 pub const SPEED_LOG_MAX: f64 = 2.0;
+/// The newest WAL records each node's table shows.
+pub const WAL_SHOWN: usize = 16;
 /// The diagram's visible time span, in virtual milliseconds, and its bounds.
 pub const SPAN_MS_DEFAULT: f64 = 120.0;
 pub const SPAN_MS_MIN: f64 = 15.0;
@@ -44,6 +46,7 @@ pub enum Action {
     StepBack,
     Restart,
     SeekTime(Millis),
+    SeekStep(u64),
     SetSpeedLog(f64),
     /// Multiply the visible time span.
     Zoom(f64),
@@ -97,6 +100,29 @@ pub struct Playground {
     pub json: String,
     pub form: FormDraft,
     pub editor_error: Option<String>,
+    /// Counts changes to anything but the cursor and playback, so panels that show only the
+    /// scenario, its faults and the editor skip rendering while the run plays.
+    pub revision: u64,
+}
+
+impl Action {
+    /// True for actions that only move the cursor or change playback.
+    fn moves_only_the_cursor(&self) -> bool {
+        matches!(
+            self,
+            Action::TogglePlay
+                | Action::Pause
+                | Action::Tick(_)
+                | Action::StepForward
+                | Action::StepBack
+                | Action::Restart
+                | Action::SeekTime(_)
+                | Action::SeekStep(_)
+                | Action::SetSpeedLog(_)
+                | Action::Zoom(_)
+                | Action::SelectMessage(_)
+        )
+    }
 }
 
 impl Playground {
@@ -130,10 +156,11 @@ impl Playground {
             json: scenario.to_json_pretty(),
             form: FormDraft::from_scenario(&scenario),
             editor_error: None,
+            revision: 0,
         };
         playground.recompute();
         playground.simulation.seek_step(0);
-        playground.snapshots = playground.simulation.snapshots();
+        playground.snapshots = playground.simulation.snapshots_with_wal_tail(WAL_SHOWN);
         playground.previous_snapshots = playground.snapshots.clone();
         Ok(playground)
     }
@@ -165,7 +192,8 @@ impl Playground {
 
     /// Reads the snapshots at the (moved) cursor, keeping the old ones for change highlights.
     fn cursor_moved(&mut self) {
-        self.previous_snapshots = std::mem::replace(&mut self.snapshots, self.simulation.snapshots());
+        let snapshots = self.simulation.snapshots_with_wal_tail(WAL_SHOWN);
+        self.previous_snapshots = std::mem::replace(&mut self.snapshots, snapshots);
     }
 
     fn seek_time(&mut self, time_ms: Millis) {
@@ -177,8 +205,15 @@ impl Playground {
     }
 
     pub fn apply(&mut self, action: Action) {
+        if !action.moves_only_the_cursor() {
+            self.revision += 1;
+        }
         match action {
-            Action::LoadPreset(name) => *self = Playground::from_preset(&name),
+            Action::LoadPreset(name) => {
+                let revision = self.revision;
+                *self = Playground::from_preset(&name);
+                self.revision = revision;
+            }
             Action::TogglePlay => self.toggle_play(),
             Action::Pause => self.playing = false,
             Action::Tick(real_ms) => self.tick(real_ms),
@@ -193,6 +228,12 @@ impl Playground {
             Action::SeekTime(time_ms) => {
                 self.display_ms = time_ms.min(self.end_ms) as f64;
                 self.seek_time(time_ms);
+            }
+            Action::SeekStep(step) => {
+                self.playing = false;
+                self.simulation.seek_step(step);
+                self.display_ms = self.simulation.now_ms() as f64;
+                self.cursor_moved();
             }
             Action::SetSpeedLog(value) => self.speed_log = value.clamp(SPEED_LOG_MIN, SPEED_LOG_MAX),
             Action::Zoom(factor) => self.span_ms = (self.span_ms * factor).clamp(SPAN_MS_MIN, SPAN_MS_MAX),

@@ -87,8 +87,10 @@ pub struct RunIndex {
     pub bands: Vec<PhaseBand>,
     /// The longest time any message spent from send to end, to bound window searches.
     pub longest_flight_ms: Millis,
-    /// Each crash with its restart, if any: (node, crash ms, crash step, restart (ms, step)).
+    /// Each crash with its restart, if any.
     pub downtimes: Vec<Downtime>,
+    /// Every invariant violation with its step and time, in trace order.
+    pub violations: Vec<(u64, Millis, commitlab_sim::Violation)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -149,6 +151,7 @@ impl RunIndex {
                     }
                 }
                 TraceEvent::Violation(violation) => {
+                    index.violations.push((step, ms, violation.clone()));
                     for node in &violation.nodes {
                         let kind = MarkKind::Violation(violation.to_string());
                         index.marks.push(Mark { endpoint: Endpoint::Node(*node), ms, step, kind });
@@ -218,9 +221,15 @@ impl RunIndex {
             .filter(move |message| message.send_step <= step && message.last_ms() >= from_ms)
     }
 
-    pub fn marks_in_window(&self, from_ms: Millis, to_ms: Millis, step: u64) -> impl Iterator<Item = &Mark> {
+    /// Marks in the time window as seen at `step`, with their position in `marks` (a stable key).
+    pub fn marks_in_window(&self, from_ms: Millis, to_ms: Millis, step: u64) -> impl Iterator<Item = (usize, &Mark)> {
         let start = self.marks.partition_point(|mark| mark.ms < from_ms);
-        self.marks[start..].iter().take_while(move |mark| mark.ms <= to_ms).filter(move |mark| mark.step <= step)
+        self.marks[start..]
+            .iter()
+            .enumerate()
+            .map(move |(offset, mark)| (start + offset, mark))
+            .take_while(move |(_, mark)| mark.ms <= to_ms)
+            .filter(move |(_, mark)| mark.step <= step)
     }
 }
 

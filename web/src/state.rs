@@ -46,3 +46,17 @@ pub type Handle = UseReducerHandle<State>;
 pub struct Props {
     pub state: Handle,
 }
+
+/// For panels that do not depend on the cursor: they render again only when the playground's
+/// `revision` changes, not at every frame of playback. The handle still reads the live state.
+#[derive(Properties)]
+pub struct RevisionProps {
+    pub state: Handle,
+    pub revision: u64,
+}
+
+impl PartialEq for RevisionProps {
+    fn eq(&self, other: &Self) -> bool {
+        self.revision == other.revision
+    }
+}

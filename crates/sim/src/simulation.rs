@@ -41,8 +41,10 @@ pub struct NodeSnapshot {
     pub up: bool,
     /// Volatile state; `None` while the node is down (it was lost in the crash).
     pub memory: Option<NodeView>,
-    /// The durable log.
+    /// The durable log, from record `wal_first` on (all of it unless a tail was asked for).
     pub wal: Vec<Record>,
+    /// How many earlier records `wal` leaves out.
+    pub wal_first: usize,
     /// Records handed to the disk and not yet durable (lost if the node crashes now).
     pub unwritten: Vec<Record>,
 }
@@ -240,6 +242,12 @@ impl Simulation {
     }
 
     pub fn snapshots(&self) -> Vec<NodeSnapshot> {
+        self.snapshots_with_wal_tail(usize::MAX)
+    }
+
+    /// Snapshots that carry only the last `wal_tail` WAL records of each node, for views that
+    /// redraw at every animation frame.
+    pub fn snapshots_with_wal_tail(&self, wal_tail: usize) -> Vec<NodeSnapshot> {
         self.cursor
             .slots()
             .iter()
@@ -258,7 +266,8 @@ impl Simulation {
                     roles,
                     up: slot.up,
                     memory: slot.up.then(|| slot.node.view()),
-                    wal: slot.wal.iter().cloned().collect(),
+                    wal: slot.wal.iter().skip(slot.wal.len().saturating_sub(wal_tail)).cloned().collect(),
+                    wal_first: slot.wal.len().saturating_sub(wal_tail),
                     unwritten: slot.unwritten.clone(),
                 }
             })

@@ -34,7 +34,15 @@ impl Site {
     /// # Panics
     /// When `dist/index.html` does not exist: a test must fail, not pass, without the site.
     pub fn start() -> Site {
-        let dist = dist_dir();
+        Site::start_in(dist_dir())
+    }
+
+    /// Serves the built site in `dist`.
+    ///
+    /// # Panics
+    /// When `dist/index.html` does not exist.
+    pub fn start_in(dist: impl Into<PathBuf>) -> Site {
+        let dist = dist.into();
         assert!(
             dist.join("index.html").is_file(),
             "the built site is missing: run scripts/build-web.sh (no index.html in {})",
@@ -55,12 +63,20 @@ impl Site {
                 .name(format!("site-{}", addr.port()))
                 .spawn(move || accept_loop(listener, root, stop))?
         };
-        Ok(Site { addr, stop, acceptor: Some(acceptor) })
+        Ok(Site {
+            addr,
+            stop,
+            acceptor: Some(acceptor),
+        })
     }
 
     /// The full URL of `path_and_query` on this server, e.g. `url("/?preset=busy")`.
     pub fn url(&self, path_and_query: &str) -> String {
-        let slash = if path_and_query.starts_with('/') { "" } else { "/" };
+        let slash = if path_and_query.starts_with('/') {
+            ""
+        } else {
+            "/"
+        };
         format!("http://{}{slash}{path_and_query}", self.addr)
     }
 
@@ -105,16 +121,31 @@ fn handle(mut stream: TcpStream, root: &Path) -> io::Result<()> {
     stream.set_write_timeout(Some(IDLE_TIMEOUT))?;
     let head = read_head(&mut stream)?;
     let mut words = head.lines().next().unwrap_or_default().split_whitespace();
-    let (method, target) = (words.next().unwrap_or_default(), words.next().unwrap_or("/"));
+    let (method, target) = (
+        words.next().unwrap_or_default(),
+        words.next().unwrap_or("/"),
+    );
     if method != "GET" && method != "HEAD" {
-        return respond(&mut stream, 405, "text/plain; charset=utf-8", b"only GET and HEAD\n", true);
+        return respond(
+            &mut stream,
+            405,
+            "text/plain; charset=utf-8",
+            b"only GET and HEAD\n",
+            true,
+        );
     }
     let with_body = method == "GET";
     match resolve(root, target).and_then(|file| Some((fs::read(&file).ok()?, file))) {
         Some((body, file)) => respond(&mut stream, 200, content_type(&file), &body, with_body),
         None => {
             let body = format!("404 Not Found: {target}\n");
-            respond(&mut stream, 404, "text/plain; charset=utf-8", body.as_bytes(), with_body)
+            respond(
+                &mut stream,
+                404,
+                "text/plain; charset=utf-8",
+                body.as_bytes(),
+                with_body,
+            )
         }
     }
 }
@@ -125,7 +156,10 @@ fn read_head(stream: &mut TcpStream) -> io::Result<String> {
     while !raw.windows(4).any(|w| w == b"\r\n\r\n") {
         let n = stream.read(&mut chunk)?;
         if n == 0 || raw.len() > MAX_HEAD {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "incomplete request head"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "incomplete request head",
+            ));
         }
         raw.extend_from_slice(&chunk[..n]);
     }
@@ -146,7 +180,9 @@ fn resolve(root: &Path, target: &str) -> Option<PathBuf> {
     if !has_extension {
         return Some(root.join("index.html")).filter(|file| file.is_file());
     }
-    let file = segments.iter().fold(root.to_path_buf(), |dir, s| dir.join(s));
+    let file = segments
+        .iter()
+        .fold(root.to_path_buf(), |dir, s| dir.join(s));
     Some(file).filter(|file| file.is_file())
 }
 
@@ -168,7 +204,10 @@ fn percent_decode(path: &str) -> Option<String> {
 }
 
 fn content_type(file: &Path) -> &'static str {
-    let extension = file.extension().and_then(|e| e.to_str()).unwrap_or_default();
+    let extension = file
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default();
     match extension.to_ascii_lowercase().as_str() {
         "html" | "htm" => "text/html; charset=utf-8",
         "js" | "mjs" => "text/javascript; charset=utf-8",
@@ -214,26 +253,45 @@ fn respond(
 mod tests {
     use super::*;
 
+    /// A scratch folder, removed on drop.
+    struct Scratch(PathBuf);
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
     /// A scratch site: index.html, app.wasm and style/app.css under a fresh temp folder.
-    fn scratch_site() -> (Site, PathBuf) {
-        let root = std::env::temp_dir()
-            .join(format!("commitlab-e2e-site-{}-{:?}", std::process::id(), thread::current().id()));
+    fn scratch_site() -> (Site, Scratch) {
+        let root = std::env::temp_dir().join(format!(
+            "commitlab-e2e-site-{}-{:?}",
+            std::process::id(),
+            thread::current().id()
+        ));
         let _ = fs::remove_dir_all(&root);
         fs::create_dir_all(root.join("style")).expect("create the scratch site folder");
         fs::write(root.join("index.html"), "<title>x</title>").expect("write index.html");
         fs::write(root.join("app.wasm"), b"\0asm").expect("write app.wasm");
         fs::write(root.join("style/app.css"), "body{}").expect("write app.css");
-        (Site::serve(&root).expect("serve the scratch site"), root)
+        let site = Site::serve(&root).expect("serve the scratch site");
+        (site, Scratch(root))
     }
 
     #[test]
     fn serves_files_with_their_content_types() -> Result<()> {
         let (site, _root) = scratch_site();
         let wasm = site.get("/app.wasm")?;
-        assert_eq!((wasm.status, wasm.header("content-type")), (200, Some("application/wasm")));
+        assert_eq!(
+            (wasm.status, wasm.header("content-type")),
+            (200, Some("application/wasm"))
+        );
         assert_eq!(wasm.body, b"\0asm");
         let css = site.get("/style/app.css?v=3")?;
-        assert_eq!((css.status, css.header("content-type")), (200, Some("text/css; charset=utf-8")));
+        assert_eq!(
+            (css.status, css.header("content-type")),
+            (200, Some("text/css; charset=utf-8"))
+        );
         Ok(())
     }
 
@@ -251,10 +309,23 @@ mod tests {
     #[test]
     fn missing_files_and_escapes_are_404() -> Result<()> {
         let (site, _root) = scratch_site();
-        for path in ["/missing.js", "/../Cargo.toml", "/style/%2e%2e/%2e%2e/etc/passwd", "/%zz.js"] {
+        for path in [
+            "/missing.js",
+            "/../Cargo.toml",
+            "/style/%2e%2e/%2e%2e/etc/passwd",
+            "/%zz.js",
+        ] {
             assert_eq!(site.get(path)?.status, 404, "{path}");
         }
         Ok(())
+    }
+
+    #[test]
+    #[should_panic(expected = "the built site is missing: run scripts/build-web.sh")]
+    fn a_missing_build_fails_loudly() {
+        let (_site, scratch) = scratch_site();
+        fs::remove_file(scratch.0.join("index.html")).expect("remove the scratch index.html");
+        Site::start_in(&scratch.0);
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //!
 //! Run: `scripts/build-web.sh && cargo test -p commitlab-e2e --test playground`
 
-use commitlab_e2e::{fail, Browser, Probe, Result, Site, APP_START_WAIT, DEFAULT_WAIT, PLAYBACK_WAIT};
+use commitlab_e2e::{
+    fail, Browser, Probe, Result, Site, APP_START_WAIT, DEFAULT_WAIT, PLAYBACK_WAIT,
+};
 use serde_json::json;
 
 /// Serves `dist/` and opens a browser; both panic with a clear message when missing.
@@ -25,11 +27,17 @@ fn node_state(node: &str) -> String {
 }
 
 fn balance(node: &str, account: &str) -> String {
-    format!(r#"{} td.balance[data-account="{account}"]"#, node_state(node))
+    format!(
+        r#"{} td.balance[data-account="{account}"]"#,
+        node_state(node)
+    )
 }
 
 fn lock(node: &str, account: &str) -> String {
-    format!(r#"{} ul.locks li[data-account="{account}"]"#, node_state(node))
+    format!(
+        r#"{} ul.locks li[data-account="{account}"]"#,
+        node_state(node)
+    )
 }
 
 fn participant_phase(node: &str, txn: &str) -> String {
@@ -45,7 +53,8 @@ fn cluster_node(node: &str) -> String {
 fn step(browser: &Browser) -> Result<u64> {
     let raw = browser.attr("#app", "data-step")?;
     let raw = raw.ok_or_else(|| fail!("#app has no data-step attribute"))?;
-    raw.parse().map_err(|_| fail!("#app has data-step={raw:?}, not a step number"))
+    raw.parse()
+        .map_err(|_| fail!("#app has data-step={raw:?}, not a step number"))
 }
 
 /// Where two texts first differ, for failure messages about long texts.
@@ -66,7 +75,11 @@ fn first_difference(expected: &str, actual: &str) -> String {
 fn the_built_site_loads_in_chromium() -> Result<()> {
     let (site, browser) = start();
     browser.goto(&site.url("/"))?;
-    assert_eq!(browser.title()?, "Commit Lab", "title of the page served from dist/");
+    assert_eq!(
+        browser.title()?,
+        "Commit Lab",
+        "title of the page served from dist/"
+    );
 
     // Asked from the page, so the browser's own view of the server is what is checked.
     const FETCH_STATUS: &str = r#"
@@ -78,11 +91,18 @@ fn the_built_site_loads_in_chromium() -> Result<()> {
 
     // The app cannot start unless its wasm is served as application/wasm.
     let wasm = dist_wasm_files();
-    assert!(!wasm.is_empty(), "dist/ holds no .wasm file: run scripts/build-web.sh");
+    assert!(
+        !wasm.is_empty(),
+        "dist/ holds no .wasm file: run scripts/build-web.sh"
+    );
     for name in wasm {
         let response = site.get(&format!("/{name}"))?;
         assert_eq!(response.status, 200, "status of GET /{name}");
-        assert_eq!(response.header("content-type"), Some("application/wasm"), "/{name}");
+        assert_eq!(
+            response.header("content-type"),
+            Some("application/wasm"),
+            "/{name}"
+        );
     }
     Ok(())
 }
@@ -99,6 +119,9 @@ fn dist_wasm_files() -> Vec<String> {
 fn default_page_plays_to_completion_with_balances_90_and_60() -> Result<()> {
     let (site, browser) = start();
     open_app(&site, &browser, "/")?;
+    // The opening balances, so that the final ones prove the run moved the money.
+    browser.wait_for_text(&balance("n1", "1001"), "100", DEFAULT_WAIT)?;
+    browser.wait_for_text(&balance("n4", "3001"), "50", DEFAULT_WAIT)?;
     browser.set_range_to_max("#speed")?;
     browser.click("#play")?;
     browser.wait_for_attr("#app", "data-at-end", "true", PLAYBACK_WAIT)?;
@@ -106,6 +129,9 @@ fn default_page_plays_to_completion_with_balances_90_and_60() -> Result<()> {
     // The committed transfer 1001 -> 3001 of 10: the sender's shard n1 and the receiver's n4.
     browser.wait_for_text(&balance("n1", "1001"), "90", DEFAULT_WAIT)?;
     browser.wait_for_text(&balance("n4", "3001"), "60", DEFAULT_WAIT)?;
+    // Prepared shards hold the same balances, so check that the commit also released the locks.
+    browser.wait_for_count(&lock("n1", "1001"), 0, DEFAULT_WAIT)?;
+    browser.wait_for_count(&lock("n4", "3001"), 0, DEFAULT_WAIT)?;
     browser.screenshot("default-played")?;
     Ok(())
 }
@@ -126,11 +152,14 @@ fn coordinator_crash_after_prepare_shows_participants_in_doubt_with_locks() -> R
         let entry = format!(r#"#in-doubt li[data-node="{node}"][data-txn="t1"]"#);
         browser.wait_for(&entry, DEFAULT_WAIT)?;
         browser.wait_for(&lock(node, account), DEFAULT_WAIT)?;
-        // Lower-cased: a CSS text-transform would change innerText, not the phase shown.
+        // Compared lower-cased: innerText follows CSS text-transform ("In doubt", "IN DOUBT").
         let what = format!("participant t1 on {node} to be \"in doubt\"");
-        browser.wait_for_text_matching(&participant_phase(node, "t1"), &what, DEFAULT_WAIT, |text| {
-            text.to_lowercase().contains("in doubt")
-        })?;
+        browser.wait_for_text_matching(
+            &participant_phase(node, "t1"),
+            &what,
+            DEFAULT_WAIT,
+            |text| text.to_lowercase().contains("in doubt"),
+        )?;
     }
     browser.screenshot("blocked-in-doubt")?;
     Ok(())
@@ -153,7 +182,10 @@ fn clicking_a_node_crashes_it_and_the_diagram_shows_it() -> Result<()> {
     browser.wait_for(r#"svg#sequence .crash-mark[data-node="n4"]"#, DEFAULT_WAIT)?;
     browser.wait_for_count("#faults li.fault", 1, DEFAULT_WAIT)?;
     let fault = browser.text("#faults li.fault")?;
-    assert!(fault.contains("crash n4"), "the fault list should name `crash n4`, it reads {fault:?}");
+    assert!(
+        fault.contains("crash n4"),
+        "the fault list should name `crash n4`, it reads {fault:?}"
+    );
     browser.screenshot("node-crashed")?;
     Ok(())
 }
@@ -194,11 +226,15 @@ fn step_until_tables_change(browser: &Browser, max_clicks: usize) -> Result<(Str
             })
         })?;
         if step_after != step_before + 1 {
-            return Err(fail!("#step-forward moved data-step from {step_before} to {step_after}"));
+            return Err(fail!(
+                "#step-forward moved data-step from {step_before} to {step_after}"
+            ));
         }
         if browser.text("#tables")? != text_before {
             return Ok((text_before, step_after));
         }
     }
-    Err(fail!("{max_clicks} clicks on #step-forward never changed the text of #tables"))
+    Err(fail!(
+        "{max_clicks} clicks on #step-forward never changed the text of #tables"
+    ))
 }

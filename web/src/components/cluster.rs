@@ -10,14 +10,14 @@ use commitlab_sim::NodeSnapshot;
 use yew::prelude::*;
 
 const WIDTH: f64 = 600.0;
-const HEIGHT: f64 = 300.0;
+const HEIGHT: f64 = 320.0;
 
 fn position(playground: &Playground, endpoint: Endpoint) -> (f64, f64) {
-    let Endpoint::Node(node) = endpoint else { return (WIDTH / 2.0, 36.0) };
+    let Endpoint::Node(node) = endpoint else { return (WIDTH / 2.0, 30.0) };
     let shards: Vec<&NodeSnapshot> = playground.snapshots.iter().filter(|snapshot| snapshot.shard.is_some()).collect();
     match shards.iter().position(|snapshot| snapshot.id == node) {
-        Some(index) => (WIDTH * (index as f64 + 1.0) / (shards.len() as f64 + 1.0), 222.0),
-        None => (WIDTH / 2.0, 124.0),
+        Some(index) => (WIDTH * (index as f64 + 1.0) / (shards.len() as f64 + 1.0), 248.0),
+        None => (WIDTH / 2.0, 122.0),
     }
 }
 
@@ -92,7 +92,7 @@ pub fn ClusterView(props: &Props) -> Html {
                     </circle>
                 }
             }) }
-            <text class="partition-text" x="8" y={(HEIGHT - 8.0).to_string()}>{ partition_text }</text>
+            <text class="partition-text" x="8" y={(HEIGHT - 4.0).to_string()}>{ partition_text }</text>
         </svg>
     }
 }

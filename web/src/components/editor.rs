@@ -3,7 +3,7 @@
 
 use crate::form::Field;
 use crate::model::{Action, EditorTab};
-use crate::state::{Handle, Props};
+use crate::state::{Handle, RevisionProps as Props};
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 

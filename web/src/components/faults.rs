@@ -2,7 +2,7 @@
 //! click, editable (move in time, remove); and the partition tool.
 
 use crate::model::Action;
-use crate::state::Props;
+use crate::state::RevisionProps as Props;
 use commitlab_protocol::Endpoint;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;

@@ -1,7 +1,7 @@
 //! The page header: the scenario picker and the chosen preset's explanation.
 
 use crate::model::Action;
-use crate::state::Props;
+use crate::state::RevisionProps as Props;
 use commitlab_sim::PRESETS;
 use web_sys::HtmlSelectElement;
 use yew::prelude::*;

@@ -3,25 +3,41 @@
 
 use crate::model::Action;
 use crate::state::Props;
+use commitlab_sim::Invariant;
 use yew::prelude::*;
 
 #[component]
 pub fn Invariants(props: &Props) -> Html {
     let playground = props.state.get();
-    let statuses = playground.simulation.invariants();
+    // The first violation of each invariant up to the cursor, from the index rather than a scan
+    // of the trace at every frame.
+    let step = playground.simulation.cursor_step();
+    let statuses: Vec<_> = Invariant::ALL
+        .iter()
+        .map(|invariant| {
+            let violation = playground
+                .index
+                .violations
+                .iter()
+                .take_while(|(violation_step, _, _)| *violation_step <= step)
+                .find(|(_, _, violation)| violation.invariant == *invariant)
+                .cloned();
+            (*invariant, violation)
+        })
+        .collect();
     let in_doubt = playground.simulation.in_doubt();
     html! {
         <section class="panel invariants-panel" aria-label="Invariants">
             <h2>{ "Invariants" }</h2>
             <ul id="invariants">
-                { for statuses.iter().map(|status| {
-                    let name = status.invariant.name();
-                    match &status.violation {
+                { for statuses.iter().map(|(invariant, violation)| {
+                    let name = invariant.name();
+                    match violation {
                         None => html! {
-                            <li data-invariant={name} class="ok" title={status.description}>
+                            <li data-invariant={name} class="ok" title={invariant.description()}>
                                 <span class="verdict" aria-label="holds">{ "✓" }</span>
                                 <strong>{ name }</strong>
-                                <span class="description">{ status.description }</span>
+                                <span class="description">{ invariant.description() }</span>
                             </li>
                         },
                         Some((step, time_ms, violation)) => {
@@ -43,10 +59,10 @@ pub fn Invariants(props: &Props) -> Html {
                 }) }
             </ul>
             <h2>{ "Blocked in doubt" }</h2>
+            if in_doubt.is_empty() {
+                <p class="none">{ "nobody is in doubt" }</p>
+            }
             <ul id="in-doubt">
-                if in_doubt.is_empty() {
-                    <li class="none">{ "nobody is in doubt" }</li>
-                }
                 { for in_doubt.iter().map(|row| {
                     let locks: Vec<String> = row.locks.iter().map(|account| account.to_string()).collect();
                     html! {

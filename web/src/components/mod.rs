@@ -9,3 +9,4 @@ pub mod header;
 pub mod invariants;
 pub mod sequence;
 pub mod tables;
+pub mod trace_log;

@@ -17,14 +17,20 @@ const HEADER: f64 = 46.0;
 const MARGIN: f64 = 60.0;
 /// Above this many arrows in view, labels move into tooltips.
 const LABELLED_ARROWS_MAX: usize = 70;
+/// Above this many, each arrow is a bare line (still clickable): thousands stay smooth.
+const DETAILED_ARROWS_MAX: usize = 160;
 /// Above this many transactions in view, phase bands are left out.
 const BANDS_MAX: usize = 8;
 
-/// Maps virtual time and lanes to diagram coordinates.
+/// Maps virtual time and lanes to diagram coordinates. Content is drawn at absolute time
+/// coordinates (`y`) inside a group that is shifted to the window, so while the cursor moves only
+/// that shift changes and the elements already drawn stay as they are.
 struct Geometry {
     lanes: Vec<Endpoint>,
     top_ms: f64,
     span_ms: f64,
+    /// Pixels per virtual millisecond.
+    scale: f64,
 }
 
 impl Geometry {
@@ -34,7 +40,7 @@ impl Geometry {
             .collect();
         let span_ms = playground.span_ms;
         let top_ms = (playground.display_ms - 0.8 * span_ms).max(0.0);
-        Geometry { lanes, top_ms, span_ms }
+        Geometry { lanes, top_ms, span_ms, scale: (HEIGHT - HEADER - 8.0) / span_ms }
     }
 
     fn x(&self, endpoint: Endpoint) -> f64 {
@@ -43,8 +49,18 @@ impl Geometry {
         MARGIN + position as f64 * (WIDTH - 2.0 * MARGIN) / gaps
     }
 
+    /// The content coordinate of a time.
     fn y(&self, ms: f64) -> f64 {
-        HEADER + (ms - self.top_ms) / self.span_ms * (HEIGHT - HEADER - 8.0)
+        ms * self.scale
+    }
+
+    /// Where a time is in the visible diagram.
+    fn viewport_y(&self, ms: f64) -> f64 {
+        HEADER + (ms - self.top_ms) * self.scale
+    }
+
+    fn content_transform(&self) -> String {
+        format!("translate(0 {:.2})", HEADER - self.top_ms * self.scale)
     }
 
     fn window(&self) -> (Millis, Millis) {
@@ -66,6 +82,7 @@ pub fn SequenceDiagram(props: &Props) -> Html {
     let (from_ms, to_ms) = geometry.window();
     let messages: Vec<&MessageView> = playground.index.messages_in_window(from_ms, to_ms, step).collect();
     let labelled = messages.len() <= LABELLED_ARROWS_MAX;
+    let detailed = messages.len() <= DETAILED_ARROWS_MAX;
     html! {
         <figure class="sequence-figure">
             <svg id="sequence" viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="img"
@@ -75,10 +92,14 @@ pub fn SequenceDiagram(props: &Props) -> Html {
                         <path d="M 0 0 L 10 5 L 0 10 z" class="arrowhead" />
                     </marker>
                 </defs>
-                { bands(&playground, &geometry) }
-                { lanes(&playground, &geometry, props) }
-                { for messages.iter().map(|message| arrow(&playground, &geometry, message, labelled, props)) }
-                { marks(&playground, &geometry) }
+                { lane_lines(&geometry) }
+                <g class="content" transform={geometry.content_transform()}>
+                    { bands(&playground, &geometry) }
+                    { downtimes(&playground, &geometry) }
+                    { time_axis(&geometry) }
+                    { for messages.iter().map(|message| arrow(&playground, &geometry, message, labelled, detailed, props)) }
+                    { marks(&playground, &geometry) }
+                </g>
                 { cursor_line(&playground, &geometry) }
                 { lane_headers(&playground, &geometry, props) }
             </svg>
@@ -110,7 +131,7 @@ fn bands(playground: &Playground, geometry: &Geometry) -> Html {
                 let (top, bottom) = (geometry.y(band.start_ms as f64), geometry.y(end_ms));
                 let label = format!("{} {}", band.txn, band.phase);
                 html! {
-                    <g class={classes!("band", band.phase)} data-txn={band.txn.to_string()}>
+                    <g key={format!("{}-{}", band.txn, band.phase)} class={classes!("band", band.phase)} data-txn={band.txn.to_string()}>
                         <rect x="4" y={top.to_string()} width={(WIDTH - 8.0).to_string()} height={(bottom - top).max(1.0).to_string()} />
                         <text x="8" y={(top + 11.0).to_string()}>{ label }</text>
                     </g>
@@ -120,28 +141,16 @@ fn bands(playground: &Playground, geometry: &Geometry) -> Html {
     }
 }
 
-fn lanes(playground: &Playground, geometry: &Geometry, _props: &Props) -> Html {
-    let step = playground.simulation.cursor_step();
+/// The lanes, drawn in the fixed frame: they span the whole view whatever the time.
+fn lane_lines(geometry: &Geometry) -> Html {
     let bottom = HEIGHT - 4.0;
     html! {
         <g class="lanes">
             { for geometry.lanes.iter().map(|endpoint| {
                 let x = geometry.x(*endpoint).to_string();
-                let downs = playground.index.downtimes.iter().filter(|downtime| {
-                    Endpoint::Node(downtime.node) == *endpoint && downtime.start_step <= step
-                });
                 html! {
                     <g class="lane" data-endpoint={endpoint.to_string()}>
-                        <line class="lane-line" x1={x.clone()} y1={HEADER.to_string()} x2={x.clone()} y2={bottom.to_string()} />
-                        { for downs.map(|downtime| {
-                            let end_ms = downtime.end.filter(|(_, end_step)| *end_step <= step)
-                                .map_or(playground.display_ms, |(end_ms, _)| end_ms as f64);
-                            let top = geometry.y(downtime.start_ms as f64).max(HEADER);
-                            let bottom = geometry.y(end_ms).min(HEIGHT);
-                            html! {
-                                <line class="down-segment" x1={x.clone()} y1={top.to_string()} x2={x.clone()} y2={bottom.max(top).to_string()} />
-                            }
-                        }) }
+                        <line class="lane-line" x1={x.clone()} y1={HEADER.to_string()} x2={x} y2={bottom.to_string()} />
                     </g>
                 }
             }) }
@@ -149,7 +158,26 @@ fn lanes(playground: &Playground, geometry: &Geometry, _props: &Props) -> Html {
     }
 }
 
-fn arrow(playground: &Playground, geometry: &Geometry, message: &MessageView, labelled: bool, props: &Props) -> Html {
+/// A red band on the lane while a node is down.
+fn downtimes(playground: &Playground, geometry: &Geometry) -> Html {
+    let step = playground.simulation.cursor_step();
+    html! {
+        <g class="downtimes">
+            { for playground.index.downtimes.iter().enumerate().filter(|(_, downtime)| downtime.start_step <= step).map(|(position, downtime)| {
+                let x = geometry.x(Endpoint::Node(downtime.node)).to_string();
+                let end_ms = downtime.end.filter(|(_, end_step)| *end_step <= step)
+                    .map_or(playground.display_ms, |(end_ms, _)| end_ms as f64);
+                let (top, bottom) = (geometry.y(downtime.start_ms as f64), geometry.y(end_ms));
+                html! {
+                    <line key={position} class="down-segment" data-node={downtime.node.to_string()}
+                        x1={x.clone()} y1={top.to_string()} x2={x} y2={bottom.max(top).to_string()} />
+                }
+            }) }
+        </g>
+    }
+}
+
+fn arrow(playground: &Playground, geometry: &Geometry, message: &MessageView, labelled: bool, detailed: bool, props: &Props) -> Html {
     let step = playground.simulation.cursor_step();
     let (x1, y1) = (geometry.x(message.from), geometry.y(message.send_ms as f64));
     let x_to = geometry.x(message.to);
@@ -184,12 +212,18 @@ fn arrow(playground: &Playground, geometry: &Geometry, message: &MessageView, la
             (x1 + (x_to - x1) * fraction, y1 + (y_due - y1) * fraction, false)
         }
     };
-    let title = describe(message, step);
     let onclick = {
         let state = props.state.clone();
         let id = message.id;
         Callback::from(move |_: MouseEvent| state.dispatch(Action::SelectMessage(Some(id))))
     };
+    if !detailed {
+        return html! {
+            <line key={message.id.0} class={class} data-message={message.id.to_string()} {onclick}
+                x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} />
+        };
+    }
+    let title = describe(message, step);
     let body = if message.from == message.to {
         let path = format!("M {x1} {y1} C {} {} {} {} {x1} {}", x1 + 34.0, y1 - 4.0, x1 + 34.0, y1 + 12.0, y1 + 8.0);
         html! { <path class="shaft" d={path} marker-end="url(#arrowhead)" /> }
@@ -200,7 +234,7 @@ fn arrow(playground: &Playground, geometry: &Geometry, message: &MessageView, la
     let label_x = if message.from == message.to { x1 + 38.0 } else { (x1 + x2) / 2.0 };
     let label_y = if message.from == message.to { y1 + 6.0 } else { (y1 + y2) / 2.0 - 3.0 };
     html! {
-        <g class={class} data-message={message.id.to_string()} {onclick} role="button" aria-label={title.clone()}>
+        <g key={message.id.0} class={class} data-message={message.id.to_string()} {onclick} role="button" aria-label={title.clone()}>
             <title>{ title }</title>
             // A wide invisible stroke makes thin arrows easy to hover and click.
             <line class="hit" x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} />
@@ -210,7 +244,12 @@ fn arrow(playground: &Playground, geometry: &Geometry, message: &MessageView, la
             }
             if labelled {
                 <text class="label" x={label_x.to_string()} y={label_y.to_string()}
-                    text-anchor={if message.from == message.to { "start" } else { "middle" }}>{ &message.label }</text>
+                    text-anchor={if message.from == message.to { "start" } else { "middle" }}>
+                    { match message.duplicate_of {
+                        Some(of) => format!("{} (copy of {of})", message.label),
+                        None => message.label.clone(),
+                    } }
+                </text>
             }
         </g>
     }
@@ -237,10 +276,10 @@ fn marks(playground: &Playground, geometry: &Geometry) -> Html {
     let with_locks = marks.len() <= 400;
     html! {
         <g class="marks">
-            { for marks.iter().filter(|mark| with_locks || !matches!(mark.kind, MarkKind::LockTaken(_) | MarkKind::LockReleased(_))).map(|mark| {
+            { for marks.iter().filter(|(_, mark)| with_locks || !matches!(mark.kind, MarkKind::LockTaken(_) | MarkKind::LockReleased(_))).map(|(position, mark)| {
                 let (x, y) = (geometry.x(mark.endpoint), geometry.y(mark.ms as f64));
                 let node = mark.endpoint.to_string();
-                match &mark.kind {
+                let mark_html = match &mark.kind {
                     MarkKind::Wal(record) => html! {
                         <rect class="wal-mark" data-node={node.clone()} x={(x - 3.5).to_string()} y={(y - 3.5).to_string()} width="7" height="7">
                             <title>{ format!("{} ms {node} WAL {record}", mark.ms) }</title>
@@ -263,7 +302,8 @@ fn marks(playground: &Playground, geometry: &Geometry) -> Html {
                             <title>{ format!("{} ms {text}", mark.ms) }</title>
                         </circle>
                     },
-                }
+                };
+                html! { <g key={*position}>{ mark_html }</g> }
             }) }
         </g>
     }
@@ -286,8 +326,32 @@ fn lock_mark(x: f64, y: f64, node: &str, ms: Millis, text: &str, taken: bool) ->
     }
 }
 
+/// Time ticks down the left edge, at a round interval giving about six per view.
+fn time_axis(geometry: &Geometry) -> Html {
+    let interval = [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0]
+        .into_iter()
+        .find(|interval| geometry.span_ms / interval <= 7.0)
+        .unwrap_or(10_000.0);
+    let first = (geometry.top_ms / interval).ceil() as u64;
+    let last = ((geometry.top_ms + geometry.span_ms) / interval).floor() as u64;
+    html! {
+        <g class="time-axis">
+            { for (first..=last).map(|tick| {
+                let ms = tick as f64 * interval;
+                let y = geometry.y(ms);
+                html! {
+                    <g key={tick}>
+                        <line x1="0" y1={y.to_string()} x2="10" y2={y.to_string()} />
+                        <text x="12" y={(y + 3.0).to_string()}>{ format!("{ms} ms") }</text>
+                    </g>
+                }
+            }) }
+        </g>
+    }
+}
+
 fn cursor_line(playground: &Playground, geometry: &Geometry) -> Html {
-    let y = geometry.y(playground.display_ms);
+    let y = geometry.viewport_y(playground.display_ms);
     html! {
         <g class="cursor">
             <line x1="0" y1={y.to_string()} x2={WIDTH.to_string()} y2={y.to_string()} />

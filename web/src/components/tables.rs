@@ -7,9 +7,6 @@ use commitlab_protocol::{NodeView, Role, TxnView};
 use commitlab_sim::NodeSnapshot;
 use yew::prelude::*;
 
-/// The newest WAL records shown per node; older ones are counted.
-const WAL_SHOWN: usize = 16;
-
 #[component]
 pub fn StateTables(props: &Props) -> Html {
     let playground = props.state.get();
@@ -140,18 +137,20 @@ fn txn_table(memory: &NodeView, previous: Option<&NodeView>) -> Html {
 }
 
 fn wal_view(snapshot: &NodeSnapshot, previous: Option<&NodeSnapshot>) -> Html {
-    let old_len = previous.map_or(snapshot.wal.len(), |old| old.wal.len());
-    let hidden = snapshot.wal.len().saturating_sub(WAL_SHOWN);
+    // Records are numbered from the start of the log; the snapshot carries only the newest.
+    let total = snapshot.wal_first + snapshot.wal.len();
+    let old_total = previous.map_or(total, |old| old.wal_first + old.wal.len());
+    let hidden = snapshot.wal_first;
     html! {
         <ol class="wal" start={(hidden + 1).to_string()}>
-            if snapshot.wal.is_empty() && snapshot.unwritten.is_empty() {
+            if total == 0 && snapshot.unwritten.is_empty() {
                 <li class="none">{ "empty" }</li>
             }
             if hidden > 0 {
                 <li class="earlier">{ format!("… {hidden} earlier records") }</li>
             }
-            { for snapshot.wal.iter().enumerate().skip(hidden).map(|(index, record)| html! {
-                <li class={classes!(changed(index >= old_len))}>{ record.to_string() }</li>
+            { for snapshot.wal.iter().enumerate().map(|(offset, record)| html! {
+                <li class={classes!(changed(hidden + offset >= old_total))}>{ record.to_string() }</li>
             }) }
             { for snapshot.unwritten.iter().map(|record| html! {
                 <li class="unwritten" title="handed to the disk, not yet durable: lost if the node crashes now">

@@ -28,8 +28,14 @@ fn main() {
     let mut rows = wasm_rows();
     let site = Site::start();
     let browser = Browser::start();
-    rows.push(("first diagram".into(), report(first_diagram(&site, &browser))));
-    rows.push(("busy @10x frames".into(), report(busy_frames(&site, &browser))));
+    rows.push((
+        "first diagram".into(),
+        report(first_diagram(&site, &browser)),
+    ));
+    rows.push((
+        "busy @10x frames".into(),
+        report(busy_frames(&site, &browser)),
+    ));
     print_table(&rows);
 }
 
@@ -38,7 +44,11 @@ fn report(outcome: Result<String>) -> String {
 }
 
 fn print_table(rows: &[(String, String)]) {
-    let width = rows.iter().map(|(metric, _)| metric.len()).max().unwrap_or(0);
+    let width = rows
+        .iter()
+        .map(|(metric, _)| metric.len())
+        .max()
+        .unwrap_or(0);
     println!("{:<width$}  value", "metric");
     println!("{:-<width$}  {:-<60}", "", "");
     for (metric, value) in rows {
@@ -56,23 +66,41 @@ fn wasm_rows() -> Vec<(String, String)> {
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
         .filter(|path| path.extension().is_some_and(|ext| ext == "wasm"))
         .map(|path| {
-            let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
             let value = std::fs::read(&path).map(|bytes| sizes(&bytes));
-            (format!("wasm {name}"), value.unwrap_or_else(|e| format!("unreadable: {e}")))
+            (
+                format!("wasm {name}"),
+                value.unwrap_or_else(|e| format!("unreadable: {e}")),
+            )
         })
         .collect();
     if rows.is_empty() {
-        rows.push(("wasm".into(), "unavailable: no .wasm in dist/ (run scripts/build-web.sh)".into()));
+        rows.push((
+            "wasm".into(),
+            "unavailable: no .wasm in dist/ (run scripts/build-web.sh)".into(),
+        ));
     }
     rows
 }
 
 fn sizes(bytes: &[u8]) -> String {
     let mut encoder = GzEncoder::new(Vec::new(), Compression::new(9));
-    let gzip = encoder.write_all(bytes).and_then(|()| encoder.finish()).map(|out| out.len());
+    let gzip = encoder
+        .write_all(bytes)
+        .and_then(|()| encoder.finish())
+        .map(|out| out.len());
     let kb = |n: usize| n as f64 / 1024.0;
     match gzip {
-        Ok(gz) => format!("raw {:.1} KB ({} B), gzip -9 {:.1} KB ({gz} B)", kb(bytes.len()), bytes.len(), kb(gz)),
+        Ok(gz) => format!(
+            "raw {:.1} KB ({} B), gzip -9 {:.1} KB ({gz} B)",
+            kb(bytes.len()),
+            bytes.len(),
+            kb(gz)
+        ),
         Err(e) => format!("raw {:.1} KB, gzip failed: {e}", kb(bytes.len())),
     }
 }
@@ -85,16 +113,22 @@ fn first_diagram(site: &Site, browser: &Browser) -> Result<String> {
         browser.goto("about:blank")?;
         browser.goto(&site.url("/"))?;
         browser.wait_for("svg#sequence", APP_START_WAIT)?;
-        times.push(browser.wait_until("the commitlab-first-diagram mark", DEFAULT_WAIT, |b| {
-            let start = b.js(FIRST_DIAGRAM_JS, vec![])?;
-            Ok(match start.as_f64() {
-                Some(ms) => Probe::Ready(ms),
-                None => Probe::NotYet("no such performance mark".into()),
-            })
-        })?);
+        times.push(
+            browser.wait_until("the commitlab-first-diagram mark", DEFAULT_WAIT, |b| {
+                let start = b.js(FIRST_DIAGRAM_JS, vec![])?;
+                Ok(match start.as_f64() {
+                    Some(ms) => Probe::Ready(ms),
+                    None => Probe::NotYet("no such performance mark".into()),
+                })
+            })?,
+        );
     }
     let each: Vec<String> = times.iter().map(|ms| format!("{ms:.1}")).collect();
-    Ok(format!("median {:.1} ms of {NAVIGATIONS} (each: {})", median(&times), each.join(", ")))
+    Ok(format!(
+        "median {:.1} ms of {NAVIGATIONS} (each: {})",
+        median(&times),
+        each.join(", ")
+    ))
 }
 
 const FIRST_DIAGRAM_JS: &str = r#"
@@ -108,17 +142,22 @@ fn busy_frames(site: &Site, browser: &Browser) -> Result<String> {
     browser.wait_for("svg#sequence", APP_START_WAIT)?;
     browser.select_option("#preset", "busy")?;
     browser.set_range("#speed", "1")?; // log10 of the multiplier: 10x
-    browser.js("window.__commitlabFrameTimes = [];", vec![])?;
+    browser.js("window.__commitlabFrameTimes = []; window.__commitlabRenderTimes = [];", vec![])?;
     browser.click("#play")?;
     let (played, reached_end) = play_for(browser, PLAY_WINDOW)?;
     // Clicking #play at the end could start the run over, so pause only a run still playing.
     if browser.attr("#app", "data-playing")?.as_deref() == Some("true") {
         browser.click("#play")?;
     }
-    let frames = read_frame_times(browser)?;
+    let frames = read_times(browser, "__commitlabFrameTimes")?;
+    let renders = read_times(browser, "__commitlabRenderTimes")?;
     let ending = if reached_end { ", reached the end" } else { "" };
     let window = format!("played {:.2} s{ending}", played.as_secs_f64());
-    Ok(format!("{} ({window})", frame_stats(&frames)?))
+    Ok(format!(
+        "frame interval: {} ({window}); app work per frame (tick + render, without layout and paint): {}",
+        frame_stats(&frames)?,
+        frame_stats(&renders)?
+    ))
 }
 
 /// Lets the run play for `window`, or until it reaches its end; returns how long and whether
@@ -134,25 +173,29 @@ fn play_for(browser: &Browser, window: Duration) -> Result<(Duration, bool)> {
     Ok((start.elapsed(), false))
 }
 
-fn read_frame_times(browser: &Browser) -> Result<Vec<f64>> {
-    let value = browser.js("return window.__commitlabFrameTimes;", vec![])?;
+fn read_times(browser: &Browser, name: &str) -> Result<Vec<f64>> {
+    let value = browser.js(&format!("return window.{name};"), vec![])?;
     let Value::Array(items) = value else {
-        return Err(fail!("window.__commitlabFrameTimes is {value}, not an array"));
+        return Err(fail!("window.{name} is {value}, not an array"));
     };
-    Ok(items.iter().filter_map(Value::as_f64).collect())
+    let times: Vec<f64> = items.iter().filter_map(Value::as_f64).collect();
+    if times.is_empty() {
+        return Err(fail!("the app recorded no times in window.{name}"));
+    }
+    Ok(times)
 }
 
 fn frame_stats(frames: &[f64]) -> Result<String> {
-    if frames.is_empty() {
-        return Err(fail!("the app recorded no frame times in window.__commitlabFrameTimes"));
-    }
     let mut sorted = frames.to_vec();
     sorted.sort_by(f64::total_cmp);
     let mean = sorted.iter().sum::<f64>() / sorted.len() as f64;
     // Nearest-rank 95th percentile.
     let p95 = sorted[((sorted.len() as f64 * 0.95).ceil() as usize).clamp(1, sorted.len()) - 1];
     let max = sorted[sorted.len() - 1];
-    Ok(format!("count {}, mean {mean:.1} ms, p95 {p95:.1} ms, max {max:.1} ms", sorted.len()))
+    Ok(format!(
+        "count {}, mean {mean:.1} ms, p95 {p95:.1} ms, max {max:.1} ms",
+        sorted.len()
+    ))
 }
 
 fn median(values: &[f64]) -> f64 {
