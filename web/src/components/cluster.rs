@@ -116,7 +116,6 @@ fn node(playground: &Playground, snapshot: &NodeSnapshot, props: &Props) -> Html
     let memory = snapshot.memory.as_ref();
     let locks = memory.map_or(0, |memory| memory.locks.len());
     let in_doubt = memory.map_or(0, |memory| memory.txns.iter().filter(|row| row.in_doubt_since_ms.is_some()).count());
-    let coordinating = memory.map_or(0, |memory| memory.txns.iter().filter(|row| row.role == Role::Coordinator).count());
     let mut class = classes!("node", if snapshot.up { "up" } else { "down" });
     if playground.highlighted_nodes.contains(&snapshot.id) {
         class.push("highlighted");
@@ -150,13 +149,13 @@ fn node(playground: &Playground, snapshot: &NodeSnapshot, props: &Props) -> Html
                 { if snapshot.up { role_text(snapshot) } else { "DOWN" } }
             </text>
             <text class="badges" x={x.to_string()} y={(y + 46.0).to_string()} text-anchor="middle">
-                { badges(locks, in_doubt, coordinating) }
+                { badges(locks, in_doubt) }
             </text>
         </g>
     }
 }
 
-fn badges(locks: usize, in_doubt: usize, coordinating: usize) -> String {
+fn badges(locks: usize, in_doubt: usize) -> String {
     let mut parts = Vec::new();
     if locks > 0 {
         parts.push(format!("{locks} locked"));
@@ -164,8 +163,5 @@ fn badges(locks: usize, in_doubt: usize, coordinating: usize) -> String {
     if in_doubt > 0 {
         parts.push(format!("{in_doubt} in doubt"));
     }
-    if coordinating > 0 {
-        parts.push(format!("{coordinating} coordinating"));
-    }
-    parts.join("  ")
+    parts.join(" · ")
 }

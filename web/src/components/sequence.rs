@@ -97,7 +97,7 @@ pub fn SequenceDiagram(props: &Props) -> Html {
                     { bands(&playground, &geometry) }
                     { downtimes(&playground, &geometry) }
                     { time_axis(&geometry) }
-                    { for messages.iter().map(|message| arrow(&playground, &geometry, message, labelled, detailed, props)) }
+                    { for stacked(&messages).map(|(message, stack)| arrow(&playground, &geometry, message, stack, labelled, detailed, props)) }
                     { marks(&playground, &geometry) }
                 </g>
                 { cursor_line(&playground, &geometry) }
@@ -177,9 +177,32 @@ fn downtimes(playground: &Playground, geometry: &Geometry) -> Html {
     }
 }
 
-fn arrow(playground: &Playground, geometry: &Geometry, message: &MessageView, labelled: bool, detailed: bool, props: &Props) -> Html {
+/// Pairs each message with its place among the local (self) messages sent by the same node in
+/// the same millisecond, so their loops are stacked instead of drawn on top of each other.
+fn stacked<'a>(messages: &'a [&'a MessageView]) -> impl Iterator<Item = (&'a MessageView, usize)> {
+    let mut counts: std::collections::BTreeMap<(Endpoint, Millis), usize> = std::collections::BTreeMap::new();
+    messages.iter().map(move |message| {
+        if message.from != message.to {
+            return (*message, 0);
+        }
+        let count = counts.entry((message.from, message.send_ms)).or_insert(0);
+        *count += 1;
+        (*message, *count - 1)
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn arrow(
+    playground: &Playground,
+    geometry: &Geometry,
+    message: &MessageView,
+    stack: usize,
+    labelled: bool,
+    detailed: bool,
+    props: &Props,
+) -> Html {
     let step = playground.simulation.cursor_step();
-    let (x1, y1) = (geometry.x(message.from), geometry.y(message.send_ms as f64));
+    let (x1, y1) = (geometry.x(message.from), geometry.y(message.send_ms as f64) + 11.0 * stack as f64);
     let x_to = geometry.x(message.to);
     let y_due = geometry.y(message.due_ms as f64);
     let mut class = classes!("arrow", format!("kind-{}", message.kind));
