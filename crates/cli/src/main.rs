@@ -4,12 +4,14 @@
 //! commitlab presets
 //! commitlab scenario <preset>
 //! commitlab run <preset|file.json> [--until <ms>] [--format text|json|mermaid]
+//! commitlab link <preset|file.json> [--step <n>]
+//! commitlab links
 //! ```
 //! Exit status: 0 when the run completes with every invariant holding, 1 when an invariant is
 //! violated, 2 for invalid input.
 
 use commitlab_sim::export::{mermaid, tables_text, trace_text, verdict_text};
-use commitlab_sim::{preset, Scenario, Simulation, PRESETS};
+use commitlab_sim::{link, preset, Scenario, Shared, Simulation, View, PRESETS};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
@@ -17,7 +19,10 @@ const USAGE: &str = "usage:
   commitlab scenario <preset>             print a preset as scenario JSON
   commitlab run <preset|file.json> [--until <ms>] [--format text|json|mermaid]
                                           run a scenario, print the trace, the state tables and the
-                                          invariant verdicts; exit 1 if an invariant is violated";
+                                          invariant verdicts; exit 1 if an invariant is violated
+  commitlab link <preset|file.json> [--step <n>]
+                                          print the share link fragment (#s=1....) of a scenario
+  commitlab links                         every preset's share link length";
 
 enum Format {
     Text,
@@ -57,6 +62,15 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Some("run") => run_scenario(parse_run_args(&args[1..])?),
+        Some("link") => print_link(&args[1..]),
+        Some("links") => {
+            for preset in PRESETS {
+                let shared = Shared { scenario: (preset.build)(), view: View::default() };
+                let link = link::encode(&shared).map_err(|error| error.to_string())?;
+                println!("{:<34} {:>4} characters", preset.name, link.len() + "#s=".len());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -93,6 +107,21 @@ fn parse_run_args(args: &[String]) -> Result<RunArgs, String> {
     }
     let source = source.ok_or_else(|| format!("run what? name a preset or a scenario file\n{USAGE}"))?;
     Ok(RunArgs { source, until_ms, format })
+}
+
+fn print_link(args: &[String]) -> Result<ExitCode, String> {
+    let (source, step) = match args {
+        [source] => (source, None),
+        [source, flag, step] if flag == "--step" => {
+            (source, Some(step.parse::<u64>().map_err(|_| format!("--step: `{step}` is not a whole number"))?))
+        }
+        _ => return Err(format!("link takes a preset or file and an optional --step <n>\n{USAGE}")),
+    };
+    let shared = Shared { scenario: load(source)?, view: View { step, ..View::default() } };
+    let link = link::encode(&shared).map_err(|error| error.to_string())?;
+    println!("#s={link}");
+    eprintln!("{} characters", link.len() + "#s=".len());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn load_preset(name: &str) -> Result<Scenario, String> {

@@ -8,6 +8,7 @@
 pub mod export;
 pub mod fault;
 pub mod invariants;
+pub mod link;
 pub mod presets;
 pub mod rng;
 pub mod scenario;
@@ -18,6 +19,7 @@ pub mod world;
 
 pub use fault::{Fault, MessageFilter, MessageTarget, ScheduledFault};
 pub use invariants::{Invariant, Violation};
+pub use link::{LinkError, Shared, View};
 pub use presets::{preset, Preset, PRESETS};
 pub use rng::{Ratio, Rng};
 pub use scenario::{limits, CoordinatorPlacement, Scenario, ScenarioError, SCENARIO_VERSION};

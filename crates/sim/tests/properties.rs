@@ -216,3 +216,63 @@ fn seeking_across_many_checkpoints_is_exact() {
     simulation.step_forward();
     assert_eq!(simulation.snapshots(), at_500);
 }
+
+mod links {
+    use super::*;
+    use commitlab_sim::link::{decode, encode, LINK_VERSION};
+    use commitlab_sim::{Shared, View};
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+        /// scenario -> link -> scenario is the identity, view included.
+        #[test]
+        fn a_link_gives_back_its_scenario_and_view(
+            scenario in scenario_strategy(false),
+            step in proptest::option::of(0u64..100_000),
+            span_ms in proptest::option::of(1u32..20_000),
+            speed_tenths in proptest::option::of(-10i8..=20),
+        ) {
+            let shared = Shared { scenario, view: View { step, message: None, span_ms, speed_tenths } };
+            let link = encode(&shared).expect("random scenarios are small");
+            prop_assert_eq!(decode(&link), Ok(shared));
+        }
+
+        /// Random text never panics the decoder.
+        #[test]
+        fn random_text_is_refused_without_panic(text in ".{0,400}") {
+            let _ = decode(&text);
+            let _ = decode(&format!("{LINK_VERSION}.{text}"));
+        }
+
+        /// Random bytes, base64-encoded and deflated or not, never panic the decoder.
+        #[test]
+        fn random_bytes_are_refused_without_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let as_link = |bytes: &[u8]| {
+                let text: String = bytes.chunks(3).flat_map(|chunk| {
+                    let word = chunk.iter().enumerate().fold(0u32, |word, (index, byte)| word | u32::from(*byte) << (16 - 8 * index));
+                    (0..=chunk.len()).map(move |position| {
+                        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[(word >> (18 - 6 * position) & 63) as usize] as char
+                    })
+                }).collect();
+                format!("1.{text}")
+            };
+            let _ = decode(&as_link(&bytes));
+            let _ = decode(&as_link(&miniz_oxide::deflate::compress_to_vec(&bytes, 6)));
+        }
+
+        /// A valid link with one character changed is either refused or still a valid scenario.
+        #[test]
+        fn tampered_links_never_panic(position in any::<prop::sample::Index>(), replacement in proptest::char::range('-', 'z')) {
+            let scenario = (commitlab_sim::preset("lost-commit").expect("preset").build)();
+            let link = encode(&Shared { scenario, view: View::default() }).expect("short");
+            let index = position.index(link.len());
+            let mut tampered: Vec<char> = link.chars().collect();
+            tampered[index] = replacement;
+            let tampered: String = tampered.into_iter().collect();
+            if let Ok(shared) = decode(&tampered) {
+                prop_assert!(shared.scenario.validate().is_ok());
+            }
+        }
+    }
+}
