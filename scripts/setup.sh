@@ -44,3 +44,10 @@ if [ "$("$tools/node_modules/.bin/wasm-opt" --version 2>/dev/null | awk '{print 
   mkdir -p "$tools"
   npm install --prefix "$tools" --no-audit --no-fund --silent binaryen@132.0.0 >/dev/null
 fi
+
+# The end-to-end tests render exported Mermaid text with the real Mermaid library.
+if [ "$want_browser" = 1 ] && [ ! -f "$tools/node_modules/mermaid/dist/mermaid.min.js" ]; then
+  log "installing mermaid from npm into .tools (for the export test)"
+  mkdir -p "$tools"
+  npm install --prefix "$tools" --no-audit --no-fund --silent mermaid@11 >/dev/null
+fi

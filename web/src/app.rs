@@ -11,7 +11,11 @@ use crate::components::invariants::Invariants;
 use crate::components::sequence::SequenceDiagram;
 use crate::components::tables::StateTables;
 use crate::components::trace_log::TraceLog;
-use crate::model::{Action, Playground};
+use crate::browser;
+use crate::components::controls::MiniControls;
+use crate::components::share::ShareBar;
+use crate::embed::{ControlsLevel, EmbedOptions, EmbedView, PageOptions};
+use crate::model::{Action, Notice, Playground};
 use crate::state::{Handle, State};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -21,15 +25,20 @@ use yew::prelude::*;
 
 #[derive(Properties, PartialEq, Default)]
 pub struct AppProps {
-    /// The preset to open on; the default scenario when empty.
+    /// The address fragment: a share link (`#s=1....`), or empty for the default scenario.
     #[prop_or_default]
-    pub preset: AttrValue,
+    pub fragment: AttrValue,
+    /// What the query string asked for: embed mode and its options.
+    #[prop_or_default]
+    pub page: PageOptions,
 }
 
 #[component]
 pub fn App(props: &AppProps) -> Html {
-    let preset = props.preset.clone();
-    let state = use_reducer(move || State::new(Playground::from_preset(&preset)));
+    let state = use_reducer({
+        let (fragment, page) = (props.fragment.clone(), props.page.clone());
+        move || State::new(open(&fragment, &page))
+    });
     let playing = state.get().playing;
     use_effect_with(playing, {
         let state = state.clone();
@@ -37,9 +46,33 @@ pub fn App(props: &AppProps) -> Html {
     });
     use_effect_with((), {
         let state = state.clone();
-        move |_| listen_to_keys_and_visibility(state)
+        let autoplay = props.page.embed.as_ref().is_some_and(|options| options.autoplay);
+        move |_| {
+            if autoplay {
+                state.dispatch(Action::Play);
+            }
+            listen_to_keys_and_visibility(state)
+        }
     });
     use_effect(record_render_time);
+    let embedded = props.page.embed.is_some();
+    {
+        // The address bar shows the link to what is on screen, except in embeds, which never
+        // rewrite their URL; not while playing, to keep the history API quiet.
+        let playground = state.get();
+        let key = (playground.revision, playground.simulation.cursor_step(), playground.selected_message, playing);
+        let state = state.clone();
+        use_effect_with(key, move |(_, _, _, playing)| {
+            if !embedded && !*playing {
+                if let Ok(fragment) = state.get().share_fragment() {
+                    browser::replace_fragment(&fragment);
+                }
+            }
+        });
+    }
+    if let Some(options) = &props.page.embed {
+        return html! { <EmbedApp state={state.clone()} options={options.clone()} /> };
+    }
     let playground = state.get();
     let notice = playground.notice.clone();
     let dismiss = {
@@ -48,8 +81,10 @@ pub fn App(props: &AppProps) -> Html {
     };
     html! {
         <div id="app" class="app" data-playing={playground.playing.to_string()} data-at-end={playground.at_end().to_string()}
-            data-step={playground.simulation.cursor_step().to_string()} data-preset={playground.preset.clone()}>
+            data-step={playground.simulation.cursor_step().to_string()} data-preset={playground.preset.clone()}
+            data-trace-hash={playground.trace_hash.clone()}>
             <Header state={state.clone()} revision={playground.revision} />
+            <ShareBar state={state.clone()} />
             <Controls state={state.clone()} />
             <div id="message" role="status" class={classes!("notice", notice.as_ref().map(|notice| if notice.error { "error" } else { "info" }))}>
                 if let Some(notice) = notice {
@@ -76,6 +111,73 @@ pub fn App(props: &AppProps) -> Html {
             <footer class="page-footer">
                 { "Keys: space play/pause · ← step back · → step forward. Every click that breaks something is added to the fault schedule, so the run replays exactly." }
             </footer>
+        </div>
+    }
+}
+
+/// The playground a page opens: the link's run (or the default), with embed options applied and
+/// any option that could not be read reported.
+fn open(fragment: &str, page: &PageOptions) -> Playground {
+    let mut playground = Playground::from_fragment(fragment);
+    if let Some(speed) = page.embed.as_ref().and_then(|options| options.speed) {
+        playground.apply(Action::SetSpeedLog(speed.log10()));
+    }
+    if !page.warnings.is_empty() && playground.notice.is_none() {
+        let text = format!("Some embed options were not understood and use their defaults: {}", page.warnings.join("; "));
+        playground.notice = Some(Notice { text, error: true });
+    }
+    playground
+}
+
+#[derive(Properties, PartialEq)]
+struct EmbedProps {
+    state: Handle,
+    options: EmbedOptions,
+}
+
+/// The minimal view for documentation pages: the chosen views, the chosen controls, and a link
+/// to the full playground at the same state.
+#[component]
+fn EmbedApp(props: &EmbedProps) -> Html {
+    let state = &props.state;
+    let playground = state.get();
+    let options = &props.options;
+    let key = (playground.revision, if playground.playing { u64::MAX } else { playground.simulation.cursor_step() });
+    let open_link = use_memo(key, {
+        let state = state.clone();
+        move |_| match state.get().share_fragment() {
+            Ok(fragment) => format!("{}#{fragment}", browser::page_url()),
+            Err(_) => browser::page_url(),
+        }
+    });
+    let (sequence, cluster, tables) = match options.view {
+        EmbedView::Sequence => (true, false, false),
+        EmbedView::Cluster => (false, true, false),
+        EmbedView::Tables => (false, false, true),
+        EmbedView::All => (true, true, true),
+    };
+    html! {
+        <div id="app" class={classes!("app", "embed", format!("embed-{}", options.view))} data-playing={playground.playing.to_string()}
+            data-at-end={playground.at_end().to_string()} data-step={playground.simulation.cursor_step().to_string()}
+            data-preset={playground.preset.clone()} data-trace-hash={playground.trace_hash.clone()}>
+            <div class="embed-bar">
+                { match options.controls {
+                    ControlsLevel::None => html! {},
+                    ControlsLevel::Minimal => html! { <MiniControls state={state.clone()} /> },
+                    ControlsLevel::Full => html! { <Controls state={state.clone()} /> },
+                } }
+                <a id="open-full" class="open-full" href={(*open_link).clone()} target="_blank" rel="noopener">{ "Open in Commit Lab ↗" }</a>
+            </div>
+            if let Some(notice) = &playground.notice {
+                <div id="message" role="status" class={classes!("notice", if notice.error { "error" } else { "info" })}>
+                    <span>{ &notice.text }</span>
+                </div>
+            }
+            <div class="embed-views">
+                if sequence { <SequenceDiagram state={state.clone()} /> }
+                if cluster { <ClusterView state={state.clone()} /> }
+                if tables { <StateTables state={state.clone()} /> }
+            </div>
         </div>
     }
 }

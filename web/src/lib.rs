@@ -7,6 +7,8 @@
 //! - `state`: the `Reducible` wrapper; `app` and `components`: the views, one per file.
 
 pub mod app;
+pub mod browser;
+pub mod embed;
 pub mod components;
 pub mod form;
 pub mod model;
@@ -15,11 +17,16 @@ pub mod state;
 
 pub use app::App;
 
-/// Mounts the playground on the page's body, with a panic shown as a message instead of a
-/// silently frozen page.
+/// Mounts the playground on the page's body, opening the run in the address's fragment (or the
+/// default) in full or embed mode, with a panic shown as a message instead of a frozen page.
 pub fn start() {
     std::panic::set_hook(Box::new(show_panic));
-    yew::Renderer::<App>::new().render();
+    let (fragment, query) = browser::location_parts();
+    let page = embed::parse_query(&query);
+    if let Some(options) = &page.embed {
+        browser::set_theme(options.theme);
+    }
+    yew::Renderer::<App>::with_props(app::AppProps { fragment: fragment.into(), page }).render();
 }
 
 fn show_panic(info: &std::panic::PanicHookInfo) {

@@ -7,7 +7,8 @@
 use crate::form::{Field, FormDraft};
 use crate::run_index::RunIndex;
 use commitlab_protocol::{Endpoint, MessageId, Millis, NodeId, TxnId};
-use commitlab_sim::{preset, Fault, MessageTarget, NodeSnapshot, Scenario, Simulation, Stop};
+use commitlab_sim::link::{self, LinkError};
+use commitlab_sim::{preset, Fault, MessageTarget, NodeSnapshot, Scenario, Shared, Simulation, Stop, View, PRESETS};
 use std::collections::BTreeSet;
 
 /// Playback speed: virtual milliseconds per real second at 1x.
@@ -38,6 +39,9 @@ pub struct Notice {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     LoadPreset(String),
+    /// A scenario file's text, from an upload.
+    LoadScenarioText(String),
+    Play,
     TogglePlay,
     Pause,
     /// Real milliseconds elapsed since the previous animation frame.
@@ -82,6 +86,8 @@ pub struct Playground {
     pub index: RunIndex,
     /// The end of the computed run, in virtual milliseconds.
     pub end_ms: Millis,
+    /// The computed run's trace hash: equal runs, equal hashes (shown for comparing runs).
+    pub trace_hash: String,
     pub playing: bool,
     pub speed_log: f64,
     /// Playback position with a fraction, so messages glide between milliseconds.
@@ -111,6 +117,7 @@ impl Action {
         matches!(
             self,
             Action::TogglePlay
+                | Action::Play
                 | Action::Pause
                 | Action::Tick(_)
                 | Action::StepForward
@@ -140,6 +147,7 @@ impl Playground {
             simulation,
             index: RunIndex::default(),
             end_ms: 0,
+            trace_hash: String::new(),
             playing: false,
             speed_log: 0.0,
             display_ms: 0.0,
@@ -165,6 +173,69 @@ impl Playground {
         Ok(playground)
     }
 
+    /// Opens a share link's fragment (`#s=1....`); an empty fragment opens the default scenario,
+    /// and a bad one opens it too, with a message that says what is wrong with the link.
+    pub fn from_fragment(fragment: &str) -> Playground {
+        let fragment = fragment.trim_start_matches('#');
+        if fragment.is_empty() {
+            return Playground::from_preset(commitlab_sim::presets::DEFAULT_PRESET);
+        }
+        let opened = link::decode(fragment).map_err(|error| error.to_string()).and_then(|shared| {
+            let view = shared.view.clone();
+            Playground::new(shared.scenario).map(|playground| (playground, view))
+        });
+        match opened {
+            Ok((mut playground, view)) => {
+                playground.preset = PRESETS
+                    .iter()
+                    .find(|preset| (preset.build)() == *playground.scenario())
+                    .map(|preset| preset.name.to_string())
+                    .unwrap_or_default();
+                playground.apply_view(&view);
+                playground
+            }
+            Err(error) => {
+                let mut playground = Playground::from_preset(commitlab_sim::presets::DEFAULT_PRESET);
+                playground.notice = Some(Notice {
+                    text: format!("This link cannot be opened: {error}. Showing the default scenario instead."),
+                    error: true,
+                });
+                playground
+            }
+        }
+    }
+
+    fn apply_view(&mut self, view: &View) {
+        if let Some(step) = view.step {
+            self.simulation.seek_step(step);
+            self.display_ms = self.simulation.now_ms() as f64;
+            self.cursor_moved();
+        }
+        self.selected_message = view.message.filter(|id| self.index.message(*id).is_some());
+        if let Some(span_ms) = view.span_ms {
+            self.span_ms = f64::from(span_ms).clamp(SPAN_MS_MIN, SPAN_MS_MAX);
+        }
+        if let Some(tenths) = view.speed_tenths {
+            self.speed_log = (f64::from(tenths) / 10.0).clamp(SPEED_LOG_MIN, SPEED_LOG_MAX);
+        }
+    }
+
+    /// The view this page shows, as a link carries it.
+    pub fn view(&self) -> View {
+        View {
+            step: Some(self.simulation.cursor_step()),
+            message: self.selected_message,
+            span_ms: (self.span_ms != SPAN_MS_DEFAULT).then_some(self.span_ms.round() as u32),
+            speed_tenths: (self.speed_log != 0.0).then_some((self.speed_log * 10.0).round() as i8),
+        }
+    }
+
+    /// The share link fragment of the scenario and view on screen: `s=1.<data>`.
+    pub fn share_fragment(&self) -> Result<String, LinkError> {
+        let shared = Shared { scenario: self.scenario().clone(), view: self.view() };
+        link::encode(&shared).map(|encoded| format!("{}{encoded}", link::LINK_KEY))
+    }
+
     pub fn scenario(&self) -> &Scenario {
         self.simulation.scenario()
     }
@@ -182,6 +253,7 @@ impl Playground {
         let cursor = self.simulation.cursor_step();
         self.simulation.run_to_end();
         self.index = RunIndex::build(&self.simulation);
+        self.trace_hash = format!("{:016x}", self.simulation.trace_hash());
         let last_ms = self.simulation.trace().last().map_or(0, |entry| entry.time_ms);
         self.end_ms = match self.simulation.stop() {
             Some(Stop::EndTime) => self.scenario().end_ms.max(last_ms),
@@ -213,6 +285,21 @@ impl Playground {
                 let revision = self.revision;
                 *self = Playground::from_preset(&name);
                 self.revision = revision;
+            }
+            Action::LoadScenarioText(text) => {
+                let result = Scenario::from_json(&text).map_err(|error| format!("the file is not a valid scenario: {error}"));
+                match result {
+                    Ok(scenario) => {
+                        self.json = scenario.to_json_pretty();
+                        self.apply_edited(Ok(scenario));
+                    }
+                    Err(error) => self.notice = Some(Notice { text: error, error: true }),
+                }
+            }
+            Action::Play => {
+                if !self.playing {
+                    self.toggle_play();
+                }
             }
             Action::TogglePlay => self.toggle_play(),
             Action::Pause => self.playing = false,
@@ -457,6 +544,34 @@ mod tests {
         playground.apply(Action::RemoveFault(1));
         assert_eq!(playground.scenario().faults.len(), 1);
         assert!(!playground.snapshots.iter().find(|node| node.id == NodeId(4)).expect("n4").up);
+    }
+
+    #[test]
+    fn a_share_link_opens_the_same_run_at_the_same_cursor() {
+        let mut playground = Playground::from_preset("happy-path");
+        playground.apply(Action::SeekTime(20));
+        playground.apply(Action::ToggleNode(NodeId(4)));
+        playground.apply(Action::StepForward);
+        let fragment = playground.share_fragment().expect("short enough");
+        let opened = Playground::from_fragment(&format!("#{fragment}"));
+        assert_eq!(opened.trace_hash, playground.trace_hash);
+        assert_eq!(opened.simulation.cursor_step(), playground.simulation.cursor_step());
+        assert_eq!(opened.scenario(), playground.scenario());
+        assert_eq!(opened.preset, "", "an edited scenario is no preset");
+        assert!(opened.notice.is_none());
+    }
+
+    #[test]
+    fn a_preset_link_selects_its_preset_and_a_bad_link_says_why() {
+        let playground = Playground::from_preset("lost-commit");
+        let opened = Playground::from_fragment(&playground.share_fragment().expect("fits"));
+        assert_eq!(opened.preset, "lost-commit");
+        let bad = Playground::from_fragment("#s=1.bm90IGEgbGluaw");
+        assert_eq!(bad.preset, "happy-path");
+        let notice = bad.notice.expect("a message");
+        assert!(notice.error && notice.text.starts_with("This link cannot be opened: the link is damaged"), "{}", notice.text);
+        let future = Playground::from_fragment("#s=9.abc");
+        assert!(future.notice.expect("a message").text.contains("newer Commit Lab (link version 9)"));
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! Exit status: 0 when the run completes with every invariant holding, 1 when an invariant is
 //! violated, 2 for invalid input.
 
-use commitlab_sim::export::{mermaid, tables_text, trace_text, verdict_text};
+use commitlab_sim::export::{mermaid, run_json, tables_text, trace_text, verdict_text};
 use commitlab_sim::{link, preset, Scenario, Shared, Simulation, View, PRESETS};
 use std::process::ExitCode;
 
@@ -193,21 +193,5 @@ fn print_text(simulation: &Simulation) {
 }
 
 fn print_json(simulation: &Simulation) {
-    let value = serde_json::json!({
-        "scenario": simulation.scenario(),
-        "stop": simulation.stop(),
-        "steps": simulation.cursor_step(),
-        "time_ms": simulation.now_ms(),
-        "trace_hash": format!("{:016x}", commitlab_sim::simulation::trace_hash(simulation.trace_to_cursor())),
-        "trace": simulation.trace_to_cursor().iter().map(|entry| serde_json::json!({
-            "step": entry.step,
-            "time_ms": entry.time_ms,
-            "text": entry.event.to_string(),
-            "event": entry.event,
-        })).collect::<Vec<_>>(),
-        "nodes": simulation.snapshots(),
-        "invariants": simulation.invariants(),
-        "in_doubt": simulation.in_doubt(),
-    });
-    println!("{}", serde_json::to_string_pretty(&value).expect("serialisable"));
+    println!("{}", serde_json::to_string_pretty(&run_json(simulation)).expect("serialisable"));
 }

@@ -133,11 +133,16 @@ fn mermaid_text(text: &str) -> String {
 /// The run up to the cursor as a Mermaid `sequenceDiagram`: one arrow per delivered message,
 /// a cross for each lost one, notes for WAL writes, crashes, restarts and violations.
 pub fn mermaid(simulation: &Simulation) -> String {
+    mermaid_of(simulation, simulation.trace_to_cursor())
+}
+
+/// The same for any part of the trace (the page exports the whole computed run).
+pub fn mermaid_of(simulation: &Simulation, trace: &[TraceEntry]) -> String {
     let mut text = String::from("sequenceDiagram\n    participant client as client\n");
-    for snapshot in simulation.snapshots() {
+    for snapshot in simulation.snapshots_with_wal_tail(0) {
         let _ = writeln!(text, "    participant {} as {} ({})", snapshot.id, snapshot.id, snapshot.label);
     }
-    for entry in simulation.trace_to_cursor() {
+    for entry in trace {
         let time = entry.time_ms;
         match &entry.event {
             TraceEvent::Deliver { from, to, message, .. } => {
@@ -164,4 +169,26 @@ pub fn mermaid(simulation: &Simulation) -> String {
         }
     }
     text
+}
+
+/// The run up to the cursor as data: scenario, how it stopped, the trace (canonical text and
+/// structured event per entry), node snapshots, invariants and who is in doubt.
+pub fn run_json(simulation: &Simulation) -> serde_json::Value {
+    let trace = simulation.trace_to_cursor();
+    serde_json::json!({
+        "scenario": simulation.scenario(),
+        "stop": simulation.stop(),
+        "steps": simulation.cursor_step(),
+        "time_ms": simulation.now_ms(),
+        "trace_hash": format!("{:016x}", crate::simulation::trace_hash(trace)),
+        "trace": trace.iter().map(|entry| serde_json::json!({
+            "step": entry.step,
+            "time_ms": entry.time_ms,
+            "text": entry.event.to_string(),
+            "event": entry.event,
+        })).collect::<Vec<_>>(),
+        "nodes": simulation.snapshots(),
+        "invariants": simulation.invariants(),
+        "in_doubt": simulation.in_doubt(),
+    })
 }

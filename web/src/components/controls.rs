@@ -70,3 +70,20 @@ pub fn Controls(props: &Props) -> Html {
         </section>
     }
 }
+
+/// Play/pause and the time, for embeds with `controls=minimal`.
+#[component]
+pub fn MiniControls(props: &Props) -> Html {
+    let playground = props.state.get();
+    let state = props.state.clone();
+    let onclick = Callback::from(move |_: MouseEvent| state.dispatch(Action::TogglePlay));
+    let label = if playground.playing { "Pause" } else { "Play" };
+    html! {
+        <div class="mini-controls" aria-label="Playback">
+            <button id="play" class="primary" aria-label={label} {onclick}>
+                { if playground.playing { "❚❚ Pause" } else { "▶ Play" } }
+            </button>
+            <span id="time">{ format!("{} ms", playground.display_ms.floor() as u64) }</span>
+        </div>
+    }
+}

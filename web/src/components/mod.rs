@@ -8,5 +8,6 @@ pub mod faults;
 pub mod header;
 pub mod invariants;
 pub mod sequence;
+pub mod share;
 pub mod tables;
 pub mod trace_log;
