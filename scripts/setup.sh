@@ -46,8 +46,8 @@ if [ "$("$tools/node_modules/.bin/wasm-opt" --version 2>/dev/null | awk '{print 
 fi
 
 # The end-to-end tests render exported Mermaid text with the real Mermaid library.
-if [ "$want_browser" = 1 ] && [ ! -f "$tools/node_modules/mermaid/dist/mermaid.min.js" ]; then
+if [ "$want_browser" = 1 ] && [ "$(node -p "require('$tools/node_modules/mermaid/package.json').version" 2>/dev/null)" != "11.17.2" ]; then
   log "installing mermaid from npm into .tools (for the export test)"
   mkdir -p "$tools"
-  npm install --prefix "$tools" --no-audit --no-fund --silent mermaid@11 >/dev/null
+  npm install --prefix "$tools" --no-audit --no-fund --silent mermaid@11.17.2 >/dev/null
 fi

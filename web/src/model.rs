@@ -503,7 +503,9 @@ impl Playground {
                 true
             }
             Err(error) => {
+                // Shown in the editor and as a message: the change may come from the fault list.
                 self.editor_error = Some(error.to_string());
+                self.notice = Some(Notice { text: format!("That change makes the scenario invalid: {error}"), error: true });
                 false
             }
         }
@@ -572,6 +574,14 @@ mod tests {
         assert!(notice.error && notice.text.starts_with("This link cannot be opened: the link is damaged"), "{}", notice.text);
         let future = Playground::from_fragment("#s=9.abc");
         assert!(future.notice.expect("a message").text.contains("newer Commit Lab (link version 9)"));
+    }
+
+    #[test]
+    fn moving_a_fault_out_of_range_is_refused_with_a_message() {
+        let mut playground = Playground::from_preset("lost-commit");
+        playground.apply(Action::MoveFault(0, u64::MAX));
+        assert_eq!(playground.scenario().faults[0].at_ms, 0, "the last valid schedule keeps running");
+        assert!(playground.notice.expect("a message").text.contains("faults[0].at_ms"));
     }
 
     #[test]

@@ -93,3 +93,19 @@ async fn the_json_editor_shows_a_validation_error_and_keeps_the_last_valid_scena
     let error = find(&root, "#editor-error").text_content().unwrap_or_default();
     assert!(error.contains("cannot be read (line 1, column"), "{error}");
 }
+
+#[wasm_bindgen_test]
+async fn the_share_button_shows_a_link_to_this_run_and_cursor() {
+    let root = mount().await;
+    type_into(&find(&root, "#scrubber"), "20").await;
+    click(&root, r#"svg#cluster g.node[data-node="n1"]"#).await;
+    click(&root, "#share").await;
+    let input = find(&root, "#share-link").dyn_into::<HtmlInputElement>().expect("an input");
+    let url = input.value();
+    let (_, fragment) = url.split_once('#').expect("a fragment");
+    let shared = commitlab_sim::link::decode(fragment).expect("the link decodes");
+    assert_eq!(shared.scenario.faults.len(), 1, "the crash travels with the link");
+    assert_eq!(shared.scenario.faults[0].to_string(), "at 20 ms: crash n1");
+    let step: u64 = find(&root, "#app").get_attribute("data-step").expect("data-step").parse().expect("a number");
+    assert_eq!(shared.view.step, Some(step), "the link lands on the same cursor");
+}
