@@ -54,12 +54,22 @@ pub struct ParticipantTxn {
     pub in_doubt_since_ms: Option<Millis>,
 }
 
+/// How a transaction ended here, remembered so that a PREPARE arriving late (a retransmission or
+/// a duplicate the network held back) gets the same answer instead of preparing it again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finished {
+    pub decision: Decision,
+    /// Why it was refused or rolled back, for the repeated NO.
+    pub reason: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Participant {
     bank: Bank,
     txns: BTreeMap<TxnId, ParticipantTxn>,
-    /// Transactions this participant refused, with the reason, so a repeated PREPARE gets the same NO.
-    refused: BTreeMap<TxnId, String>,
+    /// Transactions refused, committed or rolled back here. The durable ones (those with an
+    /// outcome record) are rebuilt on recovery; a NO vote needs no record (presumed abort).
+    finished: BTreeMap<TxnId, Finished>,
 }
 
 impl Participant {
@@ -69,7 +79,7 @@ impl Participant {
         let mut participant = Participant {
             bank: Bank::new(context.config.initial_balances.clone()),
             txns: BTreeMap::new(),
-            refused: BTreeMap::new(),
+            finished: BTreeMap::new(),
         };
         // Replaying reproduces old changes; only the end state matters, so its notes are dropped.
         let mut replay_out = Vec::new();
@@ -133,9 +143,13 @@ impl Participant {
             }
             return;
         }
-        if let Some(reason) = self.refused.get(&txn) {
-            let reason = Some(reason.clone());
-            context.send(coordinator, Message::Vote { txn, yes: false, reason });
+        if let Some(finished) = self.finished.get(&txn) {
+            // A stale PREPARE for a committed transaction needs no answer: its decision is made.
+            // One for a refused or rolled-back transaction gets the same NO again.
+            if finished.decision == Decision::Abort {
+                let reason = Some(finished.reason.clone());
+                context.send(coordinator, Message::Vote { txn, yes: false, reason });
+            }
             return;
         }
         match self.check(work, context.config.bugs.ignore_locks) {
@@ -173,7 +187,7 @@ impl Participant {
     fn refuse(&mut self, coordinator: NodeId, txn: TxnId, reason: String, context: &mut Context) {
         context.note(Note::Phase { txn, role: Role::Participant, phase: "voted NO" });
         context.send(coordinator, Message::Vote { txn, yes: false, reason: Some(reason.clone()) });
-        self.refused.insert(txn, reason);
+        self.finished.insert(txn, Finished { decision: Decision::Abort, reason });
     }
 
     fn prepare(&mut self, coordinator: NodeId, txn: TxnId, writes: Vec<Write>, journal: Option<String>, context: &mut Context) {
@@ -203,9 +217,13 @@ impl Participant {
 
     pub fn on_decide(&mut self, txn: TxnId, decision: Decision, coordinator: NodeId, context: &mut Context) {
         let Some(entry) = self.txns.get_mut(&txn) else {
-            // Already applied and forgotten, or refused: the decision changes nothing here, and a
-            // refused transaction's PREPARE cannot come again once it is decided.
-            self.refused.remove(&txn);
+            // Already applied, refused, or never prepared: the decision changes nothing here. An
+            // ABORT that overtook its PREPARE leaves a tombstone, so the PREPARE gets a NO when it
+            // arrives instead of locking for a transaction that is already over.
+            if decision == Decision::Abort {
+                let reason = format!("{txn} was already aborted by its coordinator");
+                self.finished.entry(txn).or_insert(Finished { decision, reason });
+            }
             context.send(coordinator, Message::Ack { txn });
             return;
         };
@@ -269,6 +287,7 @@ impl Participant {
             Decision::Commit => "committed",
             Decision::Abort => "rolled back",
         };
+        self.finished.insert(txn, Finished { decision, reason: format!("{txn} was already {phase} here") });
         context.note(Note::Phase { txn, role: Role::Participant, phase });
     }
 }

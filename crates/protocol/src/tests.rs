@@ -145,3 +145,34 @@ fn a_recovered_coordinator_presumes_abort_and_answers_unknown_queries_with_abort
     node.on_message(101, Endpoint::Node(NodeId(4)), &Message::Query { txn: TxnId(9) }, &mut out);
     assert_eq!(sends(&out), ["n4 Abort t9"]);
 }
+
+#[test]
+fn a_late_prepare_never_prepares_a_finished_transaction_again() {
+    let mut node = fresh(config(4, 1, false));
+    let mut out = Vec::new();
+    let coordinator = Endpoint::Node(NodeId(1));
+    node.on_message(10, coordinator, &prepare(1, 3001, 10), &mut out);
+    let prepared = persists(&out).remove(0);
+    node.on_persisted(12, &prepared, &mut out);
+    node.on_message(20, coordinator, &Message::Decide { txn: TxnId(1), decision: Decision::Commit }, &mut out);
+    let outcome = persists(&out).pop().expect("an outcome record");
+    node.on_persisted(22, &outcome, &mut out);
+    out.clear();
+    // A duplicate of the PREPARE that the network held back arrives after the commit.
+    node.on_message(300, coordinator, &prepare(1, 3001, 10), &mut out);
+    assert!(out.is_empty(), "ignored: {out:?}");
+    assert_eq!(node.participant().unwrap().bank().balance(AccountId(3001)), Some(60), "applied once");
+}
+
+#[test]
+fn an_abort_that_overtakes_its_prepare_leaves_a_tombstone() {
+    let mut node = fresh(config(4, 1, false));
+    let mut out = Vec::new();
+    let coordinator = Endpoint::Node(NodeId(1));
+    node.on_message(10, coordinator, &Message::Decide { txn: TxnId(2), decision: Decision::Abort }, &mut out);
+    assert_eq!(sends(&out), ["n1 Ack t2"]);
+    out.clear();
+    node.on_message(11, coordinator, &prepare(2, 3001, 10), &mut out);
+    assert_eq!(sends(&out), ["n1 Vote t2 NO (t2 was already aborted by its coordinator)"]);
+    assert!(persists(&out).is_empty() && node.participant().unwrap().bank().locks().is_empty());
+}

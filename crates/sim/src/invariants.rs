@@ -139,6 +139,8 @@ impl Checker {
                 self.durable_prepares.insert((node, *txn));
             }
             Record::Outcome { txn, decision } => {
+                // The node has applied the outcome and will not vote on `txn` again.
+                self.durable_prepares.remove(&(node, *txn));
                 if let Some((logged, coordinator)) = self.decisions.get(txn) {
                     if logged != decision {
                         violations.push(against_decision(*txn, node, *decision, *coordinator, *logged));
@@ -197,13 +199,14 @@ impl Checker {
         }
     }
 
-    /// Every participant has acknowledged a durable outcome: no vote, prepare or outcome of `txn`
-    /// can follow, so only its decision is kept (for decision stability).
+    /// Every participant has acknowledged: no COMMIT record can follow, so the votes are no longer
+    /// needed, and later participant outcomes are still checked against the decision, which is
+    /// kept. (A participant may still prepare later, when the ABORT overtook the PREPARE: its
+    /// prepare records are forgotten only with its own outcome.)
     fn forget(&mut self, txn: TxnId) {
         if let Some(participants) = self.participants.remove(&txn) {
             for participant in participants {
                 self.yes_votes.remove(&(txn, participant));
-                self.durable_prepares.remove(&(participant, txn));
             }
         }
         self.outcomes.remove(&txn);

@@ -65,7 +65,17 @@ fn scenario_strategy(settle: bool) -> impl Strategy<Value = Scenario> {
             let transfer = (account.clone(), account, 1u64..80).prop_map(|(from, to, amount)| Transfer { from, to, amount });
             let request = (0u64..150, proptest::collection::vec(transfer, 1..=2))
                 .prop_map(|(at_ms, transfers)| RequestSpec { at_ms, request: None, transfers, journal: Vec::new() });
-            let fault = (0u64..600, fault_strategy(nodes.clone())).prop_map(|(at_ms, fault)| ScheduledFault { at_ms, fault });
+            // A fault is either one fault or a late duplicate: the next matching message is
+            // copied and the original held back, so a stale copy arrives long after the first.
+            let fault = (0u64..600, fault_strategy(nodes.clone())).prop_map(|(at_ms, fault)| vec![ScheduledFault { at_ms, fault }]);
+            let late_duplicate = (0u64..600, 100u64..700, proptest::sample::select(KINDS.to_vec())).prop_map(|(at_ms, by_ms, kind)| {
+                let target = || MessageTarget::Next(MessageFilter { kind: Some(kind.to_string()), ..MessageFilter::default() });
+                vec![
+                    ScheduledFault { at_ms, fault: Fault::Duplicate(target()) },
+                    ScheduledFault { at_ms, fault: Fault::Delay { message: target(), by_ms } },
+                ]
+            });
+            let fault = prop_oneof![4 => fault, 1 => late_duplicate];
             (
                 Just(shards),
                 Just(dedicated),
@@ -76,7 +86,8 @@ fn scenario_strategy(settle: bool) -> impl Strategy<Value = Scenario> {
                 (1u64..10, 0u64..25, 0u32..=2, 0u32..=2, 1u64..6),
             )
         })
-        .prop_map(move |(shards, dedicated, nodes, requests, mut faults, seed, (latency, spread, loss, duplication, write_ms))| {
+        .prop_map(move |(shards, dedicated, nodes, requests, faults, seed, (latency, spread, loss, duplication, write_ms))| {
+            let mut faults: Vec<ScheduledFault> = faults.into_iter().flatten().collect();
             if settle {
                 faults.push(ScheduledFault { at_ms: 1_500, fault: Fault::Heal });
                 for node in nodes {
