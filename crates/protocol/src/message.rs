@@ -6,7 +6,7 @@
 //! `Commit(t1)`, `Aborted(t1)`, `Completed(t1)` on the coordinator, and on a participant its prepare
 //! record with undo data (seed 002's `twoPCWAL[t][1001] = 100`) and its outcome record.
 
-use crate::ids::{AccountId, NodeId, RequestId, ShardId, TxnId};
+use crate::ids::{AccountId, Millis, NodeId, RequestId, ShardId, TxnId};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -182,7 +182,9 @@ pub enum Record {
     /// Coordinator: every participant acknowledged; the transaction may be forgotten.
     Completed { txn: TxnId },
     /// Participant: locks taken and changes made, with undo data; written before voting YES.
-    PrepareVote { txn: TxnId, coordinator: NodeId, writes: Vec<Write>, journal: Option<String> },
+    /// `at_ms` is when it was written, so a restarted participant knows how long it has been in
+    /// doubt.
+    PrepareVote { txn: TxnId, coordinator: NodeId, writes: Vec<Write>, journal: Option<String>, at_ms: Millis },
     /// Participant: the decision applied locally.
     Outcome { txn: TxnId, decision: Decision },
 }

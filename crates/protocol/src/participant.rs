@@ -90,7 +90,6 @@ impl Participant {
         for (txn, entry) in &mut participant.txns {
             entry.phase = ParticipantPhase::InDoubt;
             entry.voted_yes = true;
-            entry.in_doubt_since_ms = Some(context.now_ms);
             for write in &entry.writes {
                 context.note(Note::LockTaken { account: write.account, txn: *txn });
             }
@@ -103,7 +102,7 @@ impl Participant {
 
     fn replay(&mut self, record: &Record, context: &mut Context) {
         match record {
-            Record::PrepareVote { txn, coordinator, writes, journal } => {
+            Record::PrepareVote { txn, coordinator, writes, journal, at_ms } => {
                 self.bank.apply_after(writes, context);
                 if !context.config.bugs.ignore_locks {
                     for write in writes {
@@ -116,7 +115,7 @@ impl Participant {
                     writes: writes.clone(),
                     journal: journal.clone(),
                     voted_yes: true,
-                    in_doubt_since_ms: None,
+                    in_doubt_since_ms: Some(*at_ms),
                 });
             }
             Record::Outcome { txn, decision } => {
@@ -198,7 +197,8 @@ impl Participant {
             }
         }
         self.bank.apply_after(&writes, context);
-        context.persist(Record::PrepareVote { txn, coordinator, writes: writes.clone(), journal: journal.clone() });
+        let at_ms = context.now_ms;
+        context.persist(Record::PrepareVote { txn, coordinator, writes: writes.clone(), journal: journal.clone(), at_ms });
         context.note(Note::Phase { txn, role: Role::Participant, phase: ParticipantPhase::Preparing.name() });
         let voted_yes = bugs.vote_before_wal;
         if voted_yes {

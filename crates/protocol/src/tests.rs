@@ -89,6 +89,7 @@ fn a_restarted_participant_rebuilds_locks_and_doubt_from_its_wal_and_asks() {
         coordinator: NodeId(1),
         writes: vec![Write { account: AccountId(3001), before: 50, after: 60 }],
         journal: None,
+        at_ms: 31,
     }];
     let mut out = Vec::new();
     let node = Node::recover(config(4, 1, false), log.iter(), 500, &mut out);
@@ -96,6 +97,7 @@ fn a_restarted_participant_rebuilds_locks_and_doubt_from_its_wal_and_asks() {
     assert_eq!(participant.bank().balance(AccountId(3001)), Some(60));
     assert_eq!(participant.bank().lock_holder(AccountId(3001)), Some(TxnId(1)));
     assert_eq!(sends(&out), ["n1 Query t1"]);
+    assert_eq!(node.view().txns[0].in_doubt_since_ms, Some(31), "in doubt since the prepare, not the restart");
     let mut out = Vec::new();
     let log = [log[0].clone(), Record::Outcome { txn: TxnId(1), decision: Decision::Abort }];
     let node = Node::recover(config(4, 1, false), log.iter(), 500, &mut out);
