@@ -63,8 +63,9 @@ pub fn App(props: &AppProps) -> Html {
         let key = (playground.revision, playground.simulation.cursor_step(), playground.selected_message, playing);
         let state = state.clone();
         use_effect_with(key, move |(_, _, _, playing)| {
-            if !embedded && !*playing {
-                if let Ok(fragment) = state.get().share_fragment() {
+            let playground = state.get();
+            if !embedded && !*playing && !playground.keep_address {
+                if let Ok(fragment) = playground.share_fragment() {
                     browser::replace_fragment(&fragment);
                 }
             }

@@ -109,6 +109,9 @@ pub struct Playground {
     /// Counts changes to anything but the cursor and playback, so panels that show only the
     /// scenario, its faults and the editor skip rendering while the run plays.
     pub revision: u64,
+    /// Set when the page was opened from a link that could not be read: the address keeps that
+    /// link (a reload shows the same message) until the reader does something.
+    pub keep_address: bool,
 }
 
 impl Action {
@@ -165,6 +168,7 @@ impl Playground {
             form: FormDraft::from_scenario(&scenario),
             editor_error: None,
             revision: 0,
+            keep_address: false,
         };
         playground.recompute();
         playground.simulation.seek_step(0);
@@ -200,6 +204,7 @@ impl Playground {
                     text: format!("This link cannot be opened: {error}. Showing the default scenario instead."),
                     error: true,
                 });
+                playground.keep_address = true;
                 playground
             }
         }
@@ -277,6 +282,7 @@ impl Playground {
     }
 
     pub fn apply(&mut self, action: Action) {
+        self.keep_address = false;
         if !action.moves_only_the_cursor() {
             self.revision += 1;
         }

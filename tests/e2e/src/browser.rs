@@ -103,6 +103,36 @@ impl Browser {
         self.run(&format!("goto {url}"), self.client().goto(url))
     }
 
+    /// The address of the top-level page (whatever frame the session is in), as WebDriver sees it.
+    pub fn current_url(&self) -> Result<String> {
+        self.run("current url", self.client().current_url())
+            .map(|url| url.to_string())
+    }
+
+    /// Moves the session into the `index`-th frame (`window.frames[index]`) of the current
+    /// document: later calls look at and act on that frame's document until [`Browser::leave_frame`].
+    pub fn enter_frame(&self, index: u16) -> Result<()> {
+        self.run(
+            &format!("enter frame {index}"),
+            self.client().enter_frame(index),
+        )
+    }
+
+    /// Moves the session back to the document that holds the current frame.
+    pub fn leave_frame(&self) -> Result<()> {
+        self.run("enter parent frame", self.client().enter_parent_frame())
+    }
+
+    /// Runs `steps` inside the `index`-th frame of the current document and always leaves the
+    /// frame afterwards, also when `steps` fails (its failure is the one reported).
+    pub fn within_frame<T>(&self, index: u16, steps: impl FnOnce(&Self) -> Result<T>) -> Result<T> {
+        self.enter_frame(index)?;
+        let outcome = steps(self);
+        let left = self.leave_frame();
+        let value = outcome.map_err(|e| fail!("in frame {index}: {e}"))?;
+        left.map(|()| value)
+    }
+
     pub fn title(&self) -> Result<String> {
         self.run("title", self.client().title())
     }

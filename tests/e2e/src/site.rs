@@ -166,8 +166,9 @@ fn read_head(stream: &mut TcpStream) -> io::Result<String> {
     Ok(String::from_utf8_lossy(&raw).into_owned())
 }
 
-/// Maps a request target to a file under `root`: query and fragment dropped, `/` and
-/// extension-less paths (the app's client-side routes) to `index.html`, anything climbing out of
+/// Maps a request target to a file under `root`: query and fragment dropped, a folder holding an
+/// `index.html` (such as `/docs/`) to that file, as static hosts do, other extension-less paths
+/// (`/` and the app's client-side routes) to the root `index.html`, anything climbing out of
 /// `root` or not a file to `None`.
 fn resolve(root: &Path, target: &str) -> Option<PathBuf> {
     let path = target.split(['?', '#']).next().unwrap_or("/");
@@ -176,13 +177,18 @@ fn resolve(root: &Path, target: &str) -> Option<PathBuf> {
     if segments.iter().any(|s| *s == ".." || s.contains('\\')) {
         return None;
     }
-    let has_extension = segments.last().is_some_and(|last| last.contains('.'));
-    if !has_extension {
-        return Some(root.join("index.html")).filter(|file| file.is_file());
-    }
     let file = segments
         .iter()
         .fold(root.to_path_buf(), |dir, s| dir.join(s));
+    let has_extension = segments.last().is_some_and(|last| last.contains('.'));
+    if !has_extension {
+        let folder_index = file.join("index.html");
+        let index = match folder_index.is_file() {
+            true => folder_index,
+            false => root.join("index.html"),
+        };
+        return Some(index).filter(|file| file.is_file());
+    }
     Some(file).filter(|file| file.is_file())
 }
 
@@ -271,7 +277,10 @@ mod tests {
         ));
         let _ = fs::remove_dir_all(&root);
         fs::create_dir_all(root.join("style")).expect("create the scratch site folder");
+        fs::create_dir_all(root.join("docs")).expect("create the scratch docs folder");
         fs::write(root.join("index.html"), "<title>x</title>").expect("write index.html");
+        fs::write(root.join("docs/index.html"), "<title>docs</title>")
+            .expect("write docs/index.html");
         fs::write(root.join("app.wasm"), b"\0asm").expect("write app.wasm");
         fs::write(root.join("style/app.css"), "body{}").expect("write app.css");
         let site = Site::serve(&root).expect("serve the scratch site");
@@ -303,6 +312,19 @@ mod tests {
             assert_eq!(page.status, 200, "{path}");
             assert_eq!(page.body, b"<title>x</title>", "{path}");
         }
+        Ok(())
+    }
+
+    #[test]
+    fn folders_with_an_index_get_their_own() -> Result<()> {
+        let (site, _root) = scratch_site();
+        for path in ["/docs/", "/docs", "/docs/?x=1#y"] {
+            let page = site.get(path)?;
+            assert_eq!(page.status, 200, "{path}");
+            assert_eq!(page.body, b"<title>docs</title>", "{path}");
+        }
+        // A folder without an index.html is a client-side route like any other.
+        assert_eq!(site.get("/style/")?.body, b"<title>x</title>");
         Ok(())
     }
 
