@@ -2,7 +2,7 @@
 //! to a validated scenario. Everything the form does not show (faults, bugs, the random workload)
 //! is kept from the scenario it was opened on. Pure data, no Yew.
 
-use commitlab_protocol::{AccountId, ShardId, Transfer};
+use commitlab_protocol::{AccountId, Bugs, ShardId, Transfer};
 use commitlab_sim::scenario::{RequestSpec, ShardSpec};
 use commitlab_sim::{CoordinatorPlacement, Ratio, Scenario};
 
@@ -33,7 +33,17 @@ pub struct FormDraft {
     pub client_retry_ms: String,
     pub seed: String,
     pub end_ms: String,
+    /// The teaching bugs, switched on or off.
+    pub bugs: Bugs,
 }
+
+/// The teaching bugs the form offers, with what each breaks.
+pub const BUG_SWITCHES: [(&str, &str); 4] = [
+    ("vote_before_wal", "participants vote YES before the prepare record is durable"),
+    ("decide_before_log", "the coordinator sends its decision before logging it"),
+    ("ignore_locks", "participants prepare without taking locks"),
+    ("commit_on_vote_timeout", "the coordinator commits when votes are missing"),
+];
 
 /// Which field an edit changes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,6 +66,8 @@ pub enum Field {
     ClientRetryMs,
     Seed,
     EndMs,
+    /// One of `BUG_SWITCHES`, by position; the value is "true" or "false".
+    Bug(usize),
 }
 
 impl FormDraft {
@@ -97,6 +109,7 @@ impl FormDraft {
             client_retry_ms: scenario.timeouts.client_retry_ms.to_string(),
             seed: scenario.seed.to_string(),
             end_ms: scenario.end_ms.to_string(),
+            bugs: scenario.bugs,
         }
     }
 
@@ -134,6 +147,16 @@ impl FormDraft {
             Field::ClientRetryMs => self.client_retry_ms = value,
             Field::Seed => self.seed = value,
             Field::EndMs => self.end_ms = value,
+            Field::Bug(index) => {
+                let on = value == "true";
+                match index {
+                    0 => self.bugs.vote_before_wal = on,
+                    1 => self.bugs.decide_before_log = on,
+                    2 => self.bugs.ignore_locks = on,
+                    3 => self.bugs.commit_on_vote_timeout = on,
+                    _ => {}
+                }
+            }
         }
     }
 
@@ -177,6 +200,7 @@ impl FormDraft {
         scenario.timeouts.client_retry_ms = number("client retry (ms)", &self.client_retry_ms)?;
         scenario.seed = number("seed", &self.seed)?;
         scenario.end_ms = number("end (ms)", &self.end_ms)?;
+        scenario.bugs = self.bugs;
         scenario.validate().map_err(|error| error.to_string())?;
         Ok(scenario)
     }
@@ -231,6 +255,14 @@ mod tests {
         let draft = FormDraft::from_scenario(&scenario);
         assert_eq!(draft.shards[0], "1001:100 1002:100");
         assert_eq!(draft.to_scenario(&scenario), Ok(scenario));
+    }
+
+    #[test]
+    fn bug_switches_reach_the_scenario() {
+        let scenario = happy();
+        let mut draft = FormDraft::from_scenario(&scenario);
+        draft.set(&Field::Bug(1), "true".to_string());
+        assert!(draft.to_scenario(&scenario).expect("valid").bugs.decide_before_log);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The scenario editor: a form for the common fields and the whole scenario as JSON. Invalid input
 //! says what is wrong and where; the last valid scenario keeps running.
 
-use crate::form::Field;
+use crate::form::{Field, BUG_SWITCHES};
 use crate::model::{Action, EditorTab};
 use crate::state::{Handle, RevisionProps as Props};
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
@@ -132,6 +132,28 @@ fn form(props: &Props) -> Html {
                 { text_field(state, "client retry (ms)", Field::ClientRetryMs, &draft.client_retry_ms) }
                 { text_field(state, "seed", Field::Seed, &draft.seed) }
                 { text_field(state, "end (ms)", Field::EndMs, &draft.end_ms) }
+            </fieldset>
+            <fieldset class="bugs">
+                <legend>{ "Protocol bugs, for teaching: each breaks a rule an invariant checks" }</legend>
+                { for BUG_SWITCHES.iter().enumerate().map(|(index, (name, description))| {
+                    let checked = match index {
+                        0 => draft.bugs.vote_before_wal,
+                        1 => draft.bugs.decide_before_log,
+                        2 => draft.bugs.ignore_locks,
+                        _ => draft.bugs.commit_on_vote_timeout,
+                    };
+                    let state = props.state.clone();
+                    let onchange = Callback::from(move |event: Event| {
+                        let input: HtmlInputElement = event.target_unchecked_into();
+                        state.dispatch(Action::EditForm(Field::Bug(index), input.checked().to_string()));
+                    });
+                    html! {
+                        <label class="bug">
+                            <input type="checkbox" {checked} {onchange} aria-label={format!("Bug {name}: {description}")} />
+                            <code>{ *name }</code>{ format!(": {description}") }
+                        </label>
+                    }
+                }) }
             </fieldset>
             <button id="apply-form" class="primary" onclick={send(Action::ApplyForm)}>{ "Apply" }</button>
         </div>
