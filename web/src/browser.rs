@@ -126,6 +126,7 @@ fn export_stylesheet(palette: &[(&'static str, String)]) -> String {
          .lock-mark rect {{ fill: {warn}; }}\n\
          .restart-mark {{ fill: {ok}; font-weight: 700; }}\n\
          .violation-mark {{ fill: {bad}; }}\n\
+         .timer-mark circle, .timer-mark path {{ fill: none; stroke: {muted}; }}\n\
          .band rect {{ fill-opacity: 0.07; }}\n\
          .band.prepare rect {{ fill: {prepare}; }} .band.commit rect {{ fill: {commit}; }} .band.abort rect {{ fill: {abort}; }}\n\
          .cursor line {{ stroke: {warn}; stroke-dasharray: 4 4; }} .cursor text {{ fill: {warn}; font-size: 11px; }}\n",

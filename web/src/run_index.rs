@@ -56,6 +56,8 @@ pub enum MarkKind {
     LockReleased(String),
     Crash,
     Restart,
+    /// A timeout that fired: vote timeout, decision resend, query, client retry.
+    Timer(String),
     Violation(String),
 }
 
@@ -157,8 +159,10 @@ impl RunIndex {
                         index.marks.push(Mark { endpoint: Endpoint::Node(*node), ms, step, kind });
                     }
                 }
-                TraceEvent::TimerFired { .. }
-                | TraceEvent::Partition { .. }
+                TraceEvent::TimerFired { at, timer } => {
+                    index.marks.push(Mark { endpoint: *at, ms, step, kind: MarkKind::Timer(timer.to_string()) });
+                }
+                TraceEvent::Partition { .. }
                 | TraceEvent::Heal
                 | TraceEvent::FaultSkipped { .. } => {}
             }

@@ -104,7 +104,7 @@ pub fn SequenceDiagram(props: &Props) -> Html {
                 { lane_headers(&playground, &geometry, props) }
             </svg>
             <figcaption class="legend">
-                { "solid arrow: delivered · dashed: in flight · ✕: dropped · ■ WAL write · padlock: lock taken (filled) or released (open) · red ✕ and band: crash · ↻ restart · shaded bands: a transaction's prepare, commit or abort phase" }
+                { "solid arrow: delivered · dashed: in flight · ✕: dropped · ■ WAL write · padlock: lock taken (filled) or released (open) · clock: a timeout fired · red ✕ and band: crash · ↻ restart · shaded bands: a transaction's prepare, commit or abort phase" }
             </figcaption>
         </figure>
     }
@@ -319,6 +319,13 @@ fn marks(playground: &Playground, geometry: &Geometry) -> Html {
                         <text class="restart-mark" data-node={node.clone()} x={x.to_string()} y={(y + 6.0).to_string()} text-anchor="middle">
                             { "↻" }<title>{ format!("{} ms {node} restarted", mark.ms) }</title>
                         </text>
+                    },
+                    MarkKind::Timer(text) => html! {
+                        <g class="timer-mark" data-node={node.clone()}>
+                            <title>{ format!("{} ms {node} timer fired: {text}", mark.ms) }</title>
+                            <circle cx={(x + 10.0).to_string()} cy={y.to_string()} r="4" />
+                            <path d={format!("M {} {} v -3 M {} {} h 2", x + 10.0, y, x + 10.0, y)} />
+                        </g>
                     },
                     MarkKind::Violation(text) => html! {
                         <circle class="violation-mark" data-node={node.clone()} cx={x.to_string()} cy={y.to_string()} r="7">
