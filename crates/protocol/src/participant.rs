@@ -55,12 +55,29 @@ pub struct ParticipantTxn {
 }
 
 /// How a transaction ended here, remembered so that a PREPARE arriving late (a retransmission or
-/// a duplicate the network held back) gets the same answer instead of preparing it again.
+/// a duplicate the network held back) gets the same answer instead of preparing it again. Kept
+/// small: one of these stays for every transaction the shard has seen.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Finished {
-    pub decision: Decision,
-    /// Why it was refused or rolled back, for the repeated NO.
-    pub reason: String,
+pub enum Finished {
+    Committed,
+    RolledBack,
+    /// The ABORT arrived before the PREPARE.
+    AbortedBeforePrepare,
+    /// This participant voted NO, for this reason.
+    Refused(String),
+}
+
+impl Finished {
+    /// The NO a late PREPARE gets, or nothing for a committed transaction (its decision is made).
+    fn repeated_vote(&self, txn: TxnId) -> Option<Message> {
+        let reason = match self {
+            Finished::Committed => return None,
+            Finished::RolledBack => format!("{txn} was already rolled back here"),
+            Finished::AbortedBeforePrepare => format!("{txn} was already aborted by its coordinator"),
+            Finished::Refused(reason) => reason.clone(),
+        };
+        Some(Message::Vote { txn, yes: false, reason: Some(reason) })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -143,11 +160,8 @@ impl Participant {
             return;
         }
         if let Some(finished) = self.finished.get(&txn) {
-            // A stale PREPARE for a committed transaction needs no answer: its decision is made.
-            // One for a refused or rolled-back transaction gets the same NO again.
-            if finished.decision == Decision::Abort {
-                let reason = Some(finished.reason.clone());
-                context.send(coordinator, Message::Vote { txn, yes: false, reason });
+            if let Some(vote) = finished.repeated_vote(txn) {
+                context.send(coordinator, vote);
             }
             return;
         }
@@ -186,7 +200,7 @@ impl Participant {
     fn refuse(&mut self, coordinator: NodeId, txn: TxnId, reason: String, context: &mut Context) {
         context.note(Note::Phase { txn, role: Role::Participant, phase: "voted NO" });
         context.send(coordinator, Message::Vote { txn, yes: false, reason: Some(reason.clone()) });
-        self.finished.insert(txn, Finished { decision: Decision::Abort, reason });
+        self.finished.insert(txn, Finished::Refused(reason));
     }
 
     fn prepare(&mut self, coordinator: NodeId, txn: TxnId, writes: Vec<Write>, journal: Option<String>, context: &mut Context) {
@@ -221,8 +235,7 @@ impl Participant {
             // ABORT that overtook its PREPARE leaves a tombstone, so the PREPARE gets a NO when it
             // arrives instead of locking for a transaction that is already over.
             if decision == Decision::Abort {
-                let reason = format!("{txn} was already aborted by its coordinator");
-                self.finished.entry(txn).or_insert(Finished { decision, reason });
+                self.finished.entry(txn).or_insert(Finished::AbortedBeforePrepare);
             }
             context.send(coordinator, Message::Ack { txn });
             return;
@@ -287,7 +300,11 @@ impl Participant {
             Decision::Commit => "committed",
             Decision::Abort => "rolled back",
         };
-        self.finished.insert(txn, Finished { decision, reason: format!("{txn} was already {phase} here") });
+        let finished = match decision {
+            Decision::Commit => Finished::Committed,
+            Decision::Abort => Finished::RolledBack,
+        };
+        self.finished.insert(txn, finished);
         context.note(Note::Phase { txn, role: Role::Participant, phase });
     }
 }
