@@ -125,9 +125,9 @@ coordinator recognises the duplicate and answers from its cached result instead 
         name: "busy",
         title: "Busy: 300 concurrent transfers with contention",
         summary: "Three shards of eight accounts each and 300 random transfers, one every 4 ms: with each \
-transaction holding its locks for tens of milliseconds, many run concurrently and collide, and about half abort \
-with a NO vote. Every shard coordinates the transfers its accounts send. The invariants hold throughout: money \
-is conserved and no transaction is half-committed.",
+transaction holding its locks for tens of milliseconds, many run concurrently and collide, and over 40% of them \
+abort on a NO vote. Every shard coordinates the transfers its accounts send. The invariants hold throughout: \
+money is conserved and no transaction is half-committed.",
         build: busy,
     },
     Preset {
