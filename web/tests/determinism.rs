@@ -1,0 +1,43 @@
+//! Determinism across platforms: every preset run in WebAssembly, in the browser, gives the same
+//! trace hash as the native run pinned in `tests/scenarios/presets/*.trace`.
+#![cfg(target_arch = "wasm32")]
+
+use commitlab_sim::{Simulation, PRESETS};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// The pinned native runs, compiled in.
+const PINNED: [(&str, &str); 15] = [
+    ("happy-path", include_str!("../../tests/scenarios/presets/happy-path.trace")),
+    ("vote-no", include_str!("../../tests/scenarios/presets/vote-no.trace")),
+    ("lock-conflict", include_str!("../../tests/scenarios/presets/lock-conflict.trace")),
+    ("participant-crash-before-vote", include_str!("../../tests/scenarios/presets/participant-crash-before-vote.trace")),
+    ("participant-crash-after-yes", include_str!("../../tests/scenarios/presets/participant-crash-after-yes.trace")),
+    ("coordinator-crash-before-prepare", include_str!("../../tests/scenarios/presets/coordinator-crash-before-prepare.trace")),
+    ("coordinator-crash-after-prepare", include_str!("../../tests/scenarios/presets/coordinator-crash-after-prepare.trace")),
+    ("coordinator-crash-after-commit", include_str!("../../tests/scenarios/presets/coordinator-crash-after-commit.trace")),
+    ("lost-commit", include_str!("../../tests/scenarios/presets/lost-commit.trace")),
+    ("partition-during-voting", include_str!("../../tests/scenarios/presets/partition-during-voting.trace")),
+    ("three-participants", include_str!("../../tests/scenarios/presets/three-participants.trace")),
+    ("duplicate-request", include_str!("../../tests/scenarios/presets/duplicate-request.trace")),
+    ("busy", include_str!("../../tests/scenarios/presets/busy.trace")),
+    ("bug-vote-before-wal", include_str!("../../tests/scenarios/presets/bug-vote-before-wal.trace")),
+    ("bug-commit-before-log", include_str!("../../tests/scenarios/presets/bug-commit-before-log.trace")),
+];
+
+fn pinned_hash(trace: &str) -> &str {
+    let line = trace.lines().find(|line| line.starts_with("## trace hash ")).expect("a pinned trace ends with its hash");
+    line["## trace hash ".len()..].split(',').next().expect("the hash")
+}
+
+#[wasm_bindgen_test]
+fn every_preset_hashes_in_wasm_as_it_does_natively() {
+    assert_eq!(PINNED.len(), PRESETS.len(), "a preset was added: pin it here too");
+    for (name, trace) in PINNED {
+        let preset = commitlab_sim::preset(name).unwrap_or_else(|| panic!("no preset {name}"));
+        let mut simulation = Simulation::new((preset.build)()).expect("valid preset");
+        simulation.run_to_end();
+        assert_eq!(format!("{:016x}", simulation.trace_hash()), pinned_hash(trace), "{name} runs differently in wasm");
+    }
+}
