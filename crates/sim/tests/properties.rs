@@ -11,6 +11,12 @@ use commitlab_sim::{
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
+/// Cases per property: the default, or `PROPTEST_CASES` for a longer hunt
+/// (`PROPTEST_CASES=20000 cargo test --release -p commitlab-sim --test properties`).
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|value| value.parse().ok()).unwrap_or(default)
+}
+
 const KINDS: [&str; 8] = ["Request", "Reply", "Prepare", "VoteYes", "VoteNo", "Commit", "Abort", "Ack"];
 
 fn shard_node(index: usize) -> NodeId {
@@ -127,7 +133,7 @@ fn run(scenario: &Scenario) -> Simulation {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(300), ..ProptestConfig::default() })]
 
     /// With the correct protocol, no fault schedule breaks an invariant.
     #[test]
@@ -234,7 +240,7 @@ mod links {
     use commitlab_sim::{Shared, View};
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: cases(200), ..ProptestConfig::default() })]
 
         /// scenario -> link -> scenario is the identity, view included.
         #[test]
