@@ -215,6 +215,8 @@ impl Playground {
             self.simulation.seek_step(step);
             self.display_ms = self.simulation.now_ms() as f64;
             self.cursor_moved();
+            // A link opens on a state, not on a change: nothing is highlighted yet.
+            self.previous_snapshots = self.snapshots.clone();
         }
         self.selected_message = view.message.filter(|id| self.index.message(*id).is_some());
         if let Some(span_ms) = view.span_ms {

@@ -80,7 +80,7 @@ fn memory_view(memory: &NodeView, previous: Option<&NodeView>) -> Html {
                     }
                     { for memory.locks.iter().map(|(account, txn)| html! {
                         <li data-account={account.to_string()} class={classes!(changed(old_lock(*account) != Some(*txn)))}>
-                            { format!("🔒 {account} by {txn}") }
+                            { format!("lock {account} held by {txn}") }
                         </li>
                     }) }
                 </ul>
