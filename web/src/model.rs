@@ -593,6 +593,44 @@ mod tests {
     }
 
     #[test]
+    fn messages_in_flight_can_be_dropped_delayed_and_duplicated() {
+        let mut playground = Playground::from_preset("happy-path");
+        playground.apply(Action::SeekTime(20));
+        let prepare = playground
+            .index
+            .messages
+            .iter()
+            .find(|message| message.label == "Prepare t1" && message.to == commitlab_protocol::Endpoint::Node(NodeId(4)))
+            .expect("the PREPARE to n4")
+            .id;
+        assert!(playground.index.message(prepare).expect("known").in_flight_at(playground.simulation.cursor_step()));
+        playground.apply(Action::SetDelayMs(200));
+        playground.apply(Action::DelayMessage(prepare));
+        playground.apply(Action::DuplicateMessage(prepare));
+        playground.apply(Action::DropMessage(prepare));
+        let faults: Vec<String> = playground.scenario().faults.iter().map(ToString::to_string).collect();
+        assert_eq!(faults, [format!("at 20 ms: delay {prepare} by 200 ms"), format!("at 20 ms: duplicate {prepare}"), format!("at 20 ms: drop {prepare}")]);
+        let dropped = playground.index.message(prepare).expect("known");
+        assert!(matches!(dropped.end, Some((crate::run_index::Ending::Dropped { .. }, 20, _))), "{:?}", dropped.end);
+        assert!(playground.index.messages.iter().any(|message| message.duplicate_of == Some(prepare)), "the copy still travels");
+    }
+
+    #[test]
+    fn the_partition_tool_cuts_the_ticked_nodes_off_and_heal_joins_them() {
+        let mut playground = Playground::from_preset("happy-path");
+        playground.apply(Action::SeekTime(10));
+        playground.apply(Action::Partition);
+        assert!(playground.notice.as_ref().is_some_and(|notice| notice.error), "nothing ticked: refused with a message");
+        playground.apply(Action::TogglePartitionMember(commitlab_protocol::Endpoint::Node(NodeId(4))));
+        playground.apply(Action::Partition);
+        playground.apply(Action::SeekTime(300));
+        playground.apply(Action::Heal);
+        let faults: Vec<String> = playground.scenario().faults.iter().map(ToString::to_string).collect();
+        assert_eq!(faults, ["at 10 ms: partition {n4} | {client, n1, n7}", "at 300 ms: heal partition"]);
+        assert!(playground.partition_draft.is_empty());
+    }
+
+    #[test]
     fn invalid_json_keeps_the_last_valid_scenario_running() {
         let mut playground = Playground::from_preset("happy-path");
         let before = playground.scenario().clone();
