@@ -42,6 +42,12 @@ impl Reducible for State {
 /// What every component gets: the state to render and the way to act on it.
 pub type Handle = UseReducerHandle<State>;
 
+/// A click handler that sends one action.
+pub fn on_click(state: &Handle, action: Action) -> Callback<MouseEvent> {
+    let state = state.clone();
+    Callback::from(move |_: MouseEvent| state.dispatch(action.clone()))
+}
+
 #[derive(Properties, PartialEq)]
 pub struct Props {
     pub state: Handle,

@@ -10,6 +10,7 @@
 //! references. Helpers return [`Result`] with a [`Failure`] whose message names the selector and
 //! what was last seen, so a test written as `fn t() -> Result<()>` fails with a readable reason.
 
+pub mod app;
 mod browser;
 mod http;
 mod site;

@@ -6,25 +6,9 @@
 //!
 //! Run: `scripts/build-web.sh && cargo test -p commitlab-e2e --test playground`
 
-use commitlab_e2e::{
-    fail, Browser, Probe, Result, Site, APP_START_WAIT, DEFAULT_WAIT, PLAYBACK_WAIT,
-};
+use commitlab_e2e::app::{cluster_node, node_state, open_app, start, step};
+use commitlab_e2e::{fail, Browser, Probe, Result, DEFAULT_WAIT, PLAYBACK_WAIT};
 use serde_json::json;
-
-/// Serves `dist/` and opens a browser; both panic with a clear message when missing.
-fn start() -> (Site, Browser) {
-    (Site::start(), Browser::start())
-}
-
-/// Opens the playground at `path` and waits for its first sequence diagram.
-fn open_app(site: &Site, browser: &Browser, path: &str) -> Result<()> {
-    browser.goto(&site.url(path))?;
-    browser.wait_for("svg#sequence", APP_START_WAIT)
-}
-
-fn node_state(node: &str) -> String {
-    format!(r#"section.node-state[data-node="{node}"]"#)
-}
 
 fn balance(node: &str, account: &str) -> String {
     format!(
@@ -43,18 +27,6 @@ fn lock(node: &str, account: &str) -> String {
 fn participant_phase(node: &str, txn: &str) -> String {
     let row = format!(r#"table.txns tr[data-txn="{txn}"][data-role="participant"]"#);
     format!("{} {row} td.phase", node_state(node))
-}
-
-fn cluster_node(node: &str) -> String {
-    format!(r#"svg#cluster g.node[data-node="{node}"]"#)
-}
-
-/// The cursor's step number, from `#app[data-step]`.
-fn step(browser: &Browser) -> Result<u64> {
-    let raw = browser.attr("#app", "data-step")?;
-    let raw = raw.ok_or_else(|| fail!("#app has no data-step attribute"))?;
-    raw.parse()
-        .map_err(|_| fail!("#app has data-step={raw:?}, not a step number"))
 }
 
 /// Where two texts first differ, for failure messages about long texts.

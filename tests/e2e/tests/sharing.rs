@@ -13,6 +13,7 @@ use std::fs;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use commitlab_e2e::app::{cluster_node, open_app, start, step};
 use commitlab_e2e::{fail, Browser, Probe, Result, Site, APP_START_WAIT, DEFAULT_WAIT};
 use serde_json::{json, Value};
 
@@ -24,17 +25,6 @@ const BAD_LINK_PREFIX: &str = "This link cannot be opened:";
 const MERMAID_JS: &str = ".tools/node_modules/mermaid/dist/mermaid.min.js";
 /// How long Mermaid (a 3 MB script) may take to load and render on a busy 2-core machine.
 const MERMAID_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// Serves `dist/` and opens a browser; both panic with a clear message when missing.
-fn start() -> (Site, Browser) {
-    (Site::start(), Browser::start())
-}
-
-/// Opens the full playground at `path` and waits for its first sequence diagram.
-fn open_app(site: &Site, browser: &Browser, path: &str) -> Result<()> {
-    browser.goto(&site.url(path))?;
-    browser.wait_for("svg#sequence", APP_START_WAIT)
-}
 
 /// Opens `url` as a new document: going through about:blank first makes sure that a URL which
 /// differs from the current one only in its fragment still loads the page afresh, instead of
@@ -48,10 +38,6 @@ fn open_fresh(browser: &Browser, url: &str) -> Result<()> {
     browser.goto(url)
 }
 
-fn cluster_node(node: &str) -> String {
-    format!(r#"svg#cluster g.node[data-node="{node}"]"#)
-}
-
 fn node_status(node: &str) -> String {
     format!(r#"section.node-state[data-node="{node}"] .node-status"#)
 }
@@ -62,14 +48,6 @@ fn location_href(browser: &Browser) -> Result<String> {
     href.as_str()
         .map(str::to_string)
         .ok_or_else(|| fail!("window.location.href is {href}"))
-}
-
-/// The cursor's step number, from `#app[data-step]`.
-fn step(browser: &Browser) -> Result<u64> {
-    let raw = browser.attr("#app", "data-step")?;
-    let raw = raw.ok_or_else(|| fail!("#app has no data-step attribute"))?;
-    raw.parse()
-        .map_err(|_| fail!("#app has data-step={raw:?}, not a step number"))
 }
 
 /// `#app[data-trace-hash]`, once it holds the 16 hex digits of a computed run.

@@ -1,7 +1,7 @@
 //! Playback: play/pause, step, restart, speed on a log scale, virtual time and the scrubber.
 
 use crate::model::{Action, SPEED_LOG_MAX, SPEED_LOG_MIN};
-use crate::state::Props;
+use crate::state::{on_click, Props};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -16,10 +16,7 @@ fn format_speed(speed: f64) -> String {
 #[component]
 pub fn Controls(props: &Props) -> Html {
     let playground = props.state.get();
-    let send = |action: Action| {
-        let state = props.state.clone();
-        Callback::from(move |_: MouseEvent| state.dispatch(action.clone()))
-    };
+    let send = |action: Action| on_click(&props.state, action);
     let on_speed = {
         let state = props.state.clone();
         Callback::from(move |event: InputEvent| {

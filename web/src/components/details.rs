@@ -2,7 +2,7 @@
 //! can act on it (drop, delay, duplicate), each recorded into the scenario at the cursor.
 
 use crate::model::Action;
-use crate::state::Props;
+use crate::state::{on_click, Props};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -18,10 +18,7 @@ pub fn MessageDetails(props: &Props) -> Html {
     };
     let step = playground.simulation.cursor_step();
     let id = message.id;
-    let send = |action: Action| {
-        let state = props.state.clone();
-        Callback::from(move |_: MouseEvent| state.dispatch(action.clone()))
-    };
+    let send = |action: Action| on_click(&props.state, action);
     let on_delay = {
         let state = props.state.clone();
         Callback::from(move |event: InputEvent| {

@@ -3,7 +3,7 @@
 
 use crate::form::{Field, BUG_SWITCHES};
 use crate::model::{Action, EditorTab};
-use crate::state::{Handle, RevisionProps as Props};
+use crate::state::{on_click, Handle, RevisionProps as Props};
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
@@ -27,10 +27,7 @@ fn text_field(state: &Handle, label: &str, field: Field, value: &str) -> Html {
 #[component]
 pub fn Editor(props: &Props) -> Html {
     let playground = props.state.get();
-    let send = |action: Action| {
-        let state = props.state.clone();
-        Callback::from(move |_: MouseEvent| state.dispatch(action.clone()))
-    };
+    let send = |action: Action| on_click(&props.state, action);
     let form_tab = playground.editor_tab == EditorTab::Form;
     html! {
         <section class="panel editor" aria-label="Scenario editor">
@@ -72,10 +69,7 @@ fn form(props: &Props) -> Html {
     let playground = props.state.get();
     let draft = &playground.form;
     let state = &props.state;
-    let send = |action: Action| {
-        let state = props.state.clone();
-        Callback::from(move |_: MouseEvent| state.dispatch(action.clone()))
-    };
+    let send = |action: Action| on_click(&props.state, action);
     let on_placement = {
         let state = props.state.clone();
         Callback::from(move |event: Event| {

@@ -2,7 +2,7 @@
 //! click, editable (move in time, remove); and the partition tool.
 
 use crate::model::Action;
-use crate::state::RevisionProps as Props;
+use crate::state::{on_click, RevisionProps as Props};
 use commitlab_protocol::Endpoint;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -14,10 +14,7 @@ pub fn Faults(props: &Props) -> Html {
     let endpoints: Vec<Endpoint> = std::iter::once(Endpoint::Client)
         .chain(playground.snapshots.iter().map(|snapshot| Endpoint::Node(snapshot.id)))
         .collect();
-    let send = |action: Action| {
-        let state = props.state.clone();
-        Callback::from(move |_: MouseEvent| state.dispatch(action.clone()))
-    };
+    let send = |action: Action| on_click(&props.state, action);
     html! {
         <section class="panel faults-panel" aria-label="Faults">
             <h2>{ "Fault schedule" }</h2>
