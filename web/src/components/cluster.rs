@@ -82,12 +82,22 @@ pub fn ClusterView(props: &Props) -> Html {
                     let id = message.id;
                     Callback::from(move |_: MouseEvent| state.dispatch(Action::SelectMessage(Some(id))))
                 };
+                let onkeydown = {
+                    let state = props.state.clone();
+                    let id = message.id;
+                    Callback::from(move |event: KeyboardEvent| {
+                        if event.key() == "Enter" || event.key() == " " {
+                            event.prevent_default();
+                            state.dispatch(Action::SelectMessage(Some(id)));
+                        }
+                    })
+                };
                 let selected = playground.selected_message == Some(message.id);
                 let title = format!("{} {} -> {} {} (click to drop, delay or duplicate)", message.id, message.from, message.to, message.label);
                 html! {
                     <circle class={classes!("in-flight", format!("kind-{}", message.kind), selected.then_some("selected"))}
-                        data-message={message.id.to_string()} cx={x.to_string()} cy={y.to_string()} r="7" {onclick}
-                        role="button" aria-label={title.clone()}>
+                        data-message={message.id.to_string()} cx={x.to_string()} cy={y.to_string()} r="7" {onclick} {onkeydown}
+                        role="button" tabindex="0" aria-label={title.clone()}>
                         <title>{ title }</title>
                     </circle>
                 }

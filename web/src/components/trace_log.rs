@@ -30,9 +30,11 @@ pub fn TraceLog(props: &Props) -> Html {
                         matches!(entry.event, TraceEvent::Violation(_)).then_some("violation"),
                     );
                     html! {
-                        <li {class} {onclick} title="move the cursor to this event">
-                            <span class="time">{ format!("{:>6} ms", entry.time_ms) }</span>
-                            { entry.event.to_string() }
+                        <li {class}>
+                            <button class="entry" {onclick} title="move the cursor to this event">
+                                <span class="time">{ format!("{:>6} ms", entry.time_ms) }</span>
+                                { entry.event.to_string() }
+                            </button>
                         </li>
                     }
                 }) }
