@@ -248,13 +248,14 @@ fn listen_to_keys_and_visibility(state: Handle) -> impl FnOnce() {
     let keys = {
         let state = state.clone();
         Closure::<dyn Fn(web_sys::KeyboardEvent)>::new(move |event: web_sys::KeyboardEvent| {
-            if typing_in_a_field(&event) || event.ctrl_key() || event.meta_key() || event.alt_key() {
+            if event.ctrl_key() || event.meta_key() || event.alt_key() {
                 return;
             }
+            let target = focused_kind(&event);
             let action = match event.key().as_str() {
-                " " => Action::TogglePlay,
-                "ArrowLeft" => Action::StepBack,
-                "ArrowRight" => Action::StepForward,
+                " " if target == Focus::Page => Action::TogglePlay,
+                "ArrowLeft" if target != Focus::Field => Action::StepBack,
+                "ArrowRight" if target != Focus::Field => Action::StepForward,
                 _ => return,
             };
             event.prevent_default();
@@ -277,8 +278,21 @@ fn listen_to_keys_and_visibility(state: Handle) -> impl FnOnce() {
     }
 }
 
-/// Keys typed into inputs, text areas, selects and buttons belong to them.
-fn typing_in_a_field(event: &web_sys::KeyboardEvent) -> bool {
-    let Some(element) = event.target().and_then(|target| target.dyn_into::<web_sys::Element>().ok()) else { return false };
-    matches!(element.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT" | "BUTTON") || element.get_attribute("role").as_deref() == Some("button")
+/// What has the keyboard focus: a field owns every key (arrows move sliders and carets), a
+/// button owns space and enter, and the page gets the rest.
+#[derive(PartialEq)]
+enum Focus {
+    Field,
+    Button,
+    Page,
+}
+
+fn focused_kind(event: &web_sys::KeyboardEvent) -> Focus {
+    let Some(element) = event.target().and_then(|target| target.dyn_into::<web_sys::Element>().ok()) else { return Focus::Page };
+    match element.tag_name().as_str() {
+        "INPUT" | "TEXTAREA" | "SELECT" => Focus::Field,
+        "BUTTON" => Focus::Button,
+        _ if element.get_attribute("role").as_deref() == Some("button") => Focus::Button,
+        _ => Focus::Page,
+    }
 }
