@@ -109,3 +109,31 @@ async fn the_share_button_shows_a_link_to_this_run_and_cursor() {
     let step: u64 = find(&root, "#app").get_attribute("data-step").expect("data-step").parse().expect("a number");
     assert_eq!(shared.view.step, Some(step), "the link lands on the same cursor");
 }
+
+#[wasm_bindgen_test]
+async fn arrow_keys_step_and_space_plays() {
+    let root = mount().await;
+    let step = |root: &Element| -> u64 {
+        find(root, "#app").get_attribute("data-step").expect("data-step").parse().expect("a number")
+    };
+    let press = |key: &str| {
+        let init = web_sys::KeyboardEventInit::new();
+        init.set_key(key);
+        init.set_bubbles(true);
+        let event = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).expect("key event");
+        web_sys::window().expect("window").dispatch_event(&event).expect("dispatch");
+    };
+    let before = step(&root);
+    press("ArrowRight");
+    yew::scheduler::flush().await;
+    assert_eq!(step(&root), before + 1);
+    press("ArrowLeft");
+    yew::scheduler::flush().await;
+    assert_eq!(step(&root), before);
+    press(" ");
+    yew::scheduler::flush().await;
+    assert_eq!(find(&root, "#app").get_attribute("data-playing").as_deref(), Some("true"));
+    press(" ");
+    yew::scheduler::flush().await;
+    assert_eq!(find(&root, "#app").get_attribute("data-playing").as_deref(), Some("false"));
+}
