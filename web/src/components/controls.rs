@@ -1,6 +1,7 @@
 //! Playback: play/pause, step, restart, speed on a log scale, virtual time and the scrubber.
 
-use crate::model::{Action, SPEED_LOG_MAX, SPEED_LOG_MIN};
+use crate::model::{Action, Playground, SPEED_LOG_MAX, SPEED_LOG_MIN};
+use commitlab_sim::Stop;
 use crate::state::{on_click, Props};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -10,6 +11,24 @@ fn format_speed(speed: f64) -> String {
         format!("{speed:.1}x")
     } else {
         format!("{speed:.0}x")
+    }
+}
+
+/// Why the computed run ends where it does, when it is not because nothing was left to happen.
+fn stop_mark(playground: &Playground) -> &'static str {
+    match playground.simulation.stop() {
+        Some(Stop::EndTime) => " (cut at end)",
+        Some(Stop::StepLimit) => " (step limit)",
+        _ => "",
+    }
+}
+
+fn stop_title(playground: &Playground) -> String {
+    let scenario = playground.scenario();
+    match playground.simulation.stop() {
+        Some(Stop::EndTime) => format!("The run stops at the scenario's end, {} ms, with events still pending", scenario.end_ms),
+        Some(Stop::StepLimit) => format!("The run stops after the scenario's limit of {} events", scenario.max_steps),
+        _ => "The run ends when nothing is left to happen".to_string(),
     }
 }
 
@@ -56,7 +75,7 @@ pub fn Controls(props: &Props) -> Html {
             </label>
             <div class="clock" aria-live="off">
                 <span id="time">{ format!("{time_ms} ms") }</span>
-                <span class="steps">{ format!("event {step} of {total}") }</span>
+                <span class="steps" title={stop_title(&playground)}>{ format!("event {step} of {total}{}", stop_mark(&playground)) }</span>
             </div>
             <input id="scrubber" class="scrubber" type="range" aria-label="Time" min="0" max={playground.end_ms.to_string()}
                 value={time_ms.to_string()} oninput={on_scrub} />
