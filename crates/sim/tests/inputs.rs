@@ -111,3 +111,43 @@ fn faults_injected_through_the_api_are_checked_too() {
     assert_eq!(simulation.scenario().faults.len(), 1);
     assert_eq!(simulation.scenario().faults[0].at_ms, simulation.now_ms());
 }
+
+mod fuzz {
+    use commitlab_sim::{Scenario, Simulation};
+    use proptest::prelude::*;
+
+    fn preset_json(index: usize) -> String {
+        let presets = commitlab_sim::PRESETS;
+        (presets[index % presets.len()].build)().to_json()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+        /// Any text: an error or a scenario, never a panic.
+        #[test]
+        fn random_text_never_panics(text in ".{0,300}") {
+            let _ = Scenario::from_json(&text);
+        }
+
+        /// A preset's JSON with bytes changed: either refused with a message, or a valid scenario
+        /// that runs (bounded) without panicking.
+        #[test]
+        fn mutated_scenarios_are_refused_or_run(
+            preset in 0usize..20,
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), proptest::char::range(' ', '~')), 1..6),
+        ) {
+            let mut text: Vec<char> = preset_json(preset).chars().collect();
+            for (position, replacement) in edits {
+                let index = position.index(text.len());
+                text[index] = replacement;
+            }
+            let text: String = text.into_iter().collect();
+            if let Ok(mut scenario) = Scenario::from_json(&text) {
+                scenario.max_steps = scenario.max_steps.min(20_000);
+                let mut simulation = Simulation::new(scenario).expect("validated");
+                simulation.run_to_end();
+            }
+        }
+    }
+}
