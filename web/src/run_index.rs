@@ -153,7 +153,7 @@ impl RunIndex {
                     }
                 }
                 TraceEvent::Violation(violation) => {
-                    index.violations.push((step, ms, violation.clone()));
+                    index.violations.push((step, ms, (**violation).clone()));
                     for node in &violation.nodes {
                         let kind = MarkKind::Violation(violation.to_string());
                         index.marks.push(Mark { endpoint: Endpoint::Node(*node), ms, step, kind });

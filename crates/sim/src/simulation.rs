@@ -313,7 +313,7 @@ impl Simulation {
                 description: invariant.description(),
                 violation: violations.iter().find_map(|entry| match &entry.event {
                     TraceEvent::Violation(violation) if violation.invariant == *invariant => {
-                        Some((entry.step, entry.time_ms, violation.clone()))
+                        Some((entry.step, entry.time_ms, (**violation).clone()))
                     }
                     _ => None,
                 }),
@@ -324,7 +324,7 @@ impl Simulation {
     /// Every violation in the computed trace.
     pub fn violations(&self) -> impl Iterator<Item = &Violation> {
         self.trace.iter().filter_map(|entry| match &entry.event {
-            TraceEvent::Violation(violation) => Some(violation),
+            TraceEvent::Violation(violation) => Some(&**violation),
             _ => None,
         })
     }

@@ -9,6 +9,7 @@ use std::fmt;
 use std::sync::Arc;
 
 /// One line of the trace. `step` counts world events: one event can produce several entries.
+/// Large payloads are behind pointers, so a 100,000-event run's trace stays small.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TraceEntry {
     pub step: u64,
@@ -54,7 +55,7 @@ pub enum TraceEvent {
     Delayed { id: MessageId, deliver_ms: Millis },
     TimerFired { at: Endpoint, timer: Timer },
     /// The record is durable in the node's WAL.
-    WalAppend { node: NodeId, record: Record },
+    WalAppend { node: NodeId, record: Arc<Record> },
     Note { at: Endpoint, note: Note },
     /// A node crashed, losing the WAL records it had not finished writing.
     Crash { node: NodeId, lost_records: Vec<Record> },
@@ -62,8 +63,8 @@ pub enum TraceEvent {
     Partition { groups: Vec<Vec<Endpoint>> },
     Heal,
     /// A scheduled fault that could not apply (its message was not in flight, its node already down).
-    FaultSkipped { fault: Fault, reason: String },
-    Violation(Violation),
+    FaultSkipped { fault: Box<Fault>, reason: String },
+    Violation(Box<Violation>),
 }
 
 impl TraceEvent {

@@ -337,7 +337,7 @@ impl World {
         let slot = self.slots.get_mut(&node).expect("known node");
         let record = slot.unwritten.remove(0);
         slot.wal.push(record.clone());
-        step.push(TraceEvent::WalAppend { node, record: record.clone() });
+        step.push(TraceEvent::WalAppend { node, record: Arc::new(record.clone()) });
         self.checker.on_durable(node, &record, &mut step.violations);
         let slot = self.slots.get_mut(&node).expect("known node");
         slot.node.on_persisted(now, &record, &mut self.effects);
@@ -478,7 +478,7 @@ impl World {
     fn apply_fault(&mut self, index: usize, step: &mut StepTrace) -> Option<NodeId> {
         let ScheduledFault { fault, .. } = self.scenario.faults[index].clone();
         let skip = |step: &mut StepTrace, reason: String| {
-            step.push(TraceEvent::FaultSkipped { fault: fault.clone(), reason });
+            step.push(TraceEvent::FaultSkipped { fault: Box::new(fault.clone()), reason });
         };
         match &fault {
             Fault::Crash(node) => {
@@ -544,7 +544,7 @@ impl World {
         }
         self.checker.check_money(self.slots.values().map(|slot| &slot.node), &mut step.violations);
         for violation in std::mem::take(&mut step.violations) {
-            step.push(TraceEvent::Violation(violation));
+            step.push(TraceEvent::Violation(Box::new(violation)));
         }
     }
 
