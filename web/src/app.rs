@@ -1,19 +1,18 @@
 //! The application shell: layout, the playback loop (one tick per animation frame while playing),
 //! keyboard shortcuts, and pausing when the tab is hidden.
 
+use crate::browser;
 use crate::components::cluster::ClusterView;
-use crate::components::controls::Controls;
+use crate::components::controls::{Controls, MiniControls};
 use crate::components::details::MessageDetails;
 use crate::components::editor::Editor;
 use crate::components::faults::Faults;
 use crate::components::header::Header;
 use crate::components::invariants::Invariants;
 use crate::components::sequence::SequenceDiagram;
+use crate::components::share::ShareBar;
 use crate::components::tables::StateTables;
 use crate::components::trace_log::TraceLog;
-use crate::browser;
-use crate::components::controls::MiniControls;
-use crate::components::share::ShareBar;
 use crate::embed::{ControlsLevel, EmbedOptions, EmbedView, PageOptions};
 use crate::model::{Action, Notice, Playground};
 use crate::state::{Handle, State};
@@ -124,7 +123,8 @@ fn open(fragment: &str, page: &PageOptions) -> Playground {
         playground.apply(Action::SetSpeedLog(speed.log10()));
     }
     if !page.warnings.is_empty() && playground.notice.is_none() {
-        let text = format!("Some embed options were not understood and use their defaults: {}", page.warnings.join("; "));
+        let text =
+            format!("Some embed options were not understood and use their defaults: {}", page.warnings.join("; "));
         playground.notice = Some(Notice { text, error: true });
     }
     playground
@@ -288,7 +288,9 @@ enum Focus {
 }
 
 fn focused_kind(event: &web_sys::KeyboardEvent) -> Focus {
-    let Some(element) = event.target().and_then(|target| target.dyn_into::<web_sys::Element>().ok()) else { return Focus::Page };
+    let Some(element) = event.target().and_then(|target| target.dyn_into::<web_sys::Element>().ok()) else {
+        return Focus::Page;
+    };
     match element.tag_name().as_str() {
         "INPUT" | "TEXTAREA" | "SELECT" => Focus::Field,
         "BUTTON" => Focus::Button,

@@ -63,7 +63,8 @@ pub fn download(filename: &str, mime: &str, content: &str) -> bool {
     options.set_type(mime);
     let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else { return false };
     let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else { return false };
-    let anchor = document.create_element("a").ok().and_then(|element| element.dyn_into::<web_sys::HtmlAnchorElement>().ok());
+    let anchor =
+        document.create_element("a").ok().and_then(|element| element.dyn_into::<web_sys::HtmlAnchorElement>().ok());
     let Some(anchor) = anchor else { return false };
     anchor.set_href(&url);
     anchor.set_download(filename);
@@ -92,20 +93,24 @@ fn palette() -> Option<Vec<(&'static str, String)>> {
     let root = window.document()?.document_element()?;
     let computed = window.get_computed_style(&root).ok()??;
     let names = [
-        "bg", "panel", "text", "muted", "line", "lane", "warn", "bad", "ok", "prepare", "vote", "commit", "abort", "ack",
-        "query", "request",
+        "bg", "panel", "text", "muted", "line", "lane", "warn", "bad", "ok", "prepare", "vote", "commit", "abort",
+        "ack", "query", "request",
     ];
     Some(
         names
             .iter()
-            .map(|name| (*name, computed.get_property_value(&format!("--{name}")).unwrap_or_default().trim().to_string()))
+            .map(|name| {
+                (*name, computed.get_property_value(&format!("--{name}")).unwrap_or_default().trim().to_string())
+            })
             .collect(),
     )
 }
 
 /// The diagram's rules with every colour written out, so the file looks the same anywhere.
 fn export_stylesheet(palette: &[(&'static str, String)]) -> String {
-    let color = |name: &str| palette.iter().find(|(key, _)| *key == name).map_or("#000", |(_, value)| value.as_str()).to_string();
+    let color = |name: &str| {
+        palette.iter().find(|(key, _)| *key == name).map_or("#000", |(_, value)| value.as_str()).to_string()
+    };
     let mut css = format!(
         "svg {{ background: {panel}; font-family: ui-monospace, Menlo, Consolas, monospace; }}\n\
          .lane-line, .time-axis line {{ stroke: {lane}; }}\n\

@@ -251,7 +251,10 @@ mod tests {
     fn the_snippet_points_at_the_embed_page() {
         let options = EmbedOptions { view: EmbedView::Cluster, autoplay: true, ..EmbedOptions::default() };
         let snippet = iframe_snippet("https://example.org/commitlab/", &options, "s=1.abc", "Lost \"COMMIT\"");
-        assert!(snippet.starts_with("<iframe src=\"https://example.org/commitlab/?embed&view=cluster&autoplay#s=1.abc\""), "{snippet}");
+        assert!(
+            snippet.starts_with("<iframe src=\"https://example.org/commitlab/?embed&view=cluster&autoplay#s=1.abc\""),
+            "{snippet}"
+        );
         assert!(snippet.contains("title=\"Commit Lab: Lost &quot;COMMIT&quot;\""));
     }
 }

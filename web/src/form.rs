@@ -74,8 +74,11 @@ impl FormDraft {
     pub fn from_scenario(scenario: &Scenario) -> FormDraft {
         let shards = (0..scenario.topology.shards.len())
             .map(|index| {
-                let accounts: Vec<String> =
-                    scenario.shard_accounts(index).iter().map(|(account, balance)| format!("{account}:{balance}")).collect();
+                let accounts: Vec<String> = scenario
+                    .shard_accounts(index)
+                    .iter()
+                    .map(|(account, balance)| format!("{account}:{balance}"))
+                    .collect();
                 accounts.join(" ")
             })
             .collect();
@@ -181,14 +184,14 @@ impl FormDraft {
         let mut scenario = base.clone();
         scenario.topology.coordinator =
             if self.dedicated { CoordinatorPlacement::Dedicated } else { CoordinatorPlacement::Colocated };
-        scenario.topology.shards = self
-            .shards
+        scenario.topology.shards =
+            self.shards.iter().enumerate().map(|(index, line)| parse_shard(index, line)).collect::<Result<_, _>>()?;
+        scenario.workload.requests = self
+            .requests
             .iter()
             .enumerate()
-            .map(|(index, line)| parse_shard(index, line))
+            .map(|(index, draft)| parse_request(index, draft))
             .collect::<Result<_, _>>()?;
-        scenario.workload.requests =
-            self.requests.iter().enumerate().map(|(index, draft)| parse_request(index, draft)).collect::<Result<_, _>>()?;
         scenario.network.latency_ms_min = number("network latency min (ms)", &self.latency_ms_min)?;
         scenario.network.latency_ms_max = number("network latency max (ms)", &self.latency_ms_max)?;
         scenario.network.loss = ratio("network loss", &self.loss)?;
@@ -238,7 +241,12 @@ fn parse_request(index: usize, draft: &RequestDraft) -> Result<RequestSpec, Stri
         "" => Vec::new(),
         shard => vec![shard.parse::<ShardId>().map_err(|error| format!("{field} journal: {error}"))?],
     };
-    Ok(RequestSpec { at_ms: number(&format!("{field} at (ms)"), &draft.at_ms)?, request: None, transfers: vec![transfer], journal })
+    Ok(RequestSpec {
+        at_ms: number(&format!("{field} at (ms)"), &draft.at_ms)?,
+        request: None,
+        transfers: vec![transfer],
+        journal,
+    })
 }
 
 #[cfg(test)]

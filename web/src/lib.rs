@@ -8,8 +8,8 @@
 
 pub mod app;
 pub mod browser;
-pub mod embed;
 pub mod components;
+pub mod embed;
 pub mod form;
 pub mod model;
 pub mod run_index;

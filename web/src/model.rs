@@ -66,7 +66,11 @@ pub enum Action {
     Heal,
     RemoveFault(usize),
     MoveFault(usize, Millis),
-    JumpToViolation { step: u64, nodes: Vec<NodeId>, txn: Option<TxnId> },
+    JumpToViolation {
+        step: u64,
+        nodes: Vec<NodeId>,
+        txn: Option<TxnId>,
+    },
     SetEditorTab(EditorTab),
     EditJson(String),
     ApplyJson,
@@ -137,7 +141,8 @@ impl Action {
 
 impl Playground {
     pub fn from_preset(name: &str) -> Playground {
-        let found = preset(name).or_else(|| preset(commitlab_sim::presets::DEFAULT_PRESET)).expect("the default preset exists");
+        let found =
+            preset(name).or_else(|| preset(commitlab_sim::presets::DEFAULT_PRESET)).expect("the default preset exists");
         let mut playground = Playground::new((found.build)()).expect("presets are valid");
         playground.preset = found.name.to_string();
         playground
@@ -295,7 +300,8 @@ impl Playground {
                 self.revision = revision;
             }
             Action::LoadScenarioText(text) => {
-                let result = Scenario::from_json(&text).map_err(|error| format!("the file is not a valid scenario: {error}"));
+                let result =
+                    Scenario::from_json(&text).map_err(|error| format!("the file is not a valid scenario: {error}"));
                 match result {
                     Ok(scenario) => {
                         self.json = scenario.to_json_pretty();
@@ -335,7 +341,9 @@ impl Playground {
             Action::ToggleNode(node) => self.toggle_node(node),
             Action::SelectMessage(id) => self.selected_message = id,
             Action::DropMessage(id) => self.inject(Fault::Drop(MessageTarget::Id(id))),
-            Action::DelayMessage(id) => self.inject(Fault::Delay { message: MessageTarget::Id(id), by_ms: self.delay_ms }),
+            Action::DelayMessage(id) => {
+                self.inject(Fault::Delay { message: MessageTarget::Id(id), by_ms: self.delay_ms })
+            }
             Action::DuplicateMessage(id) => self.inject(Fault::Duplicate(MessageTarget::Id(id))),
             Action::SetDelayMs(delay_ms) => self.delay_ms = delay_ms.clamp(1, 60_000),
             Action::TogglePartitionMember(endpoint) => {
@@ -448,10 +456,15 @@ impl Playground {
         let all: Vec<Endpoint> = std::iter::once(Endpoint::Client)
             .chain(self.snapshots.iter().map(|snapshot| Endpoint::Node(snapshot.id)))
             .collect();
-        let side: Vec<Endpoint> = all.iter().copied().filter(|endpoint| self.partition_draft.contains(endpoint)).collect();
-        let rest: Vec<Endpoint> = all.iter().copied().filter(|endpoint| !self.partition_draft.contains(endpoint)).collect();
+        let side: Vec<Endpoint> =
+            all.iter().copied().filter(|endpoint| self.partition_draft.contains(endpoint)).collect();
+        let rest: Vec<Endpoint> =
+            all.iter().copied().filter(|endpoint| !self.partition_draft.contains(endpoint)).collect();
         if side.is_empty() || rest.is_empty() {
-            self.notice = Some(Notice { text: "pick some, but not all, nodes for one side of the partition".to_string(), error: true });
+            self.notice = Some(Notice {
+                text: "pick some, but not all, nodes for one side of the partition".to_string(),
+                error: true,
+            });
             return;
         }
         self.inject(Fault::Partition(vec![side, rest]));
@@ -513,7 +526,8 @@ impl Playground {
             Err(error) => {
                 // Shown in the editor and as a message: the change may come from the fault list.
                 self.editor_error = Some(error.to_string());
-                self.notice = Some(Notice { text: format!("That change makes the scenario invalid: {error}"), error: true });
+                self.notice =
+                    Some(Notice { text: format!("That change makes the scenario invalid: {error}"), error: true });
                 false
             }
         }
@@ -579,7 +593,11 @@ mod tests {
         let bad = Playground::from_fragment("#s=1.bm90IGEgbGluaw");
         assert_eq!(bad.preset, "happy-path");
         let notice = bad.notice.expect("a message");
-        assert!(notice.error && notice.text.starts_with("This link cannot be opened: the link is damaged"), "{}", notice.text);
+        assert!(
+            notice.error && notice.text.starts_with("This link cannot be opened: the link is damaged"),
+            "{}",
+            notice.text
+        );
         let future = Playground::from_fragment("#s=9.abc");
         assert!(future.notice.expect("a message").text.contains("newer Commit Lab (link version 9)"));
     }
@@ -600,7 +618,9 @@ mod tests {
             .index
             .messages
             .iter()
-            .find(|message| message.label == "Prepare t1" && message.to == commitlab_protocol::Endpoint::Node(NodeId(4)))
+            .find(|message| {
+                message.label == "Prepare t1" && message.to == commitlab_protocol::Endpoint::Node(NodeId(4))
+            })
             .expect("the PREPARE to n4")
             .id;
         assert!(playground.index.message(prepare).expect("known").in_flight_at(playground.simulation.cursor_step()));
@@ -609,10 +629,20 @@ mod tests {
         playground.apply(Action::DuplicateMessage(prepare));
         playground.apply(Action::DropMessage(prepare));
         let faults: Vec<String> = playground.scenario().faults.iter().map(ToString::to_string).collect();
-        assert_eq!(faults, [format!("at 20 ms: delay {prepare} by 200 ms"), format!("at 20 ms: duplicate {prepare}"), format!("at 20 ms: drop {prepare}")]);
+        assert_eq!(
+            faults,
+            [
+                format!("at 20 ms: delay {prepare} by 200 ms"),
+                format!("at 20 ms: duplicate {prepare}"),
+                format!("at 20 ms: drop {prepare}")
+            ]
+        );
         let dropped = playground.index.message(prepare).expect("known");
         assert!(matches!(dropped.end, Some((crate::run_index::Ending::Dropped { .. }, 20, _))), "{:?}", dropped.end);
-        assert!(playground.index.messages.iter().any(|message| message.duplicate_of == Some(prepare)), "the copy still travels");
+        assert!(
+            playground.index.messages.iter().any(|message| message.duplicate_of == Some(prepare)),
+            "the copy still travels"
+        );
     }
 
     #[test]
@@ -620,7 +650,10 @@ mod tests {
         let mut playground = Playground::from_preset("happy-path");
         playground.apply(Action::SeekTime(10));
         playground.apply(Action::Partition);
-        assert!(playground.notice.as_ref().is_some_and(|notice| notice.error), "nothing ticked: refused with a message");
+        assert!(
+            playground.notice.as_ref().is_some_and(|notice| notice.error),
+            "nothing ticked: refused with a message"
+        );
         playground.apply(Action::TogglePartitionMember(commitlab_protocol::Endpoint::Node(NodeId(4))));
         playground.apply(Action::Partition);
         playground.apply(Action::SeekTime(300));

@@ -11,7 +11,10 @@ use std::collections::BTreeMap;
 pub enum Ending {
     Delivered,
     /// Dropped, with the reason; `at_send` when it never left (lost or dropped by a fault).
-    Dropped { reason: String, at_send: bool },
+    Dropped {
+        reason: String,
+        at_send: bool,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -162,9 +165,7 @@ impl RunIndex {
                 TraceEvent::TimerFired { at, timer } => {
                     index.marks.push(Mark { endpoint: *at, ms, step, kind: MarkKind::Timer(timer.to_string()) });
                 }
-                TraceEvent::Partition { .. }
-                | TraceEvent::Heal
-                | TraceEvent::FaultSkipped { .. } => {}
+                TraceEvent::Partition { .. } | TraceEvent::Heal | TraceEvent::FaultSkipped { .. } => {}
             }
         }
         index.longest_flight_ms =
@@ -184,7 +185,14 @@ impl RunIndex {
             }
             Note::Phase { txn, role: Role::Coordinator, phase: "collecting votes" } => {
                 open.insert(*txn, self.bands.len());
-                let band = PhaseBand { txn: *txn, coordinator: at, phase: "prepare", start_ms: ms, start_step: step, end: None };
+                let band = PhaseBand {
+                    txn: *txn,
+                    coordinator: at,
+                    phase: "prepare",
+                    start_ms: ms,
+                    start_step: step,
+                    end: None,
+                };
                 self.bands.push(band);
             }
             Note::Phase { txn, role: Role::Coordinator, phase: "completed" } => {

@@ -74,7 +74,10 @@ async fn clicking_a_node_records_a_crash_fault() {
     assert!(fault.contains("crash n4"), "{fault}");
     assert_eq!(count(&root, r#"svg#sequence .crash-mark[data-node="n4"]"#), 1);
     click(&root, r#"svg#cluster g.node[data-node="n4"]"#).await;
-    assert!(find(&root, r#"svg#cluster g.node[data-node="n4"]"#).class_list().contains("up"), "a second click restarts it");
+    assert!(
+        find(&root, r#"svg#cluster g.node[data-node="n4"]"#).class_list().contains("up"),
+        "a second click restarts it"
+    );
     assert_eq!(count(&root, "#faults li.fault"), 2);
 }
 

@@ -12,11 +12,23 @@ const PINNED: [(&str, &str); 15] = [
     ("happy-path", include_str!("../../tests/scenarios/presets/happy-path.trace")),
     ("vote-no", include_str!("../../tests/scenarios/presets/vote-no.trace")),
     ("lock-conflict", include_str!("../../tests/scenarios/presets/lock-conflict.trace")),
-    ("participant-crash-before-vote", include_str!("../../tests/scenarios/presets/participant-crash-before-vote.trace")),
+    (
+        "participant-crash-before-vote",
+        include_str!("../../tests/scenarios/presets/participant-crash-before-vote.trace"),
+    ),
     ("participant-crash-after-yes", include_str!("../../tests/scenarios/presets/participant-crash-after-yes.trace")),
-    ("coordinator-crash-before-prepare", include_str!("../../tests/scenarios/presets/coordinator-crash-before-prepare.trace")),
-    ("coordinator-crash-after-prepare", include_str!("../../tests/scenarios/presets/coordinator-crash-after-prepare.trace")),
-    ("coordinator-crash-after-commit", include_str!("../../tests/scenarios/presets/coordinator-crash-after-commit.trace")),
+    (
+        "coordinator-crash-before-prepare",
+        include_str!("../../tests/scenarios/presets/coordinator-crash-before-prepare.trace"),
+    ),
+    (
+        "coordinator-crash-after-prepare",
+        include_str!("../../tests/scenarios/presets/coordinator-crash-after-prepare.trace"),
+    ),
+    (
+        "coordinator-crash-after-commit",
+        include_str!("../../tests/scenarios/presets/coordinator-crash-after-commit.trace"),
+    ),
     ("lost-commit", include_str!("../../tests/scenarios/presets/lost-commit.trace")),
     ("partition-during-voting", include_str!("../../tests/scenarios/presets/partition-during-voting.trace")),
     ("three-participants", include_str!("../../tests/scenarios/presets/three-participants.trace")),
@@ -27,7 +39,8 @@ const PINNED: [(&str, &str); 15] = [
 ];
 
 fn pinned_hash(trace: &str) -> &str {
-    let line = trace.lines().find(|line| line.starts_with("## trace hash ")).expect("a pinned trace ends with its hash");
+    let line =
+        trace.lines().find(|line| line.starts_with("## trace hash ")).expect("a pinned trace ends with its hash");
     line["## trace hash ".len()..].split(',').next().expect("the hash")
 }
 

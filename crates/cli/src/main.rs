@@ -89,7 +89,9 @@ fn parse_run_args(args: &[String]) -> Result<RunArgs, String> {
         match arg.as_str() {
             "--until" => {
                 let value = rest.next().ok_or("--until needs a time in milliseconds")?;
-                until_ms = Some(value.parse().map_err(|_| format!("--until: `{value}` is not a whole number of milliseconds"))?);
+                until_ms = Some(
+                    value.parse().map_err(|_| format!("--until: `{value}` is not a whole number of milliseconds"))?,
+                );
             }
             "--format" => {
                 format = match rest.next().map(String::as_str) {

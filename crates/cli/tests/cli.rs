@@ -85,8 +85,11 @@ fn invalid_input_exits_with_2_and_says_what_is_wrong() {
     assert_eq!(code, 2);
     assert!(err.contains("cannot read /nonexistent/scenario.json"), "{err}");
     let path = std::env::temp_dir().join(format!("commitlab-cli-bad-{}.json", std::process::id()));
-    std::fs::write(&path, r#"{"version":1,"topology":{"shards":[{"accounts":{"1":5}}]},"faults":[{"at_ms":1,"fault":{"crash":"n9"}}]}"#)
-        .expect("write temp file");
+    std::fs::write(
+        &path,
+        r#"{"version":1,"topology":{"shards":[{"accounts":{"1":5}}]},"faults":[{"at_ms":1,"fault":{"crash":"n9"}}]}"#,
+    )
+    .expect("write temp file");
     let (code, _, err) = commitlab(&["run", path.to_str().expect("utf-8 path")]);
     std::fs::remove_file(&path).ok();
     assert_eq!(code, 2);

@@ -26,7 +26,10 @@ impl Client {
 
     /// Sends a request. Submitting an id again (a deliberate duplicate) sends it again.
     pub fn submit(&mut self, request: RequestId, spec: TxnSpec, coordinator: NodeId, out: &mut Vec<Effect>) {
-        out.push(Effect::Send { to: Endpoint::Node(coordinator), message: Message::Request { request, spec: spec.clone() } });
+        out.push(Effect::Send {
+            to: Endpoint::Node(coordinator),
+            message: Message::Request { request, spec: spec.clone() },
+        });
         if self.outcomes.contains_key(&request) {
             return;
         }

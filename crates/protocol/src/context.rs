@@ -1,6 +1,6 @@
 //! The output buffer a handler writes its effects into, with the time of the event it handles.
 
-use crate::effect::{Effect, Note, NodeConfig, Timer};
+use crate::effect::{Effect, NodeConfig, Note, Timer};
 use crate::ids::{Endpoint, Millis};
 use crate::message::{Message, Record};
 

@@ -77,7 +77,11 @@ pub struct Coordinator {
 impl Coordinator {
     /// Rebuilds the coordinator from its WAL (empty at first start), resending logged decisions and
     /// aborting undecided transactions.
-    pub fn recover<'a>(numbering: TxnNumbering, log: impl Iterator<Item = &'a Record>, context: &mut Context) -> Coordinator {
+    pub fn recover<'a>(
+        numbering: TxnNumbering,
+        log: impl Iterator<Item = &'a Record>,
+        context: &mut Context,
+    ) -> Coordinator {
         let mut coordinator =
             Coordinator { numbering, next_txn: numbering.first, txns: BTreeMap::new(), requests: BTreeMap::new() };
         for record in log {
@@ -92,7 +96,11 @@ impl Coordinator {
                     coordinator.decide(txn, Decision::Abort, Some(reason.to_string()), context);
                 }
                 Some(decision) => {
-                    context.note(Note::Phase { txn, role: Role::Coordinator, phase: "resending decision after recovery" });
+                    context.note(Note::Phase {
+                        txn,
+                        role: Role::Coordinator,
+                        phase: "resending decision after recovery",
+                    });
                     coordinator.send_decision(txn, decision, context);
                 }
             }
@@ -105,17 +113,20 @@ impl Coordinator {
             Record::Prepared { txn, request, participants } => {
                 self.next_txn = self.next_txn.max(txn.0 + self.numbering.stride);
                 self.requests.insert(*request, RequestState::Running(*txn));
-                self.txns.insert(*txn, CoordinatorTxn {
-                    request: *request,
-                    participants: participants.clone(),
-                    work: BTreeMap::new(),
-                    votes: BTreeMap::new(),
-                    acks: BTreeSet::new(),
-                    phase: CoordinatorPhase::Voting,
-                    decision: None,
-                    reason: None,
-                    decision_sent: false,
-                });
+                self.txns.insert(
+                    *txn,
+                    CoordinatorTxn {
+                        request: *request,
+                        participants: participants.clone(),
+                        work: BTreeMap::new(),
+                        votes: BTreeMap::new(),
+                        acks: BTreeSet::new(),
+                        phase: CoordinatorPhase::Voting,
+                        decision: None,
+                        reason: None,
+                        decision_sent: false,
+                    },
+                );
             }
             Record::Decided { txn, decision, reason } => {
                 if let Some(entry) = self.txns.get_mut(txn) {
@@ -167,17 +178,20 @@ impl Coordinator {
         context.persist(Record::Prepared { txn, request, participants: participants.clone() });
         context.note(Note::Phase { txn, role: Role::Coordinator, phase: CoordinatorPhase::Logging.name() });
         self.requests.insert(request, RequestState::Running(txn));
-        self.txns.insert(txn, CoordinatorTxn {
-            request,
-            participants,
-            work,
-            votes: BTreeMap::new(),
-            acks: BTreeSet::new(),
-            phase: CoordinatorPhase::Logging,
-            decision: None,
-            reason: None,
-            decision_sent: false,
-        });
+        self.txns.insert(
+            txn,
+            CoordinatorTxn {
+                request,
+                participants,
+                work,
+                votes: BTreeMap::new(),
+                acks: BTreeSet::new(),
+                phase: CoordinatorPhase::Logging,
+                decision: None,
+                reason: None,
+                decision_sent: false,
+            },
+        );
     }
 
     pub fn on_persisted(&mut self, record: &Record, context: &mut Context) {
@@ -284,7 +298,9 @@ impl Coordinator {
     pub fn on_resend_timeout(&mut self, txn: TxnId, context: &mut Context) {
         let Some(entry) = self.txns.get(&txn) else { return };
         let Some(decision) = entry.decision else { return };
-        if entry.phase == CoordinatorPhase::Resolving || entry.decision_sent && entry.phase == CoordinatorPhase::Deciding {
+        if entry.phase == CoordinatorPhase::Resolving
+            || entry.decision_sent && entry.phase == CoordinatorPhase::Deciding
+        {
             self.send_decision(txn, decision, context);
         }
     }

@@ -54,12 +54,29 @@ impl fmt::Display for Role {
 /// Observable facts a handler reports so the trace can show them; they change nothing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Note {
-    LockTaken { account: AccountId, txn: TxnId },
-    LockReleased { account: AccountId, txn: TxnId },
-    Phase { txn: TxnId, role: Role, phase: &'static str },
-    Balance { account: AccountId, before: i64, after: i64 },
+    LockTaken {
+        account: AccountId,
+        txn: TxnId,
+    },
+    LockReleased {
+        account: AccountId,
+        txn: TxnId,
+    },
+    Phase {
+        txn: TxnId,
+        role: Role,
+        phase: &'static str,
+    },
+    Balance {
+        account: AccountId,
+        before: i64,
+        after: i64,
+    },
     /// A decision reached the client, which records it.
-    ClientOutcome { request: RequestId, decision: Decision },
+    ClientOutcome {
+        request: RequestId,
+        decision: Decision,
+    },
 }
 
 impl fmt::Display for Note {
@@ -79,10 +96,16 @@ impl fmt::Display for Note {
 /// What a handler asks the world to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Effect {
-    Send { to: Endpoint, message: Message },
+    Send {
+        to: Endpoint,
+        message: Message,
+    },
     /// Make the record durable, then call `on_persisted` with it.
     Persist(Record),
-    SetTimer { timer: Timer, after_ms: Millis },
+    SetTimer {
+        timer: Timer,
+        after_ms: Millis,
+    },
     CancelTimer(Timer),
     Note(Note),
 }
@@ -139,9 +162,7 @@ pub struct Directory {
 
 impl Directory {
     pub fn shard_of(&self, account: AccountId) -> Option<&ShardEntry> {
-        self.shards
-            .iter()
-            .find(|entry| entry.first_account <= account && account <= entry.last_account)
+        self.shards.iter().find(|entry| entry.first_account <= account && account <= entry.last_account)
     }
 
     pub fn entry(&self, shard: ShardId) -> Option<&ShardEntry> {

@@ -121,10 +121,9 @@ impl FromStr for Endpoint {
         if text == "client" {
             return Ok(Endpoint::Client);
         }
-        text.parse().map(Endpoint::Node).map_err(|_| ParseIdError {
-            kind: "endpoint (expected client, n1, n2, ...)",
-            text: text.to_string(),
-        })
+        text.parse()
+            .map(Endpoint::Node)
+            .map_err(|_| ParseIdError { kind: "endpoint (expected client, n1, n2, ...)", text: text.to_string() })
     }
 }
 

@@ -28,7 +28,8 @@ impl Node {
         let log = log.into_iter();
         let mut context = Context { config: &config, now_ms, out };
         let participant = config.shard.map(|_| Participant::recover(log.clone(), &mut context));
-        let coordinator = config.coordinator.map(|numbering| Coordinator::recover(numbering, log.clone(), &mut context));
+        let coordinator =
+            config.coordinator.map(|numbering| Coordinator::recover(numbering, log.clone(), &mut context));
         Node { config: config.clone(), coordinator, participant }
     }
 

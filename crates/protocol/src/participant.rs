@@ -126,14 +126,17 @@ impl Participant {
                         self.bank.lock(write.account, *txn, context);
                     }
                 }
-                self.txns.insert(*txn, ParticipantTxn {
-                    coordinator: *coordinator,
-                    phase: ParticipantPhase::InDoubt,
-                    writes: writes.clone(),
-                    journal: journal.clone(),
-                    voted_yes: true,
-                    in_doubt_since_ms: Some(*at_ms),
-                });
+                self.txns.insert(
+                    *txn,
+                    ParticipantTxn {
+                        coordinator: *coordinator,
+                        phase: ParticipantPhase::InDoubt,
+                        writes: writes.clone(),
+                        journal: journal.clone(),
+                        voted_yes: true,
+                        in_doubt_since_ms: Some(*at_ms),
+                    },
+                );
             }
             Record::Outcome { txn, decision } => {
                 if let Some(entry) = self.txns.remove(txn) {
@@ -182,9 +185,7 @@ impl Participant {
                 }
             }
             let current = pending.get(&account).copied().unwrap_or(balance);
-            let after = current
-                .checked_add(delta)
-                .ok_or_else(|| format!("balance of {account} would overflow"))?;
+            let after = current.checked_add(delta).ok_or_else(|| format!("balance of {account} would overflow"))?;
             if after < 0 {
                 return Err(format!("insufficient funds in {account}: {current} < {}", -delta));
             }
@@ -203,7 +204,14 @@ impl Participant {
         self.finished.insert(txn, Finished::Refused(reason));
     }
 
-    fn prepare(&mut self, coordinator: NodeId, txn: TxnId, writes: Vec<Write>, journal: Option<String>, context: &mut Context) {
+    fn prepare(
+        &mut self,
+        coordinator: NodeId,
+        txn: TxnId,
+        writes: Vec<Write>,
+        journal: Option<String>,
+        context: &mut Context,
+    ) {
         let bugs = context.config.bugs;
         if !bugs.ignore_locks {
             for write in &writes {
@@ -212,7 +220,13 @@ impl Participant {
         }
         self.bank.apply_after(&writes, context);
         let at_ms = context.now_ms;
-        context.persist(Record::PrepareVote { txn, coordinator, writes: writes.clone(), journal: journal.clone(), at_ms });
+        context.persist(Record::PrepareVote {
+            txn,
+            coordinator,
+            writes: writes.clone(),
+            journal: journal.clone(),
+            at_ms,
+        });
         context.note(Note::Phase { txn, role: Role::Participant, phase: ParticipantPhase::Preparing.name() });
         let voted_yes = bugs.vote_before_wal;
         if voted_yes {

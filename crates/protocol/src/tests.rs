@@ -8,8 +8,18 @@ use std::sync::Arc;
 fn config(id: u16, shard: u16, coordinator: bool) -> Arc<NodeConfig> {
     let directory = Directory {
         shards: vec![
-            ShardEntry { shard: ShardId(0), node: NodeId(1), first_account: AccountId(1001), last_account: AccountId(1001) },
-            ShardEntry { shard: ShardId(1), node: NodeId(4), first_account: AccountId(3001), last_account: AccountId(3001) },
+            ShardEntry {
+                shard: ShardId(0),
+                node: NodeId(1),
+                first_account: AccountId(1001),
+                last_account: AccountId(1001),
+            },
+            ShardEntry {
+                shard: ShardId(1),
+                node: NodeId(4),
+                first_account: AccountId(3001),
+                last_account: AccountId(3001),
+            },
         ],
     };
     let balances = if shard == 0 { [(AccountId(1001), 100)] } else { [(AccountId(3001), 50)] };
@@ -111,7 +121,10 @@ fn the_coordinator_logs_before_it_sends_and_commits_only_on_all_yes() {
     let mut node = fresh(config(1, 0, true));
     let request = Message::Request {
         request: RequestId(1),
-        spec: TxnSpec { transfers: vec![Transfer { from: AccountId(1001), to: AccountId(3001), amount: 10 }], journal: vec![] },
+        spec: TxnSpec {
+            transfers: vec![Transfer { from: AccountId(1001), to: AccountId(3001), amount: 10 }],
+            journal: vec![],
+        },
     };
     let mut out = Vec::new();
     node.on_message(5, Endpoint::Client, &request, &mut out);

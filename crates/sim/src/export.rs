@@ -44,7 +44,8 @@ fn node_table(text: &mut String, snapshot: &NodeSnapshot) {
     };
     let _ = writeln!(text, "  memory (volatile):");
     if !memory.balances.is_empty() {
-        let balances: Vec<String> = memory.balances.iter().map(|(account, value)| format!("{account}={value}")).collect();
+        let balances: Vec<String> =
+            memory.balances.iter().map(|(account, value)| format!("{account}={value}")).collect();
         let _ = writeln!(text, "    balances: {}", balances.join(" "));
     }
     let locks: Vec<String> = memory.locks.iter().map(|(account, txn)| format!("{account} by {txn}")).collect();
@@ -90,7 +91,11 @@ pub fn verdict_text(simulation: &Simulation) -> String {
                 let _ = writeln!(text, "  ok        {:<22} {}", status.invariant, status.description);
             }
             Some((step, time_ms, violation)) => {
-                let _ = writeln!(text, "  VIOLATED  {:<22} at {time_ms} ms (step {step}): {}", status.invariant, violation.detail);
+                let _ = writeln!(
+                    text,
+                    "  VIOLATED  {:<22} at {time_ms} ms (step {step}): {}",
+                    status.invariant, violation.detail
+                );
             }
         }
     }
@@ -146,7 +151,13 @@ pub fn mermaid_of(simulation: &Simulation, trace: &[TraceEntry]) -> String {
         let time = entry.time_ms;
         match &entry.event {
             TraceEvent::Deliver { from, to, message, .. } => {
-                let _ = writeln!(text, "    {}->>{}: {}", mermaid_name(*from), mermaid_name(*to), mermaid_text(&message.to_string()));
+                let _ = writeln!(
+                    text,
+                    "    {}->>{}: {}",
+                    mermaid_name(*from),
+                    mermaid_name(*to),
+                    mermaid_text(&message.to_string())
+                );
             }
             TraceEvent::Drop { from, to, message, reason, .. } => {
                 let label = mermaid_text(&format!("{message} ({reason})"));

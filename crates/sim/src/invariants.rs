@@ -151,7 +151,11 @@ impl Checker {
                         invariant: Invariant::Atomicity,
                         nodes: vec![*other, node],
                         txn: Some(*txn),
-                        detail: format!("{txn} {} at {other} but {} at {node}", outcome_word(*first), outcome_word(*decision)),
+                        detail: format!(
+                            "{txn} {} at {other} but {} at {node}",
+                            outcome_word(*first),
+                            outcome_word(*decision)
+                        ),
                     }),
                     Some(_) => {}
                     None => {
@@ -232,7 +236,11 @@ impl Checker {
                 invariant: Invariant::DecisionStability,
                 nodes: vec![node],
                 txn: None,
-                detail: format!("the client was told {request} {} and then {}", outcome_word(*first), outcome_word(decision)),
+                detail: format!(
+                    "the client was told {request} {} and then {}",
+                    outcome_word(*first),
+                    outcome_word(decision)
+                ),
             }),
             Some(_) => {}
             None => {
@@ -253,7 +261,11 @@ impl Checker {
                             invariant: Invariant::ExclusiveLocks,
                             nodes: vec![node.id()],
                             txn: Some(txn),
-                            detail: format!("{other} and {txn} both hold changes to {} at {}", write.account, node.id()),
+                            detail: format!(
+                                "{other} and {txn} both hold changes to {} at {}",
+                                write.account,
+                                node.id()
+                            ),
                         });
                     }
                 }
@@ -297,7 +309,13 @@ impl Checker {
 }
 
 /// A participant applied an outcome other than the coordinator's logged decision.
-fn against_decision(txn: TxnId, participant: NodeId, outcome: Decision, coordinator: NodeId, logged: Decision) -> Violation {
+fn against_decision(
+    txn: TxnId,
+    participant: NodeId,
+    outcome: Decision,
+    coordinator: NodeId,
+    logged: Decision,
+) -> Violation {
     Violation {
         invariant: Invariant::Atomicity,
         nodes: vec![participant, coordinator],

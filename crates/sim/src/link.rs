@@ -154,7 +154,8 @@ mod base64url {
     pub fn encode(bytes: &[u8]) -> String {
         let mut text = String::with_capacity(bytes.len().div_ceil(3) * 4);
         for chunk in bytes.chunks(3) {
-            let word = chunk.iter().enumerate().fold(0u32, |word, (index, byte)| word | u32::from(*byte) << (16 - 8 * index));
+            let word =
+                chunk.iter().enumerate().fold(0u32, |word, (index, byte)| word | u32::from(*byte) << (16 - 8 * index));
             for position in 0..=chunk.len() {
                 text.push(ALPHABET[(word >> (18 - 6 * position) & 63) as usize] as char);
             }
@@ -180,7 +181,8 @@ mod base64url {
                 b'_' | b'/' => 63,
                 b'=' => break,
                 other => {
-                    let shown = if other.is_ascii_graphic() { format!("`{}`", other as char) } else { format!("byte {other}") };
+                    let shown =
+                        if other.is_ascii_graphic() { format!("`{}`", other as char) } else { format!("byte {other}") };
                     return Err(Error::NotLinkData(format!("{shown} at position {position} is not link data")));
                 }
             };
@@ -240,12 +242,17 @@ mod tests {
         assert!(matches!(decode("x.abc"), Err(LinkError::Malformed(_))));
         assert_eq!(decode(&link.replacen("1.", "7.", 1)), Err(LinkError::FutureVersion(7)));
         for cut in [link.len() / 2, link.len() - 1, link.len() - 2] {
-            assert!(matches!(decode(&link[..cut]), Err(LinkError::Corrupt(_))), "cut at {cut}: {:?}", decode(&link[..cut]));
+            assert!(
+                matches!(decode(&link[..cut]), Err(LinkError::Corrupt(_))),
+                "cut at {cut}: {:?}",
+                decode(&link[..cut])
+            );
         }
         assert!(matches!(decode(&format!("{link}!")), Err(LinkError::Malformed(_))));
         let huge = format!("1.{}", "A".repeat(LINK_READ_MAX_CHARS));
         assert!(matches!(decode(&huge), Err(LinkError::TooLongToRead { .. })));
-        let not_a_scenario = format!("1.{}", base64url::encode(&miniz_oxide::deflate::compress_to_vec(b"{\"s\":{\"version\":1}}", 6)));
+        let not_a_scenario =
+            format!("1.{}", base64url::encode(&miniz_oxide::deflate::compress_to_vec(b"{\"s\":{\"version\":1}}", 6)));
         assert!(matches!(decode(&not_a_scenario), Err(LinkError::Invalid(_))), "{:?}", decode(&not_a_scenario));
     }
 

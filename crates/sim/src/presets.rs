@@ -32,7 +32,8 @@ acknowledges, and n1 logs Completed(t1). Watch the balances end at 90 and 60, an
     Preset {
         name: "vote-no",
         title: "A participant votes NO (insufficient funds)",
-        summary: "A transaction manager (TM) moves 80 from 3001, which holds only 50. C2 cannot guarantee the commit, so it \
+        summary:
+            "A transaction manager (TM) moves 80 from 3001, which holds only 50. C2 cannot guarantee the commit, so it \
 votes NO without locking or logging anything: a participant that has not voted YES may abort on its own. \
 C1 votes YES and holds its lock on 1001 until the decision reaches it. One NO is enough: the TM logs \
 Aborted(t1) and sends ABORT, C1 restores its undo image and releases the lock, and the client hears why.",
@@ -41,7 +42,8 @@ Aborted(t1) and sends ABORT, C1 restores its undo image and releases the lock, a
     Preset {
         name: "lock-conflict",
         title: "Lock conflict between two concurrent transfers",
-        summary: "Two transfers into account 3001 start one millisecond apart. Whichever PREPARE reaches C2 first takes the \
+        summary:
+            "Two transfers into account 3001 start one millisecond apart. Whichever PREPARE reaches C2 first takes the \
 lock on 3001 (here t2's: its message is faster); the other finds it held and, since locks are no-wait, C2 \
 votes NO at once. That transaction aborts while the other commits. Watch the lock marks on n4's lane and \
 the NO vote's reason.",
@@ -133,7 +135,8 @@ money is conserved and no transaction is half-committed.",
     Preset {
         name: "bug-vote-before-wal",
         title: "Bug: vote YES before the WAL write",
-        summary: "A teaching bug: participants vote YES before their prepare record is durable. C2 votes YES and crashes \
+        summary:
+            "A teaching bug: participants vote YES before their prepare record is durable. C2 votes YES and crashes \
 before the record reaches the disk; its YES is already on the wire, so the TM commits. On restart C2 has \
 no trace of t1: its credit of 3001 is gone while C1's debit is committed, and 10 has vanished from the \
 bank. The wal-before-yes and conservation invariants catch it.",
@@ -142,7 +145,8 @@ bank. The wal-before-yes and conservation invariants catch it.",
     Preset {
         name: "bug-commit-before-log",
         title: "Bug: send COMMIT before logging it",
-        summary: "A teaching bug: the coordinator sends COMMIT before the decision record is durable, then crashes before \
+        summary:
+            "A teaching bug: the coordinator sends COMMIT before the decision record is durable, then crashes before \
 the record is written. Both shards commit, but the TM's log holds no decision, so on restart it presumes \
 abort, logs Aborted(t1) and tells the client the transfer failed, while the money has moved. The \
 atomicity invariant catches the participants' outcome contradicting the logged decision.",
@@ -156,7 +160,10 @@ pub fn preset(name: &str) -> Option<&'static Preset> {
 }
 
 fn accounts(pairs: &[(u64, i64)]) -> ShardSpec {
-    ShardSpec { accounts: pairs.iter().map(|(account, balance)| (AccountId(*account), *balance)).collect(), generate: None }
+    ShardSpec {
+        accounts: pairs.iter().map(|(account, balance)| (AccountId(*account), *balance)).collect(),
+        generate: None,
+    }
 }
 
 fn transfer(from: u64, to: u64, amount: u64) -> Transfer {
@@ -182,7 +189,11 @@ fn next(kind: &str, from: Option<u16>, to: Option<u16>) -> MessageTarget {
 
 /// Seed 002's three clusters: C1 (1001, 1002), C2 (3001, 3002), C3 (5001, 5002).
 fn seed_002_shards() -> Vec<ShardSpec> {
-    vec![accounts(&[(1001, 100), (1002, 100)]), accounts(&[(3001, 50), (3002, 50)]), accounts(&[(5001, 100), (5002, 100)])]
+    vec![
+        accounts(&[(1001, 100), (1002, 100)]),
+        accounts(&[(3001, 50), (3002, 50)]),
+        accounts(&[(5001, 100), (5002, 100)]),
+    ]
 }
 
 /// The default transfer, 1001 -> 3001 amount 10, at time 0.
@@ -223,7 +234,8 @@ fn vote_no() -> Scenario {
 
 fn lock_conflict() -> Scenario {
     let mut scenario = one_transfer(CoordinatorPlacement::Dedicated, vec![]);
-    scenario.workload.requests = vec![request(0, vec![transfer(1001, 3001, 10)]), request(1, vec![transfer(1002, 3001, 5)])];
+    scenario.workload.requests =
+        vec![request(0, vec![transfer(1001, 3001, 10)]), request(1, vec![transfer(1002, 3001, 5)])];
     named("lock-conflict", scenario)
 }
 
@@ -258,7 +270,10 @@ fn lost_commit() -> Scenario {
 }
 
 fn partition_during_voting() -> Scenario {
-    let groups = vec![vec![Endpoint::Node(NodeId(TM)), Endpoint::Node(NodeId(1)), Endpoint::Client], vec![Endpoint::Node(NodeId(4))]];
+    let groups = vec![
+        vec![Endpoint::Node(NodeId(TM)), Endpoint::Node(NodeId(1)), Endpoint::Client],
+        vec![Endpoint::Node(NodeId(4))],
+    ];
     let faults = vec![at(25, Fault::Partition(groups)), at(500, Fault::Heal)];
     named("partition-during-voting", one_transfer(CoordinatorPlacement::Dedicated, faults))
 }

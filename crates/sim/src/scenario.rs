@@ -204,7 +204,10 @@ impl Scenario {
     /// Parses and validates a scenario.
     pub fn from_json(text: &str) -> Result<Scenario, ScenarioError> {
         if text.len() > limits::JSON_BYTES {
-            return Err(invalid("scenario", format!("{} bytes is more than the limit of {}", text.len(), limits::JSON_BYTES)));
+            return Err(invalid(
+                "scenario",
+                format!("{} bytes is more than the limit of {}", text.len(), limits::JSON_BYTES),
+            ));
         }
         let mut deserializer = serde_json::Deserializer::from_str(text);
         let scenario: Scenario = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
@@ -239,7 +242,8 @@ impl Scenario {
 
     /// The dedicated coordinator's node, after the shards' nodes.
     pub fn dedicated_coordinator_node(&self) -> Option<NodeId> {
-        (self.topology.coordinator == CoordinatorPlacement::Dedicated).then(|| Scenario::shard_node(self.topology.shards.len()))
+        (self.topology.coordinator == CoordinatorPlacement::Dedicated)
+            .then(|| Scenario::shard_node(self.topology.shards.len()))
     }
 
     /// Every account with its starting balance, shard by shard.
@@ -260,7 +264,12 @@ impl Scenario {
                 let accounts = self.shard_accounts(index);
                 let first = accounts.keys().next().copied().unwrap_or(AccountId(0));
                 let last = accounts.keys().next_back().copied().unwrap_or(AccountId(0));
-                ShardEntry { shard: ShardId(index as u16), node: Scenario::shard_node(index), first_account: first, last_account: last }
+                ShardEntry {
+                    shard: ShardId(index as u16),
+                    node: Scenario::shard_node(index),
+                    first_account: first,
+                    last_account: last,
+                }
             })
             .collect();
         Directory { shards }
@@ -369,7 +378,10 @@ impl Scenario {
             }
         }
         if self.disk.write_ms > limits::LATENCY_MS {
-            return Err(invalid("disk.write_ms", format!("{} is more than {} ms", self.disk.write_ms, limits::LATENCY_MS)));
+            return Err(invalid(
+                "disk.write_ms",
+                format!("{} is more than {} ms", self.disk.write_ms, limits::LATENCY_MS),
+            ));
         }
         Ok(())
     }
@@ -380,7 +392,10 @@ impl Scenario {
             return Err(invalid("topology.shards", "a scenario needs at least one shard"));
         }
         if shards.len() > limits::SHARDS {
-            return Err(invalid("topology.shards", format!("{} shards is more than the limit of {}", shards.len(), limits::SHARDS)));
+            return Err(invalid(
+                "topology.shards",
+                format!("{} shards is more than the limit of {}", shards.len(), limits::SHARDS),
+            ));
         }
         let mut total_accounts: u64 = 0;
         let mut ranges: Vec<(AccountId, AccountId, usize)> = Vec::new();
@@ -403,7 +418,10 @@ impl Scenario {
             }
             total_accounts += shard.accounts.len() as u64 + shard.generate.map_or(0, |generate| generate.count);
             if total_accounts > limits::ACCOUNTS {
-                return Err(invalid("topology.shards", format!("more than the limit of {} accounts in all", limits::ACCOUNTS)));
+                return Err(invalid(
+                    "topology.shards",
+                    format!("more than the limit of {} accounts in all", limits::ACCOUNTS),
+                ));
             }
             let accounts = self.shard_accounts(index);
             let (Some(first), Some(last)) = (accounts.keys().next(), accounts.keys().next_back()) else {
@@ -417,7 +435,11 @@ impl Scenario {
             if first <= last {
                 return Err(invalid(
                     "topology.shards",
-                    format!("the account ranges of C{} and C{} overlap: shards are partitioned by account id range", left + 1, right + 1),
+                    format!(
+                        "the account ranges of C{} and C{} overlap: shards are partitioned by account id range",
+                        left + 1,
+                        right + 1
+                    ),
                 ));
             }
         }
@@ -456,7 +478,10 @@ impl Scenario {
                     }
                 }
                 if transfer.amount == 0 || transfer.amount > limits::AMOUNT {
-                    return Err(invalid(format!("{field}.amount"), format!("must be between 1 and {}", limits::AMOUNT)));
+                    return Err(invalid(
+                        format!("{field}.amount"),
+                        format!("must be between 1 and {}", limits::AMOUNT),
+                    ));
                 }
             }
             for (position, shard) in request.journal.iter().enumerate() {
@@ -489,14 +514,20 @@ impl Scenario {
             ));
         }
         if network.latency_ms_max > limits::LATENCY_MS {
-            return Err(invalid("network.latency_ms_max", format!("{} is more than {} ms", network.latency_ms_max, limits::LATENCY_MS)));
+            return Err(invalid(
+                "network.latency_ms_max",
+                format!("{} is more than {} ms", network.latency_ms_max, limits::LATENCY_MS),
+            ));
         }
         Ok(())
     }
 
     fn validate_faults(&self) -> Result<(), ScenarioError> {
         if self.faults.len() > limits::FAULTS {
-            return Err(invalid("faults", format!("{} faults is more than the limit of {}", self.faults.len(), limits::FAULTS)));
+            return Err(invalid(
+                "faults",
+                format!("{} faults is more than the limit of {}", self.faults.len(), limits::FAULTS),
+            ));
         }
         let nodes = self.node_ids();
         let known = |field: &str, node: NodeId| -> Result<(), ScenarioError> {
@@ -527,12 +558,18 @@ impl Scenario {
                         for endpoint in group {
                             known_endpoint(&format!("{field}.fault.partition"), *endpoint)?;
                             if !seen.insert(*endpoint) {
-                                return Err(invalid(format!("{field}.fault.partition"), format!("{endpoint} is in two groups")));
+                                return Err(invalid(
+                                    format!("{field}.fault.partition"),
+                                    format!("{endpoint} is in two groups"),
+                                ));
                             }
                         }
                     }
                     if groups.len() < 2 {
-                        return Err(invalid(format!("{field}.fault.partition"), "a partition needs at least two groups"));
+                        return Err(invalid(
+                            format!("{field}.fault.partition"),
+                            "a partition needs at least two groups",
+                        ));
                     }
                     None
                 }
@@ -540,7 +577,10 @@ impl Scenario {
                 Fault::Drop(target) | Fault::Duplicate(target) => Some(target),
                 Fault::Delay { message, by_ms } => {
                     if *by_ms == 0 || *by_ms > limits::LATENCY_MS {
-                        return Err(invalid(format!("{field}.fault.delay.by_ms"), format!("must be between 1 and {}", limits::LATENCY_MS)));
+                        return Err(invalid(
+                            format!("{field}.fault.delay.by_ms"),
+                            format!("must be between 1 and {}", limits::LATENCY_MS),
+                        ));
                     }
                     Some(message)
                 }

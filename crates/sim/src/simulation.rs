@@ -301,11 +301,8 @@ impl Simulation {
 
     /// Each invariant with its first violation up to the cursor.
     pub fn invariants(&self) -> Vec<InvariantStatus> {
-        let violations: Vec<&TraceEntry> = self
-            .trace_to_cursor()
-            .iter()
-            .filter(|entry| matches!(entry.event, TraceEvent::Violation(_)))
-            .collect();
+        let violations: Vec<&TraceEntry> =
+            self.trace_to_cursor().iter().filter(|entry| matches!(entry.event, TraceEvent::Violation(_))).collect();
         Invariant::ALL
             .iter()
             .map(|invariant| InvariantStatus {

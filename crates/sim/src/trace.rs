@@ -46,24 +46,70 @@ impl fmt::Display for DropReason {
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum TraceEvent {
     /// A message leaves its sender; `deliver_ms` is when it is due to arrive.
-    Send { id: MessageId, from: Endpoint, to: Endpoint, message: Arc<Message>, deliver_ms: Millis },
+    Send {
+        id: MessageId,
+        from: Endpoint,
+        to: Endpoint,
+        message: Arc<Message>,
+        deliver_ms: Millis,
+    },
     /// A copy of message `of` made by the network or a fault, due at `deliver_ms`.
-    Duplicate { id: MessageId, of: MessageId, from: Endpoint, to: Endpoint, message: Arc<Message>, deliver_ms: Millis },
-    Deliver { id: MessageId, from: Endpoint, to: Endpoint, message: Arc<Message> },
-    Drop { id: MessageId, from: Endpoint, to: Endpoint, message: Arc<Message>, reason: DropReason },
+    Duplicate {
+        id: MessageId,
+        of: MessageId,
+        from: Endpoint,
+        to: Endpoint,
+        message: Arc<Message>,
+        deliver_ms: Millis,
+    },
+    Deliver {
+        id: MessageId,
+        from: Endpoint,
+        to: Endpoint,
+        message: Arc<Message>,
+    },
+    Drop {
+        id: MessageId,
+        from: Endpoint,
+        to: Endpoint,
+        message: Arc<Message>,
+        reason: DropReason,
+    },
     /// A message fault moved a delivery later.
-    Delayed { id: MessageId, deliver_ms: Millis },
-    TimerFired { at: Endpoint, timer: Timer },
+    Delayed {
+        id: MessageId,
+        deliver_ms: Millis,
+    },
+    TimerFired {
+        at: Endpoint,
+        timer: Timer,
+    },
     /// The record is durable in the node's WAL.
-    WalAppend { node: NodeId, record: Arc<Record> },
-    Note { at: Endpoint, note: Note },
+    WalAppend {
+        node: NodeId,
+        record: Arc<Record>,
+    },
+    Note {
+        at: Endpoint,
+        note: Note,
+    },
     /// A node crashed, losing the WAL records it had not finished writing.
-    Crash { node: NodeId, lost_records: Vec<Record> },
-    Restart { node: NodeId },
-    Partition { groups: Vec<Vec<Endpoint>> },
+    Crash {
+        node: NodeId,
+        lost_records: Vec<Record>,
+    },
+    Restart {
+        node: NodeId,
+    },
+    Partition {
+        groups: Vec<Vec<Endpoint>>,
+    },
     Heal,
     /// A scheduled fault that could not apply (its message was not in flight, its node already down).
-    FaultSkipped { fault: Box<Fault>, reason: String },
+    FaultSkipped {
+        fault: Box<Fault>,
+        reason: String,
+    },
     Violation(Box<Violation>),
 }
 
@@ -72,7 +118,9 @@ impl TraceEvent {
     pub fn endpoint(&self) -> Option<Endpoint> {
         match self {
             TraceEvent::Send { from, .. } => Some(*from),
-            TraceEvent::Duplicate { to, .. } | TraceEvent::Deliver { to, .. } | TraceEvent::Drop { to, .. } => Some(*to),
+            TraceEvent::Duplicate { to, .. } | TraceEvent::Deliver { to, .. } | TraceEvent::Drop { to, .. } => {
+                Some(*to)
+            }
             TraceEvent::TimerFired { at, .. } | TraceEvent::Note { at, .. } => Some(*at),
             TraceEvent::WalAppend { node, .. } | TraceEvent::Crash { node, .. } | TraceEvent::Restart { node } => {
                 Some(Endpoint::Node(*node))

@@ -13,8 +13,8 @@ use crate::scenario::{NodeLayout, Scenario, WorkItem};
 use crate::trace::{DropReason, TraceEntry, TraceEvent};
 use crate::wal::Wal;
 use commitlab_protocol::{
-    AccountId, Client, Effect, Endpoint, Message, MessageId, Millis, Node, NodeConfig, NodeId, Record, RequestId, Timer,
-    Transfer, TxnSpec,
+    AccountId, Client, Effect, Endpoint, Message, MessageId, Millis, Node, NodeConfig, NodeId, Record, RequestId,
+    Timer, Transfer, TxnSpec,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -98,7 +98,8 @@ impl World {
     /// Builds the world at time zero from a validated scenario.
     pub fn new(scenario: Arc<Scenario>) -> World {
         let layouts = scenario.nodes();
-        let initial_money: i64 = layouts.iter().map(|layout| layout.config.initial_balances.values().sum::<i64>()).sum();
+        let initial_money: i64 =
+            layouts.iter().map(|layout| layout.config.initial_balances.values().sum::<i64>()).sum();
         let mut world = World {
             work: Arc::new(Vec::new()),
             now_ms: 0,
@@ -121,7 +122,10 @@ impl World {
         for NodeLayout { id, label, config } in layouts {
             let node = Node::recover(config.clone(), std::iter::empty(), 0, &mut world.effects);
             world.effects.clear();
-            world.slots.insert(id, NodeSlot { label, config, up: true, node, wal: Wal::default(), unwritten: Vec::new(), incarnation: 0 });
+            world.slots.insert(
+                id,
+                NodeSlot { label, config, up: true, node, wal: Wal::default(), unwritten: Vec::new(), incarnation: 0 },
+            );
         }
         world.work = Arc::new(world.draw_work());
         for index in 0..world.scenario.faults.len() {
@@ -413,7 +417,14 @@ impl World {
     }
 
     /// Applies waiting "next matching message" faults to a message just sent.
-    fn apply_message_faults(&mut self, id: MessageId, from: Endpoint, to: Endpoint, message: &Message, step: &mut StepTrace) {
+    fn apply_message_faults(
+        &mut self,
+        id: MessageId,
+        from: Endpoint,
+        to: Endpoint,
+        message: &Message,
+        step: &mut StepTrace,
+    ) {
         let scenario = self.scenario.clone();
         let mut index = 0;
         while index < self.message_faults.len() {
@@ -439,7 +450,14 @@ impl World {
         let network = self.scenario.network;
         let deliver_ms = self.now_ms + self.rng.between(network.latency_ms_min, network.latency_ms_max);
         let key = self.schedule(deliver_ms, CLASS_EVENT, Event::Deliver(id));
-        step.push(TraceEvent::Duplicate { id, of, from: flight.from, to: flight.to, message: flight.message.clone(), deliver_ms });
+        step.push(TraceEvent::Duplicate {
+            id,
+            of,
+            from: flight.from,
+            to: flight.to,
+            message: flight.message.clone(),
+            deliver_ms,
+        });
         self.in_flight.insert(id, InFlight { key, ..flight });
     }
 
@@ -449,7 +467,13 @@ impl World {
             Fault::Drop(_) => {
                 let flight = self.in_flight.remove(&id).expect("in flight");
                 self.queue.remove(&flight.key);
-                step.push(TraceEvent::Drop { id, from: flight.from, to: flight.to, message: flight.message, reason: DropReason::Fault });
+                step.push(TraceEvent::Drop {
+                    id,
+                    from: flight.from,
+                    to: flight.to,
+                    message: flight.message,
+                    reason: DropReason::Fault,
+                });
             }
             Fault::Delay { by_ms, .. } => {
                 let flight = self.in_flight.get(&id).expect("in flight");

@@ -1,7 +1,7 @@
 //! Bad input gets a typed error that names what is wrong, never a panic.
 
-use commitlab_sim::{Fault, Scenario, ScenarioError, Simulation};
 use commitlab_protocol::NodeId;
+use commitlab_sim::{Fault, Scenario, ScenarioError, Simulation};
 
 fn error_of(json: &str) -> ScenarioError {
     match Scenario::from_json(json) {
@@ -32,11 +32,16 @@ fn malformed_json_says_where() {
 fn wrong_fields_and_types_are_named_with_their_path() {
     assert_names(&format!(r#"{{"version":1,{SHARDS},"netwrk":{{}}}}"#), &["unknown field `netwrk`"]);
     assert_names(
-        &format!(r#"{{"version":1,{SHARDS},"workload":{{"requests":[{{"transfers":[{{"from":1001,"to":3001,"amount":-5}}]}}]}}}}"#),
+        &format!(
+            r#"{{"version":1,{SHARDS},"workload":{{"requests":[{{"transfers":[{{"from":1001,"to":3001,"amount":-5}}]}}]}}}}"#
+        ),
         &["workload.requests[0].transfers[0].amount", "-5"],
     );
     assert_names(&format!(r#"{{"version":1,{SHARDS},"network":{{"loss":"2/1"}}}}"#), &["network.loss", "more than 1"]);
-    assert_names(&format!(r#"{{"version":1,{SHARDS},"faults":[{{"at_ms":1,"fault":{{"crash":"node4"}}}}]}}"#), &["faults[0].fault", "node4"]);
+    assert_names(
+        &format!(r#"{{"version":1,{SHARDS},"faults":[{{"at_ms":1,"fault":{{"crash":"node4"}}}}]}}"#),
+        &["faults[0].fault", "node4"],
+    );
 }
 
 #[test]
@@ -46,15 +51,21 @@ fn unknown_nodes_accounts_and_shards_are_named() {
         &["faults[0].fault", "no node n9", "n1, n4"],
     );
     assert_names(
-        &format!(r#"{{"version":1,{SHARDS},"workload":{{"requests":[{{"transfers":[{{"from":1001,"to":9999,"amount":5}}]}}]}}}}"#),
+        &format!(
+            r#"{{"version":1,{SHARDS},"workload":{{"requests":[{{"transfers":[{{"from":1001,"to":9999,"amount":5}}]}}]}}}}"#
+        ),
         &["workload.requests[0].transfers[0].to", "unknown account 9999"],
     );
     assert_names(
-        &format!(r#"{{"version":1,{SHARDS},"workload":{{"requests":[{{"transfers":[{{"from":1001,"to":3001,"amount":5}}],"journal":["C7"]}}]}}}}"#),
+        &format!(
+            r#"{{"version":1,{SHARDS},"workload":{{"requests":[{{"transfers":[{{"from":1001,"to":3001,"amount":5}}],"journal":["C7"]}}]}}}}"#
+        ),
         &["journal[0]", "unknown shard C7"],
     );
     assert_names(
-        &format!(r#"{{"version":1,{SHARDS},"faults":[{{"at_ms":5,"fault":{{"drop":{{"next":{{"kind":"Teleport"}}}}}}}}]}}"#),
+        &format!(
+            r#"{{"version":1,{SHARDS},"faults":[{{"at_ms":5,"fault":{{"drop":{{"next":{{"kind":"Teleport"}}}}}}}}]}}"#
+        ),
         &["unknown message kind", "Teleport"],
     );
     assert_names(
@@ -67,7 +78,10 @@ fn unknown_nodes_accounts_and_shards_are_named() {
 fn impossible_values_are_rejected() {
     assert_names(r#"{"version":7,"topology":{"shards":[{"accounts":{"1":1}}]}}"#, &["version", "1 to 1"]);
     assert_names(r#"{"version":1,"topology":{"shards":[]}}"#, &["topology.shards", "at least one shard"]);
-    assert_names(r#"{"version":1,"topology":{"shards":[{"accounts":{"1":-3}}]}}"#, &["topology.shards[0].accounts.1", "-3"]);
+    assert_names(
+        r#"{"version":1,"topology":{"shards":[{"accounts":{"1":-3}}]}}"#,
+        &["topology.shards[0].accounts.1", "-3"],
+    );
     assert_names(
         r#"{"version":1,"topology":{"shards":[{"accounts":{"1":1,"9":1}},{"accounts":{"5":1}}]}}"#,
         &["overlap"],
@@ -78,7 +92,9 @@ fn impossible_values_are_rejected() {
     );
     assert_names(&format!(r#"{{"version":1,{SHARDS},"timeouts":{{"vote_ms":0}}}}"#), &["timeouts.vote_ms"]);
     assert_names(
-        &format!(r#"{{"version":1,{SHARDS},"workload":{{"requests":[{{"transfers":[{{"from":1001,"to":3001,"amount":0}}]}}]}}}}"#),
+        &format!(
+            r#"{{"version":1,{SHARDS},"workload":{{"requests":[{{"transfers":[{{"from":1001,"to":3001,"amount":0}}]}}]}}}}"#
+        ),
         &["amount", "between 1"],
     );
 }
@@ -89,10 +105,15 @@ fn absurd_sizes_hit_explicit_limits() {
         r#"{"version":1,"topology":{"shards":[{"generate":{"first":1,"count":1000000000,"balance":5}}]}}"#,
         &["topology.shards[0].generate.count", "1000000000 accounts", "limit"],
     );
-    let million_nodes = format!(r#"{{"version":1,"topology":{{"shards":[{}]}}}}"#, vec![r#"{"accounts":{"1":1}}"#; 1_000_000].join(","));
+    let million_nodes = format!(
+        r#"{{"version":1,"topology":{{"shards":[{}]}}}}"#,
+        vec![r#"{"accounts":{"1":1}}"#; 1_000_000].join(",")
+    );
     assert_names(&million_nodes, &["limit"]);
     assert_names(
-        &format!(r#"{{"version":1,{SHARDS},"workload":{{"random":{{"count":50000000,"interval_ms":1,"amount_max":5}}}}}}"#),
+        &format!(
+            r#"{{"version":1,{SHARDS},"workload":{{"random":{{"count":50000000,"interval_ms":1,"amount_max":5}}}}}}"#
+        ),
         &["workload", "limit"],
     );
     assert_names(&format!(r#"{{"version":1,{SHARDS},"end_ms":99999999999}}"#), &["end_ms"]);

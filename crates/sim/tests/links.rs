@@ -58,7 +58,9 @@ fn every_released_link_still_decodes_to_its_scenario() {
                 continue;
             }
             let link = std::fs::read_to_string(&path).expect("readable link");
-            let expected = parse_expected(&std::fs::read_to_string(path.with_extension("json")).expect("expectation beside the link"));
+            let expected = parse_expected(
+                &std::fs::read_to_string(path.with_extension("json")).expect("expectation beside the link"),
+            );
             let decoded = decode(&link).unwrap_or_else(|error| panic!("{} no longer decodes: {error}", path.display()));
             assert_eq!(decoded, expected, "{} decodes to another scenario", path.display());
             checked += 1;

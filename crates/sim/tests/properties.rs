@@ -28,10 +28,17 @@ fn fault_strategy(nodes: Vec<NodeId>) -> impl Strategy<Value = Fault> {
     let endpoint = proptest::sample::select(
         nodes.iter().map(|node| Endpoint::Node(*node)).chain([Endpoint::Client]).collect::<Vec<_>>(),
     );
-    let filter = (proptest::option::of(endpoint.clone()), proptest::option::of(endpoint), proptest::sample::select(KINDS.to_vec()))
-        .prop_map(|(from, to, kind)| MessageTarget::Next(MessageFilter { from, to, kind: Some(kind.to_string()), txn: None }));
+    let filter = (
+        proptest::option::of(endpoint.clone()),
+        proptest::option::of(endpoint),
+        proptest::sample::select(KINDS.to_vec()),
+    )
+        .prop_map(|(from, to, kind)| {
+            MessageTarget::Next(MessageFilter { from, to, kind: Some(kind.to_string()), txn: None })
+        });
     let partition = proptest::sample::subsequence(nodes.clone(), 1..nodes.len()).prop_map(move |left| {
-        let right: Vec<Endpoint> = nodes.iter().filter(|node| !left.contains(node)).map(|node| Endpoint::Node(*node)).collect();
+        let right: Vec<Endpoint> =
+            nodes.iter().filter(|node| !left.contains(node)).map(|node| Endpoint::Node(*node)).collect();
         let mut left: Vec<Endpoint> = left.into_iter().map(Endpoint::Node).collect();
         left.push(Endpoint::Client);
         Fault::Partition(vec![left, right])
@@ -68,19 +75,24 @@ fn scenario_strategy(settle: bool) -> impl Strategy<Value = Scenario> {
                 nodes.push(shard_node(shard_count));
             }
             let account = proptest::sample::select(accounts);
-            let transfer = (account.clone(), account, 1u64..80).prop_map(|(from, to, amount)| Transfer { from, to, amount });
+            let transfer =
+                (account.clone(), account, 1u64..80).prop_map(|(from, to, amount)| Transfer { from, to, amount });
             let request = (0u64..150, proptest::collection::vec(transfer, 1..=2))
                 .prop_map(|(at_ms, transfers)| RequestSpec { at_ms, request: None, transfers, journal: Vec::new() });
             // A fault is either one fault or a late duplicate: the next matching message is
             // copied and the original held back, so a stale copy arrives long after the first.
-            let fault = (0u64..600, fault_strategy(nodes.clone())).prop_map(|(at_ms, fault)| vec![ScheduledFault { at_ms, fault }]);
-            let late_duplicate = (0u64..600, 100u64..700, proptest::sample::select(KINDS.to_vec())).prop_map(|(at_ms, by_ms, kind)| {
-                let target = || MessageTarget::Next(MessageFilter { kind: Some(kind.to_string()), ..MessageFilter::default() });
-                vec![
-                    ScheduledFault { at_ms, fault: Fault::Duplicate(target()) },
-                    ScheduledFault { at_ms, fault: Fault::Delay { message: target(), by_ms } },
-                ]
-            });
+            let fault = (0u64..600, fault_strategy(nodes.clone()))
+                .prop_map(|(at_ms, fault)| vec![ScheduledFault { at_ms, fault }]);
+            let late_duplicate =
+                (0u64..600, 100u64..700, proptest::sample::select(KINDS.to_vec())).prop_map(|(at_ms, by_ms, kind)| {
+                    let target = || {
+                        MessageTarget::Next(MessageFilter { kind: Some(kind.to_string()), ..MessageFilter::default() })
+                    };
+                    vec![
+                        ScheduledFault { at_ms, fault: Fault::Duplicate(target()) },
+                        ScheduledFault { at_ms, fault: Fault::Delay { message: target(), by_ms } },
+                    ]
+                });
             let fault = prop_oneof![4 => fault, 1 => late_duplicate];
             (
                 Just(shards),
@@ -92,41 +104,56 @@ fn scenario_strategy(settle: bool) -> impl Strategy<Value = Scenario> {
                 (1u64..10, 0u64..25, 0u32..=2, 0u32..=2, 1u64..6),
             )
         })
-        .prop_map(move |(shards, dedicated, nodes, requests, faults, seed, (latency, spread, loss, duplication, write_ms))| {
-            let mut faults: Vec<ScheduledFault> = faults.into_iter().flatten().collect();
-            if settle {
-                faults.push(ScheduledFault { at_ms: 1_500, fault: Fault::Heal });
-                for node in nodes {
-                    faults.push(ScheduledFault { at_ms: 1_500, fault: Fault::Restart(node) });
-                }
-            }
-            Scenario {
-                version: SCENARIO_VERSION,
-                name: "property".to_string(),
-                seed,
-                topology: Topology {
-                    coordinator: if dedicated { CoordinatorPlacement::Dedicated } else { CoordinatorPlacement::Colocated },
-                    shards,
-                },
-                workload: Workload { requests, random: None },
-                network: Network {
-                    latency_ms_min: latency,
-                    latency_ms_max: latency + spread,
-                    loss: Ratio { numerator: loss, denominator: 10 },
-                    duplication: Ratio { numerator: duplication, denominator: 10 },
-                },
-                disk: Disk { write_ms },
-                timeouts: Timeouts::default(),
-                bugs: Default::default(),
+        .prop_map(
+            move |(
+                shards,
+                dedicated,
+                nodes,
+                requests,
                 faults,
-                end_ms: if settle { 12_000 } else { 3_000 },
-                max_steps: 1_000_000,
-            }
-        })
+                seed,
+                (latency, spread, loss, duplication, write_ms),
+            )| {
+                let mut faults: Vec<ScheduledFault> = faults.into_iter().flatten().collect();
+                if settle {
+                    faults.push(ScheduledFault { at_ms: 1_500, fault: Fault::Heal });
+                    for node in nodes {
+                        faults.push(ScheduledFault { at_ms: 1_500, fault: Fault::Restart(node) });
+                    }
+                }
+                Scenario {
+                    version: SCENARIO_VERSION,
+                    name: "property".to_string(),
+                    seed,
+                    topology: Topology {
+                        coordinator: if dedicated {
+                            CoordinatorPlacement::Dedicated
+                        } else {
+                            CoordinatorPlacement::Colocated
+                        },
+                        shards,
+                    },
+                    workload: Workload { requests, random: None },
+                    network: Network {
+                        latency_ms_min: latency,
+                        latency_ms_max: latency + spread,
+                        loss: Ratio { numerator: loss, denominator: 10 },
+                        duplication: Ratio { numerator: duplication, denominator: 10 },
+                    },
+                    disk: Disk { write_ms },
+                    timeouts: Timeouts::default(),
+                    bugs: Default::default(),
+                    faults,
+                    end_ms: if settle { 12_000 } else { 3_000 },
+                    max_steps: 1_000_000,
+                }
+            },
+        )
 }
 
 fn run(scenario: &Scenario) -> Simulation {
-    let mut simulation = Simulation::new(scenario.clone()).unwrap_or_else(|error| panic!("{error}\n{}", scenario.to_json_pretty()));
+    let mut simulation =
+        Simulation::new(scenario.clone()).unwrap_or_else(|error| panic!("{error}\n{}", scenario.to_json_pretty()));
     simulation.run_to_end();
     simulation.seek_step(simulation.total_steps());
     simulation

@@ -133,6 +133,9 @@ fn correct_presets_keep_every_invariant_and_bug_presets_break_theirs() {
         assert!(violated(&run_preset(preset.name)).is_empty(), "{} must keep every invariant", preset.name);
     }
     let vote_before_wal = violated(&run_preset("bug-vote-before-wal"));
-    assert!(vote_before_wal.contains(&"wal-before-yes") && vote_before_wal.contains(&"conservation"), "{vote_before_wal:?}");
+    assert!(
+        vote_before_wal.contains(&"wal-before-yes") && vote_before_wal.contains(&"conservation"),
+        "{vote_before_wal:?}"
+    );
     assert!(violated(&run_preset("bug-commit-before-log")).contains(&"atomicity"));
 }

@@ -79,18 +79,12 @@ impl Browser {
         let driver = Driver::spawn()?;
         driver.wait_ready()?;
         let client = runtime.block_on(open_session(&driver))?;
-        Ok(Browser {
-            client: Some(client),
-            runtime,
-            driver,
-        })
+        Ok(Browser { client: Some(client), runtime, driver })
     }
 
     /// The fantoccini client, for anything the helpers do not cover (use with [`Browser::block_on`]).
     pub fn client(&self) -> &Client {
-        self.client
-            .as_ref()
-            .expect("the session stays open until the Browser is dropped")
+        self.client.as_ref().expect("the session stays open until the Browser is dropped")
     }
 
     /// Runs a future on the browser's runtime (needed to drive fantoccini calls).
@@ -105,17 +99,13 @@ impl Browser {
 
     /// The address of the top-level page (whatever frame the session is in), as WebDriver sees it.
     pub fn current_url(&self) -> Result<String> {
-        self.run("current url", self.client().current_url())
-            .map(|url| url.to_string())
+        self.run("current url", self.client().current_url()).map(|url| url.to_string())
     }
 
     /// Moves the session into the `index`-th frame (`window.frames[index]`) of the current
     /// document: later calls look at and act on that frame's document until [`Browser::leave_frame`].
     pub fn enter_frame(&self, index: u16) -> Result<()> {
-        self.run(
-            &format!("enter frame {index}"),
-            self.client().enter_frame(index),
-        )
+        self.run(&format!("enter frame {index}"), self.client().enter_frame(index))
     }
 
     /// Moves the session back to the document that holds the current frame.
@@ -145,10 +135,7 @@ impl Browser {
     /// Like [`Browser::js`], but the script reports by calling the callback passed as its last
     /// argument (use for promises).
     pub fn js_async(&self, script: &str, args: Vec<Value>) -> Result<Value> {
-        self.run(
-            "execute async script",
-            self.client().execute_async(script, args),
-        )
+        self.run("execute async script", self.client().execute_async(script, args))
     }
 
     /// Looks at the page every 50 ms until `probe` is ready; after `timeout`, fails with `what`
@@ -167,10 +154,7 @@ impl Browser {
             };
             if Instant::now() >= deadline {
                 let shot = self.failure_screenshot();
-                return Err(fail!(
-                    "timed out after {} waiting for {what}; last seen: {seen}{shot}",
-                    seconds(timeout)
-                ));
+                return Err(fail!("timed out after {} waiting for {what}; last seen: {seen}{shot}", seconds(timeout)));
             }
             thread::sleep(POLL);
         }
@@ -189,24 +173,17 @@ impl Browser {
     /// How many elements match `css` right now.
     pub fn count(&self, css: &str) -> Result<usize> {
         let value = self.query(css, "count", Value::Null)?.unwrap_or_default();
-        value
-            .as_u64()
-            .map(|n| n as usize)
-            .ok_or_else(|| fail!("count of `{css}` is {value}"))
+        value.as_u64().map(|n| n as usize).ok_or_else(|| fail!("count of `{css}` is {value}"))
     }
 
     /// Waits until exactly `n` elements match `css`.
     pub fn wait_for_count(&self, css: &str, n: usize, timeout: Duration) -> Result<()> {
-        self.wait_until(
-            &format!("exactly {n} elements to match `{css}`"),
-            timeout,
-            |b| {
-                Ok(match b.count(css)? {
-                    seen if seen == n => Probe::Ready(()),
-                    seen => Probe::NotYet(format!("{seen} match")),
-                })
-            },
-        )
+        self.wait_until(&format!("exactly {n} elements to match `{css}`"), timeout, |b| {
+            Ok(match b.count(css)? {
+                seen if seen == n => Probe::Ready(()),
+                seen => Probe::NotYet(format!("{seen} match")),
+            })
+        })
     }
 
     /// The trimmed rendered text (`innerText`; `textContent` for SVG) of the first match.
@@ -223,8 +200,7 @@ impl Browser {
     /// Waits until the first match's text is exactly `expected`.
     pub fn wait_for_text(&self, css: &str, expected: &str, timeout: Duration) -> Result<()> {
         let what = format!("`{css}` to read {expected:?}");
-        self.wait_for_text_matching(css, &what, timeout, |text| text == expected)
-            .map(drop)
+        self.wait_for_text_matching(css, &what, timeout, |text| text == expected).map(drop)
     }
 
     /// Waits until the first match's text satisfies `accept`; returns that text.
@@ -246,20 +222,12 @@ impl Browser {
 
     /// The attribute `name` of the first match (`None` when it has no such attribute).
     pub fn attr(&self, css: &str, name: &str) -> Result<Option<String>> {
-        let value = self
-            .query(css, "attr", name.into())?
-            .ok_or_else(|| not_found(css))?;
+        let value = self.query(css, "attr", name.into())?.ok_or_else(|| not_found(css))?;
         Ok(value.as_str().map(str::to_string))
     }
 
     /// Waits until the first match has `name="expected"`.
-    pub fn wait_for_attr(
-        &self,
-        css: &str,
-        name: &str,
-        expected: &str,
-        timeout: Duration,
-    ) -> Result<()> {
+    pub fn wait_for_attr(&self, css: &str, name: &str, expected: &str, timeout: Duration) -> Result<()> {
         let what = format!("`{css}` to have {name}={expected:?}");
         self.wait_until(&what, timeout, |b| {
             let seen = b.query(css, "attr", name.into())?;
@@ -274,11 +242,7 @@ impl Browser {
 
     /// Whether the first match has `class` in its class list (works for SVG elements too).
     pub fn has_class(&self, css: &str, class: &str) -> Result<bool> {
-        Ok(self
-            .classes(css)?
-            .ok_or_else(|| not_found(css))?
-            .split_whitespace()
-            .any(|c| c == class))
+        Ok(self.classes(css)?.ok_or_else(|| not_found(css))?.split_whitespace().any(|c| c == class))
     }
 
     /// Waits until the first match has `class`.
@@ -295,9 +259,7 @@ impl Browser {
     /// Clicks the first match like a user would (a WebDriver click at its centre), waiting for
     /// it to exist and retrying while a re-render makes it stale or covers it.
     pub fn click(&self, css: &str) -> Result<()> {
-        self.wait_until(&format!("`{css}` to take a click"), DEFAULT_WAIT, |b| {
-            b.try_click(css)
-        })
+        self.wait_until(&format!("`{css}` to take a click"), DEFAULT_WAIT, |b| b.try_click(css))
     }
 
     /// Sets an `<input type=range>` to `value` and dispatches `input` then `change`, as a drag
@@ -305,8 +267,7 @@ impl Browser {
     /// range silently clamps, and a freshly loaded scenario may not have its new max yet).
     pub fn set_range(&self, css: &str, value: &str) -> Result<()> {
         let what = format!("`{css}` to accept the value {value}");
-        self.wait_until(&what, DEFAULT_WAIT, |b| b.try_set_range(css, value.into()))
-            .map(drop)
+        self.wait_until(&what, DEFAULT_WAIT, |b| b.try_set_range(css, value.into())).map(drop)
     }
 
     /// Sets an `<input type=range>` to its `max` (dispatching `input` and `change`); returns it.
@@ -325,10 +286,7 @@ impl Browser {
                 Some("set") => Ok(Probe::Ready(())),
                 Some("missing") => Ok(Probe::NotYet("no element matches".into())),
                 Some("absent") => Ok(Probe::NotYet(format!("options {}", outcome["options"]))),
-                _ => Err(fail!(
-                    "cannot select in `{css}`: {}",
-                    outcome["description"]
-                )),
+                _ => Err(fail!("cannot select in `{css}`: {}", outcome["description"])),
             }
         })
     }
@@ -344,15 +302,11 @@ impl Browser {
     }
 
     fn try_text(&self, css: &str) -> Result<Option<String>> {
-        Ok(self
-            .query(css, "text", Value::Null)?
-            .map(|v| v.as_str().unwrap_or_default().into()))
+        Ok(self.query(css, "text", Value::Null)?.map(|v| v.as_str().unwrap_or_default().into()))
     }
 
     fn classes(&self, css: &str) -> Result<Option<String>> {
-        Ok(self
-            .query(css, "class", Value::Null)?
-            .map(|v| v.as_str().unwrap_or_default().into()))
+        Ok(self.query(css, "class", Value::Null)?.map(|v| v.as_str().unwrap_or_default().into()))
     }
 
     /// Asks the page one question about `css` (see QUERY_JS); `None` when nothing matches.
@@ -367,9 +321,7 @@ impl Browser {
     fn try_click(&self, css: &str) -> Result<Probe<()>> {
         let element = match self.command("find", self.client().find(Locator::Css(css)))? {
             Ok(element) => element,
-            Err(e) if e.is_no_such_element() => {
-                return Ok(Probe::NotYet("no element matches".into()))
-            }
+            Err(e) if e.is_no_such_element() => return Ok(Probe::NotYet("no element matches".into())),
             Err(e) => return Err(fail!("finding `{css}` failed: {e}")),
         };
         match self.command("click", element.click())? {
@@ -407,29 +359,16 @@ impl Browser {
         // The timeout is built inside the async block: tokio timers need the runtime's context.
         self.runtime
             .block_on(async { tokio::time::timeout(COMMAND_TIMEOUT, future).await })
-            .map_err(|_| {
-                fail!(
-                    "WebDriver command `{what}` got no answer in {}",
-                    seconds(COMMAND_TIMEOUT)
-                )
-            })
+            .map_err(|_| fail!("WebDriver command `{what}` got no answer in {}", seconds(COMMAND_TIMEOUT)))
     }
 
-    fn run<T>(
-        &self,
-        what: &str,
-        future: impl Future<Output = std::result::Result<T, CmdError>>,
-    ) -> Result<T> {
-        self.command(what, future)?
-            .map_err(|e| fail!("WebDriver command `{what}` failed: {e}"))
+    fn run<T>(&self, what: &str, future: impl Future<Output = std::result::Result<T, CmdError>>) -> Result<T> {
+        self.command(what, future)?.map_err(|e| fail!("WebDriver command `{what}` failed: {e}"))
     }
 
     /// Saves `screenshots/failed-<test name>.png`; returns a note for the failure message.
     fn failure_screenshot(&self) -> String {
-        let test = thread::current()
-            .name()
-            .unwrap_or("unnamed")
-            .replace("::", "-");
+        let test = thread::current().name().unwrap_or("unnamed").replace("::", "-");
         match self.screenshot(&format!("failed-{test}")) {
             Ok(path) => format!(" (page screenshot: {})", path.display()),
             Err(_) => String::new(),
@@ -448,8 +387,7 @@ impl Drop for Browser {
         // Ending the session makes chromedriver quit Chromium; killing only the driver could
         // leave the browser behind.
         if let Some(client) = self.client.take() {
-            let close =
-                async { tokio::time::timeout(Duration::from_secs(10), client.close()).await };
+            let close = async { tokio::time::timeout(Duration::from_secs(10), client.close()).await };
             let _ = self.runtime.block_on(close);
         }
     }
@@ -513,15 +451,8 @@ async fn open_session(driver: &Driver) -> Result<Client> {
     builder.capabilities(capabilities());
     match tokio::time::timeout(SESSION_START, builder.connect(&driver.url())).await {
         Ok(Ok(client)) => Ok(client),
-        Ok(Err(e)) => Err(fail!(
-            "chromedriver could not start Chromium: {e}{}",
-            driver.output()
-        )),
-        Err(_) => Err(fail!(
-            "Chromium did not start within {}{}",
-            seconds(SESSION_START),
-            driver.output()
-        )),
+        Ok(Err(e)) => Err(fail!("chromedriver could not start Chromium: {e}{}", driver.output())),
+        Err(_) => Err(fail!("Chromium did not start within {}{}", seconds(SESSION_START), driver.output())),
     }
 }
 
@@ -537,9 +468,7 @@ impl Driver {
         let addr = free_loopback_port()?;
         let log = std::env::temp_dir().join(format!("commitlab-chromedriver-{}.log", addr.port()));
         let out = File::create(&log).map_err(|e| fail!("cannot create {}: {e}", log.display()))?;
-        let err = out
-            .try_clone()
-            .map_err(|e| fail!("cannot share the driver log: {e}"))?;
+        let err = out.try_clone().map_err(|e| fail!("cannot share the driver log: {e}"))?;
         let child = Command::new(CHROMEDRIVER)
             .arg(format!("--port={}", addr.port()))
             .stdin(Stdio::null())
@@ -564,12 +493,7 @@ impl Driver {
             }
             thread::sleep(Duration::from_millis(100));
         }
-        Err(fail!(
-            "chromedriver did not come up on {} within {}{}",
-            self.addr,
-            seconds(DRIVER_START),
-            self.output()
-        ))
+        Err(fail!("chromedriver did not come up on {} within {}{}", self.addr, seconds(DRIVER_START), self.output()))
     }
 
     /// The driver's output so far, to append to a failure message.
@@ -593,8 +517,7 @@ impl Drop for Driver {
 }
 
 fn is_ready(body: &[u8]) -> bool {
-    serde_json::from_slice::<Value>(body)
-        .is_ok_and(|status| status["value"]["ready"] == json!(true))
+    serde_json::from_slice::<Value>(body).is_ok_and(|status| status["value"]["ready"] == json!(true))
 }
 
 /// A port that was free a moment ago (chromedriver binds it right after; the race is harmless

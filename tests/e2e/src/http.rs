@@ -16,10 +16,7 @@ pub struct Response {
 impl Response {
     /// The first header called `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
+        self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
     }
 }
 
@@ -50,10 +47,7 @@ fn read_response(stream: &mut TcpStream) -> io::Result<Response> {
                 let mut chunk = [0u8; 16 * 1024];
                 let n = stream.read(&mut chunk)?;
                 if n == 0 {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "body cut short",
-                    ));
+                    return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "body cut short"));
                 }
                 body.extend_from_slice(&chunk[..n]);
             }
@@ -63,11 +57,7 @@ fn read_response(stream: &mut TcpStream) -> io::Result<Response> {
             stream.read_to_end(&mut body)?;
         }
     }
-    Ok(Response {
-        status,
-        headers,
-        body,
-    })
+    Ok(Response { status, headers, body })
 }
 
 /// Reads into `raw` until it holds `\r\n\r\n`; returns where that separator starts.
@@ -79,10 +69,7 @@ fn read_until_head_end(stream: &mut TcpStream, raw: &mut Vec<u8>) -> io::Result<
         let mut chunk = [0u8; 4096];
         let n = stream.read(&mut chunk)?;
         if n == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "no complete HTTP head",
-            ));
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "no complete HTTP head"));
         }
         raw.extend_from_slice(&chunk[..n]);
     }
@@ -95,12 +82,7 @@ fn parse_head(head: &str) -> io::Result<(u16, Vec<(String, String)>)> {
         .split_whitespace()
         .nth(1)
         .and_then(|code| code.parse().ok())
-        .ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("bad status line {status_line:?}"),
-            )
-        })?;
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, format!("bad status line {status_line:?}")))?;
     let headers = lines
         .filter_map(|line| line.split_once(':'))
         .map(|(key, value)| (key.trim().to_string(), value.trim().to_string()))

@@ -63,20 +63,12 @@ impl Site {
                 .name(format!("site-{}", addr.port()))
                 .spawn(move || accept_loop(listener, root, stop))?
         };
-        Ok(Site {
-            addr,
-            stop,
-            acceptor: Some(acceptor),
-        })
+        Ok(Site { addr, stop, acceptor: Some(acceptor) })
     }
 
     /// The full URL of `path_and_query` on this server, e.g. `url("/?preset=busy")`.
     pub fn url(&self, path_and_query: &str) -> String {
-        let slash = if path_and_query.starts_with('/') {
-            ""
-        } else {
-            "/"
-        };
+        let slash = if path_and_query.starts_with('/') { "" } else { "/" };
         format!("http://{}{slash}{path_and_query}", self.addr)
     }
 
@@ -86,8 +78,7 @@ impl Site {
 
     /// GETs `path` directly (no browser), to check statuses and headers.
     pub fn get(&self, path: &str) -> Result<Response> {
-        http::get(self.addr, path, IDLE_TIMEOUT)
-            .map_err(|e| fail!("GET {path} from the static site failed: {e}"))
+        http::get(self.addr, path, IDLE_TIMEOUT).map_err(|e| fail!("GET {path} from the static site failed: {e}"))
     }
 }
 
@@ -121,31 +112,16 @@ fn handle(mut stream: TcpStream, root: &Path) -> io::Result<()> {
     stream.set_write_timeout(Some(IDLE_TIMEOUT))?;
     let head = read_head(&mut stream)?;
     let mut words = head.lines().next().unwrap_or_default().split_whitespace();
-    let (method, target) = (
-        words.next().unwrap_or_default(),
-        words.next().unwrap_or("/"),
-    );
+    let (method, target) = (words.next().unwrap_or_default(), words.next().unwrap_or("/"));
     if method != "GET" && method != "HEAD" {
-        return respond(
-            &mut stream,
-            405,
-            "text/plain; charset=utf-8",
-            b"only GET and HEAD\n",
-            true,
-        );
+        return respond(&mut stream, 405, "text/plain; charset=utf-8", b"only GET and HEAD\n", true);
     }
     let with_body = method == "GET";
     match resolve(root, target).and_then(|file| Some((fs::read(&file).ok()?, file))) {
         Some((body, file)) => respond(&mut stream, 200, content_type(&file), &body, with_body),
         None => {
             let body = format!("404 Not Found: {target}\n");
-            respond(
-                &mut stream,
-                404,
-                "text/plain; charset=utf-8",
-                body.as_bytes(),
-                with_body,
-            )
+            respond(&mut stream, 404, "text/plain; charset=utf-8", body.as_bytes(), with_body)
         }
     }
 }
@@ -156,10 +132,7 @@ fn read_head(stream: &mut TcpStream) -> io::Result<String> {
     while !raw.windows(4).any(|w| w == b"\r\n\r\n") {
         let n = stream.read(&mut chunk)?;
         if n == 0 || raw.len() > MAX_HEAD {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "incomplete request head",
-            ));
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "incomplete request head"));
         }
         raw.extend_from_slice(&chunk[..n]);
     }
@@ -177,9 +150,7 @@ fn resolve(root: &Path, target: &str) -> Option<PathBuf> {
     if segments.iter().any(|s| *s == ".." || s.contains('\\')) {
         return None;
     }
-    let file = segments
-        .iter()
-        .fold(root.to_path_buf(), |dir, s| dir.join(s));
+    let file = segments.iter().fold(root.to_path_buf(), |dir, s| dir.join(s));
     let has_extension = segments.last().is_some_and(|last| last.contains('.'));
     if !has_extension {
         let folder_index = file.join("index.html");
@@ -210,10 +181,7 @@ fn percent_decode(path: &str) -> Option<String> {
 }
 
 fn content_type(file: &Path) -> &'static str {
-    let extension = file
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or_default();
+    let extension = file.extension().and_then(|e| e.to_str()).unwrap_or_default();
     match extension.to_ascii_lowercase().as_str() {
         "html" | "htm" => "text/html; charset=utf-8",
         "js" | "mjs" => "text/javascript; charset=utf-8",
@@ -230,13 +198,7 @@ fn content_type(file: &Path) -> &'static str {
     }
 }
 
-fn respond(
-    stream: &mut TcpStream,
-    status: u16,
-    content_type: &str,
-    body: &[u8],
-    with_body: bool,
-) -> io::Result<()> {
+fn respond(stream: &mut TcpStream, status: u16, content_type: &str, body: &[u8], with_body: bool) -> io::Result<()> {
     let reason = match status {
         200 => "OK",
         404 => "Not Found",
@@ -279,8 +241,7 @@ mod tests {
         fs::create_dir_all(root.join("style")).expect("create the scratch site folder");
         fs::create_dir_all(root.join("docs")).expect("create the scratch docs folder");
         fs::write(root.join("index.html"), "<title>x</title>").expect("write index.html");
-        fs::write(root.join("docs/index.html"), "<title>docs</title>")
-            .expect("write docs/index.html");
+        fs::write(root.join("docs/index.html"), "<title>docs</title>").expect("write docs/index.html");
         fs::write(root.join("app.wasm"), b"\0asm").expect("write app.wasm");
         fs::write(root.join("style/app.css"), "body{}").expect("write app.css");
         let site = Site::serve(&root).expect("serve the scratch site");
@@ -291,16 +252,10 @@ mod tests {
     fn serves_files_with_their_content_types() -> Result<()> {
         let (site, _root) = scratch_site();
         let wasm = site.get("/app.wasm")?;
-        assert_eq!(
-            (wasm.status, wasm.header("content-type")),
-            (200, Some("application/wasm"))
-        );
+        assert_eq!((wasm.status, wasm.header("content-type")), (200, Some("application/wasm")));
         assert_eq!(wasm.body, b"\0asm");
         let css = site.get("/style/app.css?v=3")?;
-        assert_eq!(
-            (css.status, css.header("content-type")),
-            (200, Some("text/css; charset=utf-8"))
-        );
+        assert_eq!((css.status, css.header("content-type")), (200, Some("text/css; charset=utf-8")));
         Ok(())
     }
 
@@ -331,12 +286,7 @@ mod tests {
     #[test]
     fn missing_files_and_escapes_are_404() -> Result<()> {
         let (site, _root) = scratch_site();
-        for path in [
-            "/missing.js",
-            "/../Cargo.toml",
-            "/style/%2e%2e/%2e%2e/etc/passwd",
-            "/%zz.js",
-        ] {
+        for path in ["/missing.js", "/../Cargo.toml", "/style/%2e%2e/%2e%2e/etc/passwd", "/%zz.js"] {
             assert_eq!(site.get(path)?.status, 404, "{path}");
         }
         Ok(())

@@ -11,17 +11,11 @@ use commitlab_e2e::{fail, Browser, Probe, Result, DEFAULT_WAIT, PLAYBACK_WAIT};
 use serde_json::json;
 
 fn balance(node: &str, account: &str) -> String {
-    format!(
-        r#"{} td.balance[data-account="{account}"]"#,
-        node_state(node)
-    )
+    format!(r#"{} td.balance[data-account="{account}"]"#, node_state(node))
 }
 
 fn lock(node: &str, account: &str) -> String {
-    format!(
-        r#"{} ul.locks li[data-account="{account}"]"#,
-        node_state(node)
-    )
+    format!(r#"{} ul.locks li[data-account="{account}"]"#, node_state(node))
 }
 
 fn participant_phase(node: &str, txn: &str) -> String {
@@ -47,11 +41,7 @@ fn first_difference(expected: &str, actual: &str) -> String {
 fn the_built_site_loads_in_chromium() -> Result<()> {
     let (site, browser) = start();
     browser.goto(&site.url("/"))?;
-    assert_eq!(
-        browser.title()?,
-        "Commit Lab",
-        "title of the page served from dist/"
-    );
+    assert_eq!(browser.title()?, "Commit Lab", "title of the page served from dist/");
 
     // Asked from the page, so the browser's own view of the server is what is checked.
     const FETCH_STATUS: &str = r#"
@@ -63,18 +53,11 @@ fn the_built_site_loads_in_chromium() -> Result<()> {
 
     // The app cannot start unless its wasm is served as application/wasm.
     let wasm = dist_wasm_files();
-    assert!(
-        !wasm.is_empty(),
-        "dist/ holds no .wasm file: run scripts/build-web.sh"
-    );
+    assert!(!wasm.is_empty(), "dist/ holds no .wasm file: run scripts/build-web.sh");
     for name in wasm {
         let response = site.get(&format!("/{name}"))?;
         assert_eq!(response.status, 200, "status of GET /{name}");
-        assert_eq!(
-            response.header("content-type"),
-            Some("application/wasm"),
-            "/{name}"
-        );
+        assert_eq!(response.header("content-type"), Some("application/wasm"), "/{name}");
     }
     Ok(())
 }
@@ -126,12 +109,9 @@ fn coordinator_crash_after_prepare_shows_participants_in_doubt_with_locks() -> R
         browser.wait_for(&lock(node, account), DEFAULT_WAIT)?;
         // Compared lower-cased: innerText follows CSS text-transform ("In doubt", "IN DOUBT").
         let what = format!("participant t1 on {node} to be \"in doubt\"");
-        browser.wait_for_text_matching(
-            &participant_phase(node, "t1"),
-            &what,
-            DEFAULT_WAIT,
-            |text| text.to_lowercase().contains("in doubt"),
-        )?;
+        browser.wait_for_text_matching(&participant_phase(node, "t1"), &what, DEFAULT_WAIT, |text| {
+            text.to_lowercase().contains("in doubt")
+        })?;
     }
     browser.screenshot("blocked-in-doubt")?;
     Ok(())
@@ -154,10 +134,7 @@ fn clicking_a_node_crashes_it_and_the_diagram_shows_it() -> Result<()> {
     browser.wait_for(r#"svg#sequence .crash-mark[data-node="n4"]"#, DEFAULT_WAIT)?;
     browser.wait_for_count("#faults li.fault", 1, DEFAULT_WAIT)?;
     let fault = browser.text("#faults li.fault")?;
-    assert!(
-        fault.contains("crash n4"),
-        "the fault list should name `crash n4`, it reads {fault:?}"
-    );
+    assert!(fault.contains("crash n4"), "the fault list should name `crash n4`, it reads {fault:?}");
     browser.screenshot("node-crashed")?;
     Ok(())
 }
@@ -198,15 +175,11 @@ fn step_until_tables_change(browser: &Browser, max_clicks: usize) -> Result<(Str
             })
         })?;
         if step_after != step_before + 1 {
-            return Err(fail!(
-                "#step-forward moved data-step from {step_before} to {step_after}"
-            ));
+            return Err(fail!("#step-forward moved data-step from {step_before} to {step_after}"));
         }
         if browser.text("#tables")? != text_before {
             return Ok((text_before, step_after));
         }
     }
-    Err(fail!(
-        "{max_clicks} clicks on #step-forward never changed the text of #tables"
-    ))
+    Err(fail!("{max_clicks} clicks on #step-forward never changed the text of #tables"))
 }

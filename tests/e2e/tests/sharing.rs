@@ -45,24 +45,18 @@ fn node_status(node: &str) -> String {
 /// The page's own `window.location.href` (of the current frame).
 fn location_href(browser: &Browser) -> Result<String> {
     let href = browser.js("return window.location.href;", vec![])?;
-    href.as_str()
-        .map(str::to_string)
-        .ok_or_else(|| fail!("window.location.href is {href}"))
+    href.as_str().map(str::to_string).ok_or_else(|| fail!("window.location.href is {href}"))
 }
 
 /// `#app[data-trace-hash]`, once it holds the 16 hex digits of a computed run.
 fn trace_hash(browser: &Browser) -> Result<String> {
-    browser.wait_until(
-        "#app[data-trace-hash] to hold 16 hex digits",
-        DEFAULT_WAIT,
-        |b| {
-            Ok(match b.attr("#app", "data-trace-hash")? {
-                Some(hash) if is_trace_hash(&hash) => Probe::Ready(hash),
-                Some(hash) => Probe::NotYet(format!("data-trace-hash={hash:?}")),
-                None => Probe::NotYet("no data-trace-hash attribute".into()),
-            })
-        },
-    )
+    browser.wait_until("#app[data-trace-hash] to hold 16 hex digits", DEFAULT_WAIT, |b| {
+        Ok(match b.attr("#app", "data-trace-hash")? {
+            Some(hash) if is_trace_hash(&hash) => Probe::Ready(hash),
+            Some(hash) => Probe::NotYet(format!("data-trace-hash={hash:?}")),
+            None => Probe::NotYet("no data-trace-hash attribute".into()),
+        })
+    })
 }
 
 fn is_trace_hash(text: &str) -> bool {
@@ -82,20 +76,13 @@ fn step_forward(browser: &Browser) -> Result<u64> {
     })?;
     match after == before + 1 {
         true => Ok(after),
-        false => Err(fail!(
-            "#step-forward moved data-step from {before} to {after}"
-        )),
+        false => Err(fail!("#step-forward moved data-step from {before} to {after}")),
     }
 }
 
 /// The `value` property of the first match (an input's or textarea's current text), once the
 /// element exists and `accept` takes it.
-fn wait_for_value(
-    browser: &Browser,
-    css: &str,
-    what: &str,
-    accept: impl Fn(&str) -> bool,
-) -> Result<String> {
+fn wait_for_value(browser: &Browser, css: &str, what: &str, accept: impl Fn(&str) -> bool) -> Result<String> {
     const VALUE_JS: &str = r#"
         const el = document.querySelector(arguments[0]);
         return el === null ? null : String(el.value ?? '');
@@ -112,27 +99,20 @@ fn wait_for_value(
 /// Opens the Share panel and returns the link it offers.
 fn share_link(browser: &Browser) -> Result<String> {
     browser.click("#share")?;
-    wait_for_value(
-        browser,
-        "input#share-link",
-        "the Share panel's input#share-link to hold a link",
-        |value| !value.is_empty(),
-    )
+    wait_for_value(browser, "input#share-link", "the Share panel's input#share-link to hold a link", |value| {
+        !value.is_empty()
+    })
 }
 
 /// The address bar, once its fragment is a share link (`#s=1.`).
 fn address_with_link(browser: &Browser) -> Result<String> {
-    browser.wait_until(
-        "the address bar to hold a `#s=1.` link",
-        DEFAULT_WAIT,
-        |b| {
-            let href = location_href(b)?;
-            Ok(match href.contains("#s=1.") {
-                true => Probe::Ready(href),
-                false => Probe::NotYet(format!("location.href={href}")),
-            })
-        },
-    )
+    browser.wait_until("the address bar to hold a `#s=1.` link", DEFAULT_WAIT, |b| {
+        let href = location_href(b)?;
+        Ok(match href.contains("#s=1.") {
+            true => Probe::Ready(href),
+            false => Probe::NotYet(format!("location.href={href}")),
+        })
+    })
 }
 
 /// A long text cut for a failure message.
@@ -169,17 +149,12 @@ fn a_shared_link_replays_the_same_run_at_the_same_cursor() -> Result<()> {
     let expected_step = step(&browser)?;
     let expected_faults = browser.texts("#faults li.fault")?;
     assert!(
-        expected_faults
-            .iter()
-            .any(|fault| fault.contains("crash n4")),
+        expected_faults.iter().any(|fault| fault.contains("crash n4")),
         "the fault list should name `crash n4`, it reads {expected_faults:?}"
     );
-    browser.wait_for_text_matching(
-        &node_status("n4"),
-        "n4's state to read DOWN",
-        DEFAULT_WAIT,
-        |t| t.eq_ignore_ascii_case("down"),
-    )?;
+    browser.wait_for_text_matching(&node_status("n4"), "n4's state to read DOWN", DEFAULT_WAIT, |t| {
+        t.eq_ignore_ascii_case("down")
+    })?;
 
     let link = share_link(&browser)?;
     assert!(
@@ -190,17 +165,9 @@ fn a_shared_link_replays_the_same_run_at_the_same_cursor() -> Result<()> {
     open_fresh(&browser, &link)?;
     browser.wait_for("svg#sequence", APP_START_WAIT)?;
     let url_now = location_href(&browser)?;
-    assert!(
-        url_now.contains("#s=1."),
-        "the opened page's address lost its `#s=1.` fragment: {url_now}"
-    );
+    assert!(url_now.contains("#s=1."), "the opened page's address lost its `#s=1.` fragment: {url_now}");
     browser.wait_for_attr("#app", "data-trace-hash", &expected_hash, DEFAULT_WAIT)?;
-    browser.wait_for_attr(
-        "#app",
-        "data-step",
-        &expected_step.to_string(),
-        DEFAULT_WAIT,
-    )?;
+    browser.wait_for_attr("#app", "data-step", &expected_step.to_string(), DEFAULT_WAIT)?;
     browser.wait_until("the same faults as in the shared run", DEFAULT_WAIT, |b| {
         let faults = b.texts("#faults li.fault")?;
         Ok(match faults == expected_faults {
@@ -232,30 +199,18 @@ fn the_address_bar_always_holds_the_link_to_what_is_shown() -> Result<()> {
 
     // The address bar and the Share panel must agree on the link to what is on screen now.
     let link = share_link(&browser)?;
-    let address = browser.wait_until(
-        "the address bar to hold the Share panel's link",
-        DEFAULT_WAIT,
-        |b| {
-            let href = location_href(b)?;
-            Ok(match href == link {
-                true => Probe::Ready(href),
-                false => Probe::NotYet(format!("location.href={href}, share link={link}")),
-            })
-        },
-    )?;
-    assert_ne!(
-        address, at_load,
-        "three steps later the address bar still holds the link it had at load"
-    );
+    let address = browser.wait_until("the address bar to hold the Share panel's link", DEFAULT_WAIT, |b| {
+        let href = location_href(b)?;
+        Ok(match href == link {
+            true => Probe::Ready(href),
+            false => Probe::NotYet(format!("location.href={href}, share link={link}")),
+        })
+    })?;
+    assert_ne!(address, at_load, "three steps later the address bar still holds the link it had at load");
 
     open_fresh(&browser, &address)?;
     browser.wait_for("svg#sequence", APP_START_WAIT)?;
-    browser.wait_for_attr(
-        "#app",
-        "data-step",
-        &expected_step.to_string(),
-        DEFAULT_WAIT,
-    )?;
+    browser.wait_for_attr("#app", "data-step", &expected_step.to_string(), DEFAULT_WAIT)?;
     browser.wait_for_attr("#app", "data-trace-hash", &expected_hash, DEFAULT_WAIT)?;
     browser.screenshot("address-bar-reopened")?;
     Ok(())
@@ -277,14 +232,9 @@ fn bad_links_show_a_message_and_the_default_scenario() -> Result<()> {
         browser.wait_for("svg#sequence", APP_START_WAIT)?;
         let what = format!("#message.error to explain why {path} cannot be opened");
         let message = browser
-            .wait_for_text_matching("#message.error", &what, DEFAULT_WAIT, |text| {
-                text.starts_with(BAD_LINK_PREFIX)
-            })
+            .wait_for_text_matching("#message.error", &what, DEFAULT_WAIT, |text| text.starts_with(BAD_LINK_PREFIX))
             .map_err(|e| fail!("{path}: {e}"))?;
-        assert!(
-            message.contains(reason),
-            "{path}: the message should say {reason:?}; it reads {message:?}"
-        );
+        assert!(message.contains(reason), "{path}: the message should say {reason:?}; it reads {message:?}");
         assert_eq!(
             browser.attr("#message", "role")?.as_deref(),
             Some("status"),
@@ -340,16 +290,11 @@ impl DocFrame {
     }
 
     fn view(&self) -> String {
-        self.query()
-            .into_iter()
-            .find(|(key, _)| key == "view")
-            .map_or_else(|| "all".to_string(), |(_, value)| value)
+        self.query().into_iter().find(|(key, _)| key == "view").map_or_else(|| "all".to_string(), |(_, value)| value)
     }
 
     fn autoplay(&self) -> bool {
-        self.query()
-            .iter()
-            .any(|(key, value)| key == "autoplay" && matches!(value.as_str(), "" | "1" | "true"))
+        self.query().iter().any(|(key, value)| key == "autoplay" && matches!(value.as_str(), "" | "1" | "true"))
     }
 }
 
@@ -390,10 +335,7 @@ fn the_docs_page_renders_every_embedded_frame() -> Result<()> {
             url: frame["url"].as_str().unwrap_or_default().to_string(),
         })
         .collect();
-    assert!(
-        frames.iter().any(DocFrame::autoplay),
-        "no iframe of the docs page autoplays, so autoplay goes untested"
-    );
+    assert!(frames.iter().any(DocFrame::autoplay), "no iframe of the docs page autoplays, so autoplay goes untested");
 
     // Asked from the docs page: the frames are same-origin, so their documents can be read.
     const FRAME_STATE_JS: &str = r#"
@@ -413,17 +355,13 @@ fn the_docs_page_renders_every_embedded_frame() -> Result<()> {
 
         // The frames load lazily: bring each into view, then wait for its app from outside.
         browser.js(FRAME_STATE_JS, vec![json!(index), json!(true)])?;
-        browser.wait_until(
-            &format!("{label} to start its embedded app"),
-            APP_START_WAIT,
-            |b| {
-                let state = b.js(FRAME_STATE_JS, vec![json!(index), json!(false)])?;
-                Ok(match state["ready"].as_bool() {
-                    Some(true) => Probe::Ready(()),
-                    _ => Probe::NotYet(state["seen"].as_str().unwrap_or_default().to_string()),
-                })
-            },
-        )?;
+        browser.wait_until(&format!("{label} to start its embedded app"), APP_START_WAIT, |b| {
+            let state = b.js(FRAME_STATE_JS, vec![json!(index), json!(false)])?;
+            Ok(match state["ready"].as_bool() {
+                Some(true) => Probe::Ready(()),
+                _ => Probe::NotYet(state["seen"].as_str().unwrap_or_default().to_string()),
+            })
+        })?;
 
         browser
             .within_frame(at, |b| {
@@ -441,9 +379,7 @@ fn the_docs_page_renders_every_embedded_frame() -> Result<()> {
                 if errors != 0 {
                     return Err(fail!("the embed reports an error: {:?}", b.text("#message.error")?));
                 }
-                let open_full = b
-                    .attr("a#open-full", "href")?
-                    .ok_or_else(|| fail!("a#open-full has no href"))?;
+                let open_full = b.attr("a#open-full", "href")?.ok_or_else(|| fail!("a#open-full has no href"))?;
                 if !open_full.contains("#s=1.") || open_full.contains("embed") || open_full.contains('?') {
                     return Err(fail!(
                         "a#open-full should link to the full playground (no query, no `embed`) with a \
@@ -470,17 +406,10 @@ fn the_docs_page_renders_every_embedded_frame() -> Result<()> {
             .map_err(|e| fail!("{label}: {e}"))?;
 
         let now = browser.current_url()?;
-        assert_eq!(
-            now, top_url,
-            "the docs page's address changed while checking {label}"
-        );
+        assert_eq!(now, top_url, "the docs page's address changed while checking {label}");
         browser.screenshot(&format!("docs-frame-{index}"))?;
     }
-    assert_eq!(
-        location_href(&browser)?,
-        top_url,
-        "the docs page's own location.href at the end"
-    );
+    assert_eq!(location_href(&browser)?, top_url, "the docs page's own location.href at the end");
     Ok(())
 }
 
@@ -495,58 +424,32 @@ fn embed_mode_shows_the_chosen_view_and_keeps_the_url() -> Result<()> {
     open_fresh(&browser, &embed_url)?;
     browser.wait_for("#app.embed", APP_START_WAIT)?;
     browser.wait_for("svg#cluster", DEFAULT_WAIT)?;
-    assert_eq!(
-        browser.count("svg#sequence")?,
-        0,
-        "view=cluster should not show svg#sequence"
-    );
-    assert_eq!(
-        browser.count("#play")?,
-        0,
-        "controls=none should not show a #play button"
-    );
-    assert_eq!(
-        location_href(&browser)?,
-        embed_url,
-        "the embed's address after loading"
-    );
+    assert_eq!(browser.count("svg#sequence")?, 0, "view=cluster should not show svg#sequence");
+    assert_eq!(browser.count("#play")?, 0, "controls=none should not show a #play button");
+    assert_eq!(location_href(&browser)?, embed_url, "the embed's address after loading");
 
     let hash_before = trace_hash(&browser)?;
-    let open_full_before = browser
-        .attr("a#open-full", "href")?
-        .ok_or_else(|| fail!("a#open-full has no href"))?;
+    let open_full_before = browser.attr("a#open-full", "href")?.ok_or_else(|| fail!("a#open-full has no href"))?;
     let n4 = cluster_node("n4");
     browser.wait_for_class(&n4, "up", DEFAULT_WAIT)?;
     browser.click(&n4)?;
     browser.wait_for_class(&n4, "down", DEFAULT_WAIT)?;
-    let hash_after = browser.wait_until(
-        "the crash to change the run's trace hash",
-        DEFAULT_WAIT,
-        |b| {
-            let hash = trace_hash(b)?;
-            Ok(match hash != hash_before {
-                true => Probe::Ready(hash),
-                false => Probe::NotYet(format!("data-trace-hash={hash}")),
-            })
-        },
-    )?;
+    let hash_after = browser.wait_until("the crash to change the run's trace hash", DEFAULT_WAIT, |b| {
+        let hash = trace_hash(b)?;
+        Ok(match hash != hash_before {
+            true => Probe::Ready(hash),
+            false => Probe::NotYet(format!("data-trace-hash={hash}")),
+        })
+    })?;
     // "Open in Commit Lab" must follow the run, crash included.
-    let open_full = browser.wait_until(
-        "a#open-full to link to the run with the crash",
-        DEFAULT_WAIT,
-        |b| {
-            let href = b.attr("a#open-full", "href")?.unwrap_or_default();
-            Ok(match href != open_full_before && href.contains("#s=1.") {
-                true => Probe::Ready(href),
-                false => Probe::NotYet(format!("href={href}")),
-            })
-        },
-    )?;
-    assert_eq!(
-        location_href(&browser)?,
-        embed_url,
-        "embed mode rewrote its address after a node was crashed"
-    );
+    let open_full = browser.wait_until("a#open-full to link to the run with the crash", DEFAULT_WAIT, |b| {
+        let href = b.attr("a#open-full", "href")?.unwrap_or_default();
+        Ok(match href != open_full_before && href.contains("#s=1.") {
+            true => Probe::Ready(href),
+            false => Probe::NotYet(format!("href={href}")),
+        })
+    })?;
+    assert_eq!(location_href(&browser)?, embed_url, "embed mode rewrote its address after a node was crashed");
     browser.screenshot("embed-cluster-crashed")?;
 
     // The link out opens the full playground on the same run.
@@ -556,11 +459,7 @@ fn embed_mode_shows_the_chosen_view_and_keeps_the_url() -> Result<()> {
     );
     open_fresh(&browser, &open_full)?;
     browser.wait_for("svg#sequence", APP_START_WAIT)?;
-    assert_eq!(
-        browser.count("#app.embed")?,
-        0,
-        "a#open-full opened an embed, not the full playground"
-    );
+    assert_eq!(browser.count("#app.embed")?, 0, "a#open-full opened an embed, not the full playground");
     browser.wait_for_attr("#app", "data-trace-hash", &hash_after, DEFAULT_WAIT)?;
     let faults = browser.texts("#faults li.fault")?;
     assert!(
@@ -612,21 +511,12 @@ window.__result = null;
 
 /// A folder holding the Mermaid check page, the library, and one text file per diagram.
 fn mermaid_folder(diagrams: &[(&str, &str)]) -> Result<Scratch> {
-    let library = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(MERMAID_JS);
+    let library = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(MERMAID_JS);
     if !library.is_file() {
-        return Err(fail!(
-            "Mermaid is missing: no {}; run scripts/setup.sh --browser",
-            library.display()
-        ));
+        return Err(fail!("Mermaid is missing: no {}; run scripts/setup.sh --browser", library.display()));
     }
     static FOLDERS: AtomicUsize = AtomicUsize::new(0);
-    let name = format!(
-        "commitlab-e2e-mermaid-{}-{}",
-        std::process::id(),
-        FOLDERS.fetch_add(1, Ordering::SeqCst)
-    );
+    let name = format!("commitlab-e2e-mermaid-{}-{}", std::process::id(), FOLDERS.fetch_add(1, Ordering::SeqCst));
     let dir = Scratch(std::env::temp_dir().join(name));
     let _ = fs::remove_dir_all(&dir.0);
     let io = |e: std::io::Error| fail!("cannot prepare {}: {e}", dir.0.display());
@@ -640,17 +530,11 @@ fn mermaid_folder(diagrams: &[(&str, &str)]) -> Result<Scratch> {
 }
 
 /// Clicks `#export` unless its panel is open; returns the Mermaid text once `accept` takes it.
-fn exported_mermaid(
-    browser: &Browser,
-    what: &str,
-    accept: impl Fn(&str) -> bool,
-) -> Result<String> {
+fn exported_mermaid(browser: &Browser, what: &str, accept: impl Fn(&str) -> bool) -> Result<String> {
     if browser.attr("#export", "aria-expanded")?.as_deref() != Some("true") {
         browser.click("#export")?;
     }
-    let text = wait_for_value(browser, "textarea#mermaid-text", what, |text| {
-        !text.is_empty() && accept(text)
-    })?;
+    let text = wait_for_value(browser, "textarea#mermaid-text", what, |text| !text.is_empty() && accept(text))?;
     if !text.starts_with("sequenceDiagram") {
         return Err(fail!(
             "textarea#mermaid-text should start with `sequenceDiagram`; it starts {}",
@@ -696,16 +580,10 @@ fn render_with_mermaid(browser: &Browser, site: &Site, file: &str, text: &str) -
 }
 
 fn assert_svg_mentions(svg: &str, file: &str, expected: &[&str]) -> Result<()> {
-    let missing: Vec<&&str> = expected
-        .iter()
-        .filter(|needle| !svg.contains(**needle))
-        .collect();
+    let missing: Vec<&&str> = expected.iter().filter(|needle| !svg.contains(**needle)).collect();
     match missing.is_empty() {
         true => Ok(()),
-        false => Err(fail!(
-            "the SVG Mermaid rendered from {file} lacks {missing:?} ({} chars of SVG)",
-            svg.len()
-        )),
+        false => Err(fail!("the SVG Mermaid rendered from {file} lacks {missing:?} ({} chars of SVG)", svg.len())),
     }
 }
 
@@ -717,31 +595,17 @@ fn the_exported_mermaid_renders_with_the_real_mermaid_library() -> Result<()> {
     let happy = exported_mermaid(&browser, "the Export panel's Mermaid text", |_| true)?;
 
     browser.select_option("#preset", "coordinator-crash-after-prepare")?;
-    browser.wait_for_attr(
-        "#app",
-        "data-preset",
-        "coordinator-crash-after-prepare",
-        DEFAULT_WAIT,
-    )?;
-    let crash = exported_mermaid(
-        &browser,
-        "the Mermaid text of coordinator-crash-after-prepare",
-        |text| text != happy,
-    )?;
+    browser.wait_for_attr("#app", "data-preset", "coordinator-crash-after-prepare", DEFAULT_WAIT)?;
+    let crash =
+        exported_mermaid(&browser, "the Mermaid text of coordinator-crash-after-prepare", |text| text != happy)?;
     // What makes this preset worth rendering: crash notes and lost messages.
-    assert!(
-        crash.contains(" CRASH"),
-        "the exported coordinator-crash-after-prepare run has no crash note:\n{crash}"
-    );
+    assert!(crash.contains(" CRASH"), "the exported coordinator-crash-after-prepare run has no crash note:\n{crash}");
     assert!(
         crash.lines().any(|line| line.contains("-x")),
         "the exported coordinator-crash-after-prepare run has no dropped message (`-x`):\n{crash}"
     );
 
-    let files = [
-        ("happy-path.txt", happy.as_str()),
-        ("coordinator-crash-after-prepare.txt", crash.as_str()),
-    ];
+    let files = [("happy-path.txt", happy.as_str()), ("coordinator-crash-after-prepare.txt", crash.as_str())];
     let folder = mermaid_folder(&files)?;
     let mermaid_site = Site::start_in(&folder.0);
     let mut failures = Vec::new();

@@ -37,7 +37,8 @@ pub fn ClusterView(props: &Props) -> Html {
         .chain(playground.snapshots.iter().map(|snapshot| Endpoint::Node(snapshot.id)))
         .collect();
     let group_of = |endpoint: &Endpoint| partition.iter().position(|group| group.contains(endpoint));
-    let cut = |left: &Endpoint, right: &Endpoint| matches!((group_of(left), group_of(right)), (Some(a), Some(b)) if a != b);
+    let cut =
+        |left: &Endpoint, right: &Endpoint| matches!((group_of(left), group_of(right)), (Some(a), Some(b)) if a != b);
     let mut links = Vec::new();
     for (index, left) in endpoints.iter().enumerate() {
         for right in &endpoints[index + 1..] {
@@ -49,7 +50,9 @@ pub fn ClusterView(props: &Props) -> Html {
     } else {
         let groups: Vec<String> = partition
             .iter()
-            .map(|group| format!("{{{}}}", group.iter().map(|endpoint| endpoint.to_string()).collect::<Vec<_>>().join(", ")))
+            .map(|group| {
+                format!("{{{}}}", group.iter().map(|endpoint| endpoint.to_string()).collect::<Vec<_>>().join(", "))
+            })
             .collect();
         format!("partition: {}", groups.join(" | "))
     };

@@ -1,8 +1,8 @@
 //! Playback: play/pause, step, restart, speed on a log scale, virtual time and the scrubber.
 
 use crate::model::{Action, Playground, SPEED_LOG_MAX, SPEED_LOG_MIN};
-use commitlab_sim::Stop;
 use crate::state::{on_click, Props};
+use commitlab_sim::Stop;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -26,7 +26,9 @@ fn stop_mark(playground: &Playground) -> &'static str {
 fn stop_title(playground: &Playground) -> String {
     let scenario = playground.scenario();
     match playground.simulation.stop() {
-        Some(Stop::EndTime) => format!("The run stops at the scenario's end, {} ms, with events still pending", scenario.end_ms),
+        Some(Stop::EndTime) => {
+            format!("The run stops at the scenario's end, {} ms, with events still pending", scenario.end_ms)
+        }
         Some(Stop::StepLimit) => format!("The run stops after the scenario's limit of {} events", scenario.max_steps),
         _ => "The run ends when nothing is left to happen".to_string(),
     }

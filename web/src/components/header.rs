@@ -16,8 +16,10 @@ pub fn Header(props: &Props) -> Html {
             state.dispatch(Action::LoadPreset(select.value()));
         })
     };
-    let summary = commitlab_sim::preset(&playground.preset)
-        .map_or("Your own scenario: edit it below, inject faults by clicking, and watch what the protocol does.", |preset| preset.summary);
+    let summary = commitlab_sim::preset(&playground.preset).map_or(
+        "Your own scenario: edit it below, inject faults by clicking, and watch what the protocol does.",
+        |preset| preset.summary,
+    );
     html! {
         <header class="page-header">
             <div class="brand">

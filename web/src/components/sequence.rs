@@ -280,7 +280,8 @@ fn arrow(
 
 /// One line about a message for tooltips and screen readers.
 pub fn describe(message: &MessageView, step: u64) -> String {
-    let mut text = format!("{} {} -> {} {}, sent at {} ms", message.id, message.from, message.to, message.label, message.send_ms);
+    let mut text =
+        format!("{} {} -> {} {}, sent at {} ms", message.id, message.from, message.to, message.label, message.send_ms);
     if let Some(of) = message.duplicate_of {
         text.push_str(&format!(", duplicate of {of}"));
     }

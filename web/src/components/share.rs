@@ -63,7 +63,11 @@ fn copy_button(id: &'static str, text: String, copied: &UseStateHandle<Option<&'
     }
 }
 
-fn share_panel(fragment: &Result<String, commitlab_sim::LinkError>, copied: &UseStateHandle<Option<&'static str>>, props: &Props) -> Html {
+fn share_panel(
+    fragment: &Result<String, commitlab_sim::LinkError>,
+    copied: &UseStateHandle<Option<&'static str>>,
+    props: &Props,
+) -> Html {
     match fragment {
         Ok(fragment) => {
             let url = format!("{}#{fragment}", browser::page_url());
@@ -165,14 +169,15 @@ fn embed_panel(
 fn export_panel(props: &Props, copied: &UseStateHandle<Option<&'static str>>) -> Html {
     let playground = props.state.get();
     let mermaid = mermaid_of(&playground.simulation, playground.simulation.trace());
-    let download = |filename: &'static str, mime: &'static str, make: fn(&crate::model::Playground) -> Option<String>| {
-        let state = props.state.clone();
-        Callback::from(move |_: MouseEvent| {
-            if let Some(content) = make(&state.get()) {
-                browser::download(filename, mime, &content);
-            }
-        })
-    };
+    let download =
+        |filename: &'static str, mime: &'static str, make: fn(&crate::model::Playground) -> Option<String>| {
+            let state = props.state.clone();
+            Callback::from(move |_: MouseEvent| {
+                if let Some(content) = make(&state.get()) {
+                    browser::download(filename, mime, &content);
+                }
+            })
+        };
     let on_upload = {
         let state = props.state.clone();
         Callback::from(move |event: Event| {

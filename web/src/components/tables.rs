@@ -57,8 +57,10 @@ fn node_card(snapshot: &NodeSnapshot, previous: Option<&NodeSnapshot>, highlight
 }
 
 fn memory_view(memory: &NodeView, previous: Option<&NodeView>) -> Html {
-    let old_balance = |account| previous.and_then(|old| old.balances.iter().find(|(id, _)| *id == account).map(|(_, value)| *value));
-    let old_lock = |account| previous.and_then(|old| old.locks.iter().find(|(id, _)| *id == account).map(|(_, txn)| *txn));
+    let old_balance =
+        |account| previous.and_then(|old| old.balances.iter().find(|(id, _)| *id == account).map(|(_, value)| *value));
+    let old_lock =
+        |account| previous.and_then(|old| old.locks.iter().find(|(id, _)| *id == account).map(|(_, txn)| *txn));
     html! {
         <>
             if !memory.balances.is_empty() {
@@ -102,7 +104,8 @@ fn txn_table(memory: &NodeView, previous: Option<&NodeView>) -> Html {
     if memory.txns.is_empty() {
         return html! { <p class="no-txns">{ "no transactions in progress" }</p> };
     }
-    let old_row = |row: &TxnView| previous.and_then(|old| old.txns.iter().find(|old| old.txn == row.txn && old.role == row.role));
+    let old_row =
+        |row: &TxnView| previous.and_then(|old| old.txns.iter().find(|old| old.txn == row.txn && old.role == row.role));
     html! {
         <table class="txns">
             <thead><tr>

@@ -28,14 +28,8 @@ fn main() {
     let mut rows = wasm_rows();
     let site = Site::start();
     let browser = Browser::start();
-    rows.push((
-        "first diagram".into(),
-        report(first_diagram(&site, &browser)),
-    ));
-    rows.push((
-        "busy @10x frames".into(),
-        report(busy_frames(&site, &browser)),
-    ));
+    rows.push(("first diagram".into(), report(first_diagram(&site, &browser))));
+    rows.push(("busy @10x frames".into(), report(busy_frames(&site, &browser))));
     print_table(&rows);
 }
 
@@ -44,11 +38,7 @@ fn report(outcome: Result<String>) -> String {
 }
 
 fn print_table(rows: &[(String, String)]) {
-    let width = rows
-        .iter()
-        .map(|(metric, _)| metric.len())
-        .max()
-        .unwrap_or(0);
+    let width = rows.iter().map(|(metric, _)| metric.len()).max().unwrap_or(0);
     println!("{:<width$}  value", "metric");
     println!("{:-<width$}  {:-<60}", "", "");
     for (metric, value) in rows {
@@ -66,41 +56,23 @@ fn wasm_rows() -> Vec<(String, String)> {
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
         .filter(|path| path.extension().is_some_and(|ext| ext == "wasm"))
         .map(|path| {
-            let name = path
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned();
+            let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
             let value = std::fs::read(&path).map(|bytes| sizes(&bytes));
-            (
-                format!("wasm {name}"),
-                value.unwrap_or_else(|e| format!("unreadable: {e}")),
-            )
+            (format!("wasm {name}"), value.unwrap_or_else(|e| format!("unreadable: {e}")))
         })
         .collect();
     if rows.is_empty() {
-        rows.push((
-            "wasm".into(),
-            "unavailable: no .wasm in dist/ (run scripts/build-web.sh)".into(),
-        ));
+        rows.push(("wasm".into(), "unavailable: no .wasm in dist/ (run scripts/build-web.sh)".into()));
     }
     rows
 }
 
 fn sizes(bytes: &[u8]) -> String {
     let mut encoder = GzEncoder::new(Vec::new(), Compression::new(9));
-    let gzip = encoder
-        .write_all(bytes)
-        .and_then(|()| encoder.finish())
-        .map(|out| out.len());
+    let gzip = encoder.write_all(bytes).and_then(|()| encoder.finish()).map(|out| out.len());
     let kb = |n: usize| n as f64 / 1024.0;
     match gzip {
-        Ok(gz) => format!(
-            "raw {:.1} KB ({} B), gzip -9 {:.1} KB ({gz} B)",
-            kb(bytes.len()),
-            bytes.len(),
-            kb(gz)
-        ),
+        Ok(gz) => format!("raw {:.1} KB ({} B), gzip -9 {:.1} KB ({gz} B)", kb(bytes.len()), bytes.len(), kb(gz)),
         Err(e) => format!("raw {:.1} KB, gzip failed: {e}", kb(bytes.len())),
     }
 }
@@ -113,22 +85,16 @@ fn first_diagram(site: &Site, browser: &Browser) -> Result<String> {
         browser.goto("about:blank")?;
         browser.goto(&site.url("/"))?;
         browser.wait_for("svg#sequence", APP_START_WAIT)?;
-        times.push(
-            browser.wait_until("the commitlab-first-diagram mark", DEFAULT_WAIT, |b| {
-                let start = b.js(FIRST_DIAGRAM_JS, vec![])?;
-                Ok(match start.as_f64() {
-                    Some(ms) => Probe::Ready(ms),
-                    None => Probe::NotYet("no such performance mark".into()),
-                })
-            })?,
-        );
+        times.push(browser.wait_until("the commitlab-first-diagram mark", DEFAULT_WAIT, |b| {
+            let start = b.js(FIRST_DIAGRAM_JS, vec![])?;
+            Ok(match start.as_f64() {
+                Some(ms) => Probe::Ready(ms),
+                None => Probe::NotYet("no such performance mark".into()),
+            })
+        })?);
     }
     let each: Vec<String> = times.iter().map(|ms| format!("{ms:.1}")).collect();
-    Ok(format!(
-        "median {:.1} ms of {NAVIGATIONS} (each: {})",
-        median(&times),
-        each.join(", ")
-    ))
+    Ok(format!("median {:.1} ms of {NAVIGATIONS} (each: {})", median(&times), each.join(", ")))
 }
 
 const FIRST_DIAGRAM_JS: &str = r#"
@@ -192,10 +158,7 @@ fn frame_stats(frames: &[f64]) -> Result<String> {
     // Nearest-rank 95th percentile.
     let p95 = sorted[((sorted.len() as f64 * 0.95).ceil() as usize).clamp(1, sorted.len()) - 1];
     let max = sorted[sorted.len() - 1];
-    Ok(format!(
-        "count {}, mean {mean:.1} ms, p95 {p95:.1} ms, max {max:.1} ms",
-        sorted.len()
-    ))
+    Ok(format!("count {}, mean {mean:.1} ms, p95 {p95:.1} ms, max {max:.1} ms", sorted.len()))
 }
 
 fn median(values: &[f64]) -> f64 {
