@@ -5,9 +5,10 @@
 use commitlab_protocol::{Decision, Endpoint, MessageId, Millis, Note, Record, Role, TxnId};
 use commitlab_sim::{Simulation, TraceEvent};
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 /// How a message's life ended.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Ending {
     Delivered,
     /// Dropped, with the reason; `at_send` when it never left (lost or dropped by a fault).
@@ -17,7 +18,7 @@ pub enum Ending {
     },
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MessageView {
     pub id: MessageId,
     pub from: Endpoint,
@@ -52,7 +53,7 @@ impl MessageView {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MarkKind {
     Wal(String),
     LockTaken(String),
@@ -65,7 +66,7 @@ pub enum MarkKind {
 }
 
 /// Something that happened on one lane.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mark {
     pub endpoint: Endpoint,
     pub ms: Millis,
@@ -87,8 +88,9 @@ pub struct PhaseBand {
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RunIndex {
-    pub messages: Vec<MessageView>,
-    pub marks: Vec<Mark>,
+    /// Shared, so views can hand one record to a memoised component without copying it.
+    pub messages: Vec<Rc<MessageView>>,
+    pub marks: Vec<Rc<Mark>>,
     pub bands: Vec<PhaseBand>,
     /// The longest time any message spent from send to end, to bound window searches.
     pub longest_flight_ms: Millis,
@@ -96,6 +98,20 @@ pub struct RunIndex {
     pub downtimes: Vec<Downtime>,
     /// Every invariant violation with its step and time, in trace order.
     pub violations: Vec<(u64, Millis, commitlab_sim::Violation)>,
+}
+
+/// The index while it is built from the trace: records are still being completed in place.
+#[derive(Default)]
+struct Builder {
+    messages: Vec<MessageView>,
+    marks: Vec<Mark>,
+    bands: Vec<PhaseBand>,
+    /// The longest time any message spent from send to end, to bound window searches.
+    longest_flight_ms: Millis,
+    /// Each crash with its restart, if any.
+    downtimes: Vec<Downtime>,
+    /// Every invariant violation with its step and time, in trace order.
+    violations: Vec<(u64, Millis, commitlab_sim::Violation)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -108,7 +124,57 @@ pub struct Downtime {
 
 impl RunIndex {
     pub fn build(simulation: &Simulation) -> RunIndex {
-        let mut index = RunIndex::default();
+        let index = Builder::from_trace(simulation);
+        RunIndex {
+            messages: index.messages.into_iter().map(Rc::new).collect(),
+            marks: index.marks.into_iter().map(Rc::new).collect(),
+            bands: index.bands,
+            longest_flight_ms: index.longest_flight_ms,
+            downtimes: index.downtimes,
+            violations: index.violations,
+        }
+    }
+
+    pub fn message(&self, id: MessageId) -> Option<&Rc<MessageView>> {
+        let position = self.messages.partition_point(|message| message.id < id);
+        self.messages.get(position).filter(|message| message.id == id)
+    }
+
+    /// Messages drawn in the time window `[from_ms, to_ms]` as seen at `step`.
+    pub fn messages_in_window(
+        &self,
+        from_ms: Millis,
+        to_ms: Millis,
+        step: u64,
+    ) -> impl Iterator<Item = &Rc<MessageView>> {
+        let earliest = from_ms.saturating_sub(self.longest_flight_ms);
+        let start = self.messages.partition_point(|message| message.send_ms < earliest);
+        self.messages[start..]
+            .iter()
+            .take_while(move |message| message.send_ms <= to_ms)
+            .filter(move |message| message.send_step <= step && message.last_ms() >= from_ms)
+    }
+
+    /// Marks in the time window as seen at `step`, with their position in `marks` (a stable key).
+    pub fn marks_in_window(
+        &self,
+        from_ms: Millis,
+        to_ms: Millis,
+        step: u64,
+    ) -> impl Iterator<Item = (usize, &Rc<Mark>)> {
+        let start = self.marks.partition_point(|mark| mark.ms < from_ms);
+        self.marks[start..]
+            .iter()
+            .enumerate()
+            .map(move |(offset, mark)| (start + offset, mark))
+            .take_while(move |(_, mark)| mark.ms <= to_ms)
+            .filter(move |(_, mark)| mark.step <= step)
+    }
+}
+
+impl Builder {
+    fn from_trace(simulation: &Simulation) -> Builder {
+        let mut index = Builder::default();
         let mut positions: BTreeMap<MessageId, usize> = BTreeMap::new();
         let mut open_bands: BTreeMap<TxnId, usize> = BTreeMap::new();
         for entry in simulation.trace() {
@@ -216,32 +282,6 @@ impl RunIndex {
         };
         open.insert(*txn, self.bands.len());
         self.bands.push(PhaseBand { txn: *txn, coordinator: at, phase, start_ms: ms, start_step: step, end: None });
-    }
-
-    pub fn message(&self, id: MessageId) -> Option<&MessageView> {
-        let position = self.messages.partition_point(|message| message.id < id);
-        self.messages.get(position).filter(|message| message.id == id)
-    }
-
-    /// Messages drawn in the time window `[from_ms, to_ms]` as seen at `step`.
-    pub fn messages_in_window(&self, from_ms: Millis, to_ms: Millis, step: u64) -> impl Iterator<Item = &MessageView> {
-        let earliest = from_ms.saturating_sub(self.longest_flight_ms);
-        let start = self.messages.partition_point(|message| message.send_ms < earliest);
-        self.messages[start..]
-            .iter()
-            .take_while(move |message| message.send_ms <= to_ms)
-            .filter(move |message| message.send_step <= step && message.last_ms() >= from_ms)
-    }
-
-    /// Marks in the time window as seen at `step`, with their position in `marks` (a stable key).
-    pub fn marks_in_window(&self, from_ms: Millis, to_ms: Millis, step: u64) -> impl Iterator<Item = (usize, &Mark)> {
-        let start = self.marks.partition_point(|mark| mark.ms < from_ms);
-        self.marks[start..]
-            .iter()
-            .enumerate()
-            .map(move |(offset, mark)| (start + offset, mark))
-            .take_while(move |(_, mark)| mark.ms <= to_ms)
-            .filter(move |(_, mark)| mark.step <= step)
     }
 }
 

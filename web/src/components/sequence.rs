@@ -6,9 +6,10 @@
 //! smooth: the window follows the cursor during play.
 
 use crate::model::{Action, Playground};
-use crate::run_index::{Ending, MarkKind, MessageView};
-use crate::state::Props;
+use crate::run_index::{Ending, Mark, MarkKind, MessageView};
+use crate::state::{Props, State};
 use commitlab_protocol::{Endpoint, Millis};
+use std::rc::Rc;
 use yew::prelude::*;
 
 const WIDTH: f64 = 860.0;
@@ -77,10 +78,11 @@ pub fn SequenceDiagram(props: &Props) -> Html {
         }
     });
     let playground = props.state.get();
+    let dispatcher = props.state.dispatcher();
     let geometry = Geometry::new(&playground);
     let step = playground.simulation.cursor_step();
     let (from_ms, to_ms) = geometry.window();
-    let messages: Vec<&MessageView> = playground.index.messages_in_window(from_ms, to_ms, step).collect();
+    let messages: Vec<&Rc<MessageView>> = playground.index.messages_in_window(from_ms, to_ms, step).collect();
     let labelled = messages.len() <= LABELLED_ARROWS_MAX;
     let detailed = messages.len() <= DETAILED_ARROWS_MAX;
     html! {
@@ -97,7 +99,7 @@ pub fn SequenceDiagram(props: &Props) -> Html {
                     { bands(&playground, &geometry) }
                     { downtimes(&playground, &geometry) }
                     { time_axis(&geometry) }
-                    { for stacked(&messages).map(|(message, stack)| arrow(&playground, &geometry, message, stack, labelled, detailed, props)) }
+                    { for stacked(&messages).map(|(message, stack)| arrow(&playground, &geometry, message, stack, labelled, detailed, &dispatcher)) }
                     { marks(&playground, &geometry) }
                 </g>
                 { cursor_line(&playground, &geometry) }
@@ -179,7 +181,7 @@ fn downtimes(playground: &Playground, geometry: &Geometry) -> Html {
 
 /// Pairs each message with its place among the local (self) messages sent by the same node in
 /// the same millisecond, so their loops are stacked instead of drawn on top of each other.
-fn stacked<'a>(messages: &'a [&'a MessageView]) -> impl Iterator<Item = (&'a MessageView, usize)> {
+fn stacked<'a>(messages: &'a [&'a Rc<MessageView>]) -> impl Iterator<Item = (&'a Rc<MessageView>, usize)> {
     let mut counts: std::collections::BTreeMap<(Endpoint, Millis), usize> = std::collections::BTreeMap::new();
     messages.iter().map(move |message| {
         if message.from != message.to {
@@ -191,73 +193,109 @@ fn stacked<'a>(messages: &'a [&'a MessageView]) -> impl Iterator<Item = (&'a Mes
     })
 }
 
+/// Where an arrow ends at the cursor.
+#[derive(Copy, Clone, PartialEq)]
+enum ArrowEnd {
+    Delivered,
+    Dropped,
+    InFlight,
+}
+
+/// Everything an arrow's drawing depends on. Delivered and dropped arrows keep the same props
+/// from frame to frame (content is drawn in absolute time), so Yew skips them entirely.
+#[derive(Properties, PartialEq)]
+struct ArrowProps {
+    message: Rc<MessageView>,
+    dispatcher: UseReducerDispatcher<State>,
+    x1: f64,
+    y1: f64,
+    x2: f64,
+    y2: f64,
+    end: ArrowEnd,
+    selected: bool,
+    highlighted: bool,
+    labelled: bool,
+    detailed: bool,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn arrow(
     playground: &Playground,
     geometry: &Geometry,
-    message: &MessageView,
+    message: &Rc<MessageView>,
     stack: usize,
     labelled: bool,
     detailed: bool,
-    props: &Props,
+    dispatcher: &UseReducerDispatcher<State>,
 ) -> Html {
     let step = playground.simulation.cursor_step();
     let (x1, y1) = (geometry.x(message.from), geometry.y(message.send_ms as f64) + 11.0 * stack as f64);
     let x_to = geometry.x(message.to);
     let y_due = geometry.y(message.due_ms as f64);
+    let (x2, y2, end) = match message.ending_at(step) {
+        Some((Ending::Delivered, ms)) => (x_to, geometry.y(ms as f64), ArrowEnd::Delivered),
+        Some((Ending::Dropped { at_send: true, .. }, _)) => {
+            (x1 + (x_to - x1) * 0.5, y1 + (y_due - y1) * 0.5, ArrowEnd::Dropped)
+        }
+        Some((Ending::Dropped { .. }, ms)) => (x_to, geometry.y(ms as f64), ArrowEnd::Dropped),
+        None => {
+            let flight = (message.due_ms - message.send_ms).max(1) as f64;
+            let fraction = ((playground.display_ms - message.send_ms as f64) / flight).clamp(0.0, 1.0);
+            (x1 + (x_to - x1) * fraction, y1 + (y_due - y1) * fraction, ArrowEnd::InFlight)
+        }
+    };
+    html! {
+        <Arrow key={message.id.0} message={message.clone()} dispatcher={dispatcher.clone()} {x1} {y1} {x2} {y2} {end}
+            selected={playground.selected_message == Some(message.id)}
+            highlighted={playground.highlighted_txn.is_some() && playground.highlighted_txn == message.txn}
+            {labelled} {detailed} />
+    }
+}
+
+#[component]
+fn Arrow(props: &ArrowProps) -> Html {
+    let ArrowProps { message, x1, y1, x2, y2, end, .. } = props;
+    let (x1, y1, x2, y2) = (*x1, *y1, *x2, *y2);
     let mut class = classes!("arrow", format!("kind-{}", message.kind));
+    class.push(match end {
+        ArrowEnd::Delivered => "delivered",
+        ArrowEnd::Dropped => "dropped",
+        ArrowEnd::InFlight => "in-flight",
+    });
     if message.duplicate_of.is_some() {
         class.push("duplicate");
     }
-    if playground.selected_message == Some(message.id) {
+    if props.selected {
         class.push("selected");
     }
-    if playground.highlighted_txn.is_some() && playground.highlighted_txn == message.txn {
+    if props.highlighted {
         class.push("highlighted");
     }
-    let (x2, y2, cross) = match message.ending_at(step) {
-        Some((Ending::Delivered, ms)) => {
-            class.push("delivered");
-            (x_to, geometry.y(ms as f64), false)
-        }
-        Some((Ending::Dropped { at_send: true, .. }, _)) => {
-            class.push("dropped");
-            (x1 + (x_to - x1) * 0.5, y1 + (y_due - y1) * 0.5, true)
-        }
-        Some((Ending::Dropped { .. }, ms)) => {
-            class.push("dropped");
-            (x_to, geometry.y(ms as f64), true)
-        }
-        None => {
-            class.push("in-flight");
-            let flight = (message.due_ms - message.send_ms).max(1) as f64;
-            let fraction = ((playground.display_ms - message.send_ms as f64) / flight).clamp(0.0, 1.0);
-            (x1 + (x_to - x1) * fraction, y1 + (y_due - y1) * fraction, false)
-        }
-    };
     let onclick = {
-        let state = props.state.clone();
+        let dispatcher = props.dispatcher.clone();
         let id = message.id;
-        Callback::from(move |_: MouseEvent| state.dispatch(Action::SelectMessage(Some(id))))
+        Callback::from(move |_: MouseEvent| dispatcher.dispatch(Action::SelectMessage(Some(id))))
     };
-    if !detailed {
+    if !props.detailed {
         return html! {
-            <line key={message.id.0} class={class} data-message={message.id.to_string()} {onclick}
+            <line class={class} data-message={message.id.to_string()} {onclick}
                 x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} />
         };
     }
-    let title = describe(message, step);
-    let body = if message.from == message.to {
+    let cross = *end == ArrowEnd::Dropped;
+    let title = describe_shown(message, *end != ArrowEnd::InFlight);
+    let local = message.from == message.to;
+    let body = if local {
         let path = format!("M {x1} {y1} C {} {} {} {} {x1} {}", x1 + 34.0, y1 - 4.0, x1 + 34.0, y1 + 12.0, y1 + 8.0);
         html! { <path class="shaft" d={path} marker-end="url(#arrowhead)" /> }
     } else {
         let marker = if cross { None } else { Some("url(#arrowhead)") };
         html! { <line class="shaft" x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} marker-end={marker} /> }
     };
-    let label_x = if message.from == message.to { x1 + 38.0 } else { (x1 + x2) / 2.0 };
-    let label_y = if message.from == message.to { y1 + 6.0 } else { (y1 + y2) / 2.0 - 3.0 };
+    let label_x = if local { x1 + 38.0 } else { (x1 + x2) / 2.0 };
+    let label_y = if local { y1 + 6.0 } else { (y1 + y2) / 2.0 - 3.0 };
     html! {
-        <g key={message.id.0} class={class} data-message={message.id.to_string()} {onclick} role="button" aria-label={title.clone()}>
+        <g class={class} data-message={message.id.to_string()} {onclick} role="button" aria-label={title.clone()}>
             <title>{ title }</title>
             // A wide invisible stroke makes thin arrows easy to hover and click.
             <line class="hit" x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} />
@@ -265,9 +303,9 @@ fn arrow(
             if cross {
                 <text class="cross" x={x2.to_string()} y={(y2 + 4.0).to_string()} text-anchor="middle">{ "✕" }</text>
             }
-            if labelled {
+            if props.labelled {
                 <text class="label" x={label_x.to_string()} y={label_y.to_string()}
-                    text-anchor={if message.from == message.to { "start" } else { "middle" }}>
+                    text-anchor={if local { "start" } else { "middle" }}>
                     { match message.duplicate_of {
                         Some(of) => format!("{} (copy of {of})", message.label),
                         None => message.label.clone(),
@@ -278,17 +316,24 @@ fn arrow(
     }
 }
 
-/// One line about a message for tooltips and screen readers.
+/// One line about a message for tooltips and screen readers, as seen at `step`.
 pub fn describe(message: &MessageView, step: u64) -> String {
+    describe_shown(message, message.ending_at(step).is_some())
+}
+
+/// The same, saying how it ended only if that is already shown.
+fn describe_shown(message: &MessageView, ended: bool) -> String {
     let mut text =
         format!("{} {} -> {} {}, sent at {} ms", message.id, message.from, message.to, message.label, message.send_ms);
     if let Some(of) = message.duplicate_of {
         text.push_str(&format!(", duplicate of {of}"));
     }
-    match message.ending_at(step) {
-        Some((Ending::Delivered, ms)) => text.push_str(&format!(", delivered at {ms} ms")),
-        Some((Ending::Dropped { reason, .. }, ms)) => text.push_str(&format!(", dropped at {ms} ms ({reason})")),
-        None => text.push_str(&format!(", in flight, due at {} ms", message.due_ms)),
+    match &message.end {
+        Some((Ending::Delivered, ms, _)) if ended => text.push_str(&format!(", delivered at {ms} ms")),
+        Some((Ending::Dropped { reason, .. }, ms, _)) if ended => {
+            text.push_str(&format!(", dropped at {ms} ms ({reason})"))
+        }
+        _ => text.push_str(&format!(", in flight, due at {} ms", message.due_ms)),
     }
     text
 }
@@ -302,41 +347,55 @@ fn marks(playground: &Playground, geometry: &Geometry) -> Html {
         <g class="marks">
             { for marks.iter().filter(|(_, mark)| with_locks || !matches!(mark.kind, MarkKind::LockTaken(_) | MarkKind::LockReleased(_))).map(|(position, mark)| {
                 let (x, y) = (geometry.x(mark.endpoint), geometry.y(mark.ms as f64));
-                let node = mark.endpoint.to_string();
-                let mark_html = match &mark.kind {
-                    MarkKind::Wal(record) => html! {
-                        <rect class="wal-mark" data-node={node.clone()} x={(x - 3.5).to_string()} y={(y - 3.5).to_string()} width="7" height="7">
-                            <title>{ format!("{} ms {node} WAL {record}", mark.ms) }</title>
-                        </rect>
-                    },
-                    MarkKind::LockTaken(text) => lock_mark(x, y, &node, mark.ms, text, true),
-                    MarkKind::LockReleased(text) => lock_mark(x, y, &node, mark.ms, text, false),
-                    MarkKind::Crash => html! {
-                        <text class="crash-mark" data-node={node.clone()} x={x.to_string()} y={(y + 6.0).to_string()} text-anchor="middle">
-                            { "✕" }<title>{ format!("{} ms {node} crashed", mark.ms) }</title>
-                        </text>
-                    },
-                    MarkKind::Restart => html! {
-                        <text class="restart-mark" data-node={node.clone()} x={x.to_string()} y={(y + 6.0).to_string()} text-anchor="middle">
-                            { "↻" }<title>{ format!("{} ms {node} restarted", mark.ms) }</title>
-                        </text>
-                    },
-                    MarkKind::Timer(text) => html! {
-                        <g class="timer-mark" data-node={node.clone()}>
-                            <title>{ format!("{} ms {node} timer fired: {text}", mark.ms) }</title>
-                            <circle cx={(x + 10.0).to_string()} cy={y.to_string()} r="4" />
-                            <path d={format!("M {} {} v -3 M {} {} h 2", x + 10.0, y, x + 10.0, y)} />
-                        </g>
-                    },
-                    MarkKind::Violation(text) => html! {
-                        <circle class="violation-mark" data-node={node.clone()} cx={x.to_string()} cy={y.to_string()} r="7">
-                            <title>{ format!("{} ms {text}", mark.ms) }</title>
-                        </circle>
-                    },
-                };
-                html! { <g key={*position}>{ mark_html }</g> }
+                html! { <MarkView key={*position} mark={(*mark).clone()} {x} {y} /> }
             }) }
         </g>
+    }
+}
+
+/// A mark in absolute time: the same props every frame, so Yew renders it once.
+#[derive(Properties, PartialEq)]
+struct MarkProps {
+    mark: Rc<Mark>,
+    x: f64,
+    y: f64,
+}
+
+#[component]
+fn MarkView(props: &MarkProps) -> Html {
+    let MarkProps { mark, x, y } = props;
+    let (x, y) = (*x, *y);
+    let node = mark.endpoint.to_string();
+    match &mark.kind {
+        MarkKind::Wal(record) => html! {
+            <rect class="wal-mark" data-node={node.clone()} x={(x - 3.5).to_string()} y={(y - 3.5).to_string()} width="7" height="7">
+                <title>{ format!("{} ms {node} WAL {record}", mark.ms) }</title>
+            </rect>
+        },
+        MarkKind::LockTaken(text) => lock_mark(x, y, &node, mark.ms, text, true),
+        MarkKind::LockReleased(text) => lock_mark(x, y, &node, mark.ms, text, false),
+        MarkKind::Crash => html! {
+            <text class="crash-mark" data-node={node.clone()} x={x.to_string()} y={(y + 6.0).to_string()} text-anchor="middle">
+                { "✕" }<title>{ format!("{} ms {node} crashed", mark.ms) }</title>
+            </text>
+        },
+        MarkKind::Restart => html! {
+            <text class="restart-mark" data-node={node.clone()} x={x.to_string()} y={(y + 6.0).to_string()} text-anchor="middle">
+                { "↻" }<title>{ format!("{} ms {node} restarted", mark.ms) }</title>
+            </text>
+        },
+        MarkKind::Timer(text) => html! {
+            <g class="timer-mark" data-node={node.clone()}>
+                <title>{ format!("{} ms {node} timer fired: {text}", mark.ms) }</title>
+                <circle cx={(x + 10.0).to_string()} cy={y.to_string()} r="4" />
+                <path d={format!("M {} {} v -3 M {} {} h 2", x + 10.0, y, x + 10.0, y)} />
+            </g>
+        },
+        MarkKind::Violation(text) => html! {
+            <circle class="violation-mark" data-node={node.clone()} cx={x.to_string()} cy={y.to_string()} r="7">
+                <title>{ format!("{} ms {text}", mark.ms) }</title>
+            </circle>
+        },
     }
 }
 
