@@ -16,6 +16,8 @@ pub const VIRTUAL_MS_PER_SECOND_AT_1X: f64 = 20.0;
 /// The speed control is log10 of the multiplier, from 0.1x to 100x.
 pub const SPEED_LOG_MIN: f64 = -1.0;
 pub const SPEED_LOG_MAX: f64 = 2.0;
+/// The most events the page computes past the cursor in one go.
+pub const STEP_BUDGET: u64 = 200_000;
 /// The newest WAL records each node's table shows.
 pub const WAL_SHOWN: usize = 16;
 /// The diagram's visible time span, in virtual milliseconds, and its bounds.
@@ -217,7 +219,8 @@ impl Playground {
 
     fn apply_view(&mut self, view: &View) {
         if let Some(step) = view.step {
-            self.simulation.seek_step(step);
+            // A link's cursor cannot make the page compute past its budget.
+            self.simulation.seek_step(step.min(self.simulation.total_steps()));
             self.display_ms = self.simulation.now_ms() as f64;
             self.cursor_moved();
             // A link opens on a state, not on a change: nothing is highlighted yet.
@@ -263,7 +266,18 @@ impl Playground {
     /// Computes the run to its end and rebuilds what the views draw from it.
     fn recompute(&mut self) {
         let cursor = self.simulation.cursor_step();
-        self.simulation.run_to_end();
+        // The page computes at most this many events past the cursor, so that no scenario can
+        // freeze it or fill its memory; the command line computes any run to its end.
+        self.simulation.extend(STEP_BUDGET);
+        if self.simulation.stop().is_none() {
+            let text = format!(
+                "This run is long: the playground computed {} events and stops there (the scenario allows {}). \
+                 Lower end_ms or max_steps to see its end here, or run it whole with `commitlab run`.",
+                self.simulation.total_steps(),
+                self.scenario().max_steps
+            );
+            self.notice = Some(Notice { text, error: true });
+        }
         self.index = RunIndex::build(&self.simulation);
         self.trace_hash = format!("{:016x}", self.simulation.trace_hash());
         let last_ms = self.simulation.trace().last().map_or(0, |entry| entry.time_ms);
@@ -332,7 +346,7 @@ impl Playground {
             }
             Action::SeekStep(step) => {
                 self.playing = false;
-                self.simulation.seek_step(step);
+                self.simulation.seek_step(step.min(self.simulation.total_steps()));
                 self.display_ms = self.simulation.now_ms() as f64;
                 self.cursor_moved();
             }
@@ -436,7 +450,12 @@ impl Playground {
 
     fn step(&mut self, forward: bool) {
         self.playing = false;
-        let moved = if forward { self.simulation.step_forward() } else { self.simulation.step_back() };
+        // Never past what was computed: the views are built from the computed run.
+        let moved = if forward {
+            self.simulation.cursor_step() < self.simulation.total_steps() && self.simulation.step_forward()
+        } else {
+            self.simulation.step_back()
+        };
         if moved {
             self.display_ms = self.simulation.now_ms() as f64;
             self.cursor_moved();
@@ -478,12 +497,15 @@ impl Playground {
         let text = format!("at {at_ms} ms: {fault}");
         match self.simulation.inject_at(at_ms, fault) {
             Ok(()) => {
+                self.notice = None;
                 self.recompute();
                 self.simulation.seek_time(at_ms);
                 self.display_ms = self.display_ms.max(at_ms as f64);
                 self.cursor_moved();
                 self.after_scenario_change();
-                self.notice = Some(Notice { text: format!("added to the fault schedule: {text}"), error: false });
+                // A warning from the recomputation (a run cut at the budget) wins.
+                self.notice
+                    .get_or_insert(Notice { text: format!("added to the fault schedule: {text}"), error: false });
             }
             Err(error) => self.notice = Some(Notice { text: format!("cannot add {text}: {error}"), error: true }),
         }
@@ -499,9 +521,10 @@ impl Playground {
         match result {
             Ok(scenario) => {
                 self.editor_error = None;
+                self.notice = None;
                 if self.replace_scenario(scenario) {
                     self.preset.clear();
-                    self.notice = Some(Notice { text: "scenario applied".to_string(), error: false });
+                    self.notice.get_or_insert(Notice { text: "scenario applied".to_string(), error: false });
                 }
             }
             // The last valid scenario keeps running.
@@ -661,6 +684,23 @@ mod tests {
         let faults: Vec<String> = playground.scenario().faults.iter().map(ToString::to_string).collect();
         assert_eq!(faults, ["at 10 ms: partition {n4} | {client, n1, n7}", "at 300 ms: heal partition"]);
         assert!(playground.partition_draft.is_empty());
+    }
+
+    #[test]
+    fn a_very_long_run_is_cut_at_the_page_budget_with_a_message() {
+        let mut scenario = (preset("coordinator-crash-after-prepare").expect("preset").build)();
+        // Blocked participants ask a coordinator that never comes back, for a very long time.
+        scenario.faults.truncate(1);
+        scenario.end_ms = 90_000_000;
+        scenario.max_steps = 5_000_000;
+        let playground = Playground::new(scenario).expect("valid");
+        assert_eq!(playground.simulation.total_steps(), STEP_BUDGET);
+        assert!(playground.notice.as_ref().expect("a message").text.contains("computed 200000 events"));
+        let mut playground = playground;
+        playground.apply(Action::SeekStep(u64::MAX));
+        playground.apply(Action::StepForward);
+        assert_eq!(playground.simulation.cursor_step(), STEP_BUDGET, "stepping stays within the computed run");
+        assert_eq!(playground.simulation.total_steps(), STEP_BUDGET);
     }
 
     #[test]
