@@ -80,6 +80,23 @@ impl fmt::Display for Theme {
     }
 }
 
+/// Each option's values, in the order the Embed panel offers them, and the way back from text.
+macro_rules! choices {
+    ($name:ident: $($variant:ident),+) => {
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn parse(text: &str) -> Option<$name> {
+                $name::ALL.iter().copied().find(|choice| choice.to_string() == text)
+            }
+        }
+    };
+}
+
+choices!(EmbedView: Sequence, Cluster, Tables, All);
+choices!(ControlsLevel: None, Minimal, Full);
+choices!(Theme: Auto, Light, Dark);
+
 /// Reads `?embed&view=...` (with or without the leading `?`). Unknown values are reported and
 /// replaced by the default; unknown keys are ignored, as other tools may add their own.
 pub fn parse_query(query: &str) -> PageOptions {
@@ -100,24 +117,17 @@ pub fn parse_query(query: &str) -> PageOptions {
     for (key, value) in &pairs {
         let mut warn = |expected: &str| page.warnings.push(format!("{key}={value}: expected {expected}"));
         match key.as_str() {
-            "view" => match value.as_str() {
-                "sequence" => options.view = EmbedView::Sequence,
-                "cluster" => options.view = EmbedView::Cluster,
-                "tables" => options.view = EmbedView::Tables,
-                "all" => options.view = EmbedView::All,
-                _ => warn("sequence, cluster, tables or all"),
+            "view" => match EmbedView::parse(value) {
+                Some(view) => options.view = view,
+                None => warn("sequence, cluster, tables or all"),
             },
-            "controls" => match value.as_str() {
-                "none" => options.controls = ControlsLevel::None,
-                "minimal" => options.controls = ControlsLevel::Minimal,
-                "full" => options.controls = ControlsLevel::Full,
-                _ => warn("none, minimal or full"),
+            "controls" => match ControlsLevel::parse(value) {
+                Some(controls) => options.controls = controls,
+                None => warn("none, minimal or full"),
             },
-            "theme" => match value.as_str() {
-                "light" => options.theme = Theme::Light,
-                "dark" => options.theme = Theme::Dark,
-                "auto" => options.theme = Theme::Auto,
-                _ => warn("light, dark or auto"),
+            "theme" => match Theme::parse(value) {
+                Some(theme) => options.theme = theme,
+                None => warn("light, dark or auto"),
             },
             "autoplay" => match value.as_str() {
                 "" | "1" | "true" => options.autoplay = true,

@@ -135,25 +135,25 @@ fn embed_panel(
             <p>{ "Paste this into a documentation page: a read-only view of this run, with a link back to the full playground." }</p>
             <div class="row options">
                 <label>{ "view " }
-                    <select aria-label="Embedded view" onchange={set(|options, value| options.view = match value {
-                        "cluster" => EmbedView::Cluster, "tables" => EmbedView::Tables, "all" => EmbedView::All, _ => EmbedView::Sequence })}>
-                        { for [EmbedView::Sequence, EmbedView::Cluster, EmbedView::Tables, EmbedView::All].iter().map(|view| html! {
+                    <select aria-label="Embedded view" onchange={set(|options, value| {
+                        options.view = EmbedView::parse(value).unwrap_or(options.view) })}>
+                        { for EmbedView::ALL.iter().map(|view| html! {
                             <option value={view.to_string()} selected={*view == embed.view}>{ view.to_string() }</option>
                         }) }
                     </select>
                 </label>
                 <label>{ "controls " }
-                    <select aria-label="Embedded controls" onchange={set(|options, value| options.controls = match value {
-                        "none" => ControlsLevel::None, "full" => ControlsLevel::Full, _ => ControlsLevel::Minimal })}>
-                        { for [ControlsLevel::None, ControlsLevel::Minimal, ControlsLevel::Full].iter().map(|level| html! {
+                    <select aria-label="Embedded controls" onchange={set(|options, value| {
+                        options.controls = ControlsLevel::parse(value).unwrap_or(options.controls) })}>
+                        { for ControlsLevel::ALL.iter().map(|level| html! {
                             <option value={level.to_string()} selected={*level == embed.controls}>{ level.to_string() }</option>
                         }) }
                     </select>
                 </label>
                 <label>{ "theme " }
-                    <select aria-label="Embedded theme" onchange={set(|options, value| options.theme = match value {
-                        "light" => Theme::Light, "dark" => Theme::Dark, _ => Theme::Auto })}>
-                        { for [Theme::Auto, Theme::Light, Theme::Dark].iter().map(|theme| html! {
+                    <select aria-label="Embedded theme" onchange={set(|options, value| {
+                        options.theme = Theme::parse(value).unwrap_or(options.theme) })}>
+                        { for Theme::ALL.iter().map(|theme| html! {
                             <option value={theme.to_string()} selected={*theme == embed.theme}>{ theme.to_string() }</option>
                         }) }
                     </select>
