@@ -14,6 +14,7 @@ pub mod ids;
 pub mod message;
 pub mod node;
 pub mod participant;
+pub mod raft;
 
 pub use client::Client;
 pub use context::Context;
