@@ -1,9 +1,12 @@
 //! The client: submits transactions and retries a request (same id) until it gets a reply.
-//! Retries are how duplicate requests reach the coordinator in real systems.
+//! Retries are how duplicate requests reach the coordinator in real systems. In the replicated
+//! mode it addresses the coordinator's group and finds its leader through a [`Router`], like the
+//! coordinators do.
 
 use crate::effect::{Effect, Note, Timer};
 use crate::ids::{Endpoint, Millis, NodeId, RequestId};
 use crate::message::{Decision, Message, TxnSpec};
+use crate::route::Router;
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,24 +20,67 @@ pub struct Client {
     retry_ms: Millis,
     pending: BTreeMap<RequestId, PendingRequest>,
     outcomes: BTreeMap<RequestId, Decision>,
+    router: Option<Router>,
 }
 
 impl Client {
     pub fn new(retry_ms: Millis) -> Client {
-        Client { retry_ms, pending: BTreeMap::new(), outcomes: BTreeMap::new() }
+        Client { retry_ms, pending: BTreeMap::new(), outcomes: BTreeMap::new(), router: None }
+    }
+
+    /// A client of a replicated cluster: requests go to the leader of the coordinator's group.
+    pub fn routed(retry_ms: Millis, router: Router) -> Client {
+        Client { router: Some(router), ..Client::new(retry_ms) }
+    }
+
+    pub fn router(&self) -> Option<&Router> {
+        self.router.as_ref()
+    }
+
+    fn target(&mut self, now_ms: Millis, coordinator: NodeId) -> Endpoint {
+        match &mut self.router {
+            Some(router) => Endpoint::Node(router.target(now_ms, coordinator, true)),
+            None => Endpoint::Node(coordinator),
+        }
     }
 
     /// Sends a request. Submitting an id again (a deliberate duplicate) sends it again.
-    pub fn submit(&mut self, request: RequestId, spec: TxnSpec, coordinator: NodeId, out: &mut Vec<Effect>) {
-        out.push(Effect::Send {
-            to: Endpoint::Node(coordinator),
-            message: Message::Request { request, spec: spec.clone() },
-        });
+    pub fn submit(
+        &mut self,
+        now_ms: Millis,
+        request: RequestId,
+        spec: TxnSpec,
+        coordinator: NodeId,
+        out: &mut Vec<Effect>,
+    ) {
+        let to = self.target(now_ms, coordinator);
+        out.push(Effect::Send { to, message: Message::Request { request, spec: spec.clone() } });
         if self.outcomes.contains_key(&request) {
             return;
         }
         out.push(Effect::SetTimer { timer: Timer::ClientRetry(request), after_ms: self.retry_ms });
         self.pending.insert(request, PendingRequest { spec, coordinator });
+    }
+
+    /// Any message from a node: a reply, or a request bounced by a replica that does not lead.
+    pub fn on_message(&mut self, from: NodeId, message: &Message, out: &mut Vec<Effect>) {
+        match message {
+            Message::Reply { request, decision, .. } => {
+                if let Some(router) = &mut self.router {
+                    router.heard_from(from, false);
+                }
+                self.on_reply(*request, *decision, out);
+            }
+            Message::NotLeader { hint, bounced } => {
+                let next = self.router.as_mut().and_then(|router| router.on_not_leader(from, *hint));
+                if let (Some(next), Message::Request { request, .. }) = (next, &**bounced) {
+                    if self.pending.contains_key(request) {
+                        out.push(Effect::Send { to: Endpoint::Node(next), message: (**bounced).clone() });
+                    }
+                }
+            }
+            _ => {}
+        }
     }
 
     pub fn on_reply(&mut self, request: RequestId, decision: Decision, out: &mut Vec<Effect>) {
@@ -45,10 +91,12 @@ impl Client {
         }
     }
 
-    pub fn on_retry_timeout(&mut self, request: RequestId, out: &mut Vec<Effect>) {
+    pub fn on_retry_timeout(&mut self, now_ms: Millis, request: RequestId, out: &mut Vec<Effect>) {
         if let Some(pending) = self.pending.get(&request) {
             let message = Message::Request { request, spec: pending.spec.clone() };
-            out.push(Effect::Send { to: Endpoint::Node(pending.coordinator), message });
+            let coordinator = pending.coordinator;
+            let to = self.target(now_ms, coordinator);
+            out.push(Effect::Send { to, message });
             out.push(Effect::SetTimer { timer: Timer::ClientRetry(request), after_ms: self.retry_ms });
         }
     }

@@ -13,7 +13,7 @@
 //! about a transaction it does not know is answered ABORT for the same reason.
 
 use crate::context::Context;
-use crate::effect::{Note, Role, Timer, TxnNumbering};
+use crate::effect::{Note, Recovery, Role, Timer, TxnNumbering};
 use crate::ids::{Endpoint, NodeId, RequestId, TxnId};
 use crate::message::{Decision, Message, Record, TxnSpec, Work};
 use std::collections::{BTreeMap, BTreeSet};
@@ -48,7 +48,7 @@ impl CoordinatorPhase {
 pub struct CoordinatorTxn {
     pub request: RequestId,
     pub participants: Vec<NodeId>,
-    /// The work to send with PREPARE; empty after recovery, when no PREPARE is sent again.
+    /// The work to send with PREPARE, kept in the `Prepared` record so a new leader can resend it.
     pub work: BTreeMap<NodeId, Work>,
     pub votes: BTreeMap<NodeId, bool>,
     pub acks: BTreeSet<NodeId>,
@@ -91,6 +91,7 @@ impl Coordinator {
         for txn in txns {
             let entry = &coordinator.txns[&txn];
             match entry.decision {
+                None if context.config.recovery == Recovery::Resume => coordinator.resume(txn, context),
                 None => {
                     let reason = "presumed abort: no decision logged before the coordinator crashed";
                     coordinator.decide(txn, Decision::Abort, Some(reason.to_string()), context);
@@ -108,9 +109,11 @@ impl Coordinator {
         coordinator
     }
 
-    fn replay(&mut self, record: &Record) {
+    /// Replays one durable record into the tables, with no effects: how a replica of a
+    /// coordinator group keeps its copy of the transaction table.
+    pub fn replay(&mut self, record: &Record) {
         match record {
-            Record::Prepared { txn, request, participants } => {
+            Record::Prepared { txn, request, participants, work } => {
                 self.next_txn = self.next_txn.max(txn.0 + self.numbering.stride);
                 self.requests.insert(*request, RequestState::Running(*txn));
                 self.txns.insert(
@@ -118,7 +121,7 @@ impl Coordinator {
                     CoordinatorTxn {
                         request: *request,
                         participants: participants.clone(),
-                        work: BTreeMap::new(),
+                        work: work.clone(),
                         votes: BTreeMap::new(),
                         acks: BTreeSet::new(),
                         phase: CoordinatorPhase::Voting,
@@ -175,7 +178,7 @@ impl Coordinator {
         let txn = TxnId(self.next_txn);
         self.next_txn += self.numbering.stride;
         let participants: Vec<NodeId> = work.keys().copied().collect();
-        context.persist(Record::Prepared { txn, request, participants: participants.clone() });
+        context.persist(Record::Prepared { txn, request, participants: participants.clone(), work: work.clone() });
         context.note(Note::Phase { txn, role: Role::Coordinator, phase: CoordinatorPhase::Logging.name() });
         self.requests.insert(request, RequestState::Running(txn));
         self.txns.insert(
@@ -218,6 +221,32 @@ impl Coordinator {
             context.send(*participant, Message::Prepare { txn, work: work.clone() });
         }
         context.set_timer(Timer::VoteTimeout(txn), context.config.timeouts.vote_ms);
+        if context.config.recovery == Recovery::Resume {
+            context.set_timer(Timer::ResendPrepare(txn), context.config.timeouts.resend_ms);
+        }
+    }
+
+    /// A new leader of a coordinator group found `txn` still collecting votes in the committed log:
+    /// the votes went with the old leader, so it asks again instead of presuming abort.
+    fn resume(&mut self, txn: TxnId, context: &mut Context) {
+        let entry = self.txns.get_mut(&txn).expect("resume a known transaction");
+        entry.phase = CoordinatorPhase::Logging;
+        context.note(Note::Phase { txn, role: Role::Coordinator, phase: "resuming after a leader change" });
+        self.on_prepared_durable(txn, context);
+    }
+
+    /// Sends PREPARE again to the participants that have not voted yet.
+    pub fn on_resend_prepare_timeout(&mut self, txn: TxnId, context: &mut Context) {
+        let Some(entry) = self.txns.get(&txn) else { return };
+        if entry.phase != CoordinatorPhase::Voting {
+            return;
+        }
+        for (participant, work) in &entry.work {
+            if !entry.votes.contains_key(participant) {
+                context.send(*participant, Message::Prepare { txn, work: work.clone() });
+            }
+        }
+        context.set_timer(Timer::ResendPrepare(txn), context.config.timeouts.resend_ms);
     }
 
     pub fn on_vote(&mut self, from: NodeId, txn: TxnId, yes: bool, reason: Option<&str>, context: &mut Context) {
@@ -258,6 +287,9 @@ impl Coordinator {
         entry.decision = Some(decision);
         entry.reason = reason.clone();
         context.cancel_timer(Timer::VoteTimeout(txn));
+        if context.config.recovery == Recovery::Resume {
+            context.cancel_timer(Timer::ResendPrepare(txn));
+        }
         context.note(Note::Phase { txn, role: Role::Coordinator, phase: entry.phase.name() });
         context.persist(Record::Decided { txn, decision, reason });
         if context.config.bugs.decide_before_log {

@@ -7,6 +7,7 @@
 
 use crate::ids::{AccountId, Endpoint, Millis, NodeId, RequestId, ShardId, TxnId};
 use crate::message::{Decision, Message, Record};
+use crate::raft::RaftNote;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -22,6 +23,23 @@ pub enum Timer {
     QueryDecision(TxnId),
     /// Client: no reply yet, send the same request again.
     ClientRetry(RequestId),
+    /// Coordinator of a replicated group: send PREPARE again to participants that have not voted
+    /// (the leader it went to may have crashed with it).
+    ResendPrepare(TxnId),
+    /// Consensus: no leader heard from for a (random) election timeout.
+    Election,
+    /// Consensus: a leader's heartbeat (and check-quorum) period.
+    Heartbeat,
+}
+
+impl Timer {
+    /// True for the timers of the 2PC roles, which a replica drops when it stops leading.
+    pub fn is_two_phase(self) -> bool {
+        matches!(
+            self,
+            Timer::VoteTimeout(_) | Timer::ResendDecision(_) | Timer::QueryDecision(_) | Timer::ResendPrepare(_)
+        )
+    }
 }
 
 impl fmt::Display for Timer {
@@ -31,6 +49,9 @@ impl fmt::Display for Timer {
             Timer::ResendDecision(txn) => write!(f, "resend-decision {txn}"),
             Timer::QueryDecision(txn) => write!(f, "query-decision {txn}"),
             Timer::ClientRetry(request) => write!(f, "client-retry {request}"),
+            Timer::ResendPrepare(txn) => write!(f, "resend-prepare {txn}"),
+            Timer::Election => f.write_str("election-timeout"),
+            Timer::Heartbeat => f.write_str("heartbeat"),
         }
     }
 }
@@ -77,6 +98,13 @@ pub enum Note {
         request: RequestId,
         decision: Decision,
     },
+    /// Consensus: a role change, a commit, a truncation, a proposal.
+    Raft(RaftNote),
+    /// A replica became the acting leader of its group: its no-op is committed and its 2PC roles
+    /// are rebuilt from the committed log.
+    TookOver {
+        term: u64,
+    },
 }
 
 impl fmt::Display for Note {
@@ -89,6 +117,10 @@ impl fmt::Display for Note {
                 write!(f, "balance[{account}] {before} -> {after}")
             }
             Note::ClientOutcome { request, decision } => write!(f, "outcome {request} {decision}"),
+            Note::Raft(note) => note.fmt(f),
+            Note::TookOver { term } => {
+                write!(f, "takes over as leader of term {term}: 2PC roles rebuilt from the committed log")
+            }
         }
     }
 }
@@ -107,6 +139,17 @@ pub enum Effect {
         after_ms: Millis,
     },
     CancelTimer(Timer),
+    /// Drop every armed 2PC timer of this node (a replica that stopped leading).
+    CancelTwoPhaseTimers,
+    /// Arm the election timer with a timeout the world draws from its seeded PRNG.
+    ResetElectionTimer,
+    /// A replica applied the committed entry at `index` (a no-op has no record). The world checks
+    /// that every replica of a group applies the same entries, and counts each once per group.
+    Applied {
+        index: u64,
+        term: u64,
+        record: Option<Record>,
+    },
     Note(Note),
 }
 
@@ -145,7 +188,20 @@ pub struct Bugs {
     pub commit_on_vote_timeout: bool,
 }
 
-/// One shard's place in the partition map: its node and its account range.
+/// What a coordinator does on recovery with a transaction that has no logged decision.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum Recovery {
+    /// A single node that restarts has lost the votes: it aborts (presumed abort).
+    #[default]
+    PresumeAbort,
+    /// A new leader of a replicated coordinator group resumes: it sends PREPARE again and
+    /// collects the votes anew (participants answer a repeated PREPARE with the same vote).
+    Resume,
+}
+
+/// One shard's place in the partition map: its node and its account range. In the replicated
+/// mode `node` is the address of the shard's group (its first replica); senders resolve it to the
+/// current leader when they send.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ShardEntry {
     pub shard: ShardId,
@@ -191,4 +247,5 @@ pub struct NodeConfig {
     pub initial_balances: BTreeMap<AccountId, i64>,
     pub timeouts: Timeouts,
     pub bugs: Bugs,
+    pub recovery: Recovery,
 }

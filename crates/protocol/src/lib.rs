@@ -15,10 +15,14 @@ pub mod message;
 pub mod node;
 pub mod participant;
 pub mod raft;
+pub mod replica;
+pub mod route;
 
 pub use client::Client;
 pub use context::Context;
-pub use effect::{Bugs, Directory, Effect, NodeConfig, Note, Role, ShardEntry, Timeouts, Timer, TxnNumbering};
+pub use effect::{
+    Bugs, Directory, Effect, NodeConfig, Note, Recovery, Role, ShardEntry, Timeouts, Timer, TxnNumbering,
+};
 pub use ids::{AccountId, Endpoint, MessageId, Millis, NodeId, ParseIdError, RequestId, ShardId, TxnId};
 pub use message::{Decision, Message, Record, Transfer, TxnSpec, Work, Write, MESSAGE_KINDS};
 pub use node::{Node, NodeView, TxnView};

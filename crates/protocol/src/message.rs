@@ -7,7 +7,9 @@
 //! record with undo data (seed 002's `twoPCWAL[t][1001] = 100`) and its outcome record.
 
 use crate::ids::{AccountId, Millis, NodeId, RequestId, ShardId, TxnId};
+use crate::raft::{RaftMessage, RAFT_MESSAGE_KINDS};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// Move `amount` from one account to another.
@@ -90,6 +92,11 @@ pub enum Message {
     Ack { txn: TxnId },
     /// In-doubt participant to coordinator: what was decided for this transaction?
     Query { txn: TxnId },
+    /// Consensus traffic between the replicas of one group.
+    Raft(RaftMessage<Record>),
+    /// A replica that does not lead its group sends a 2PC message back to its sender, naming the
+    /// leader it knows of, if any (seed 002's bug to fix: find the leader, do not assume it).
+    NotLeader { hint: Option<NodeId>, bounced: Box<Message> },
 }
 
 impl Message {
@@ -105,6 +112,8 @@ impl Message {
             Message::Decide { decision: Decision::Abort, .. } => "Abort",
             Message::Ack { .. } => "Ack",
             Message::Query { .. } => "Query",
+            Message::Raft(message) => message.kind(),
+            Message::NotLeader { .. } => "NotLeader",
         }
     }
 
@@ -118,13 +127,45 @@ impl Message {
             | Message::Decide { txn, .. }
             | Message::Ack { txn }
             | Message::Query { txn } => Some(*txn),
+            Message::Raft(_) => None,
+            Message::NotLeader { bounced, .. } => bounced.txn(),
         }
+    }
+
+    /// True for the 2PC messages their sender waits on an answer to: a silent group is then
+    /// presumed to have lost its leader.
+    pub fn expects_answer(&self) -> bool {
+        matches!(
+            self,
+            Message::Request { .. } | Message::Prepare { .. } | Message::Decide { .. } | Message::Query { .. }
+        )
+    }
+
+    /// True for the messages of two-phase commit itself (not consensus, not routing).
+    pub fn is_two_phase(&self) -> bool {
+        !matches!(self, Message::Raft(_) | Message::NotLeader { .. })
     }
 }
 
 /// Every message kind a filter may name.
-pub const MESSAGE_KINDS: [&str; 9] =
-    ["Request", "Reply", "Prepare", "VoteYes", "VoteNo", "Commit", "Abort", "Ack", "Query"];
+pub const MESSAGE_KINDS: [&str; 16] = [
+    "Request",
+    "Reply",
+    "Prepare",
+    "VoteYes",
+    "VoteNo",
+    "Commit",
+    "Abort",
+    "Ack",
+    "Query",
+    "NotLeader",
+    RAFT_MESSAGE_KINDS[0],
+    RAFT_MESSAGE_KINDS[1],
+    RAFT_MESSAGE_KINDS[2],
+    RAFT_MESSAGE_KINDS[3],
+    RAFT_MESSAGE_KINDS[4],
+    RAFT_MESSAGE_KINDS[5],
+];
 
 impl fmt::Display for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -158,6 +199,11 @@ impl fmt::Display for Message {
             Message::Decide { txn, decision: Decision::Abort } => write!(f, "Abort {txn}"),
             Message::Ack { txn } => write!(f, "Ack {txn}"),
             Message::Query { txn } => write!(f, "Query {txn}"),
+            Message::Raft(message) => message.fmt(f),
+            Message::NotLeader { hint: Some(leader), bounced } => {
+                write!(f, "NotLeader (leader {leader}) for {bounced}")
+            }
+            Message::NotLeader { hint: None, bounced } => write!(f, "NotLeader (leader unknown) for {bounced}"),
         }
     }
 }
@@ -175,8 +221,15 @@ pub struct Write {
 /// can play both roles, as in seed 002), so each names its role.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Record {
-    /// Coordinator: transaction `txn` for client `request` involves these participants.
-    Prepared { txn: TxnId, request: RequestId, participants: Vec<NodeId> },
+    /// Coordinator: transaction `txn` for client `request` involves these participants, each with
+    /// its work, so that a new leader of a coordinator group can send PREPARE again and resume.
+    Prepared {
+        txn: TxnId,
+        request: RequestId,
+        participants: Vec<NodeId>,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        work: BTreeMap<NodeId, Work>,
+    },
     /// Coordinator: the decision. `Commit` is the point of no return.
     Decided { txn: TxnId, decision: Decision, reason: Option<String> },
     /// Coordinator: every participant acknowledged; the transaction may be forgotten.

@@ -108,7 +108,27 @@ impl Node {
                     participant.on_query_timeout(txn, &mut context);
                 }
             }
-            Timer::ClientRetry(_) => {}
+            Timer::ResendPrepare(txn) => {
+                if let Some(coordinator) = &mut self.coordinator {
+                    coordinator.on_resend_prepare_timeout(txn, &mut context);
+                }
+            }
+            Timer::ClientRetry(_) | Timer::Election | Timer::Heartbeat => {}
+        }
+    }
+
+    /// Applies a committed record to this node's tables with no effects: a follower replica keeps
+    /// its copy of the shard state and the transaction table this way.
+    pub fn apply(&mut self, now_ms: Millis, record: &Record) {
+        let config = self.config.clone();
+        let mut discarded = Vec::new();
+        let mut context = Context { config: &config, now_ms, out: &mut discarded };
+        if record.is_coordinator_record() {
+            if let Some(coordinator) = &mut self.coordinator {
+                coordinator.replay(record);
+            }
+        } else if let Some(participant) = &mut self.participant {
+            participant.replay(record, &mut context);
         }
     }
 

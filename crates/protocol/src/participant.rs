@@ -18,7 +18,7 @@
 
 use crate::bank::Bank;
 use crate::context::Context;
-use crate::effect::{Note, Role, Timer};
+use crate::effect::{Note, Recovery, Role, Timer};
 use crate::ids::{AccountId, Millis, NodeId, TxnId};
 use crate::message::{Decision, Message, Record, Work, Write};
 use std::collections::BTreeMap;
@@ -111,13 +111,20 @@ impl Participant {
                 context.note(Note::LockTaken { account: write.account, txn: *txn });
             }
             context.note(Note::Phase { txn: *txn, role: Role::Participant, phase: "in doubt after recovery" });
+            if context.config.recovery == Recovery::Resume {
+                // A new leader of a participant group cannot know whether the old one sent the YES
+                // vote before it fell: it sends it again (a coordinator past voting ignores it).
+                context.send(entry.coordinator, Message::Vote { txn: *txn, yes: true, reason: None });
+            }
             context.send(entry.coordinator, Message::Query { txn: *txn });
             context.set_timer(Timer::QueryDecision(*txn), context.config.timeouts.query_ms);
         }
         participant
     }
 
-    fn replay(&mut self, record: &Record, context: &mut Context) {
+    /// Replays one durable record into the shard state: how a replica of a participant group
+    /// keeps its copy of balances, locks and undo data (seed 002's twoPCWAL on every replica).
+    pub fn replay(&mut self, record: &Record, context: &mut Context) {
         match record {
             Record::PrepareVote { txn, coordinator, writes, journal, at_ms } => {
                 self.bank.apply_after(writes, context);

@@ -60,11 +60,17 @@ impl<C: fmt::Display> fmt::Display for Entry<C> {
 }
 
 /// The state that survives a crash: the Raft paper's persistent state.
-#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Durable<C> {
     pub term: Term,
     pub voted_for: Option<NodeId>,
     pub log: Vec<Entry<C>>,
+}
+
+impl<C> Default for Durable<C> {
+    fn default() -> Self {
+        Durable { term: 0, voted_for: None, log: Vec::new() }
+    }
 }
 
 impl<C> Durable<C> {
@@ -238,7 +244,7 @@ pub enum RaftTimer {
 }
 
 /// Facts the engine reports for the trace; they change nothing.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RaftNote {
     Role {
         role: RaftRole,
@@ -256,6 +262,11 @@ pub enum RaftNote {
     Committed {
         index: LogIndex,
     },
+    /// The leader appended an entry of its own: a proposal, or the no-op of its term.
+    Proposed {
+        index: LogIndex,
+        term: Term,
+    },
 }
 
 impl fmt::Display for RaftNote {
@@ -265,6 +276,7 @@ impl fmt::Display for RaftNote {
             RaftNote::LostQuorum { term } => write!(f, "leader of term {term} lost its majority: steps down"),
             RaftNote::Truncated { from } => write!(f, "log truncated from {from}"),
             RaftNote::Committed { index } => write!(f, "commit index {index}"),
+            RaftNote::Proposed { index, term } => write!(f, "proposed {index}@{term}"),
         }
     }
 }
@@ -395,7 +407,7 @@ impl<C: Clone> Raft<C> {
         if self.role != RaftRole::Leader {
             return Err(NotLeader { hint: self.leader });
         }
-        let index = self.append_own(Payload::Command(command));
+        let index = self.append_own(Payload::Command(command), out);
         self.replicate_to_all(out);
         self.maybe_commit(now_ms, out);
         Ok(index)
@@ -688,9 +700,11 @@ impl<C: Clone> Raft<C> {
         out.push(self.send(peer, message));
     }
 
-    fn append_own(&mut self, payload: Payload<C>) -> LogIndex {
+    fn append_own(&mut self, payload: Payload<C>, out: &mut Vec<RaftEffect<C>>) -> LogIndex {
         self.durable.log.push(Entry { term: self.durable.term, payload });
-        self.durable.last_index()
+        let index = self.durable.last_index();
+        out.push(RaftEffect::Note(RaftNote::Proposed { index, term: self.durable.term }));
+        index
     }
 
     fn send(&self, to: NodeId, message: RaftMessage<C>) -> RaftEffect<C> {
@@ -776,7 +790,7 @@ impl<C: Clone> Raft<C> {
             .map(|peer| (peer, Progress { next_index, match_index: 0, last_heard_ms: now_ms }))
             .collect();
         self.note_role(out);
-        self.append_own(Payload::Noop);
+        self.append_own(Payload::Noop, out);
         self.replicate_to_all(out);
         self.maybe_commit(now_ms, out);
         out.push(RaftEffect::SetHeartbeatTimer { after_ms: self.config.heartbeat_ms });

@@ -31,6 +31,7 @@ fn config(id: u16, shard: u16, coordinator: bool) -> Arc<NodeConfig> {
         initial_balances: BTreeMap::from(balances),
         timeouts: Timeouts::default(),
         bugs: Bugs::default(),
+        recovery: Recovery::default(),
     })
 }
 
@@ -152,7 +153,12 @@ fn the_coordinator_logs_before_it_sends_and_commits_only_on_all_yes() {
 
 #[test]
 fn a_recovered_coordinator_presumes_abort_and_answers_unknown_queries_with_abort() {
-    let log = [Record::Prepared { txn: TxnId(1), request: RequestId(1), participants: vec![NodeId(1), NodeId(4)] }];
+    let log = [Record::Prepared {
+        txn: TxnId(1),
+        request: RequestId(1),
+        participants: vec![NodeId(1), NodeId(4)],
+        work: BTreeMap::new(),
+    }];
     let mut out = Vec::new();
     let mut node = Node::recover(config(1, 0, true), log.iter(), 100, &mut out);
     assert_eq!(persists(&out).iter().map(Record::to_string).collect::<Vec<_>>(), ["Aborted(t1)"]);
