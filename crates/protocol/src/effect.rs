@@ -186,6 +186,21 @@ pub struct Bugs {
     pub ignore_locks: bool,
     /// The coordinator commits when the vote timeout fires instead of aborting.
     pub commit_on_vote_timeout: bool,
+    /// Replicated mode: senders always use each group's configured leader and ignore hints
+    /// (seed 002's bug to fix). Left out of the JSON while off, like the two below, so links made
+    /// before these switches existed encode exactly as they did.
+    #[serde(skip_serializing_if = "is_false")]
+    pub static_leader: bool,
+    /// Raft: grant votes without the up-to-date check.
+    #[serde(skip_serializing_if = "is_false")]
+    pub vote_without_log_check: bool,
+    /// Raft: commit an entry of an older term by counting replicas (the Raft paper's figure 8).
+    #[serde(skip_serializing_if = "is_false")]
+    pub commit_old_term_by_count: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// What a coordinator does on recovery with a transaction that has no logged decision.

@@ -2,7 +2,7 @@
 //! tables in the shape of seed 002's "STATE AFTER PREPARE", the invariant verdicts, the blocking
 //! report, and a Mermaid `sequenceDiagram`.
 
-use crate::simulation::{NodeSnapshot, Simulation};
+use crate::simulation::{NodeSnapshot, RaftView, Simulation};
 use crate::trace::{TraceEntry, TraceEvent};
 use commitlab_protocol::{Endpoint, Role};
 use std::fmt::Write;
@@ -28,6 +28,35 @@ fn node_table(text: &mut String, snapshot: &NodeSnapshot) {
     let roles: Vec<String> = snapshot.roles.iter().map(Role::to_string).collect();
     let state = if snapshot.up { "up" } else { "DOWN" };
     let _ = writeln!(text, "== {} ({}) {} [{}]", snapshot.id, snapshot.label, state, roles.join(" + "));
+    if let Some(raft) = &snapshot.raft {
+        raft_table(text, raft);
+    } else {
+        wal_table(text, snapshot);
+    }
+    memory_table(text, snapshot);
+}
+
+/// A replica's Raft state: seed 002's `Log[100] = {Phase:"P", executed}`, Raft's way.
+fn raft_table(text: &mut String, raft: &RaftView) {
+    let acting = if raft.acting { ", acting" } else { "" };
+    let vote = raft.voted_for.map(|node| format!(", voted for {node}")).unwrap_or_default();
+    let leader = raft.leader.map(|node| format!(", leader {node}")).unwrap_or_default();
+    let _ =
+        writeln!(text, "  raft (durable term, vote, log): {} in term {}{acting}{vote}{leader}", raft.role, raft.term);
+    let _ = writeln!(text, "    commit index {}, applied {} (volatile)", raft.commit_index, raft.applied_index);
+    for row in &raft.log {
+        let state = if row.index <= raft.applied_index {
+            "applied"
+        } else if row.index <= raft.commit_index {
+            "committed"
+        } else {
+            "uncommitted"
+        };
+        let _ = writeln!(text, "    [{}] term {} {} ({state})", row.index, row.term, row.entry);
+    }
+}
+
+fn wal_table(text: &mut String, snapshot: &NodeSnapshot) {
     let _ = writeln!(text, "  WAL (durable):");
     if snapshot.wal.is_empty() {
         let _ = writeln!(text, "    (empty)");
@@ -38,6 +67,9 @@ fn node_table(text: &mut String, snapshot: &NodeSnapshot) {
     for record in &snapshot.unwritten {
         let _ = writeln!(text, "    [..] {record} (being written)");
     }
+}
+
+fn memory_table(text: &mut String, snapshot: &NodeSnapshot) {
     let Some(memory) = &snapshot.memory else {
         let _ = writeln!(text, "  memory (volatile): lost, the node is down");
         return;

@@ -12,6 +12,9 @@
 //! - **exclusive-locks**: no two unresolved transactions change the same account on one shard.
 //! - **commit-needs-all-yes**: COMMIT is logged only after every participant voted YES.
 //! - **wal-before-yes**: a participant votes YES only once its prepare record is durable.
+//!
+//! In the replicated mode a group stands for a node here: its committed entries are its durable
+//! records, counted once per group, and the consensus properties are checked in `consensus.rs`.
 
 use commitlab_protocol::{AccountId, Decision, Node, NodeId, Record, RequestId, TxnId};
 use serde::Serialize;
@@ -27,10 +30,15 @@ pub enum Invariant {
     ExclusiveLocks,
     CommitNeedsAllYes,
     WalBeforeYes,
+    ElectionSafety,
+    LogMatching,
+    LeaderCompleteness,
+    StateMachineSafety,
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 6] = [
+    /// The invariants of atomic commit, checked in every mode.
+    pub const TWO_PHASE: [Invariant; 6] = [
         Invariant::Atomicity,
         Invariant::DecisionStability,
         Invariant::Conservation,
@@ -38,6 +46,23 @@ impl Invariant {
         Invariant::CommitNeedsAllYes,
         Invariant::WalBeforeYes,
     ];
+
+    /// The safety properties of consensus, checked in the replicated mode.
+    pub const CONSENSUS: [Invariant; 4] = [
+        Invariant::ElectionSafety,
+        Invariant::LogMatching,
+        Invariant::LeaderCompleteness,
+        Invariant::StateMachineSafety,
+    ];
+
+    /// The invariants that apply to a run, in the order the page lists them.
+    pub fn checked(replicated: bool) -> Vec<Invariant> {
+        let mut invariants = Invariant::TWO_PHASE.to_vec();
+        if replicated {
+            invariants.extend(Invariant::CONSENSUS);
+        }
+        invariants
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -47,6 +72,10 @@ impl Invariant {
             Invariant::ExclusiveLocks => "exclusive-locks",
             Invariant::CommitNeedsAllYes => "commit-needs-all-yes",
             Invariant::WalBeforeYes => "wal-before-yes",
+            Invariant::ElectionSafety => "election-safety",
+            Invariant::LogMatching => "log-matching",
+            Invariant::LeaderCompleteness => "leader-completeness",
+            Invariant::StateMachineSafety => "state-machine-safety",
         }
     }
 
@@ -61,6 +90,12 @@ impl Invariant {
             Invariant::ExclusiveLocks => "no two unresolved transactions change the same account",
             Invariant::CommitNeedsAllYes => "COMMIT is logged only after every participant voted YES",
             Invariant::WalBeforeYes => "a participant votes YES only after its prepare record is durable",
+            Invariant::ElectionSafety => "at most one leader is elected in a term, in each group",
+            Invariant::LogMatching => {
+                "two logs with an entry of the same index and term hold the same entries up to it"
+            }
+            Invariant::LeaderCompleteness => "a leader's log holds every entry committed before its term",
+            Invariant::StateMachineSafety => "no two replicas apply different entries at one index",
         }
     }
 }

@@ -5,10 +5,12 @@
 //! happens, checks the named [`Invariant`]s after every event, and can seek to any point by
 //! replaying from checkpoints. It knows nothing of the web page that draws it.
 
+pub mod consensus;
 pub mod export;
 pub mod fault;
 pub mod invariants;
 pub mod link;
+pub mod machine;
 pub mod presets;
 pub mod rng;
 pub mod scenario;
@@ -22,7 +24,7 @@ pub use invariants::{Invariant, Violation};
 pub use link::{LinkError, Shared, View};
 pub use presets::{preset, Preset, PRESETS};
 pub use rng::{Ratio, Rng};
-pub use scenario::{limits, CoordinatorPlacement, Scenario, ScenarioError, SCENARIO_VERSION};
-pub use simulation::{InDoubt, InvariantStatus, NodeSnapshot, Simulation, CHECKPOINT_EVERY};
+pub use scenario::{limits, CoordinatorPlacement, Engine, Replication, Scenario, ScenarioError, SCENARIO_VERSION};
+pub use simulation::{InDoubt, InvariantStatus, LogRow, NodeSnapshot, RaftView, Simulation, CHECKPOINT_EVERY};
 pub use trace::{DropReason, TraceEntry, TraceEvent};
 pub use world::{Stop, World};

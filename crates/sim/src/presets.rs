@@ -3,8 +3,8 @@
 
 use crate::fault::{Fault, MessageFilter, MessageTarget, ScheduledFault};
 use crate::scenario::{
-    CoordinatorPlacement, Disk, Network, RandomWorkload, RequestSpec, Scenario, ShardSpec, Topology, Workload,
-    SCENARIO_VERSION,
+    CoordinatorPlacement, Disk, Network, RandomWorkload, Replication, RequestSpec, Scenario, ShardSpec, Topology,
+    Workload, SCENARIO_VERSION,
 };
 use commitlab_protocol::{AccountId, Bugs, Endpoint, Millis, NodeId, ShardId, Timeouts, Transfer};
 
@@ -208,6 +208,7 @@ fn one_transfer(coordinator: CoordinatorPlacement, faults: Vec<ScheduledFault>) 
         disk: Disk::default(),
         timeouts: Timeouts::default(),
         bugs: Bugs::default(),
+        replication: Replication::default(),
         faults,
         end_ms: 2_000,
         max_steps: 1_000_000,

@@ -4,9 +4,12 @@
 
 use crate::fault::{Fault, MessageTarget, ScheduledFault};
 use crate::rng::Ratio;
+use commitlab_protocol::raft::{RaftBugs, RaftConfig};
+use commitlab_protocol::replica::ReplicaConfig;
+use commitlab_protocol::route::{Group, Groups, RouteConfig};
 use commitlab_protocol::{
-    AccountId, Bugs, Directory, Endpoint, Millis, NodeConfig, NodeId, RequestId, ShardEntry, ShardId, Timeouts,
-    Transfer, TxnNumbering, TxnSpec, MESSAGE_KINDS,
+    AccountId, Bugs, Directory, Endpoint, Millis, NodeConfig, NodeId, Recovery, RequestId, ShardEntry, ShardId,
+    Timeouts, Transfer, TxnNumbering, TxnSpec, MESSAGE_KINDS,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,6 +31,8 @@ pub mod limits {
     pub const LATENCY_MS: u64 = 60_000;
     pub const STEPS: u64 = 5_000_000;
     pub const JSON_BYTES: usize = 4 * 1024 * 1024;
+    /// Raft entries in one AppendEntries.
+    pub const ENTRIES_PER_MESSAGE: usize = 16;
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -61,6 +66,9 @@ pub struct Scenario {
     pub timeouts: Timeouts,
     #[serde(default, skip_serializing_if = "is_default")]
     pub bugs: Bugs,
+    /// Single nodes (the default), or every shard and a dedicated coordinator as a consensus group.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub replication: Replication,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<ScheduledFault>,
     /// The run stops at this virtual time (an in-doubt participant would otherwise ask forever).
@@ -182,6 +190,50 @@ impl Default for Disk {
     }
 }
 
+/// The consensus engine under each group.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Engine {
+    /// One node per shard: today's two-phase commit, which blocks when the coordinator fails.
+    #[default]
+    None,
+    /// Every shard (and a dedicated coordinator) is a Raft group.
+    Raft,
+}
+
+/// How shards are replicated. Nodes are numbered as in seed 002: group k holds
+/// n(k*replicas+1) .. n(k*replicas+replicas), so with 3 replicas C1 = n1-n3, C2 = n4-n6, C3 = n7-n9,
+/// then the dedicated coordinator's group.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Replication {
+    pub engine: Engine,
+    /// Replicas per group: 3 or 5.
+    pub replicas: u16,
+    /// Each election timeout is drawn uniformly from this range by the world's PRNG.
+    pub election_timeout_ms_min: Millis,
+    pub election_timeout_ms_max: Millis,
+    pub heartbeat_ms: Millis,
+}
+
+impl Default for Replication {
+    fn default() -> Self {
+        Replication {
+            engine: Engine::None,
+            replicas: 3,
+            election_timeout_ms_min: 150,
+            election_timeout_ms_max: 300,
+            heartbeat_ms: 50,
+        }
+    }
+}
+
+impl Replication {
+    pub fn is_replicated(&self) -> bool {
+        self.engine != Engine::None
+    }
+}
+
 /// One client request with everything resolved: id, coordinator and time.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WorkItem {
@@ -198,6 +250,8 @@ pub struct NodeLayout {
     /// `C1`, `C2`, ... or `TM` for a dedicated coordinator.
     pub label: String,
     pub config: Arc<NodeConfig>,
+    /// In the replicated mode: the replica's consensus and routing configuration.
+    pub replica: Option<Arc<ReplicaConfig>>,
 }
 
 impl Scenario {
@@ -235,15 +289,58 @@ impl Scenario {
         serde_json::to_string(self).expect("a scenario always serialises")
     }
 
-    /// The node of shard `index` (0-based): n1, n4, n7, ... leaving room for 3-node groups.
+    /// The single node of shard `index` (0-based): n1, n4, n7, ... leaving room for 3-node groups.
     pub fn shard_node(index: usize) -> NodeId {
         NodeId(u16::try_from(3 * index + 1).expect("shard count is bounded"))
     }
 
-    /// The dedicated coordinator's node, after the shards' nodes.
+    /// Node numbers per group: 3 without replication (n1, n4, n7 as seed 002 draws the leaders),
+    /// the replica count with it.
+    fn stride(&self) -> usize {
+        if self.replication.is_replicated() {
+            self.replication.replicas as usize
+        } else {
+            3
+        }
+    }
+
+    /// The nodes of group `index` (a shard, or the dedicated coordinator after the shards).
+    pub fn group_members(&self, index: usize) -> Vec<NodeId> {
+        let first = self.stride() * index + 1;
+        let count = if self.replication.is_replicated() { self.replication.replicas as usize } else { 1 };
+        (first..first + count).map(|id| NodeId(u16::try_from(id).expect("node count is bounded"))).collect()
+    }
+
+    /// The address of group `index`: its first node (the only one without replication).
+    pub fn group_address(&self, index: usize) -> NodeId {
+        NodeId(u16::try_from(self.stride() * index + 1).expect("node count is bounded"))
+    }
+
+    /// The dedicated coordinator's node (or group address), after the shards'.
     pub fn dedicated_coordinator_node(&self) -> Option<NodeId> {
         (self.topology.coordinator == CoordinatorPlacement::Dedicated)
-            .then(|| Scenario::shard_node(self.topology.shards.len()))
+            .then(|| self.group_address(self.topology.shards.len()))
+    }
+
+    /// How many groups: every shard, and the dedicated coordinator if there is one.
+    pub fn group_count(&self) -> usize {
+        self.topology.shards.len() + usize::from(self.topology.coordinator == CoordinatorPlacement::Dedicated)
+    }
+
+    fn group_label(&self, index: usize) -> String {
+        if index < self.topology.shards.len() {
+            ShardId(index as u16).to_string()
+        } else {
+            "TM".to_string()
+        }
+    }
+
+    /// Every group with its members (one member each without replication).
+    pub fn groups(&self) -> Groups {
+        let groups = (0..self.group_count())
+            .map(|index| Group { label: self.group_label(index), members: self.group_members(index) })
+            .collect();
+        Groups { groups }
     }
 
     /// Every account with its starting balance, shard by shard.
@@ -266,7 +363,7 @@ impl Scenario {
                 let last = accounts.keys().next_back().copied().unwrap_or(AccountId(0));
                 ShardEntry {
                     shard: ShardId(index as u16),
-                    node: Scenario::shard_node(index),
+                    node: self.group_address(index),
                     first_account: first,
                     last_account: last,
                 }
@@ -280,46 +377,69 @@ impl Scenario {
         let directory = self.directory();
         let shard_count = self.topology.shards.len();
         let colocated = self.topology.coordinator == CoordinatorPlacement::Colocated;
+        let groups = Arc::new(self.groups());
         let mut nodes = Vec::new();
-        for index in 0..shard_count {
-            let id = Scenario::shard_node(index);
-            let numbering = colocated.then(|| TxnNumbering { first: index as u32 + 1, stride: shard_count as u32 });
-            nodes.push(NodeLayout {
-                id,
-                label: ShardId(index as u16).to_string(),
-                config: Arc::new(NodeConfig {
+        for index in 0..self.group_count() {
+            let is_shard = index < shard_count;
+            let coordinator = match (is_shard, colocated) {
+                (true, true) => Some(TxnNumbering { first: index as u32 + 1, stride: shard_count as u32 }),
+                (true, false) => None,
+                (false, _) => Some(TxnNumbering { first: 1, stride: 1 }),
+            };
+            let members = self.group_members(index);
+            for id in members.iter().copied() {
+                let config = Arc::new(NodeConfig {
                     id,
-                    shard: Some(ShardId(index as u16)),
-                    coordinator: numbering,
+                    shard: is_shard.then_some(ShardId(index as u16)),
+                    coordinator,
                     directory: directory.clone(),
-                    initial_balances: self.shard_accounts(index),
+                    initial_balances: if is_shard { self.shard_accounts(index) } else { BTreeMap::new() },
                     timeouts: self.timeouts,
                     bugs: self.bugs,
-                }),
-            });
-        }
-        if let Some(id) = self.dedicated_coordinator_node() {
-            nodes.push(NodeLayout {
-                id,
-                label: "TM".to_string(),
-                config: Arc::new(NodeConfig {
-                    id,
-                    shard: None,
-                    coordinator: Some(TxnNumbering { first: 1, stride: 1 }),
-                    directory,
-                    initial_balances: BTreeMap::new(),
-                    timeouts: self.timeouts,
-                    bugs: self.bugs,
-                }),
-            });
+                    recovery: if self.replication.is_replicated() { Recovery::Resume } else { Recovery::PresumeAbort },
+                });
+                let replica =
+                    self.replication.is_replicated().then(|| self.replica_config(id, &members, &config, &groups));
+                nodes.push(NodeLayout { id, label: self.group_label(index), config, replica });
+            }
         }
         nodes
     }
 
+    fn replica_config(
+        &self,
+        id: NodeId,
+        members: &[NodeId],
+        node: &Arc<NodeConfig>,
+        groups: &Arc<Groups>,
+    ) -> Arc<ReplicaConfig> {
+        let replication = &self.replication;
+        let raft = RaftConfig {
+            id,
+            members: members.to_vec(),
+            heartbeat_ms: replication.heartbeat_ms,
+            election_timeout_ms_min: replication.election_timeout_ms_min,
+            max_entries_per_message: limits::ENTRIES_PER_MESSAGE,
+            bugs: RaftBugs {
+                vote_without_log_check: self.bugs.vote_without_log_check,
+                commit_old_term_by_count: self.bugs.commit_old_term_by_count,
+            },
+        };
+        Arc::new(ReplicaConfig {
+            node: node.clone(),
+            raft: Arc::new(raft),
+            groups: groups.clone(),
+            route: self.route_config(),
+        })
+    }
+
+    /// How senders (coordinators and the client) find a group's leader.
+    pub fn route_config(&self) -> RouteConfig {
+        RouteConfig { patience_ms: self.replication.election_timeout_ms_min, static_leader: self.bugs.static_leader }
+    }
+
     pub fn node_ids(&self) -> BTreeSet<NodeId> {
-        let mut ids: BTreeSet<NodeId> = (0..self.topology.shards.len()).map(Scenario::shard_node).collect();
-        ids.extend(self.dedicated_coordinator_node());
-        ids
+        (0..self.group_count()).flat_map(|index| self.group_members(index)).collect()
     }
 
     /// The coordinator a request goes to: the dedicated one, or the shard of the first sender.
@@ -357,6 +477,7 @@ impl Scenario {
             ));
         }
         self.validate_topology()?;
+        self.validate_replication()?;
         self.validate_workload()?;
         self.validate_network()?;
         self.validate_faults()?;
@@ -442,6 +563,44 @@ impl Scenario {
                     ),
                 ));
             }
+        }
+        Ok(())
+    }
+
+    fn validate_replication(&self) -> Result<(), ScenarioError> {
+        let replication = &self.replication;
+        if !replication.is_replicated() {
+            return Ok(());
+        }
+        if ![3, 5].contains(&replication.replicas) {
+            let why = match replication.replicas {
+                0 => "a group needs replicas".to_string(),
+                count if count % 2 == 0 => {
+                    format!("{count} is even: a group of {count} tolerates no more failures than one of {}", count - 1)
+                }
+                count => format!("{count} is not supported"),
+            };
+            return Err(invalid("replication.replicas", format!("{why}; use 3 or 5")));
+        }
+        let (min, max) = (replication.election_timeout_ms_min, replication.election_timeout_ms_max);
+        if min == 0 || max > limits::LATENCY_MS {
+            return Err(invalid(
+                "replication.election_timeout_ms_min",
+                format!("the election timeout range must lie between 1 and {} ms", limits::LATENCY_MS),
+            ));
+        }
+        if min > max {
+            return Err(invalid(
+                "replication.election_timeout_ms_min",
+                format!("{min} is more than election_timeout_ms_max {max}: the range is upside down"),
+            ));
+        }
+        let heartbeat = replication.heartbeat_ms;
+        if heartbeat == 0 || heartbeat >= min {
+            return Err(invalid(
+                "replication.heartbeat_ms",
+                format!("{heartbeat} must be at least 1 and less than election_timeout_ms_min {min}: a leader must be heard before followers give up on it"),
+            ));
         }
         Ok(())
     }

@@ -7,6 +7,8 @@ use crate::invariants::{Invariant, Violation};
 use crate::scenario::{limits, Scenario, ScenarioError};
 use crate::trace::{TraceEntry, TraceEvent};
 use crate::world::{Stop, World};
+use commitlab_protocol::raft::{Payload, RaftRole};
+use commitlab_protocol::replica::Replica;
 use commitlab_protocol::{AccountId, Millis, NodeId, NodeView, Record, Role, ShardId, TxnId};
 use serde::Serialize;
 use std::sync::Arc;
@@ -47,6 +49,60 @@ pub struct NodeSnapshot {
     pub wal_first: usize,
     /// Records handed to the disk and not yet durable (lost if the node crashes now).
     pub unwritten: Vec<Record>,
+    /// A replica's consensus state: durable term, vote and log, volatile role and indexes.
+    pub raft: Option<RaftView>,
+}
+
+/// A replica's Raft state at the cursor, as its table shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RaftView {
+    pub role: RaftRole,
+    pub term: u64,
+    pub voted_for: Option<NodeId>,
+    pub leader: Option<NodeId>,
+    /// Leading, with its no-op committed and its 2PC roles rebuilt.
+    pub acting: bool,
+    pub commit_index: u64,
+    pub applied_index: u64,
+    pub log: Vec<LogRow>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LogRow {
+    pub index: u64,
+    pub term: u64,
+    /// The entry's canonical description: a record, or `no-op`.
+    pub entry: String,
+}
+
+impl RaftView {
+    fn of(replica: &Replica, up: bool) -> RaftView {
+        let raft = replica.raft();
+        let durable = raft.durable();
+        let log = durable
+            .log
+            .iter()
+            .enumerate()
+            .map(|(position, entry)| LogRow {
+                index: position as u64 + 1,
+                term: entry.term,
+                entry: match &entry.payload {
+                    Payload::Command(record) => record.to_string(),
+                    Payload::Noop => "no-op".to_string(),
+                },
+            })
+            .collect();
+        RaftView {
+            role: raft.role(),
+            term: durable.term,
+            voted_for: durable.voted_for,
+            leader: if up { raft.leader() } else { None },
+            acting: up && replica.acting(),
+            commit_index: if up { raft.commit_index() } else { 0 },
+            applied_index: if up { raft.applied_index() } else { 0 },
+            log,
+        }
+    }
 }
 
 /// A participant that voted YES and does not know the outcome: the blocking problem, measured.
@@ -265,10 +321,11 @@ impl Simulation {
                     shard: slot.config.shard,
                     roles,
                     up: slot.up,
-                    memory: slot.up.then(|| slot.node.view()),
+                    memory: slot.up.then(|| slot.node().view()),
                     wal: slot.wal.iter().skip(slot.wal.len().saturating_sub(wal_tail)).cloned().collect(),
                     wal_first: slot.wal.len().saturating_sub(wal_tail),
                     unwritten: slot.unwritten.clone(),
+                    raft: slot.machine.replica().map(|replica| RaftView::of(replica, slot.up)),
                 }
             })
             .collect()
@@ -282,12 +339,12 @@ impl Simulation {
     pub fn in_doubt(&self) -> Vec<InDoubt> {
         let now = self.cursor.now_ms();
         let mut rows = Vec::new();
-        for (id, slot) in self.cursor.slots() {
-            let Some(participant) = slot.node.participant() else { continue };
+        for (id, slot) in self.cursor.representatives() {
+            let Some(participant) = slot.node().participant() else { continue };
             for (txn, entry) in participant.txns() {
                 let Some(since_ms) = entry.in_doubt_since_ms else { continue };
                 rows.push(InDoubt {
-                    node: *id,
+                    node: id,
                     node_up: slot.up,
                     txn: *txn,
                     since_ms,
@@ -303,7 +360,7 @@ impl Simulation {
     pub fn invariants(&self) -> Vec<InvariantStatus> {
         let violations: Vec<&TraceEntry> =
             self.trace_to_cursor().iter().filter(|entry| matches!(entry.event, TraceEvent::Violation(_))).collect();
-        Invariant::ALL
+        Invariant::checked(self.scenario.replication.is_replicated())
             .iter()
             .map(|invariant| InvariantStatus {
                 invariant: *invariant,

@@ -6,14 +6,18 @@
 //! at time T happens after every other event at T: injecting a fault while paused anywhere inside
 //! millisecond T and replaying the scenario with that fault in its schedule give the same run.
 
+use crate::consensus::ConsensusChecker;
 use crate::fault::{Fault, MessageTarget, ScheduledFault};
 use crate::invariants::{Checker, Violation};
+use crate::machine::Machine;
 use crate::rng::Rng;
 use crate::scenario::{NodeLayout, Scenario, WorkItem};
 use crate::trace::{DropReason, TraceEntry, TraceEvent};
 use crate::wal::Wal;
+use commitlab_protocol::raft::{Entry, Payload, RaftNote, RaftRole};
+use commitlab_protocol::route::{Groups, Router};
 use commitlab_protocol::{
-    AccountId, Client, Effect, Endpoint, Message, MessageId, Millis, Node, NodeConfig, NodeId, Record, RequestId,
+    AccountId, Client, Effect, Endpoint, Message, MessageId, Millis, Node, NodeConfig, NodeId, Note, Record, RequestId,
     Timer, Transfer, TxnSpec,
 };
 use std::collections::BTreeMap;
@@ -42,17 +46,25 @@ struct InFlight {
     key: EventKey,
 }
 
-/// A node's slot in the world: its durable WAL, the writes still on their way to disk, and its
-/// volatile state. While the node is down, `node` holds what a restart would rebuild.
+/// A node's slot in the world: its durable WAL (a single node's; a replica keeps its Raft log),
+/// the writes still on their way to disk, and what runs on it. While the node is down, `machine`
+/// holds what a restart would rebuild.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeSlot {
     pub label: String,
     pub config: Arc<NodeConfig>,
     pub up: bool,
-    pub node: Node,
+    pub machine: Machine,
     pub wal: Wal,
     pub unwritten: Vec<Record>,
     incarnation: u32,
+}
+
+impl NodeSlot {
+    /// The 2PC roles on this node.
+    pub fn node(&self) -> &Node {
+        self.machine.node()
+    }
 }
 
 /// A "next matching message" fault waiting for its message.
@@ -90,6 +102,9 @@ pub struct World {
     partition: Vec<Vec<Endpoint>>,
     message_faults: Vec<PendingMessageFault>,
     checker: Checker,
+    /// The replicated mode's groups and consensus checks; `None` with single nodes.
+    groups: Option<Arc<Groups>>,
+    consensus: Option<ConsensusChecker>,
     effects: Vec<Effect>,
     stopped: Option<Stop>,
 }
@@ -99,7 +114,15 @@ impl World {
     pub fn new(scenario: Arc<Scenario>) -> World {
         let layouts = scenario.nodes();
         let initial_money: i64 =
-            layouts.iter().map(|layout| layout.config.initial_balances.values().sum::<i64>()).sum();
+            (0..scenario.topology.shards.len()).map(|index| scenario.shard_accounts(index).values().sum::<i64>()).sum();
+        let replicated = scenario.replication.is_replicated();
+        let groups = replicated.then(|| Arc::new(scenario.groups()));
+        let client = match &groups {
+            Some(groups) => {
+                Client::routed(scenario.timeouts.client_retry_ms, Router::new(groups.clone(), scenario.route_config()))
+            }
+            None => Client::new(scenario.timeouts.client_retry_ms),
+        };
         let mut world = World {
             work: Arc::new(Vec::new()),
             now_ms: 0,
@@ -108,26 +131,35 @@ impl World {
             queue: BTreeMap::new(),
             rng: Rng::new(scenario.seed),
             slots: BTreeMap::new(),
-            client: Client::new(scenario.timeouts.client_retry_ms),
+            client,
             in_flight: BTreeMap::new(),
             next_message: 0,
             timers: BTreeMap::new(),
             partition: Vec::new(),
             message_faults: Vec::new(),
             checker: Checker::new(initial_money),
+            consensus: groups.clone().map(ConsensusChecker::new),
+            groups,
             effects: Vec::new(),
             stopped: None,
             scenario,
         };
-        for NodeLayout { id, label, config } in layouts {
-            let node = Node::recover(config.clone(), std::iter::empty(), 0, &mut world.effects);
+        for NodeLayout { id, label, config, replica } in layouts {
+            let machine = Machine::start(&config, replica.as_ref(), &mut world.effects);
             world.effects.clear();
-            world.slots.insert(
-                id,
-                NodeSlot { label, config, up: true, node, wal: Wal::default(), unwritten: Vec::new(), incarnation: 0 },
-            );
+            let slot = NodeSlot {
+                label,
+                config,
+                up: true,
+                machine,
+                wal: Wal::default(),
+                unwritten: Vec::new(),
+                incarnation: 0,
+            };
+            world.slots.insert(id, slot);
         }
         world.work = Arc::new(world.draw_work());
+        world.arm_first_elections();
         for index in 0..world.scenario.faults.len() {
             let at_ms = world.scenario.faults[index].at_ms;
             world.schedule(at_ms, CLASS_FAULT, Event::Fault(index));
@@ -140,11 +172,12 @@ impl World {
 
     /// The explicit requests plus the random ones, drawn from the world's PRNG first of all.
     fn draw_work(&mut self) -> Vec<WorkItem> {
-        let directory = self.slots.values().next().expect("validated: at least one node").config.directory.clone();
+        let directory = self.scenario.directory();
         let mut work = self.scenario.explicit_work(&directory);
         let Some(random) = self.scenario.workload.random else { return work };
-        let accounts: Vec<AccountId> =
-            self.slots.values().flat_map(|slot| slot.config.initial_balances.keys().copied()).collect();
+        let accounts: Vec<AccountId> = (0..self.scenario.topology.shards.len())
+            .flat_map(|index| self.scenario.shard_accounts(index).into_keys())
+            .collect();
         let first_id = work.iter().map(|item| item.request.0 + 1).max().unwrap_or(1);
         for index in 0..random.count {
             let from = accounts[self.rng.below(accounts.len() as u64) as usize];
@@ -163,6 +196,57 @@ impl World {
             });
         }
         work
+    }
+
+    /// At time zero the first replica of each group campaigns at once, so the leaders seed 002 draws
+    /// (n1, n4, n7) are elected before the workload needs them; the others draw their timeouts.
+    fn arm_first_elections(&mut self) {
+        let Some(groups) = self.groups.clone() else { return };
+        for group in &groups.groups {
+            for (position, member) in group.members.iter().enumerate() {
+                let after_ms = if position == 0 { 0 } else { self.draw_election_timeout() };
+                self.set_timer(Endpoint::Node(*member), Timer::Election, after_ms);
+            }
+        }
+    }
+
+    fn draw_election_timeout(&mut self) -> Millis {
+        let replication = self.scenario.replication;
+        self.rng.between(replication.election_timeout_ms_min, replication.election_timeout_ms_max)
+    }
+
+    fn set_timer(&mut self, at: Endpoint, timer: Timer, after_ms: Millis) {
+        let key = self.schedule(self.now_ms + after_ms, CLASS_EVENT, Event::Timer { at, timer });
+        self.timers.insert((at, timer), key.2);
+    }
+
+    /// The group a node belongs to, named by its address; a single node is its own group.
+    pub fn group_of(&self, node: NodeId) -> NodeId {
+        self.groups.as_ref().and_then(|groups| groups.of_member(node)).map_or(node, |group| group.address())
+    }
+
+    pub fn groups(&self) -> Option<&Arc<Groups>> {
+        self.groups.as_ref()
+    }
+
+    /// One node per group whose state stands for the group's: every single node, and of each
+    /// replicated group the acting leader of the highest term, else the replica that applied most.
+    pub fn representatives(&self) -> Vec<(NodeId, &NodeSlot)> {
+        let Some(groups) = &self.groups else { return self.slots.iter().map(|(id, slot)| (*id, slot)).collect() };
+        groups
+            .groups
+            .iter()
+            .map(|group| {
+                let best = group.members.iter().max_by_key(|member| {
+                    let slot = &self.slots[member];
+                    let replica = slot.machine.replica().expect("group members are replicas");
+                    let acting_term = if slot.up && replica.acting() { replica.raft().term() } else { 0 };
+                    (acting_term, replica.raft().applied_index(), std::cmp::Reverse(**member))
+                });
+                let best = *best.expect("groups have members");
+                (best, &self.slots[&best])
+            })
+            .collect()
     }
 
     fn schedule(&mut self, at_ms: Millis, class: u8, event: Event) -> EventKey {
@@ -268,7 +352,7 @@ impl World {
         match event {
             Event::Submit(index) => {
                 let item = self.work[index].clone();
-                self.client.submit(item.request, item.spec, item.coordinator, &mut self.effects);
+                self.client.submit(self.now_ms, item.request, item.spec, item.coordinator, &mut self.effects);
                 self.perform(Endpoint::Client, step);
                 None
             }
@@ -288,7 +372,7 @@ impl World {
         match at {
             Endpoint::Client => {
                 if let Timer::ClientRetry(request) = timer {
-                    self.client.on_retry_timeout(request, &mut self.effects);
+                    self.client.on_retry_timeout(self.now_ms, request, &mut self.effects);
                 }
                 self.perform(at, step);
                 None
@@ -296,7 +380,7 @@ impl World {
             Endpoint::Node(node) => {
                 let now = self.now_ms;
                 let slot = self.slots.get_mut(&node).expect("timers belong to known nodes");
-                slot.node.on_timer(now, timer, &mut self.effects);
+                slot.machine.on_timer(now, timer, &mut self.effects);
                 self.perform(at, step);
                 Some(node)
             }
@@ -320,8 +404,8 @@ impl World {
         step.push(TraceEvent::Deliver { id, from, to, message: message.clone() });
         match to {
             Endpoint::Client => {
-                if let Message::Reply { request, decision, .. } = &*message {
-                    self.client.on_reply(*request, *decision, &mut self.effects);
+                if let Endpoint::Node(from) = from {
+                    self.client.on_message(from, &message, &mut self.effects);
                 }
                 self.perform(to, step);
                 None
@@ -329,7 +413,7 @@ impl World {
             Endpoint::Node(node) => {
                 let now = self.now_ms;
                 let slot = self.slots.get_mut(&node).expect("known node");
-                slot.node.on_message(now, from, &message, &mut self.effects);
+                slot.machine.on_message(now, from, &message, &mut self.effects);
                 self.perform(to, step);
                 Some(node)
             }
@@ -344,7 +428,7 @@ impl World {
         step.push(TraceEvent::WalAppend { node, record: Arc::new(record.clone()) });
         self.checker.on_durable(node, &record, &mut step.violations);
         let slot = self.slots.get_mut(&node).expect("known node");
-        slot.node.on_persisted(now, &record, &mut self.effects);
+        slot.machine.on_persisted(now, &record, &mut self.effects);
         self.perform(Endpoint::Node(node), step);
     }
 
@@ -364,14 +448,22 @@ impl World {
                     let done_ms = self.now_ms + self.scenario.disk.write_ms;
                     self.schedule(done_ms, CLASS_EVENT, Event::DiskDone { node, incarnation });
                 }
-                Effect::SetTimer { timer, after_ms } => {
-                    let key = self.schedule(self.now_ms + after_ms, CLASS_EVENT, Event::Timer { at, timer: *timer });
-                    self.timers.insert((at, *timer), key.2);
-                }
+                Effect::SetTimer { timer, after_ms } => self.set_timer(at, *timer, *after_ms),
                 Effect::CancelTimer(timer) => {
                     self.timers.remove(&(at, *timer));
                 }
-                Effect::Note(note) => step.push(TraceEvent::Note { at, note: note.clone() }),
+                Effect::CancelTwoPhaseTimers => {
+                    self.timers.retain(|(endpoint, timer), _| *endpoint != at || !timer.is_two_phase());
+                }
+                Effect::ResetElectionTimer => {
+                    let after_ms = self.draw_election_timeout();
+                    self.set_timer(at, Timer::Election, after_ms);
+                }
+                Effect::Applied { index, term, record } => self.on_applied(at, *index, *term, record, step),
+                Effect::Note(note) => {
+                    self.on_consensus_note(at, note, step);
+                    step.push(TraceEvent::Note { at, note: note.clone() });
+                }
             }
         }
         let mut effects = effects;
@@ -379,14 +471,41 @@ impl World {
         self.effects = effects;
     }
 
+    /// A replica applied a committed entry: the consensus checks compare it with its group's, and
+    /// the first replica to apply a record makes it durable for the 2PC invariants.
+    fn on_applied(&mut self, at: Endpoint, index: u64, term: u64, record: &Option<Record>, step: &mut StepTrace) {
+        let Endpoint::Node(node) = at else { unreachable!("only replicas apply entries") };
+        let consensus = self.consensus.as_mut().expect("replicas run in the replicated mode");
+        let payload = record.clone().map_or(Payload::Noop, Payload::Command);
+        let first = consensus.on_applied(node, index, &Entry { term, payload }, &mut step.violations);
+        if let (true, Some(record)) = (first, record) {
+            let group = self.group_of(node);
+            self.checker.on_durable(group, record, &mut step.violations);
+        }
+    }
+
+    fn on_consensus_note(&mut self, at: Endpoint, note: &Note, step: &mut StepTrace) {
+        let (Endpoint::Node(node), Note::Raft(note), Some(consensus)) = (at, note, &mut self.consensus) else { return };
+        match note {
+            RaftNote::Role { role: RaftRole::Leader, term } => {
+                let replica = self.slots[&node].machine.replica().expect("a replica");
+                consensus.on_elected(node, *term, replica.raft(), &mut step.violations);
+            }
+            RaftNote::Truncated { from } => consensus.on_truncated(node, *from),
+            _ => {}
+        }
+    }
+
     fn send(&mut self, from: Endpoint, to: Endpoint, message: Message, step: &mut StepTrace) {
         let id = self.new_message_id();
         let message = Arc::new(message);
         if let (Endpoint::Node(node), Message::Vote { txn, yes: true, .. }) = (from, &*message) {
-            self.checker.on_yes_vote(node, *txn, &mut step.violations);
+            let group = self.group_of(node);
+            self.checker.on_yes_vote(group, *txn, &mut step.violations);
         }
         if let (Endpoint::Node(node), Message::Reply { request, decision, .. }) = (from, &*message) {
-            self.checker.on_reply(node, *request, *decision, &mut step.violations);
+            let group = self.group_of(node);
+            self.checker.on_reply(group, *request, *decision, &mut step.violations);
         }
         if from == to {
             // A node talking to its own other role: local, instant, beyond the network's reach.
@@ -548,7 +667,7 @@ impl World {
         slot.incarnation += 1;
         let lost_records = std::mem::take(&mut slot.unwritten);
         // What a restart would rebuild: the invariants and the tables of a down node use it.
-        slot.node = Node::recover(slot.config.clone(), slot.wal.iter(), self.now_ms, &mut self.effects);
+        slot.machine = slot.machine.recovered(&slot.wal, self.now_ms, &mut self.effects);
         self.effects.clear();
         self.timers.retain(|(at, _), _| *at != Endpoint::Node(node));
         step.push(TraceEvent::Crash { node, lost_records });
@@ -558,15 +677,20 @@ impl World {
         step.push(TraceEvent::Restart { node });
         let slot = self.slots.get_mut(&node).expect("known node");
         slot.up = true;
-        slot.node = Node::recover(slot.config.clone(), slot.wal.iter(), self.now_ms, &mut self.effects);
+        slot.machine = slot.machine.recovered(&slot.wal, self.now_ms, &mut self.effects);
         self.perform(Endpoint::Node(node), step);
     }
 
     fn check_after(&mut self, touched: Option<NodeId>, step: &mut StepTrace) {
         if let Some(node) = touched {
-            self.checker.check_locks(&self.slots[&node].node, &mut step.violations);
+            let slot = &self.slots[&node];
+            self.checker.check_locks(slot.node(), &mut step.violations);
+            if let (Some(consensus), Some(replica)) = (&mut self.consensus, slot.machine.replica()) {
+                consensus.check_log(node, replica.raft(), &mut step.violations);
+            }
         }
-        self.checker.check_money(self.slots.values().map(|slot| &slot.node), &mut step.violations);
+        let representatives: Vec<NodeId> = self.representatives().into_iter().map(|(id, _)| id).collect();
+        self.checker.check_money(representatives.iter().map(|id| self.slots[id].node()), &mut step.violations);
         for violation in std::mem::take(&mut step.violations) {
             step.push(TraceEvent::Violation(Box::new(violation)));
         }

@@ -143,6 +143,7 @@ fn scenario_strategy(settle: bool) -> impl Strategy<Value = Scenario> {
                     disk: Disk { write_ms },
                     timeouts: Timeouts::default(),
                     bugs: Default::default(),
+                    replication: Default::default(),
                     faults,
                     end_ms: if settle { 12_000 } else { 3_000 },
                     max_steps: 1_000_000,

@@ -1,0 +1,155 @@
+//! The consensus safety properties of the replicated mode (the Raft paper's figure 3), checked after
+//! every event, incrementally, group by group:
+//!
+//! - **election-safety**: at most one leader is elected in a term.
+//! - **log-matching**: two logs with an entry of the same index and term hold the same entries up to
+//!   it. Checked in a form that costs one look per appended entry: every (index, term) fixes the
+//!   entry and the term of the entry before it; by induction down the log that is the property.
+//! - **leader-completeness**: a leader's log holds every entry committed before its term.
+//! - **state-machine-safety**: no two replicas apply different entries at one index.
+//!
+//! An entry counts as committed here when the first replica of its group applies it; the 2PC
+//! invariants then see each committed record once per group, as a single node's WAL write.
+
+use crate::invariants::{Invariant, Violation};
+use commitlab_protocol::raft::{Entry, LogIndex, Raft, Term};
+use commitlab_protocol::route::Groups;
+use commitlab_protocol::{NodeId, Record};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsensusChecker {
+    groups: Arc<Groups>,
+    /// (group, term) to the replica elected in it.
+    leaders: BTreeMap<(NodeId, Term), NodeId>,
+    /// (group, index, term) to the term of the entry before it and the entry, as first seen.
+    entries: BTreeMap<(NodeId, LogIndex, Term), (Term, Entry<Record>, NodeId)>,
+    /// How much of each replica's log has been checked against `entries`.
+    checked_len: BTreeMap<NodeId, LogIndex>,
+    /// (group, index) to the entry first applied there and the replica that applied it.
+    applied: BTreeMap<(NodeId, LogIndex), (Entry<Record>, NodeId)>,
+}
+
+impl ConsensusChecker {
+    pub fn new(groups: Arc<Groups>) -> ConsensusChecker {
+        ConsensusChecker {
+            groups,
+            leaders: BTreeMap::new(),
+            entries: BTreeMap::new(),
+            checked_len: BTreeMap::new(),
+            applied: BTreeMap::new(),
+        }
+    }
+
+    fn group(&self, replica: NodeId) -> NodeId {
+        self.groups.of_member(replica).expect("replicas belong to groups").address()
+    }
+
+    fn label(&self, replica: NodeId) -> &str {
+        &self.groups.of_member(replica).expect("replicas belong to groups").label
+    }
+
+    /// `replica` became leader of `term`: no one else may be, and it must hold every committed entry.
+    pub fn on_elected(&mut self, replica: NodeId, term: Term, raft: &Raft<Record>, violations: &mut Vec<Violation>) {
+        let group = self.group(replica);
+        match self.leaders.get(&(group, term)) {
+            Some(other) if *other != replica => violations.push(Violation {
+                invariant: Invariant::ElectionSafety,
+                nodes: vec![*other, replica],
+                txn: None,
+                detail: format!(
+                    "{other} and {replica} were both elected leader of {} in term {term}",
+                    self.label(replica)
+                ),
+            }),
+            Some(_) => {}
+            None => {
+                self.leaders.insert((group, term), replica);
+            }
+        }
+        let log = raft.durable();
+        let missing = self
+            .applied
+            .range((group, 0)..=(group, LogIndex::MAX))
+            .find(|((_, index), (entry, _))| log.entry(*index) != Some(entry));
+        if let Some(((_, index), (entry, applier))) = missing {
+            let found = log.entry(*index).map_or("nothing".to_string(), |found| found.to_string());
+            violations.push(Violation {
+                invariant: Invariant::LeaderCompleteness,
+                nodes: vec![replica, *applier],
+                txn: None,
+                detail: format!(
+                    "{replica} leads {} in term {term} without committed entry {index} ({entry}, applied at {applier}): its log has {found}",
+                    self.label(replica)
+                ),
+            });
+        }
+    }
+
+    /// `replica` truncated its log from `from` on: those entries must be checked again.
+    pub fn on_truncated(&mut self, replica: NodeId, from: LogIndex) {
+        let checked = self.checked_len.entry(replica).or_insert(0);
+        *checked = (*checked).min(from.saturating_sub(1));
+    }
+
+    /// Checks the entries `replica` stored since the last check against the group's.
+    pub fn check_log(&mut self, replica: NodeId, raft: &Raft<Record>, violations: &mut Vec<Violation>) {
+        let group = self.group(replica);
+        let log = raft.durable();
+        let checked = self.checked_len.get(&replica).copied().unwrap_or(0).min(log.last_index());
+        for index in checked + 1..=log.last_index() {
+            let entry = log.entry(index).expect("within the log");
+            let previous = log.term_at(index - 1).expect("within the log");
+            match self.entries.get(&(group, index, entry.term)) {
+                None => {
+                    self.entries.insert((group, index, entry.term), (previous, entry.clone(), replica));
+                }
+                Some((first_previous, first, other)) if (*first_previous, first) != (previous, entry) => {
+                    violations.push(Violation {
+                        invariant: Invariant::LogMatching,
+                        nodes: vec![*other, replica],
+                        txn: None,
+                        detail: format!(
+                            "entry {index} of term {} differs: {first} after a term-{first_previous} entry at {other}, {entry} after a term-{previous} entry at {replica}",
+                            entry.term
+                        ),
+                    });
+                }
+                Some(_) => {}
+            }
+        }
+        self.checked_len.insert(replica, log.last_index());
+    }
+
+    /// `replica` applied the committed entry at `index`. Returns true when it is the first replica
+    /// of its group to apply it: the entry is then committed for the 2PC invariants.
+    pub fn on_applied(
+        &mut self,
+        replica: NodeId,
+        index: LogIndex,
+        entry: &Entry<Record>,
+        violations: &mut Vec<Violation>,
+    ) -> bool {
+        let group = self.group(replica);
+        match self.applied.get(&(group, index)) {
+            None => {
+                self.applied.insert((group, index), (entry.clone(), replica));
+                true
+            }
+            Some((first, other)) if first != entry => {
+                violations.push(Violation {
+                    invariant: Invariant::StateMachineSafety,
+                    nodes: vec![*other, replica],
+                    txn: match &entry.payload {
+                        commitlab_protocol::raft::Payload::Command(record) => Some(record.txn()),
+                        commitlab_protocol::raft::Payload::Noop => None,
+                    },
+                    detail: format!("{other} applied {first} at index {index} but {replica} applied {entry}"),
+                });
+                false
+            }
+            Some(_) => false,
+        }
+    }
+}
