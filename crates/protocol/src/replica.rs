@@ -78,6 +78,11 @@ impl Replica {
         self.raft.id()
     }
 
+    /// The address of this replica's group: its first member.
+    pub fn group_address(&self) -> NodeId {
+        self.config.raft.members[0]
+    }
+
     pub fn config(&self) -> &Arc<ReplicaConfig> {
         &self.config
     }
@@ -245,7 +250,12 @@ impl Replica {
                     self.perform_raft(raft_out, out);
                 }
                 Effect::Send { to: Endpoint::Node(address), message } => {
-                    let to = self.router.target(now_ms, address, message.expects_answer());
+                    // The acting leader is its own group's leader: a co-located role is local.
+                    let to = if address == self.group_address() {
+                        self.id()
+                    } else {
+                        self.router.target(now_ms, address, message.expects_answer())
+                    };
                     out.push(Effect::Send { to: Endpoint::Node(to), message });
                 }
                 other => out.push(other),

@@ -12,15 +12,18 @@
 //! invariants then see each committed record once per group, as a single node's WAL write.
 
 use crate::invariants::{Invariant, Violation};
-use commitlab_protocol::raft::{Entry, LogIndex, Raft, Term};
+use commitlab_protocol::raft::{Entry, LogIndex, Payload, Raft, Term};
 use commitlab_protocol::route::Groups;
-use commitlab_protocol::{NodeId, Record};
+use commitlab_protocol::{Millis, Node, NodeConfig, NodeId, Record};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConsensusChecker {
     groups: Arc<Groups>,
+    /// Each group's committed state: its committed records applied once, in log order. Money and
+    /// blocking are measured on it, so a group counts once whichever replicas are up or behind.
+    committed: BTreeMap<NodeId, Node>,
     /// (group, term) to the replica elected in it.
     leaders: BTreeMap<(NodeId, Term), NodeId>,
     /// (group, index, term) to the term of the entry before it and the entry, as first seen.
@@ -32,14 +35,25 @@ pub struct ConsensusChecker {
 }
 
 impl ConsensusChecker {
-    pub fn new(groups: Arc<Groups>) -> ConsensusChecker {
+    /// `configs` holds the 2PC configuration of each group's first replica, by group address.
+    pub fn new(groups: Arc<Groups>, configs: BTreeMap<NodeId, Arc<NodeConfig>>) -> ConsensusChecker {
+        let committed = configs
+            .into_iter()
+            .map(|(group, config)| (group, Node::recover(config, std::iter::empty(), 0, &mut Vec::new())))
+            .collect();
         ConsensusChecker {
             groups,
+            committed,
             leaders: BTreeMap::new(),
             entries: BTreeMap::new(),
             checked_len: BTreeMap::new(),
             applied: BTreeMap::new(),
         }
+    }
+
+    /// Each group's committed state, by group address.
+    pub fn committed(&self) -> &BTreeMap<NodeId, Node> {
+        &self.committed
     }
 
     fn group(&self, replica: NodeId) -> NodeId {
@@ -126,6 +140,7 @@ impl ConsensusChecker {
     /// of its group to apply it: the entry is then committed for the 2PC invariants.
     pub fn on_applied(
         &mut self,
+        now_ms: Millis,
         replica: NodeId,
         index: LogIndex,
         entry: &Entry<Record>,
@@ -135,6 +150,9 @@ impl ConsensusChecker {
         match self.applied.get(&(group, index)) {
             None => {
                 self.applied.insert((group, index), (entry.clone(), replica));
+                if let Payload::Command(record) = &entry.payload {
+                    self.committed.get_mut(&group).expect("every group has a state").apply(now_ms, record);
+                }
                 true
             }
             Some((first, other)) if first != entry => {
@@ -142,8 +160,8 @@ impl ConsensusChecker {
                     invariant: Invariant::StateMachineSafety,
                     nodes: vec![*other, replica],
                     txn: match &entry.payload {
-                        commitlab_protocol::raft::Payload::Command(record) => Some(record.txn()),
-                        commitlab_protocol::raft::Payload::Noop => None,
+                        Payload::Command(record) => Some(record.txn()),
+                        Payload::Noop => None,
                     },
                     detail: format!("{other} applied {first} at index {index} but {replica} applied {entry}"),
                 });

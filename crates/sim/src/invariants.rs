@@ -134,6 +134,7 @@ pub struct Checker {
     decisions: BTreeMap<TxnId, (Decision, NodeId)>,
     participants: BTreeMap<TxnId, Vec<NodeId>>,
     yes_votes: BTreeSet<(TxnId, NodeId)>,
+    /// Every prepare record that ever became durable (one per participant and transaction).
     durable_prepares: BTreeSet<(NodeId, TxnId)>,
     /// The first participant outcome of each transaction.
     outcomes: BTreeMap<TxnId, (Decision, NodeId)>,
@@ -174,8 +175,8 @@ impl Checker {
                 self.durable_prepares.insert((node, *txn));
             }
             Record::Outcome { txn, decision } => {
-                // The node has applied the outcome and will not vote on `txn` again.
-                self.durable_prepares.remove(&(node, *txn));
+                // The prepare record stays known: a YES vote sent again later (a retransmission, or a
+                // bounced vote a router forwards) still follows a durable prepare record.
                 if let Some((logged, coordinator)) = self.decisions.get(txn) {
                     if logged != decision {
                         violations.push(against_decision(*txn, node, *decision, *coordinator, *logged));

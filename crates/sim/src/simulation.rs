@@ -339,13 +339,13 @@ impl Simulation {
     pub fn in_doubt(&self) -> Vec<InDoubt> {
         let now = self.cursor.now_ms();
         let mut rows = Vec::new();
-        for (id, slot) in self.cursor.representatives() {
-            let Some(participant) = slot.node().participant() else { continue };
+        for (id, node, up) in self.cursor.group_states() {
+            let Some(participant) = node.participant() else { continue };
             for (txn, entry) in participant.txns() {
                 let Some(since_ms) = entry.in_doubt_since_ms else { continue };
                 rows.push(InDoubt {
                     node: id,
-                    node_up: slot.up,
+                    node_up: up,
                     txn: *txn,
                     since_ms,
                     for_ms: now.saturating_sub(since_ms),

@@ -138,7 +138,14 @@ impl World {
             partition: Vec::new(),
             message_faults: Vec::new(),
             checker: Checker::new(initial_money),
-            consensus: groups.clone().map(ConsensusChecker::new),
+            consensus: groups.clone().map(|groups| {
+                let configs = layouts
+                    .iter()
+                    .filter(|layout| groups.addressed(layout.id).is_some())
+                    .map(|layout| (layout.id, layout.config.clone()))
+                    .collect();
+                ConsensusChecker::new(groups, configs)
+            }),
             groups,
             effects: Vec::new(),
             stopped: None,
@@ -229,24 +236,16 @@ impl World {
         self.groups.as_ref()
     }
 
-    /// One node per group whose state stands for the group's: every single node, and of each
-    /// replicated group the acting leader of the highest term, else the replica that applied most.
-    pub fn representatives(&self) -> Vec<(NodeId, &NodeSlot)> {
-        let Some(groups) = &self.groups else { return self.slots.iter().map(|(id, slot)| (*id, slot)).collect() };
-        groups
-            .groups
-            .iter()
-            .map(|group| {
-                let best = group.members.iter().max_by_key(|member| {
-                    let slot = &self.slots[member];
-                    let replica = slot.machine.replica().expect("group members are replicas");
-                    let acting_term = if slot.up && replica.acting() { replica.raft().term() } else { 0 };
-                    (acting_term, replica.raft().applied_index(), std::cmp::Reverse(**member))
-                });
-                let best = *best.expect("groups have members");
-                (best, &self.slots[&best])
-            })
-            .collect()
+    /// The 2PC state each group stands for: every single node's own, and each replicated group's
+    /// committed state (its committed records applied once), by group address.
+    pub fn group_states(&self) -> Box<dyn Iterator<Item = (NodeId, &Node, bool)> + '_> {
+        match &self.consensus {
+            None => Box::new(self.slots.iter().map(|(id, slot)| (*id, slot.node(), slot.up))),
+            Some(consensus) => Box::new(consensus.committed().iter().map(|(group, node)| {
+                let members = &self.groups.as_ref().expect("replicated").addressed(*group).expect("a group").members;
+                (*group, node, members.iter().any(|member| self.slots[member].up))
+            })),
+        }
     }
 
     fn schedule(&mut self, at_ms: Millis, class: u8, event: Event) -> EventKey {
@@ -477,7 +476,7 @@ impl World {
         let Endpoint::Node(node) = at else { unreachable!("only replicas apply entries") };
         let consensus = self.consensus.as_mut().expect("replicas run in the replicated mode");
         let payload = record.clone().map_or(Payload::Noop, Payload::Command);
-        let first = consensus.on_applied(node, index, &Entry { term, payload }, &mut step.violations);
+        let first = consensus.on_applied(self.now_ms, node, index, &Entry { term, payload }, &mut step.violations);
         if let (true, Some(record)) = (first, record) {
             let group = self.group_of(node);
             self.checker.on_durable(group, record, &mut step.violations);
@@ -689,8 +688,11 @@ impl World {
                 consensus.check_log(node, replica.raft(), &mut step.violations);
             }
         }
-        let representatives: Vec<NodeId> = self.representatives().into_iter().map(|(id, _)| id).collect();
-        self.checker.check_money(representatives.iter().map(|id| self.slots[id].node()), &mut step.violations);
+        let World { checker, consensus, slots, .. } = self;
+        match consensus {
+            Some(consensus) => checker.check_money(consensus.committed().values(), &mut step.violations),
+            None => checker.check_money(slots.values().map(NodeSlot::node), &mut step.violations),
+        }
         for violation in std::mem::take(&mut step.violations) {
             step.push(TraceEvent::Violation(Box::new(violation)));
         }
