@@ -3,8 +3,8 @@
 
 use crate::fault::{Fault, MessageFilter, MessageTarget, ScheduledFault};
 use crate::scenario::{
-    CoordinatorPlacement, Disk, Network, RandomWorkload, Replication, RequestSpec, Scenario, ShardSpec, Topology,
-    Workload, SCENARIO_VERSION,
+    CoordinatorPlacement, Disk, Engine, Network, RandomWorkload, Replication, RequestSpec, Scenario, ShardSpec,
+    Topology, Workload, SCENARIO_VERSION,
 };
 use commitlab_protocol::{AccountId, Bugs, Endpoint, Millis, NodeId, ShardId, Timeouts, Transfer};
 
@@ -151,6 +151,119 @@ the record is written. Both shards commit, but the TM's log holds no decision, s
 abort, logs Aborted(t1) and tells the client the transfer failed, while the money has moved. The \
 atomicity invariant catches the participants' outcome contradicting the logged decision.",
         build: bug_commit_before_log,
+    },
+    Preset {
+        name: "raft-seed-002",
+        title: "Seed 002's picture over Raft: 1001 -> 3001 in three 3-node groups",
+        summary: "Seed 002's whole picture: three clusters of three replicas, C1 = n1-n3, C2 = n4-n6, C3 = n7-n9. The first \
+replica of each group campaigns at time zero and is crowned within about 40 ms; each new leader commits a no-op of \
+its term before it acts. At 100 ms the client asks n1 to move 10 from 1001 to 3001. Every 2PC record now goes \
+through the group's log: n1 proposes Prepared(t1) and sends PREPARE once a majority of C1 stores it; C2's leader n4 \
+locks 3001 and proposes its prepare record, and votes YES only once that entry is committed. Followers apply each \
+committed entry to their own copy, so n2 and n3 show 1001 = 90 and the lock, n5 and n6 show 3001 = 60: the WAL on \
+every replica. The 2PC messages are the single-node ones; the replication happens inside each group. C3 only sends \
+heartbeats.",
+        build: raft_seed_002,
+    },
+    Preset {
+        name: "raft-coordinator-leader-crash",
+        title: "The coordinator's leader crashes after PREPARE: a new leader finishes",
+        summary: "The same moment as the single-node preset where the participants block: the TM group's leader n10 sends PREPARE \
+and crashes. Both shards vote YES into the void. But the TM is a group: after an election timeout n11 and n12 elect \
+a new leader, which commits a no-op of its term, rebuilds the coordinator from the committed log, finds t1 still \
+collecting votes, and resumes it: it sends PREPARE again, the shards answer YES again from their prepare records, \
+and t1 commits. The participants were in doubt for an election plus a round trip, not until a restart.",
+        build: raft_coordinator_leader_crash,
+    },
+    Preset {
+        name: "raft-participant-leader-crash",
+        title: "A participant's leader crashes after voting YES",
+        summary: "C2's leader n4 votes YES and crashes. Its prepare record is a committed entry of C2's log, so n5 and n6 hold it \
+too, with the lock on 3001 and the undo image. The TM commits and keeps resending COMMIT; after an election the new \
+leader of C2 rebuilds its participant role from the committed log, finds t1 in doubt, votes YES again and asks the \
+TM, which answers COMMIT; C2 commits through its log and acknowledges.",
+        build: raft_participant_leader_crash,
+    },
+    Preset {
+        name: "raft-leader-crash-during-commit",
+        title: "The coordinator's leader crashes during the COMMIT broadcast",
+        summary: "The TM group's Commit(t1) entry is committed; its leader n10 sends COMMIT to C1, the COMMIT to C2 is lost, and \
+n10 crashes. C1 commits; C2 sits in doubt with 3001 locked. Seed 003's dangerous moment, but the decision lives in \
+the TM group's log: the new leader rebuilds the coordinator, finds Commit(t1) without Completed(t1), resends \
+COMMIT, and C2 commits.",
+        build: raft_leader_crash_during_commit,
+    },
+    Preset {
+        name: "raft-leader-discovery",
+        title: "Leader discovery: the coordinator finds C2's new leader",
+        summary: "C2's configured leader n4 crashes at 70 ms and n6 is elected. At 500 ms n1 coordinates a transfer to 3001 and \
+sends PREPARE to C2 through its leader cache, which still says n4: no answer. After 150 ms of silence it tries the \
+next member, n5, which bounces the message with NotLeader naming n6; n1 follows the hint at once and the transfer \
+commits. This is the fix for seed 002's bug to fix: compare it with raft-bug-static-leader.",
+        build: raft_leader_discovery,
+    },
+    Preset {
+        name: "raft-bug-static-leader",
+        title: "Bug: the coordinator always sends to the configured leader (seed 002)",
+        summary: "Seed 002's bug to fix, line 80 of twopc.go: the coordinator looks up the configured leader of the receiver's \
+cluster instead of the current one. C2's n4 crashed at 70 ms and n6 leads C2 now, but n1 keeps sending PREPARE to \
+n4 and ignores every hint. No vote comes, the vote timeout fires, and the transfer aborts although C2 was healthy \
+all along. Compare it with raft-leader-discovery, the same run with the fix.",
+        build: raft_bug_static_leader,
+    },
+    Preset {
+        name: "raft-stale-leader",
+        title: "A stale leader in a minority partition commits nothing",
+        summary: "At 90 ms the TM group's leader n10 is cut off from n11, n12 and the shards; the client can still reach it. The \
+request reaches n10, which still believes it leads: it appends Prepared(t1) but no majority stores it, so nothing \
+commits and no PREPARE goes out. Check-quorum makes n10 step down after an election timeout without answers, and \
+n11 and n12 elect n11. The client's retry gives up on silent n10 and goes to the next member, n11, and t1 commits \
+through it. When the partition heals, n10 learns the higher term and its uncommitted entry is replaced.",
+        build: raft_stale_leader,
+    },
+    Preset {
+        name: "raft-split-vote",
+        title: "A split vote: two candidates in one term",
+        summary: "C2's leader n4 crashes, and election timeouts are drawn from a narrow range (150-155 ms), so n5 and n6 time out \
+within a few milliseconds of each other. Each wins the other's pre-vote, becomes a candidate, votes for itself and \
+refuses the other: neither has a majority of C2's three. Both time out again and retry in the next term. Randomized \
+timeouts break the tie after a few rounds (the Raft paper's section 9.3: the wider the range, the fewer split \
+votes), and the transfer commits once C2 has a leader again.",
+        build: raft_split_vote,
+    },
+    Preset {
+        name: "raft-follower-crash",
+        title: "A follower crash that 2PC never notices",
+        summary: "C2's follower n5 crashes just as the transfer starts and restarts later. n4 and n6 are still a majority of C2, so \
+every entry commits as before and the transfer commits at the same moment it would have: 2PC never notices. When n5 \
+restarts it has its durable log but knows nothing committed; the leader's next heartbeat brings it up to date and \
+it applies the entries it missed.",
+        build: raft_follower_crash,
+    },
+    Preset {
+        name: "raft-majority-lost",
+        title: "One group loses its majority: blocking comes back",
+        summary: "What replication cannot fix. C2's leader n4 votes YES and crashes together with n5. The TM commits, but C2 is \
+down to n6, which can neither elect itself nor commit anything alone. C2 stays in doubt with 3001 locked until n5 \
+restarts at 1.5 s, n5 and n6 elect a leader, and C2 commits. A group of three tolerates one failure, not two.",
+        build: raft_majority_lost,
+    },
+    Preset {
+        name: "raft-bug-vote-without-log-check",
+        title: "Bug: vote without the up-to-date check",
+        summary: "A Raft teaching bug: replicas grant votes without checking that the candidate's log is at least as up to date \
+as theirs. C2's n6 is cut off while n4 and n5 commit t1's prepare record and the client hears COMMIT; then n4 \
+crashes and the cut heals. n6 times out first and n5, with the bug, votes for it. n6 leads C2 without the committed \
+prepare record and overwrites it with its no-op: leader-completeness and state-machine-safety catch it.",
+        build: raft_bug_vote_without_log_check,
+    },
+    Preset {
+        name: "raft-busy",
+        title: "Busy over Raft: 300 concurrent transfers in three groups",
+        summary: "The busy preset's 300 random transfers among three shards of eight accounts, with every shard a Raft group of \
+three. Each 2PC record costs a round trip inside its group, so transactions hold their locks longer and more of \
+them collide; the consensus invariants and the 2PC invariants hold throughout.",
+        build: raft_busy,
     },
 ];
 
@@ -322,3 +435,128 @@ fn bug_commit_before_log() -> Scenario {
     scenario.disk.write_ms = 5;
     named("bug-commit-before-log", scenario)
 }
+
+// The replicated presets: seed 002's three clusters as Raft groups of three. C1 = n1-n3, C2 = n4-n6,
+// C3 = n7-n9, and a dedicated transaction manager's group TM = n10-n12. The first replica of each
+// group campaigns at time zero and leads within about 60 ms; the client sends at 100 ms.
+
+/// Replicas leaders as seed 002 draws them; a vote timeout that outlasts an election, so a leader
+/// change does not abort a transaction that can still commit.
+fn raft(mut scenario: Scenario) -> Scenario {
+    scenario.replication = Replication { engine: Engine::Raft, ..Replication::default() };
+    scenario.timeouts = Timeouts { vote_ms: 1_000, ..Timeouts::default() };
+    for request in &mut scenario.workload.requests {
+        request.at_ms += 100;
+    }
+    scenario
+}
+
+const TM_LEADER: u16 = 10;
+
+/// C2's n6 is cut off while n4 and n5 commit the transfer's entries; then n4 crashes and the cut is
+/// healed, so n5 (complete log) and n6 (missing committed entries) race for C2's next term.
+fn c2_race_after_a_cut(seed: u64) -> Scenario {
+    let cut = vec![
+        vec![Endpoint::Node(NodeId(6))],
+        (1..=9).filter(|id| *id != 6).map(|id| Endpoint::Node(NodeId(id))).collect(),
+    ];
+    let faults = vec![at(90, Fault::Partition(cut)), at(400, Fault::Crash(NodeId(4))), at(400, Fault::Heal)];
+    let mut scenario = raft(one_transfer(CoordinatorPlacement::Colocated, faults));
+    scenario.seed = seed;
+    scenario
+}
+
+fn raft_bug_vote_without_log_check() -> Scenario {
+    let mut scenario = c2_race_after_a_cut(RACE_SEED);
+    scenario.bugs.vote_without_log_check = true;
+    named("raft-bug-vote-without-log-check", scenario)
+}
+
+fn raft_seed_002() -> Scenario {
+    named("raft-seed-002", raft(one_transfer(CoordinatorPlacement::Colocated, vec![])))
+}
+
+fn raft_coordinator_leader_crash() -> Scenario {
+    let faults = vec![at(RAFT_AFTER_PREPARE_MS, Fault::Crash(NodeId(TM_LEADER)))];
+    named("raft-coordinator-leader-crash", raft(one_transfer(CoordinatorPlacement::Dedicated, faults)))
+}
+
+fn raft_participant_leader_crash() -> Scenario {
+    let faults = vec![at(RAFT_AFTER_YES_MS, Fault::Crash(NodeId(4)))];
+    named("raft-participant-leader-crash", raft(one_transfer(CoordinatorPlacement::Dedicated, faults)))
+}
+
+fn raft_leader_crash_during_commit() -> Scenario {
+    let faults = vec![
+        at(0, Fault::Drop(next("Commit", Some(TM_LEADER), Some(4)))),
+        at(RAFT_DURING_COMMIT_MS, Fault::Crash(NodeId(TM_LEADER))),
+    ];
+    named("raft-leader-crash-during-commit", raft(one_transfer(CoordinatorPlacement::Dedicated, faults)))
+}
+
+/// C2's configured leader n4 has crashed and n5 leads C2 when the transfer starts.
+fn after_an_election_in_c2(static_leader: bool) -> Scenario {
+    let faults = vec![at(70, Fault::Crash(NodeId(4)))];
+    let mut scenario = raft(one_transfer(CoordinatorPlacement::Colocated, faults));
+    scenario.workload.requests[0].at_ms = 500;
+    scenario.bugs.static_leader = static_leader;
+    scenario
+}
+
+fn raft_leader_discovery() -> Scenario {
+    named("raft-leader-discovery", after_an_election_in_c2(false))
+}
+
+fn raft_bug_static_leader() -> Scenario {
+    named("raft-bug-static-leader", after_an_election_in_c2(true))
+}
+
+fn raft_stale_leader() -> Scenario {
+    // The client is on neither side, so it reaches both (seed 002's client talks to any node).
+    let minority = vec![Endpoint::Node(NodeId(TM_LEADER))];
+    let majority: Vec<Endpoint> = (1..=12).filter(|id| *id != TM_LEADER).map(|id| Endpoint::Node(NodeId(id))).collect();
+    let faults = vec![at(90, Fault::Partition(vec![minority, majority])), at(900, Fault::Heal)];
+    named("raft-stale-leader", raft(one_transfer(CoordinatorPlacement::Dedicated, faults)))
+}
+
+fn raft_split_vote() -> Scenario {
+    let faults = vec![at(80, Fault::Crash(NodeId(4)))];
+    let mut scenario = raft(one_transfer(CoordinatorPlacement::Colocated, faults));
+    scenario.replication.election_timeout_ms_min = 150;
+    scenario.replication.election_timeout_ms_max = 155;
+    named("raft-split-vote", scenario)
+}
+
+fn raft_follower_crash() -> Scenario {
+    let faults = vec![at(110, Fault::Crash(NodeId(5))), at(600, Fault::Restart(NodeId(5)))];
+    named("raft-follower-crash", raft(one_transfer(CoordinatorPlacement::Colocated, faults)))
+}
+
+fn raft_majority_lost() -> Scenario {
+    let faults = vec![
+        at(RAFT_AFTER_YES_MS, Fault::Crash(NodeId(4))),
+        at(RAFT_AFTER_YES_MS, Fault::Crash(NodeId(5))),
+        at(1_500, Fault::Restart(NodeId(5))),
+    ];
+    let mut scenario = raft(one_transfer(CoordinatorPlacement::Dedicated, faults));
+    scenario.end_ms = 2_500;
+    named("raft-majority-lost", scenario)
+}
+
+fn raft_busy() -> Scenario {
+    let mut scenario = raft(busy());
+    if let Some(random) = &mut scenario.workload.random {
+        random.start_ms = 100;
+    }
+    named("raft-busy", scenario)
+}
+
+// Moments of the dedicated-coordinator run over Raft, read off its trace: the TM group's leader sends
+// PREPARE at 131 ms, C2's leader votes YES at 156 ms, the TM's Commit(t1) commits and COMMIT goes
+// out at 193 ms.
+/// A seed whose election timeouts let n6 campaign before n5 in `c2_race_after_a_cut`.
+const RACE_SEED: u64 = 5;
+
+const RAFT_AFTER_PREPARE_MS: Millis = 135;
+const RAFT_AFTER_YES_MS: Millis = 157;
+const RAFT_DURING_COMMIT_MS: Millis = 193;

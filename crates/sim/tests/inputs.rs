@@ -172,3 +172,37 @@ mod fuzz {
         }
     }
 }
+
+#[test]
+fn bad_replication_settings_are_named() {
+    let with = |replication: &str| format!(r#"{{"version":1,{SHARDS},"replication":{replication}}}"#);
+    assert_names(&with(r#"{"engine":"raft","replicas":4}"#), &["replication.replicas", "4 is even", "3 or 5"]);
+    assert_names(&with(r#"{"engine":"raft","replicas":0}"#), &["replication.replicas", "3 or 5"]);
+    assert_names(&with(r#"{"engine":"raft","replicas":7}"#), &["replication.replicas", "3 or 5"]);
+    assert_names(
+        &with(r#"{"engine":"raft","election_timeout_ms_min":300,"election_timeout_ms_max":150}"#),
+        &["replication.election_timeout_ms_min", "upside down"],
+    );
+    assert_names(
+        &with(r#"{"engine":"raft","heartbeat_ms":200}"#),
+        &["replication.heartbeat_ms", "less than election_timeout_ms_min"],
+    );
+    assert_names(&with(r#"{"engine":"paxos"}"#), &["replication.engine", "paxos"]);
+    assert_names(&with(r#"{"engine":"raft","replica":3}"#), &["unknown field `replica`"]);
+}
+
+#[test]
+fn faults_reach_every_replica_and_only_replicas_that_exist() {
+    let replicated = format!(
+        r#"{{"version":1,{SHARDS},"replication":{{"engine":"raft"}},"faults":[{{"at_ms":5,"fault":{{"crash":"n6"}}}}]}}"#
+    );
+    let scenario = Scenario::from_json(&replicated).expect("n6 is C2's third replica");
+    assert_eq!(scenario.node_ids().len(), 6);
+    assert_names(
+        &replicated.replace(r#""crash":"n6""#, r#""crash":"n7""#),
+        &["faults[0].fault", "no node n7", "n1, n2, n3, n4, n5, n6"],
+    );
+    let five = replicated.replace(r#""engine":"raft""#, r#""engine":"raft","replicas":5"#).replace("n6", "n10");
+    let scenario = Scenario::from_json(&five).expect("C2 = n6-n10 with five replicas");
+    assert_eq!(scenario.group_members(1), (6..=10).map(NodeId).collect::<Vec<_>>());
+}

@@ -129,7 +129,7 @@ fn a_coordinator_crash_after_prepare_blocks_both_participants_with_locks() {
 
 #[test]
 fn correct_presets_keep_every_invariant_and_bug_presets_break_theirs() {
-    for preset in PRESETS.iter().filter(|preset| !preset.name.starts_with("bug-")) {
+    for preset in PRESETS.iter().filter(|preset| !preset.name.contains("bug-")) {
         assert!(violated(&run_preset(preset.name)).is_empty(), "{} must keep every invariant", preset.name);
     }
     let vote_before_wal = violated(&run_preset("bug-vote-before-wal"));
@@ -138,4 +138,85 @@ fn correct_presets_keep_every_invariant_and_bug_presets_break_theirs() {
         "{vote_before_wal:?}"
     );
     assert!(violated(&run_preset("bug-commit-before-log")).contains(&"atomicity"));
+    let vote_without_log_check = violated(&run_preset("raft-bug-vote-without-log-check"));
+    assert!(
+        vote_without_log_check.contains(&"leader-completeness")
+            && vote_without_log_check.contains(&"state-machine-safety"),
+        "{vote_without_log_check:?}"
+    );
+}
+
+/// The balances of `account` on every replica that holds it, in node order.
+fn replica_balances(simulation: &Simulation, account: u64) -> Vec<(String, i64)> {
+    simulation
+        .snapshots()
+        .iter()
+        .filter_map(|snapshot| {
+            let memory = snapshot.memory.as_ref()?;
+            let (_, value) = memory.balances.iter().find(|(id, _)| id.0 == account)?;
+            Some((snapshot.id.to_string(), *value))
+        })
+        .collect()
+}
+
+fn client_outcome(simulation: &Simulation) -> Option<commitlab_protocol::Decision> {
+    simulation.world().client().outcomes().values().next().copied()
+}
+
+#[test]
+fn over_raft_every_replica_applies_the_transfer_and_followers_hold_the_state_after_prepare() {
+    let preset = commitlab_sim::preset("raft-seed-002").expect("exists");
+    let mut simulation = Simulation::new((preset.build)()).expect("valid");
+    // Once C2's prepare record is committed and the next heartbeat has carried the commit index,
+    // C2's followers hold the lock and the credit too (seed 002's STATE AFTER PREPARE).
+    simulation.seek_time(200);
+    for node in ["n5", "n6"] {
+        let snapshot = simulation.snapshots().into_iter().find(|snapshot| snapshot.id.to_string() == node).unwrap();
+        let memory = snapshot.memory.expect("up");
+        assert_eq!(memory.locks.len(), 1, "{node} holds the lock on 3001: {memory:?}");
+        assert!(memory.balances.contains(&(commitlab_protocol::AccountId(3001), 60)), "{node}: {memory:?}");
+    }
+    simulation.run_to_end();
+    simulation.seek_step(simulation.total_steps());
+    let expected = |first: u16, value: i64| (first..first + 3).map(|id| (format!("n{id}"), value)).collect::<Vec<_>>();
+    assert_eq!(replica_balances(&simulation, 1001), expected(1, 90));
+    assert_eq!(replica_balances(&simulation, 3001), expected(4, 60));
+}
+
+#[test]
+fn over_raft_a_coordinator_leader_crash_no_longer_blocks() {
+    let blocked = {
+        let preset = commitlab_sim::preset("coordinator-crash-after-prepare").expect("exists");
+        let mut simulation = Simulation::new((preset.build)()).expect("valid");
+        simulation.seek_time(1_000);
+        simulation.in_doubt().len()
+    };
+    assert_eq!(blocked, 2, "single nodes: both participants still in doubt at 1 s");
+    let preset = commitlab_sim::preset("raft-coordinator-leader-crash").expect("exists");
+    let mut simulation = Simulation::new((preset.build)()).expect("valid");
+    simulation.seek_time(1_000);
+    assert!(simulation.in_doubt().is_empty(), "a new TM leader resolved t1: {:?}", simulation.in_doubt());
+    let simulation = run_preset("raft-coordinator-leader-crash");
+    assert_eq!(client_outcome(&simulation), Some(commitlab_protocol::Decision::Commit));
+}
+
+#[test]
+fn leader_discovery_commits_where_the_static_leader_bug_aborts() {
+    use commitlab_protocol::Decision;
+    assert_eq!(client_outcome(&run_preset("raft-leader-discovery")), Some(Decision::Commit));
+    assert_eq!(client_outcome(&run_preset("raft-bug-static-leader")), Some(Decision::Abort));
+}
+
+#[test]
+fn a_group_without_a_majority_blocks_until_it_has_one_again() {
+    let preset = commitlab_sim::preset("raft-majority-lost").expect("exists");
+    let mut simulation = Simulation::new((preset.build)()).expect("valid");
+    simulation.seek_time(1_400);
+    let in_doubt = simulation.in_doubt();
+    assert_eq!(in_doubt.len(), 1, "C2 is in doubt with one replica of three: {in_doubt:?}");
+    assert_eq!(in_doubt[0].node.to_string(), "n4", "counted once, for the group C2 (addressed as n4)");
+    assert!(in_doubt[0].for_ms > 1_000, "{in_doubt:?}");
+    simulation.run_to_end();
+    simulation.seek_step(simulation.total_steps());
+    assert!(simulation.in_doubt().is_empty(), "with n5 back, C2 elects a leader and commits");
 }
