@@ -1,0 +1,145 @@
+//! The invariant checker's hooks into the world: the few fixed points of a step where the
+//! [`Checker`] looks at what just happened.
+//!
+//! The checks are incremental (see [`crate::invariants`]), so the world must call them exactly
+//! where the facts they track appear: a record becoming durable, a vote or reply leaving a node,
+//! and the end of every step. Gathering the calls here keeps the event loop free of checker
+//! details, and gives the replicated mode one place to count decisions and money per group: there
+//! a group stands for a node, its first applied entries are its durable records, and the
+//! consensus safety properties ([`crate::consensus`]) are checked beside the 2PC ones.
+
+use super::{NodeSlot, StepTrace};
+use crate::consensus::ConsensusChecker;
+use crate::invariants::Checker;
+use crate::scenario::{NodeLayout, Scenario};
+use crate::trace::TraceEvent;
+use commitlab_protocol::raft::{Entry, Payload, RaftNote, RaftRole};
+use commitlab_protocol::route::Groups;
+use commitlab_protocol::{Endpoint, Message, Millis, Node, NodeId, Note, Record};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct InvariantHooks {
+    checker: Checker,
+    /// The replicated mode's groups and consensus checks; `None` with single nodes.
+    groups: Option<Arc<Groups>>,
+    consensus: Option<ConsensusChecker>,
+}
+
+impl InvariantHooks {
+    /// Conservation compares every step against the money the shards start with.
+    pub(super) fn new(scenario: &Scenario, layouts: &[NodeLayout], groups: Option<Arc<Groups>>) -> InvariantHooks {
+        let initial_money: i64 =
+            (0..scenario.topology.shards.len()).map(|index| scenario.shard_accounts(index).values().sum::<i64>()).sum();
+        let consensus = groups.clone().map(|groups| {
+            let configs = layouts
+                .iter()
+                .filter(|layout| groups.addressed(layout.id).is_some())
+                .map(|layout| (layout.id, layout.config.clone()))
+                .collect();
+            ConsensusChecker::new(groups, configs)
+        });
+        InvariantHooks { checker: Checker::new(initial_money), groups, consensus }
+    }
+
+    pub(super) fn checker(&self) -> &Checker {
+        &self.checker
+    }
+
+    pub(super) fn groups(&self) -> Option<&Arc<Groups>> {
+        self.groups.as_ref()
+    }
+
+    /// The group a node belongs to, named by its address; a single node is its own group.
+    pub(super) fn group_of(&self, node: NodeId) -> NodeId {
+        self.groups.as_ref().and_then(|groups| groups.of_member(node)).map_or(node, |group| group.address())
+    }
+
+    /// Each replicated group's committed state, by group address; `None` with single nodes.
+    pub(super) fn committed_states(&self) -> Option<&BTreeMap<NodeId, Node>> {
+        self.consensus.as_ref().map(ConsensusChecker::committed)
+    }
+
+    /// A replica applied a committed entry: the consensus checks compare it with its group's, and
+    /// the first replica to apply a record makes it durable for the 2PC invariants, once per group.
+    pub(super) fn after_applied(
+        &mut self,
+        now_ms: Millis,
+        node: NodeId,
+        (index, term, record): (u64, u64, Option<Record>),
+        step: &mut StepTrace,
+    ) {
+        let consensus = self.consensus.as_mut().expect("replicas run in the replicated mode");
+        let payload = record.clone().map_or(Payload::Noop, Payload::Command);
+        let first = consensus.on_applied(now_ms, node, index, &Entry { term, payload }, &mut step.violations);
+        if let (true, Some(record)) = (first, record) {
+            let group = self.group_of(node);
+            self.checker.on_durable(group, &record, &mut step.violations);
+        }
+    }
+
+    /// A replica's consensus note: an election to check, or a truncation to check again after.
+    pub(super) fn after_note(
+        &mut self,
+        at: Endpoint,
+        note: &Note,
+        slots: &BTreeMap<NodeId, NodeSlot>,
+        step: &mut StepTrace,
+    ) {
+        let (Endpoint::Node(node), Note::Raft(note), Some(consensus)) = (at, note, &mut self.consensus) else { return };
+        match note {
+            RaftNote::Role { role: RaftRole::Leader, term } => {
+                let replica = slots[&node].machine.replica().expect("a replica");
+                consensus.on_elected(node, *term, replica.raft(), &mut step.violations);
+            }
+            RaftNote::Truncated { from } => consensus.on_truncated(node, *from),
+            _ => {}
+        }
+    }
+
+    /// A record reached a node's WAL.
+    pub(super) fn after_durable(&mut self, node: NodeId, record: &Record, step: &mut StepTrace) {
+        self.checker.on_durable(node, record, &mut step.violations);
+    }
+
+    /// A message left `from`: YES votes and client replies are what the checks need to see.
+    pub(super) fn after_send(&mut self, from: Endpoint, message: &Message, step: &mut StepTrace) {
+        // The client's requests carry no vote or outcome.
+        let Endpoint::Node(node) = from else { return };
+        // A replica votes and replies for its group.
+        let node = self.group_of(node);
+        match message {
+            Message::Vote { txn, yes: true, .. } => self.checker.on_yes_vote(node, *txn, &mut step.violations),
+            Message::Reply { request, decision, .. } => {
+                self.checker.on_reply(node, *request, *decision, &mut step.violations)
+            }
+            _ => {}
+        }
+    }
+
+    /// The checks of the whole state after every step; every violation found during the step
+    /// becomes a trace entry of that step.
+    pub(super) fn after_step(
+        &mut self,
+        touched: Option<NodeId>,
+        slots: &BTreeMap<NodeId, NodeSlot>,
+        step: &mut StepTrace,
+    ) {
+        if let Some(node) = touched {
+            let slot = &slots[&node];
+            self.checker.check_locks(slot.node(), &mut step.violations);
+            if let (Some(consensus), Some(replica)) = (&mut self.consensus, slot.machine.replica()) {
+                consensus.check_log(node, replica.raft(), &mut step.violations);
+            }
+        }
+        // Money is counted once per group: a single node's memory, a group's committed state.
+        match &self.consensus {
+            Some(consensus) => self.checker.check_money(consensus.committed().values(), &mut step.violations),
+            None => self.checker.check_money(slots.values().map(NodeSlot::node), &mut step.violations),
+        }
+        for violation in std::mem::take(&mut step.violations) {
+            step.push(TraceEvent::Violation(Box::new(violation)));
+        }
+    }
+}
