@@ -18,6 +18,10 @@ use commitlab_protocol::{Millis, Node, NodeConfig, NodeId, Record};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// An entry as first seen at an (index, term): the term of the entry before it, the entry, and the
+/// replica that held it.
+type FirstSeen = (Term, Entry<Record>, NodeId);
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConsensusChecker {
     groups: Arc<Groups>,
@@ -27,7 +31,7 @@ pub struct ConsensusChecker {
     /// (group, term) to the replica elected in it.
     leaders: BTreeMap<(NodeId, Term), NodeId>,
     /// (group, index, term) to the term of the entry before it and the entry, as first seen.
-    entries: BTreeMap<(NodeId, LogIndex, Term), (Term, Entry<Record>, NodeId)>,
+    entries: BTreeMap<(NodeId, LogIndex, Term), FirstSeen>,
     /// How much of each replica's log has been checked against `entries`.
     checked_len: BTreeMap<NodeId, LogIndex>,
     /// (group, index) to the entry first applied there and the replica that applied it.
