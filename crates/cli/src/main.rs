@@ -6,6 +6,7 @@
 //! commitlab run <preset|file.json> [--until <ms>] [--format text|json|mermaid]
 //! commitlab link <preset|file.json> [--step <n>]
 //! commitlab links
+//! commitlab stats <preset|file.json> [--seeds <n>] [--election-ms <min>-<max>]
 //! ```
 //! Exit status: 0 when the run completes with every invariant holding, 1 when an invariant is
 //! violated, 2 for invalid input.
@@ -22,7 +23,11 @@ const USAGE: &str = "usage:
                                           invariant verdicts; exit 1 if an invariant is violated
   commitlab link <preset|file.json> [--step <n>]
                                           print the share link fragment (#s=1....) of a scenario
-  commitlab links                         every preset's share link length";
+  commitlab links                         every preset's share link length
+  commitlab stats <preset|file.json> [--seeds <n>] [--election-ms <min>-<max>]
+                                          run a scenario with seeds s, s+1, ... (n of them, 100 by
+                                          default) and print distributions: time in doubt, time
+                                          without a leader after a leader crash, latency, messages";
 
 enum Format {
     Text,
@@ -63,6 +68,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
         }
         Some("run") => run_scenario(parse_run_args(&args[1..])?),
         Some("link") => print_link(&args[1..]),
+        Some("stats") => print_stats(&args[1..]),
         Some("links") => {
             for preset in PRESETS {
                 let shared = Shared { scenario: (preset.build)(), view: View::default() };
@@ -109,6 +115,51 @@ fn parse_run_args(args: &[String]) -> Result<RunArgs, String> {
     }
     let source = source.ok_or_else(|| format!("run what? name a preset or a scenario file\n{USAGE}"))?;
     Ok(RunArgs { source, until_ms, format })
+}
+
+/// `commitlab stats`: the same scenario over many seeds, measured.
+fn print_stats(args: &[String]) -> Result<ExitCode, String> {
+    let mut source = None;
+    let mut seeds: u64 = 100;
+    let mut election = None;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--seeds" => {
+                let value = rest.next().ok_or("--seeds needs a count")?;
+                seeds = value
+                    .parse()
+                    .ok()
+                    .filter(|count| (1..=1_000_000).contains(count))
+                    .ok_or_else(|| format!("--seeds: `{value}` is not a whole number between 1 and 1000000"))?;
+            }
+            "--election-ms" => {
+                let value = rest.next().ok_or("--election-ms needs a range such as 150-300")?;
+                let range = value.split_once('-').and_then(|(min, max)| Some((min.parse().ok()?, max.parse().ok()?)));
+                election =
+                    Some(range.ok_or_else(|| format!("--election-ms: `{value}` is not a range such as 150-300"))?);
+            }
+            flag if flag.starts_with("--") => return Err(format!("unknown option `{flag}`\n{USAGE}")),
+            _ if source.is_some() => return Err(format!("unexpected argument `{arg}`\n{USAGE}")),
+            _ => source = Some(arg.clone()),
+        }
+    }
+    let source = source.ok_or_else(|| format!("stats of what? name a preset or a scenario file\n{USAGE}"))?;
+    let mut scenario = load(&source)?;
+    if let Some((min, max)) = election {
+        scenario.replication.election_timeout_ms_min = min;
+        scenario.replication.election_timeout_ms_max = max;
+        scenario.validate().map_err(|error| error.to_string())?;
+    }
+    let first = scenario.seed;
+    let last = first.checked_add(seeds).ok_or("the seeds would overflow")?;
+    let stats = commitlab_sim::stats::RunStats::over_seeds(&scenario, first..last);
+    println!("# {source}: {seeds} runs, seeds {first} to {}", last - 1);
+    if let Some((min, max)) = election {
+        println!("# election timeouts {min}-{max} ms");
+    }
+    print!("{stats}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_link(args: &[String]) -> Result<ExitCode, String> {

@@ -98,3 +98,30 @@ fn invalid_input_exits_with_2_and_says_what_is_wrong() {
     assert_eq!(code, 2);
     assert!(err.contains("unknown command"));
 }
+
+#[test]
+fn stats_measure_a_scenario_over_many_seeds() {
+    let (code, out, err) = commitlab(&["stats", "raft-coordinator-leader-crash", "--seeds", "20"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("# raft-coordinator-leader-crash: 20 runs, seeds 1 to 20"), "{out}");
+    assert!(out.contains("time in doubt per participant"), "{out}");
+    assert!(out.contains("  per crash    n=20 "), "one leader crash per run: {out}");
+    assert!(out.contains("  committed    n=20 "), "{out}");
+    let (code, out, _) = commitlab(&["stats", "raft-split-vote", "--seeds", "5", "--election-ms", "150-300"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("# election timeouts 150-300 ms"), "{out}");
+}
+
+#[test]
+fn stats_refuse_bad_options_with_a_message() {
+    for (args, expected) in [
+        (vec!["stats", "raft-seed-002", "--seeds", "0"], "--seeds: `0`"),
+        (vec!["stats", "raft-seed-002", "--election-ms", "300"], "not a range"),
+        (vec!["stats", "raft-seed-002", "--election-ms", "300-150"], "upside down"),
+        (vec!["stats"], "stats of what?"),
+    ] {
+        let (code, _, err) = commitlab(&args);
+        assert_eq!(code, 2, "{args:?}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+}

@@ -15,6 +15,7 @@ pub mod presets;
 pub mod rng;
 pub mod scenario;
 pub mod simulation;
+pub mod stats;
 pub mod trace;
 pub mod wal;
 pub mod world;
