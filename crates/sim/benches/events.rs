@@ -1,4 +1,5 @@
-//! Simulated events per second on the busy workload, and the memory a 100,000-event run holds.
+//! Simulated events per second on the busy workload (single nodes and Raft groups), and the memory
+//! a 100,000-event run holds.
 //!
 //! Run with `cargo bench -p commitlab-sim --bench events`. It measures; nothing here asserts.
 
@@ -82,6 +83,24 @@ fn report_memory() {
 #[divan::bench(sample_count = 30)]
 fn busy_run(bencher: divan::Bencher) {
     let scenario = Arc::new(busy());
+    let steps = {
+        let mut world = World::new(scenario.clone());
+        while world.step(&mut Vec::new()) {}
+        world.steps()
+    };
+    bencher.counter(divan::counter::ItemsCount::new(steps)).bench(|| {
+        let mut world = World::new(scenario.clone());
+        let mut trace = Vec::new();
+        while world.step(&mut trace) {}
+        divan::black_box(trace.len())
+    });
+}
+
+/// The busy workload over Raft groups of three (about 11,800 events: heartbeats, elections and
+/// the 2PC records' replication included), from start to finish.
+#[divan::bench(sample_count = 20)]
+fn raft_busy_run(bencher: divan::Bencher) {
+    let scenario = Arc::new((preset("raft-busy").expect("the raft-busy preset").build)());
     let steps = {
         let mut world = World::new(scenario.clone());
         while world.step(&mut Vec::new()) {}
