@@ -178,7 +178,9 @@ impl Coordinator {
         let txn = TxnId(self.next_txn);
         self.next_txn += self.numbering.stride;
         let participants: Vec<NodeId> = work.keys().copied().collect();
-        context.persist(Record::Prepared { txn, request, participants: participants.clone(), work: work.clone() });
+        // Only a replicated coordinator resumes a transaction from its log, so only it logs the work.
+        let logged_work = if context.config.recovery == Recovery::Resume { work.clone() } else { BTreeMap::new() };
+        context.persist(Record::Prepared { txn, request, participants: participants.clone(), work: logged_work });
         context.note(Note::Phase { txn, role: Role::Coordinator, phase: CoordinatorPhase::Logging.name() });
         self.requests.insert(request, RequestState::Running(txn));
         self.txns.insert(
