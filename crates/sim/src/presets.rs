@@ -258,6 +258,19 @@ prepare record and overwrites it with its no-op: leader-completeness and state-m
         build: raft_bug_vote_without_log_check,
     },
     Preset {
+        name: "raft-bug-commit-old-term-by-count",
+        title: "Bug: commit an entry of an older term by counting replicas (Raft's figure 8)",
+        summary: "A Raft teaching bug, on the Raft paper's figure 8, played in C2 as a group of five (n6-n10) \
+with one entry per AppendEntries. n6, leader of term 1, appends C2's prepare record for t1 and reaches only n7. \
+n6 and n7 stop; n10 wins term 2 with n8 and n9, and its no-op reaches nobody. n6 returns, wins term 3 with n8 \
+and n9, and carries its term-1 prepare record to both: a majority now stores it, and with the bug n6 counts that \
+as committed and applies it, although the entry is not of its own term. n6 crashes before its own no-op follows. \
+n10 returns; its last entry (term 2) is newer than everyone's term-1 entry, so it wins term 4 and replaces entry \
+2 on every replica: leader-completeness and state-machine-safety catch the committed entry that was lost. \
+Without the bug n6 never commits entry 2, and n10 replaces only what was never committed.",
+        build: raft_bug_commit_old_term_by_count,
+    },
+    Preset {
         name: "raft-busy",
         title: "Busy over Raft: 300 concurrent transfers in three groups",
         summary: "The busy preset's 300 random transfers among three shards of eight accounts, with every shard a Raft group of \
@@ -464,6 +477,41 @@ fn c2_race_after_a_cut(seed: u64) -> Scenario {
     let mut scenario = raft(one_transfer(CoordinatorPlacement::Colocated, faults));
     scenario.seed = seed;
     scenario
+}
+
+/// The Raft paper's figure 8 in C2, a group of five (n6-n10), one entry per AppendEntries, the
+/// times read off the run: (a) n6, leader of term 1, appends C2's prepare record and reaches only
+/// n7; (b) n6 and n7 stop, n10 wins term 2 with n8 and n9 and appends a no-op that reaches nobody;
+/// (c) n6 returns and wins term 3 with n8 and n9 and carries its term-1 entry to both, so a majority
+/// stores it; (d) n6 crashes before its own no-op follows, n10 returns and wins term 4 (its last
+/// entry, of term 2, is newer than theirs) and replaces entry 2 everywhere.
+fn raft_bug_commit_old_term_by_count() -> Scenario {
+    let mut scenario = raft(one_transfer(CoordinatorPlacement::Colocated, vec![]));
+    scenario.topology.shards.truncate(2);
+    scenario.replication.replicas = 5;
+    scenario.replication.entries_per_message = 1;
+    scenario.bugs.commit_old_term_by_count = true;
+    let node = |id: u16| NodeId(id);
+    let mut faults = Vec::new();
+    for id in [8, 9, 10] {
+        faults.push(at(141, Fault::Crash(node(id))));
+    }
+    faults.extend([at(160, Fault::Crash(node(6))), at(160, Fault::Crash(node(7)))]);
+    for id in [8, 9, 10] {
+        faults.push(at(160, Fault::Restart(node(id))));
+    }
+    for id in [8, 9, 10] {
+        faults.push(at(366, Fault::Crash(node(id))));
+    }
+    faults.extend([
+        at(390, Fault::Restart(node(8))),
+        at(390, Fault::Restart(node(9))),
+        at(395, Fault::Restart(node(6))),
+        at(1_009, Fault::Crash(node(6))),
+        at(1_015, Fault::Restart(node(10))),
+    ]);
+    scenario.faults = faults;
+    named("raft-bug-commit-old-term-by-count", scenario)
 }
 
 fn raft_bug_vote_without_log_check() -> Scenario {

@@ -187,6 +187,8 @@ fn bad_replication_settings_are_named() {
         &with(r#"{"engine":"raft","heartbeat_ms":200}"#),
         &["replication.heartbeat_ms", "less than election_timeout_ms_min"],
     );
+    assert_names(&with(r#"{"engine":"raft","entries_per_message":0}"#), &["replication.entries_per_message", "0"]);
+    assert_names(&with(r#"{"engine":"raft","entries_per_message":65}"#), &["replication.entries_per_message", "65"]);
     assert_names(&with(r#"{"engine":"paxos"}"#), &["replication.engine", "paxos"]);
     assert_names(&with(r#"{"engine":"raft","replica":3}"#), &["unknown field `replica`"]);
 }

@@ -138,6 +138,8 @@ fn correct_presets_keep_every_invariant_and_bug_presets_break_theirs() {
         "{vote_before_wal:?}"
     );
     assert!(violated(&run_preset("bug-commit-before-log")).contains(&"atomicity"));
+    let figure_8 = violated(&run_preset("raft-bug-commit-old-term-by-count"));
+    assert!(figure_8.contains(&"leader-completeness") && figure_8.contains(&"state-machine-safety"), "{figure_8:?}");
     let vote_without_log_check = violated(&run_preset("raft-bug-vote-without-log-check"));
     assert!(
         vote_without_log_check.contains(&"leader-completeness")
@@ -198,6 +200,16 @@ fn over_raft_a_coordinator_leader_crash_no_longer_blocks() {
     assert!(simulation.in_doubt().is_empty(), "a new TM leader resolved t1: {:?}", simulation.in_doubt());
     let simulation = run_preset("raft-coordinator-leader-crash");
     assert_eq!(client_outcome(&simulation), Some(commitlab_protocol::Decision::Commit));
+}
+
+#[test]
+fn the_figure_8_schedule_loses_nothing_without_its_bug() {
+    let preset = commitlab_sim::preset("raft-bug-commit-old-term-by-count").expect("exists");
+    let mut scenario = (preset.build)();
+    scenario.bugs.commit_old_term_by_count = false;
+    let mut simulation = Simulation::new(scenario).expect("valid");
+    simulation.run_to_end();
+    assert!(violated(&simulation).is_empty(), "{:?}", violated(&simulation));
 }
 
 #[test]
