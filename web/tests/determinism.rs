@@ -8,7 +8,7 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 /// The pinned native runs, compiled in.
-const PINNED: [(&str, &str); 15] = [
+const PINNED: [(&str, &str); 28] = [
     ("happy-path", include_str!("../../tests/scenarios/presets/happy-path.trace")),
     ("vote-no", include_str!("../../tests/scenarios/presets/vote-no.trace")),
     ("lock-conflict", include_str!("../../tests/scenarios/presets/lock-conflict.trace")),
@@ -36,6 +36,34 @@ const PINNED: [(&str, &str); 15] = [
     ("busy", include_str!("../../tests/scenarios/presets/busy.trace")),
     ("bug-vote-before-wal", include_str!("../../tests/scenarios/presets/bug-vote-before-wal.trace")),
     ("bug-commit-before-log", include_str!("../../tests/scenarios/presets/bug-commit-before-log.trace")),
+    ("raft-seed-002", include_str!("../../tests/scenarios/presets/raft-seed-002.trace")),
+    (
+        "raft-coordinator-leader-crash",
+        include_str!("../../tests/scenarios/presets/raft-coordinator-leader-crash.trace"),
+    ),
+    (
+        "raft-participant-leader-crash",
+        include_str!("../../tests/scenarios/presets/raft-participant-leader-crash.trace"),
+    ),
+    (
+        "raft-leader-crash-during-commit",
+        include_str!("../../tests/scenarios/presets/raft-leader-crash-during-commit.trace"),
+    ),
+    ("raft-leader-discovery", include_str!("../../tests/scenarios/presets/raft-leader-discovery.trace")),
+    ("raft-bug-static-leader", include_str!("../../tests/scenarios/presets/raft-bug-static-leader.trace")),
+    ("raft-stale-leader", include_str!("../../tests/scenarios/presets/raft-stale-leader.trace")),
+    ("raft-split-vote", include_str!("../../tests/scenarios/presets/raft-split-vote.trace")),
+    ("raft-follower-crash", include_str!("../../tests/scenarios/presets/raft-follower-crash.trace")),
+    ("raft-majority-lost", include_str!("../../tests/scenarios/presets/raft-majority-lost.trace")),
+    (
+        "raft-bug-vote-without-log-check",
+        include_str!("../../tests/scenarios/presets/raft-bug-vote-without-log-check.trace"),
+    ),
+    (
+        "raft-bug-commit-old-term-by-count",
+        include_str!("../../tests/scenarios/presets/raft-bug-commit-old-term-by-count.trace"),
+    ),
+    ("raft-busy", include_str!("../../tests/scenarios/presets/raft-busy.trace")),
 ];
 
 fn pinned_hash(trace: &str) -> &str {
