@@ -82,25 +82,19 @@ fn report_memory() {
 /// events (world steps) per second.
 #[divan::bench(sample_count = 30)]
 fn busy_run(bencher: divan::Bencher) {
-    let scenario = Arc::new(busy());
-    let steps = {
-        let mut world = World::new(scenario.clone());
-        while world.step(&mut Vec::new()) {}
-        world.steps()
-    };
-    bencher.counter(divan::counter::ItemsCount::new(steps)).bench(|| {
-        let mut world = World::new(scenario.clone());
-        let mut trace = Vec::new();
-        while world.step(&mut trace) {}
-        divan::black_box(trace.len())
-    });
+    bench_world_run(bencher, busy());
 }
 
 /// The busy workload over Raft groups of three (about 11,800 events: heartbeats, elections and
 /// the 2PC records' replication included), from start to finish.
 #[divan::bench(sample_count = 20)]
 fn raft_busy_run(bencher: divan::Bencher) {
-    let scenario = Arc::new((preset("raft-busy").expect("the raft-busy preset").build)());
+    bench_world_run(bencher, (preset("raft-busy").expect("the raft-busy preset").build)());
+}
+
+/// Runs `scenario` with the `World` alone, start to finish; the counter reports events per second.
+fn bench_world_run(bencher: divan::Bencher, scenario: Scenario) {
+    let scenario = Arc::new(scenario);
     let steps = {
         let mut world = World::new(scenario.clone());
         while world.step(&mut Vec::new()) {}
