@@ -125,3 +125,14 @@ fn stats_refuse_bad_options_with_a_message() {
         assert!(err.contains(expected), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn a_replicated_run_exports_to_mermaid_in_seed_002s_shape() {
+    let (code, out, _) = commitlab(&["run", "raft-seed-002", "--format", "mermaid"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("participant C2 as C2 (n4, n5, n6)"), "one participant per group:\n{out}");
+    assert!(out.contains("C1->>C2: n1: Prepare t1"), "2PC arrows go group to group, naming the sender:\n{out}");
+    assert!(out.contains("n1 replicated [2] Prepared(t1, n1, n4)"), "replication rounds as notes:\n{out}");
+    assert!(out.contains("n4 leads C2 in term 1"), "{out}");
+    assert!(!out.contains("AppendEntries") && !out.contains("PreVote"), "Raft messages stay inside:\n{out}");
+}

@@ -4,7 +4,10 @@
 
 use crate::simulation::{NodeSnapshot, RaftView, Simulation};
 use crate::trace::{TraceEntry, TraceEvent};
-use commitlab_protocol::{Endpoint, Role};
+use commitlab_protocol::raft::{Payload, RaftMessage, RaftNote, RaftRole};
+use commitlab_protocol::route::Groups;
+use commitlab_protocol::{Endpoint, Message, Millis, NodeId, Note, Role};
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 pub fn trace_text(trace: &[TraceEntry]) -> String {
@@ -175,6 +178,9 @@ pub fn mermaid(simulation: &Simulation) -> String {
 
 /// The same for any part of the trace (the page exports the whole computed run).
 pub fn mermaid_of(simulation: &Simulation, trace: &[TraceEntry]) -> String {
+    if let Some(groups) = simulation.world().groups() {
+        return mermaid_of_groups(groups, trace);
+    }
     let mut text = String::from("sequenceDiagram\n    participant client as client\n");
     for snapshot in simulation.snapshots_with_wal_tail(0) {
         let _ = writeln!(text, "    participant {} as {} ({})", snapshot.id, snapshot.id, snapshot.label);
@@ -212,6 +218,92 @@ pub fn mermaid_of(simulation: &Simulation, trace: &[TraceEntry]) -> String {
         }
     }
     text
+}
+
+/// A replicated run in seed 002's shape: one participant per group, the 2PC messages between groups
+/// (labelled with the replica that sent them), and each replication round as a note on its group
+/// from proposal to commit, with the entry; Raft's own messages are left out.
+fn mermaid_of_groups(groups: &Groups, trace: &[TraceEntry]) -> String {
+    let mut text = String::from("sequenceDiagram\n    participant client as client\n");
+    for group in &groups.groups {
+        let members = group.members.iter().map(|member| member.to_string()).collect::<Vec<_>>().join(", ");
+        let _ = writeln!(text, "    participant {} as {} ({members})", group.label, group.label);
+    }
+    let label_of = |endpoint: Endpoint| match endpoint {
+        Endpoint::Client => "client".to_string(),
+        Endpoint::Node(node) => groups.of_member(node).map_or(node.to_string(), |group| group.label.clone()),
+    };
+    // What each leader sent at each index, learned from the trace itself (not from the cursor).
+    let mut entries: BTreeMap<(NodeId, u64), String> = BTreeMap::new();
+    // Proposals waiting for their commit: (leader, index) -> proposed at.
+    let mut proposed: BTreeMap<(NodeId, u64), Millis> = BTreeMap::new();
+    for entry in trace {
+        let time = entry.time_ms;
+        match &entry.event {
+            TraceEvent::Send { from: Endpoint::Node(leader), message, .. } => {
+                remember_entries(&mut entries, *leader, message);
+            }
+            TraceEvent::Deliver { from, to, message, .. } if message.is_two_phase() => {
+                let label = mermaid_text(&format!("{from}: {message}"));
+                let _ = writeln!(text, "    {}->>{}: {label}", label_of(*from), label_of(*to));
+            }
+            TraceEvent::Drop { from, to, message, reason, .. } if message.is_two_phase() => {
+                let label = mermaid_text(&format!("{from}: {message} ({reason})"));
+                let _ = writeln!(text, "    {}-x{}: {label}", label_of(*from), label_of(*to));
+            }
+            TraceEvent::Note { at: Endpoint::Node(node), note: Note::Raft(note) } => {
+                let group = label_of(Endpoint::Node(*node));
+                match note {
+                    RaftNote::Proposed { index, .. } => {
+                        proposed.insert((*node, *index), time);
+                    }
+                    RaftNote::Committed { index } => {
+                        let done: Vec<(u64, Millis)> = proposed
+                            .range((*node, 0)..=(*node, *index))
+                            .map(|((_, index), at)| (*index, *at))
+                            .collect();
+                        for (index, at) in done {
+                            proposed.remove(&(*node, index));
+                            let what = entries.get(&(*node, index)).map_or("an entry", String::as_str);
+                            let what = mermaid_text(what);
+                            let _ = writeln!(
+                                text,
+                                "    Note over {group}: {at}-{time} ms {node} replicated [{index}] {what}"
+                            );
+                        }
+                    }
+                    RaftNote::Role { role: RaftRole::Leader, term } => {
+                        let _ = writeln!(text, "    Note over {group}: {time} ms {node} leads {group} in term {term}");
+                    }
+                    _ => {}
+                }
+            }
+            TraceEvent::Crash { node, .. } => {
+                let _ = writeln!(text, "    Note over {}: {time} ms CRASH {node}", label_of(Endpoint::Node(*node)));
+            }
+            TraceEvent::Restart { node } => {
+                let _ = writeln!(text, "    Note over {}: {time} ms RESTART {node}", label_of(Endpoint::Node(*node)));
+            }
+            TraceEvent::Violation(violation) => {
+                let over = violation.nodes.first().map_or("client".to_string(), |node| label_of(Endpoint::Node(*node)));
+                let _ = writeln!(text, "    Note over {over}: {}", mermaid_text(&violation.to_string()));
+            }
+            _ => {}
+        }
+    }
+    text
+}
+
+/// A leader's AppendEntries carry its own entries: remembers what `leader` holds at each index.
+fn remember_entries(texts: &mut BTreeMap<(NodeId, u64), String>, leader: NodeId, message: &Message) {
+    let Message::Raft(RaftMessage::AppendEntries { prev_log_index, entries, .. }) = message else { return };
+    for (offset, entry) in entries.iter().enumerate() {
+        let text = match &entry.payload {
+            Payload::Command(record) => record.to_string(),
+            Payload::Noop => "no-op".to_string(),
+        };
+        texts.insert((leader, prev_log_index + 1 + offset as u64), text);
+    }
 }
 
 /// The run up to the cursor as data: scenario, how it stopped, the trace (canonical text and

@@ -605,13 +605,29 @@ fn the_exported_mermaid_renders_with_the_real_mermaid_library() -> Result<()> {
         "the exported coordinator-crash-after-prepare run has no dropped message (`-x`):\n{crash}"
     );
 
-    let files = [("happy-path.txt", happy.as_str()), ("coordinator-crash-after-prepare.txt", crash.as_str())];
+    // A replicated run exports in seed 002's shape: groups, their replication rounds, no Raft chatter.
+    let replicated_preset = "raft-coordinator-leader-crash";
+    browser.select_option("#preset", replicated_preset)?;
+    browser.wait_for_attr("#app", "data-preset", replicated_preset, DEFAULT_WAIT)?;
+    let replicated = exported_mermaid(&browser, "the Mermaid text of a replicated run", |text| text != crash)?;
+    assert!(replicated.contains("participant TM as TM (n10, n11, n12)"), "{replicated}");
+    assert!(replicated.contains("replicated [2] Prepared(t1, n1, n4)"), "{replicated}");
+    assert!(!replicated.contains("AppendEntries"), "Raft messages stay inside the groups:\n{replicated}");
+
+    let files = [
+        ("happy-path.txt", happy.as_str()),
+        ("coordinator-crash-after-prepare.txt", crash.as_str()),
+        ("raft-coordinator-leader-crash.txt", replicated.as_str()),
+    ];
     let folder = mermaid_folder(&files)?;
     let mermaid_site = Site::start_in(&folder.0);
     let mut failures = Vec::new();
     for (file, text) in files {
         let rendered = render_with_mermaid(&browser, &mermaid_site, file, text).and_then(|svg| {
-            let mut expected = vec!["n1 (C1)", "n4 (C2)", "Prepare t1"];
+            let mut expected = match file.starts_with("raft-") {
+                true => vec!["TM (n10, n11, n12)", "C2 (n4, n5, n6)", "Prepare t1", "replicated", "CRASH n10"],
+                false => vec!["n1 (C1)", "n4 (C2)", "Prepare t1"],
+            };
             if file.starts_with("coordinator-crash") {
                 expected.push("CRASH");
             }
