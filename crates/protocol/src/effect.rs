@@ -105,6 +105,11 @@ pub enum Note {
     TookOver {
         term: u64,
     },
+    /// A replica keeps a 2PC message until its group's leadership is settled (no leader known yet,
+    /// or it leads but has not taken over).
+    Held {
+        message: String,
+    },
 }
 
 impl fmt::Display for Note {
@@ -121,6 +126,7 @@ impl fmt::Display for Note {
             Note::TookOver { term } => {
                 write!(f, "takes over as leader of term {term}: 2PC roles rebuilt from the committed log")
             }
+            Note::Held { message } => write!(f, "holds {message} until its group's leadership is settled"),
         }
     }
 }

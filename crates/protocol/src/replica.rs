@@ -160,7 +160,12 @@ impl Replica {
     fn hold_or_bounce(&mut self, from: Endpoint, message: Message, out: &mut Vec<Effect>) {
         match self.raft.leader() {
             Some(leader) if leader != self.id() => out.push(bounce(from, Some(leader), message)),
-            _ if self.held.len() < HELD_MAX => self.held.push((from, message)),
+            // A resend of a message already waiting here adds nothing.
+            _ if self.held.iter().any(|(held_from, held)| *held_from == from && *held == message) => {}
+            _ if self.held.len() < HELD_MAX => {
+                out.push(Effect::Note(Note::Held { message: message.to_string() }));
+                self.held.push((from, message));
+            }
             _ => out.push(bounce(from, None, message)),
         }
     }

@@ -215,6 +215,9 @@ fn a_message_that_arrives_before_the_leader_takes_over_is_held_then_handled() {
     cluster.submit(1);
     cluster.deliver_all();
     assert_eq!(cluster.replica(1).held().len(), 1, "no leader yet: the request waits at n1");
+    cluster.submit(1);
+    cluster.deliver_all();
+    assert_eq!(cluster.replica(1).held().len(), 1, "the client's resend is not kept twice");
     cluster.timer(1, Timer::Election);
     cluster.timer(4, Timer::Election);
     cluster.deliver_all();
