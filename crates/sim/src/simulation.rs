@@ -76,13 +76,16 @@ pub struct LogRow {
 }
 
 impl RaftView {
-    fn of(replica: &Replica, up: bool) -> RaftView {
+    /// The view with the last `log_tail` log entries (rows keep their indexes).
+    fn of(replica: &Replica, up: bool, log_tail: usize) -> RaftView {
         let raft = replica.raft();
         let durable = raft.durable();
+        let first = durable.log.len().saturating_sub(log_tail);
         let log = durable
             .log
             .iter()
             .enumerate()
+            .skip(first)
             .map(|(position, entry)| LogRow {
                 index: position as u64 + 1,
                 term: entry.term,
@@ -301,8 +304,8 @@ impl Simulation {
         self.snapshots_with_wal_tail(usize::MAX)
     }
 
-    /// Snapshots that carry only the last `wal_tail` WAL records of each node, for views that
-    /// redraw at every animation frame.
+    /// Snapshots that carry only the last `wal_tail` WAL records (and Raft log entries) of each
+    /// node, for views that redraw at every animation frame.
     pub fn snapshots_with_wal_tail(&self, wal_tail: usize) -> Vec<NodeSnapshot> {
         self.cursor
             .slots()
@@ -325,7 +328,7 @@ impl Simulation {
                     wal: slot.wal.iter().skip(slot.wal.len().saturating_sub(wal_tail)).cloned().collect(),
                     wal_first: slot.wal.len().saturating_sub(wal_tail),
                     unwritten: slot.unwritten.clone(),
-                    raft: slot.machine.replica().map(|replica| RaftView::of(replica, slot.up)),
+                    raft: slot.machine.replica().map(|replica| RaftView::of(replica, slot.up, wal_tail)),
                 }
             })
             .collect()

@@ -238,6 +238,12 @@ impl World {
         self.network.in_flight()
     }
 
+    /// When `timer` at `endpoint` is due to fire, if it is armed (read only: for views that show a
+    /// timer running down, such as a replica's election timeout).
+    pub fn timer_due_ms(&self, endpoint: Endpoint, timer: Timer) -> Option<Millis> {
+        self.timers.due_ms(endpoint, timer)
+    }
+
     /// Time of the next event, if any.
     pub fn next_event_ms(&self) -> Option<Millis> {
         self.queue.peek().map(|key| key.at_ms)

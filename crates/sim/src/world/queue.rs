@@ -76,17 +76,18 @@ impl EventQueue {
     }
 }
 
-/// The live scheduled event of every armed timer, by the sequence number of its key.
+/// The live scheduled event of every armed timer: the sequence number of its key and its due
+/// time (kept only so views can show a timer running down; the queue alone decides when it fires).
 #[derive(Clone, Debug, Default)]
 pub(super) struct Timers {
-    armed: BTreeMap<(Endpoint, Timer), u64>,
+    armed: BTreeMap<(Endpoint, Timer), (u64, Millis)>,
 }
 
 impl Timers {
     /// Arms `timer` at `at` for `due_ms`, replacing any earlier arming of the same timer.
     pub(super) fn set(&mut self, queue: &mut EventQueue, at: Endpoint, timer: Timer, due_ms: Millis) {
         let key = queue.schedule(due_ms, Class::Event, Event::Timer { at, timer });
-        self.armed.insert((at, timer), key.sequence);
+        self.armed.insert((at, timer), (key.sequence, due_ms));
     }
 
     /// Disarms a timer because it fired or its owner cancelled it.
@@ -106,6 +107,11 @@ impl Timers {
 
     /// Whether the timer event with `key` is the live arming of `timer` at `at`.
     pub(super) fn is_current(&self, at: Endpoint, timer: Timer, key: EventKey) -> bool {
-        self.armed.get(&(at, timer)) == Some(&key.sequence)
+        self.armed.get(&(at, timer)).is_some_and(|(sequence, _)| *sequence == key.sequence)
+    }
+
+    /// When the armed `timer` at `at` is due, if it is armed.
+    pub(super) fn due_ms(&self, at: Endpoint, timer: Timer) -> Option<Millis> {
+        self.armed.get(&(at, timer)).map(|(_, due_ms)| *due_ms)
     }
 }
