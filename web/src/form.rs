@@ -4,7 +4,7 @@
 
 use commitlab_protocol::{AccountId, Bugs, ShardId, Transfer};
 use commitlab_sim::scenario::{RequestSpec, ShardSpec};
-use commitlab_sim::{CoordinatorPlacement, Ratio, Scenario};
+use commitlab_sim::{CoordinatorPlacement, Engine, Ratio, Scenario};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RequestDraft {
@@ -33,17 +33,46 @@ pub struct FormDraft {
     pub client_retry_ms: String,
     pub seed: String,
     pub end_ms: String,
+    /// Replication: Raft groups (true) or single nodes; the other fields apply to Raft only.
+    pub replicated: bool,
+    pub replicas: String,
+    pub election_timeout_ms_min: String,
+    pub election_timeout_ms_max: String,
+    pub heartbeat_ms: String,
     /// The teaching bugs, switched on or off.
     pub bugs: Bugs,
 }
 
 /// The teaching bugs the form offers, with what each breaks.
-pub const BUG_SWITCHES: [(&str, &str); 4] = [
+pub const BUG_SWITCHES: [(&str, &str); 7] = [
     ("vote_before_wal", "participants vote YES before the prepare record is durable"),
     ("decide_before_log", "the coordinator sends its decision before logging it"),
     ("ignore_locks", "participants prepare without taking locks"),
     ("commit_on_vote_timeout", "the coordinator commits when votes are missing"),
+    ("static_leader", "replicated: senders always use each group's first replica and ignore leader hints"),
+    ("vote_without_log_check", "Raft: replicas grant votes without checking the candidate's log is up to date"),
+    ("commit_old_term_by_count", "Raft: a leader commits an older term's entry by counting replicas (figure 8)"),
 ];
+
+/// The switch of `BUG_SWITCHES` at `index`.
+fn bug_switch(bugs: &mut Bugs, index: usize) -> Option<&mut bool> {
+    match index {
+        0 => Some(&mut bugs.vote_before_wal),
+        1 => Some(&mut bugs.decide_before_log),
+        2 => Some(&mut bugs.ignore_locks),
+        3 => Some(&mut bugs.commit_on_vote_timeout),
+        4 => Some(&mut bugs.static_leader),
+        5 => Some(&mut bugs.vote_without_log_check),
+        6 => Some(&mut bugs.commit_old_term_by_count),
+        _ => None,
+    }
+}
+
+/// Whether the switch of `BUG_SWITCHES` at `index` is on.
+pub fn bug_on(bugs: &Bugs, index: usize) -> bool {
+    let mut bugs = *bugs;
+    bug_switch(&mut bugs, index).is_some_and(|on| *on)
+}
 
 /// Which field an edit changes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,6 +95,12 @@ pub enum Field {
     ClientRetryMs,
     Seed,
     EndMs,
+    /// "raft" or "none".
+    Engine,
+    Replicas,
+    ElectionTimeoutMin,
+    ElectionTimeoutMax,
+    Heartbeat,
     /// One of `BUG_SWITCHES`, by position; the value is "true" or "false".
     Bug(usize),
 }
@@ -112,6 +147,11 @@ impl FormDraft {
             client_retry_ms: scenario.timeouts.client_retry_ms.to_string(),
             seed: scenario.seed.to_string(),
             end_ms: scenario.end_ms.to_string(),
+            replicated: scenario.replication.engine == Engine::Raft,
+            replicas: scenario.replication.replicas.to_string(),
+            election_timeout_ms_min: scenario.replication.election_timeout_ms_min.to_string(),
+            election_timeout_ms_max: scenario.replication.election_timeout_ms_max.to_string(),
+            heartbeat_ms: scenario.replication.heartbeat_ms.to_string(),
             bugs: scenario.bugs,
         }
     }
@@ -150,14 +190,14 @@ impl FormDraft {
             Field::ClientRetryMs => self.client_retry_ms = value,
             Field::Seed => self.seed = value,
             Field::EndMs => self.end_ms = value,
+            Field::Engine => self.replicated = value == "raft",
+            Field::Replicas => self.replicas = value,
+            Field::ElectionTimeoutMin => self.election_timeout_ms_min = value,
+            Field::ElectionTimeoutMax => self.election_timeout_ms_max = value,
+            Field::Heartbeat => self.heartbeat_ms = value,
             Field::Bug(index) => {
-                let on = value == "true";
-                match index {
-                    0 => self.bugs.vote_before_wal = on,
-                    1 => self.bugs.decide_before_log = on,
-                    2 => self.bugs.ignore_locks = on,
-                    3 => self.bugs.commit_on_vote_timeout = on,
-                    _ => {}
+                if let Some(switch) = bug_switch(&mut self.bugs, *index) {
+                    *switch = value == "true";
                 }
             }
         }
@@ -204,8 +244,28 @@ impl FormDraft {
         scenario.seed = number("seed", &self.seed)?;
         scenario.end_ms = number("end (ms)", &self.end_ms)?;
         scenario.bugs = self.bugs;
+        self.replication_into(&mut scenario)?;
         scenario.validate().map_err(|error| error.to_string())?;
         Ok(scenario)
+    }
+}
+
+impl FormDraft {
+    /// The replication fields; with single nodes the Raft settings are kept as they were.
+    fn replication_into(&self, scenario: &mut Scenario) -> Result<(), String> {
+        let replication = &mut scenario.replication;
+        if !self.replicated {
+            replication.engine = Engine::None;
+            return Ok(());
+        }
+        replication.engine = Engine::Raft;
+        replication.replicas = number("replication.replicas", &self.replicas)?;
+        replication.election_timeout_ms_min =
+            number("replication.election_timeout_ms_min", &self.election_timeout_ms_min)?;
+        replication.election_timeout_ms_max =
+            number("replication.election_timeout_ms_max", &self.election_timeout_ms_max)?;
+        replication.heartbeat_ms = number("replication.heartbeat_ms", &self.heartbeat_ms)?;
+        Ok(())
     }
 }
 
@@ -271,6 +331,27 @@ mod tests {
         let mut draft = FormDraft::from_scenario(&scenario);
         draft.set(&Field::Bug(1), "true".to_string());
         assert!(draft.to_scenario(&scenario).expect("valid").bugs.decide_before_log);
+    }
+
+    #[test]
+    fn replication_and_its_bugs_reach_the_scenario_and_bad_values_name_their_field() {
+        let scenario = happy();
+        let mut draft = FormDraft::from_scenario(&scenario);
+        draft.set(&Field::Engine, "raft".to_string());
+        draft.set(&Field::Replicas, "5".to_string());
+        draft.set(&Field::Bug(5), "true".to_string());
+        let replicated = draft.to_scenario(&scenario).expect("valid");
+        assert_eq!(replicated.replication.engine, Engine::Raft);
+        assert_eq!(replicated.replication.replicas, 5);
+        assert!(replicated.bugs.vote_without_log_check);
+        assert_eq!(FormDraft::from_scenario(&replicated), draft);
+        draft.set(&Field::Replicas, "4".to_string());
+        assert!(draft.to_scenario(&scenario).unwrap_err().contains("replication.replicas"));
+        draft.set(&Field::Replicas, "3".to_string());
+        draft.set(&Field::Heartbeat, "500".to_string());
+        assert!(draft.to_scenario(&scenario).unwrap_err().contains("replication.heartbeat_ms"));
+        draft.set(&Field::Engine, "none".to_string());
+        assert_eq!(draft.to_scenario(&scenario).expect("valid").replication.engine, Engine::None);
     }
 
     #[test]

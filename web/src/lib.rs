@@ -2,7 +2,7 @@
 //! click into an action on the model. No protocol logic lives here.
 //!
 //! - `model`: the state and every action, free of Yew (`Playground`, `Action`);
-//! - `run_index`: what the views draw, derived from the trace;
+//! - `run_index`: what the views draw, derived from the trace; `lanes`: the diagram's lanes;
 //! - `form`: the scenario editor's form;
 //! - `state`: the `Reducible` wrapper; `app` and `components`: the views, one per file.
 
@@ -11,6 +11,7 @@ pub mod browser;
 pub mod components;
 pub mod embed;
 pub mod form;
+pub mod lanes;
 pub mod model;
 pub mod run_index;
 pub mod state;

@@ -6,10 +6,11 @@
 
 use crate::form::{Field, FormDraft};
 use crate::run_index::RunIndex;
-use commitlab_protocol::{Endpoint, MessageId, Millis, NodeId, TxnId};
+use commitlab_protocol::route::Group;
+use commitlab_protocol::{Endpoint, MessageId, Millis, NodeId, Timer, TxnId};
 use commitlab_sim::link::{self, LinkError};
 use commitlab_sim::{preset, Fault, MessageTarget, NodeSnapshot, Scenario, Shared, Simulation, Stop, View, PRESETS};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Playback speed: virtual milliseconds per real second at 1x.
 pub const VIRTUAL_MS_PER_SECOND_AT_1X: f64 = 20.0;
@@ -58,6 +59,9 @@ pub enum Action {
     Zoom(f64),
     /// Crash the node if it is up, restart it if it is down.
     ToggleNode(NodeId),
+    /// Expand a replicated group's lane in the sequence diagram into a lane per replica, or
+    /// collapse it back (the group is named by its address, its first member).
+    ToggleGroupLane(NodeId),
     SelectMessage(Option<MessageId>),
     DropMessage(MessageId),
     DelayMessage(MessageId),
@@ -105,6 +109,12 @@ pub struct Playground {
     /// Node snapshots at the cursor, and before the cursor last moved (for change highlights).
     pub snapshots: Vec<NodeSnapshot>,
     pub previous_snapshots: Vec<NodeSnapshot>,
+    /// The replicated mode's groups (C1, C2, ..., TM), in order; empty with single nodes.
+    pub groups: Vec<Group>,
+    /// Groups whose sequence diagram lane is expanded into one lane per replica, by address.
+    pub expanded_groups: BTreeSet<NodeId>,
+    /// When each replica's election timer fires, at the cursor (armed timers only).
+    pub election_due_ms: BTreeMap<NodeId, Millis>,
     pub notice: Option<Notice>,
     pub delay_ms: Millis,
     pub partition_draft: BTreeSet<Endpoint>,
@@ -137,6 +147,7 @@ impl Action {
                 | Action::SetSpeedLog(_)
                 | Action::Zoom(_)
                 | Action::SelectMessage(_)
+                | Action::ToggleGroupLane(_)
         )
     }
 }
@@ -167,6 +178,9 @@ impl Playground {
             highlighted_txn: None,
             snapshots: Vec::new(),
             previous_snapshots: Vec::new(),
+            groups: Vec::new(),
+            expanded_groups: BTreeSet::new(),
+            election_due_ms: BTreeMap::new(),
             notice: None,
             delay_ms: 50,
             partition_draft: BTreeSet::new(),
@@ -179,7 +193,7 @@ impl Playground {
         };
         playground.recompute();
         playground.simulation.seek_step(0);
-        playground.snapshots = playground.simulation.snapshots_with_wal_tail(WAL_SHOWN);
+        playground.cursor_moved();
         playground.previous_snapshots = playground.snapshots.clone();
         Ok(playground)
     }
@@ -278,6 +292,8 @@ impl Playground {
             );
             self.notice = Some(Notice { text, error: true });
         }
+        self.groups = self.simulation.world().groups().map(|groups| groups.groups.clone()).unwrap_or_default();
+        self.expanded_groups.retain(|address| self.groups.iter().any(|group| group.address() == *address));
         self.index = RunIndex::build(&self.simulation);
         self.trace_hash = format!("{:016x}", self.simulation.trace_hash());
         let last_ms = self.simulation.trace().last().map_or(0, |entry| entry.time_ms);
@@ -292,6 +308,15 @@ impl Playground {
     fn cursor_moved(&mut self) {
         let snapshots = self.simulation.snapshots_with_wal_tail(WAL_SHOWN);
         self.previous_snapshots = std::mem::replace(&mut self.snapshots, snapshots);
+        let world = self.simulation.world();
+        self.election_due_ms = self
+            .snapshots
+            .iter()
+            .filter(|snapshot| snapshot.raft.is_some())
+            .filter_map(|snapshot| {
+                world.timer_due_ms(Endpoint::Node(snapshot.id), Timer::Election).map(|due_ms| (snapshot.id, due_ms))
+            })
+            .collect();
     }
 
     fn seek_time(&mut self, time_ms: Millis) {
@@ -353,6 +378,12 @@ impl Playground {
             Action::SetSpeedLog(value) => self.speed_log = value.clamp(SPEED_LOG_MIN, SPEED_LOG_MAX),
             Action::Zoom(factor) => self.span_ms = (self.span_ms * factor).clamp(SPAN_MS_MIN, SPAN_MS_MAX),
             Action::ToggleNode(node) => self.toggle_node(node),
+            Action::ToggleGroupLane(address) => {
+                if self.groups.iter().any(|group| group.address() == address) && !self.expanded_groups.remove(&address)
+                {
+                    self.expanded_groups.insert(address);
+                }
+            }
             Action::SelectMessage(id) => self.selected_message = id,
             Action::DropMessage(id) => self.inject(Fault::Drop(MessageTarget::Id(id))),
             Action::DelayMessage(id) => {
@@ -578,6 +609,44 @@ mod tests {
         assert!(!playground.playing);
         assert!(playground.at_end());
         assert_eq!(playground.display_ms, playground.end_ms as f64);
+    }
+
+    #[test]
+    fn crashing_the_coordinators_leader_moves_the_crown_and_the_client_still_hears_commit() {
+        let mut playground = Playground::from_preset("raft-seed-002");
+        playground.apply(Action::SeekTime(150));
+        playground.apply(Action::ToggleNode(NodeId(1)));
+        playground.apply(Action::SeekStep(u64::MAX));
+        let leader = playground
+            .snapshots
+            .iter()
+            .filter(|snapshot| snapshot.up && snapshot.id.0 <= 3)
+            .find(|snapshot| {
+                snapshot.raft.as_ref().is_some_and(|raft| raft.role == commitlab_protocol::raft::RaftRole::Leader)
+            })
+            .map(|snapshot| snapshot.id);
+        assert!(matches!(leader, Some(NodeId(2 | 3))), "C1's leader: {leader:?}");
+        let outcomes: Vec<_> = playground.simulation.world().client().outcomes().values().copied().collect();
+        assert_eq!(outcomes, [commitlab_protocol::Decision::Commit]);
+    }
+
+    #[test]
+    fn group_lanes_expand_and_collapse_and_only_replicated_groups_do() {
+        let mut playground = Playground::from_preset("raft-seed-002");
+        assert_eq!(playground.groups.len(), 3, "C1, C2, C3: the coordinator sits in C1");
+        assert!(!playground.election_due_ms.is_empty());
+        playground.apply(Action::ToggleGroupLane(NodeId(4)));
+        assert!(playground.expanded_groups.contains(&NodeId(4)));
+        playground.apply(Action::ToggleGroupLane(NodeId(5)));
+        assert_eq!(playground.expanded_groups.len(), 1, "n5 is no group's address");
+        playground.apply(Action::ToggleGroupLane(NodeId(4)));
+        assert!(playground.expanded_groups.is_empty());
+        let rounds = &playground.index.rounds;
+        let prepared = rounds.iter().find(|round| round.entry == "Prepared(t1)").expect("a Prepared round");
+        assert_eq!(
+            (prepared.leader, prepared.index, prepared.end.map(|(_, _, committed)| committed)),
+            (NodeId(1), 2, Some(true))
+        );
     }
 
     #[test]

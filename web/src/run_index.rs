@@ -1,8 +1,10 @@
 //! What the views draw, derived once per computed run from the simulator's trace: one record per
 //! message (sent, delivered or dropped), marks on the lanes (WAL writes, locks, crashes, restarts,
-//! violations) and the phase bands of each transaction. Pure data, no Yew.
+//! violations) and the phase bands of each transaction; in the replicated mode, the replication
+//! rounds of each group's leader (seed 002's ACCEPT/COMMIT boxes). Pure data, no Yew.
 
-use commitlab_protocol::{Decision, Endpoint, MessageId, Millis, Note, Record, Role, TxnId};
+use commitlab_protocol::raft::{Payload, RaftMessage, RaftNote, RaftRole};
+use commitlab_protocol::{Decision, Endpoint, Message, MessageId, Millis, NodeId, Note, Record, Role, Timer, TxnId};
 use commitlab_sim::{Simulation, TraceEvent};
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -26,6 +28,8 @@ pub struct MessageView {
     /// The canonical description, `Prepare t1`.
     pub label: String,
     pub kind: &'static str,
+    /// A consensus message (votes, AppendEntries and their replies), hidden on collapsed groups.
+    pub consensus: bool,
     pub txn: Option<TxnId>,
     pub send_ms: Millis,
     pub send_step: u64,
@@ -62,6 +66,10 @@ pub enum MarkKind {
     Restart,
     /// A timeout that fired: vote timeout, decision resend, query, client retry.
     Timer(String),
+    /// A consensus timer that fired (election timeout, heartbeat): shown on expanded groups only.
+    ConsensusTimer(String),
+    /// A replica became leader of this term.
+    Leader(u64),
     Violation(String),
 }
 
@@ -86,12 +94,32 @@ pub struct PhaseBand {
     pub end: Option<(Millis, u64)>,
 }
 
+/// One replication round of a group's log: from the leader's proposal of entry `index@term` to
+/// the moment that leader's commit index reaches it (seed 002's ACCEPT then COMMIT box).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Round {
+    pub leader: NodeId,
+    pub index: u64,
+    pub term: u64,
+    /// The entry, short: `Prepared(t1)`, `PrepareVote(t1)`, `Commit(t1)`, `no-op`; empty until an
+    /// AppendEntries carrying it is seen.
+    pub entry: String,
+    pub start_ms: Millis,
+    pub start_step: u64,
+    /// When it ended, and whether by committing (or by the leader crashing or stepping down).
+    pub end: Option<(Millis, u64, bool)>,
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RunIndex {
     /// Shared, so views can hand one record to a memoised component without copying it.
     pub messages: Vec<Rc<MessageView>>,
     pub marks: Vec<Rc<Mark>>,
     pub bands: Vec<PhaseBand>,
+    /// Replication rounds in order of proposal.
+    pub rounds: Vec<Rc<Round>>,
+    /// The longest round, to bound window searches.
+    pub longest_round_ms: Millis,
     /// The longest time any message spent from send to end, to bound window searches.
     pub longest_flight_ms: Millis,
     /// Each crash with its restart, if any.
@@ -106,6 +134,9 @@ struct Builder {
     messages: Vec<MessageView>,
     marks: Vec<Mark>,
     bands: Vec<PhaseBand>,
+    rounds: Vec<Round>,
+    /// Open rounds by (leader, index): their position in `rounds`.
+    open_rounds: BTreeMap<(NodeId, u64), usize>,
     /// The longest time any message spent from send to end, to bound window searches.
     longest_flight_ms: Millis,
     /// Each crash with its restart, if any.
@@ -129,6 +160,13 @@ impl RunIndex {
             messages: index.messages.into_iter().map(Rc::new).collect(),
             marks: index.marks.into_iter().map(Rc::new).collect(),
             bands: index.bands,
+            longest_round_ms: index
+                .rounds
+                .iter()
+                .map(|round| round.end.map_or(Millis::MAX, |(end_ms, _, _)| end_ms) - round.start_ms)
+                .max()
+                .unwrap_or(0),
+            rounds: index.rounds.into_iter().map(Rc::new).collect(),
             longest_flight_ms: index.longest_flight_ms,
             downtimes: index.downtimes,
             violations: index.violations,
@@ -153,6 +191,27 @@ impl RunIndex {
             .iter()
             .take_while(move |message| message.send_ms <= to_ms)
             .filter(move |message| message.send_step <= step && message.last_ms() >= from_ms)
+    }
+
+    /// Replication rounds drawn in the time window as seen at `step`, with their position in
+    /// `rounds` (a stable key). A round still open at `step` reaches the cursor.
+    pub fn rounds_in_window(
+        &self,
+        from_ms: Millis,
+        to_ms: Millis,
+        step: u64,
+    ) -> impl Iterator<Item = (usize, &Rc<Round>)> {
+        let earliest = from_ms.saturating_sub(self.longest_round_ms);
+        let start = self.rounds.partition_point(|round| round.start_ms < earliest);
+        self.rounds[start..]
+            .iter()
+            .enumerate()
+            .map(move |(offset, round)| (start + offset, round))
+            .take_while(move |(_, round)| round.start_ms <= to_ms)
+            .filter(move |(_, round)| {
+                round.start_step <= step
+                    && round.end.is_none_or(|(end_ms, end_step, _)| end_step > step || end_ms >= from_ms)
+            })
     }
 
     /// Marks in the time window as seen at `step`, with their position in `marks` (a stable key).
@@ -181,6 +240,7 @@ impl Builder {
             let (ms, step) = (entry.time_ms, entry.step);
             match &entry.event {
                 TraceEvent::Send { id, from, to, message, deliver_ms } => {
+                    index.on_sent(*from, message);
                     positions.insert(*id, index.messages.len());
                     index.messages.push(message_view(*id, *from, *to, message, ms, step, *deliver_ms, None));
                 }
@@ -212,6 +272,7 @@ impl Builder {
                 }
                 TraceEvent::Note { at, note } => index.on_note(*at, note, ms, step, &mut open_bands),
                 TraceEvent::Crash { node, .. } => {
+                    index.close_rounds(*node, u64::MAX, ms, step, false);
                     index.marks.push(Mark { endpoint: Endpoint::Node(*node), ms, step, kind: MarkKind::Crash });
                     index.downtimes.push(Downtime { node: *node, start_ms: ms, start_step: step, end: None });
                 }
@@ -229,7 +290,11 @@ impl Builder {
                     }
                 }
                 TraceEvent::TimerFired { at, timer } => {
-                    index.marks.push(Mark { endpoint: *at, ms, step, kind: MarkKind::Timer(timer.to_string()) });
+                    let kind = match timer {
+                        Timer::Election | Timer::Heartbeat => MarkKind::ConsensusTimer(timer.to_string()),
+                        _ => MarkKind::Timer(timer.to_string()),
+                    };
+                    index.marks.push(Mark { endpoint: *at, ms, step, kind });
                 }
                 TraceEvent::Partition { .. } | TraceEvent::Heal | TraceEvent::FaultSkipped { .. } => {}
             }
@@ -266,7 +331,67 @@ impl Builder {
                     self.bands[position].end = Some((ms, step));
                 }
             }
+            Note::Raft(raft) => self.on_raft_note(at, raft, ms, step),
             _ => {}
+        }
+    }
+
+    /// Opens a round at a proposal, closes rounds at a commit, a step-down or a truncation.
+    fn on_raft_note(&mut self, at: Endpoint, note: &RaftNote, ms: Millis, step: u64) {
+        let Endpoint::Node(node) = at else { return };
+        match note {
+            RaftNote::Proposed { index, term } => {
+                // A leader that proposes at an index again had its earlier entry there replaced.
+                if let Some(position) = self.open_rounds.insert((node, *index), self.rounds.len()) {
+                    self.rounds[position].end = Some((ms, step, false));
+                }
+                let round = Round {
+                    leader: node,
+                    index: *index,
+                    term: *term,
+                    entry: String::new(),
+                    start_ms: ms,
+                    start_step: step,
+                    end: None,
+                };
+                self.rounds.push(round);
+            }
+            RaftNote::Committed { index } => self.close_rounds(node, *index, ms, step, true),
+            RaftNote::Role { role: RaftRole::Leader, term } => {
+                self.marks.push(Mark { endpoint: at, ms, step, kind: MarkKind::Leader(*term) });
+            }
+            RaftNote::Role { .. } | RaftNote::LostQuorum { .. } => self.close_rounds(node, u64::MAX, ms, step, false),
+            RaftNote::Truncated { .. } => {}
+        }
+    }
+
+    /// Ends the open rounds of `leader` up to entry `through`.
+    fn close_rounds(&mut self, leader: NodeId, through: u64, ms: Millis, step: u64, committed: bool) {
+        let closing: Vec<(NodeId, u64)> =
+            self.open_rounds.range((leader, 0)..=(leader, through)).map(|(key, _)| *key).collect();
+        for key in closing {
+            let position = self.open_rounds.remove(&key).expect("an open round");
+            self.rounds[position].end = Some((ms, step, committed));
+        }
+    }
+
+    /// Names the entries of the leader's open rounds from the AppendEntries that carry them.
+    fn on_sent(&mut self, from: Endpoint, message: &Message) {
+        let (Endpoint::Node(leader), Message::Raft(RaftMessage::AppendEntries { prev_log_index, entries, .. })) =
+            (from, message)
+        else {
+            return;
+        };
+        for (offset, entry) in entries.iter().enumerate() {
+            let index = prev_log_index + 1 + offset as u64;
+            let Some(&position) = self.open_rounds.get(&(leader, index)) else { continue };
+            let round = &mut self.rounds[position];
+            if round.entry.is_empty() && round.term == entry.term {
+                round.entry = match &entry.payload {
+                    Payload::Noop => "no-op".to_string(),
+                    Payload::Command(record) => short_record(record),
+                };
+            }
         }
     }
 
@@ -302,11 +427,21 @@ fn message_view(
         to,
         label: message.to_string(),
         kind: message.kind(),
+        consensus: matches!(message, Message::Raft(_)),
         txn: message.txn(),
         send_ms,
         send_step,
         due_ms,
         duplicate_of,
         end: None,
+    }
+}
+
+/// A record as a replication round names it: its kind and transaction, `Prepared(t1)`.
+fn short_record(record: &Record) -> String {
+    let text = record.to_string();
+    match text.split_once(", ") {
+        Some((head, _)) => format!("{head})"),
+        None => text,
     }
 }

@@ -1,8 +1,9 @@
 //! The cluster picture, after seed 002's: each shard a box holding its node, the transaction
 //! manager and the client above; up or down, role, locks held and doubt; the partition drawn as cut
 //! links; messages in flight moving along the links. Click a node to crash or restart it, a
-//! message to act on it.
+//! message to act on it. In the replicated mode each group is a box of replicas (`groups.rs`).
 
+use crate::components::groups;
 use crate::model::{Action, Playground};
 use crate::state::Props;
 use commitlab_protocol::{Endpoint, Role};
@@ -13,6 +14,9 @@ const WIDTH: f64 = 600.0;
 const HEIGHT: f64 = 320.0;
 
 fn position(playground: &Playground, endpoint: Endpoint) -> (f64, f64) {
+    if !playground.groups.is_empty() {
+        return groups::position(&playground.groups, endpoint);
+    }
     let Endpoint::Node(node) = endpoint else { return (WIDTH / 2.0, 30.0) };
     let shards: Vec<&NodeSnapshot> = playground.snapshots.iter().filter(|snapshot| snapshot.shard.is_some()).collect();
     match shards.iter().position(|snapshot| snapshot.id == node) {
@@ -39,10 +43,14 @@ pub fn ClusterView(props: &Props) -> Html {
     let group_of = |endpoint: &Endpoint| partition.iter().position(|group| group.contains(endpoint));
     let cut =
         |left: &Endpoint, right: &Endpoint| matches!((group_of(left), group_of(right)), (Some(a), Some(b)) if a != b);
+    let replicated = !playground.groups.is_empty();
     let mut links = Vec::new();
     for (index, left) in endpoints.iter().enumerate() {
         for right in &endpoints[index + 1..] {
-            links.push((*left, *right, cut(left, right)));
+            // Replicas talk within their group and 2PC goes group to group: links would only clutter.
+            if !replicated {
+                links.push((*left, *right, cut(left, right)));
+            }
         }
     }
     let partition_text = if partition.is_empty() {
@@ -63,8 +71,10 @@ pub fn ClusterView(props: &Props) -> Html {
         .messages_in_window(now_ms, now_ms, step)
         .filter(|message| message.from != message.to && message.in_flight_at(step))
         .collect();
+    let (width, height) =
+        if replicated { (groups::WIDTH, groups::height(&playground.groups)) } else { (WIDTH, HEIGHT) };
     html! {
-        <svg id="cluster" viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="group" aria-label="Cluster: click a node to crash or restart it">
+        <svg id="cluster" viewBox={format!("0 0 {width} {height}")} role="group" aria-label="Cluster: click a node to crash or restart it">
             { for links.iter().map(|(left, right, is_cut)| {
                 let (x1, y1) = position(&playground, *left);
                 let (x2, y2) = position(&playground, *right);
@@ -73,7 +83,11 @@ pub fn ClusterView(props: &Props) -> Html {
                 }
             }) }
             { client(&playground) }
-            { for playground.snapshots.iter().map(|snapshot| node(&playground, snapshot, props)) }
+            if replicated {
+                { groups::groups_picture(&playground, props) }
+            } else {
+                { for playground.snapshots.iter().map(|snapshot| node(&playground, snapshot, props)) }
+            }
             { for flying.iter().map(|message| {
                 let (x1, y1) = position(&playground, message.from);
                 let (x2, y2) = position(&playground, message.to);
@@ -105,7 +119,7 @@ pub fn ClusterView(props: &Props) -> Html {
                     </circle>
                 }
             }) }
-            <text class="partition-text" x="8" y={(HEIGHT - 4.0).to_string()}>{ partition_text }</text>
+            <text class="partition-text" x="8" y={(height - 4.0).to_string()}>{ partition_text }</text>
         </svg>
     }
 }

@@ -1,7 +1,7 @@
 //! The scenario editor: a form for the common fields and the whole scenario as JSON. Invalid input
 //! says what is wrong and where; the last valid scenario keeps running.
 
-use crate::form::{Field, BUG_SWITCHES};
+use crate::form::{bug_on, Field, FormDraft, BUG_SWITCHES};
 use crate::model::{Action, EditorTab};
 use crate::state::{on_click, Handle, RevisionProps as Props};
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
@@ -127,15 +127,11 @@ fn form(props: &Props) -> Html {
                 { text_field(state, "seed", Field::Seed, &draft.seed) }
                 { text_field(state, "end (ms)", Field::EndMs, &draft.end_ms) }
             </fieldset>
+            { replication(state, draft) }
             <fieldset class="bugs">
                 <legend>{ "Protocol bugs, for teaching: each breaks a rule an invariant checks" }</legend>
                 { for BUG_SWITCHES.iter().enumerate().map(|(index, (name, description))| {
-                    let checked = match index {
-                        0 => draft.bugs.vote_before_wal,
-                        1 => draft.bugs.decide_before_log,
-                        2 => draft.bugs.ignore_locks,
-                        _ => draft.bugs.commit_on_vote_timeout,
-                    };
+                    let checked = bug_on(&draft.bugs, index);
                     let state = props.state.clone();
                     let onchange = Callback::from(move |event: Event| {
                         let input: HtmlInputElement = event.target_unchecked_into();
@@ -151,5 +147,41 @@ fn form(props: &Props) -> Html {
             </fieldset>
             <button id="apply-form" class="primary" onclick={send(Action::ApplyForm)}>{ "Apply" }</button>
         </div>
+    }
+}
+
+/// The replication fields: single nodes or Raft groups of 3 or 5, with Raft's timing.
+fn replication(state: &Handle, draft: &FormDraft) -> Html {
+    let on_select = |field: Field| {
+        let state = state.clone();
+        Callback::from(move |event: Event| {
+            let select: HtmlSelectElement = event.target_unchecked_into();
+            state.dispatch(Action::EditForm(field.clone(), select.value()));
+        })
+    };
+    html! {
+        <fieldset class="grid replication">
+            <legend>{ "Replication: each shard (and a TM) a consensus group" }</legend>
+            <label class="field">
+                <span>{ "engine" }</span>
+                <select aria-label="Replication engine" onchange={on_select(Field::Engine)}>
+                    <option value="none" selected={!draft.replicated}>{ "none (single nodes)" }</option>
+                    <option value="raft" selected={draft.replicated}>{ "Raft" }</option>
+                </select>
+            </label>
+            if draft.replicated {
+                <label class="field">
+                    <span>{ "replicas per group" }</span>
+                    <select aria-label="Replicas per group" onchange={on_select(Field::Replicas)}>
+                        { for ["3", "5"].iter().map(|count| html! {
+                            <option value={*count} selected={draft.replicas == *count}>{ *count }</option>
+                        }) }
+                    </select>
+                </label>
+                { text_field(state, "election timeout min (ms)", Field::ElectionTimeoutMin, &draft.election_timeout_ms_min) }
+                { text_field(state, "election timeout max (ms)", Field::ElectionTimeoutMax, &draft.election_timeout_ms_max) }
+                { text_field(state, "heartbeat (ms)", Field::Heartbeat, &draft.heartbeat_ms) }
+            }
+        </fieldset>
     }
 }

@@ -2,11 +2,14 @@
 
 pub mod cluster;
 pub mod controls;
+pub mod crown;
 pub mod details;
 pub mod editor;
 pub mod faults;
+pub mod groups;
 pub mod header;
 pub mod invariants;
+pub mod round;
 pub mod sequence;
 pub mod share;
 pub mod tables;

@@ -2,19 +2,31 @@
 //! to its arrival, slanted by latency; crosses for dropped messages, marks for WAL writes, locks,
 //! crashes and restarts, and the phase bands of each transaction as in seed 001's diagram.
 //!
+//! In the replicated mode a lane per group (C1, C2, C3, TM) by default: 2PC arrows leave from the
+//! group of the replica that sent them, consensus messages are hidden, and each replication round
+//! is a double-line box on the group's lane from the leader's proposal to its commit (seed 002's
+//! ACCEPT and COMMIT boxes). Clicking a group's header shows a lane per replica with the Raft
+//! messages between them.
+//!
 //! Only the time window around the cursor is drawn, so runs with thousands of messages stay
 //! smooth: the window follows the cursor during play.
 
+use crate::components::crown::crown;
+use crate::components::round::{RoundProps, RoundView};
+use crate::lanes::{Lane, Lanes};
 use crate::model::{Action, Playground};
 use crate::run_index::{Ending, Mark, MarkKind, MessageView};
 use crate::state::{Props, State};
-use commitlab_protocol::{Endpoint, Millis};
+use commitlab_protocol::raft::RaftRole;
+use commitlab_protocol::{Endpoint, Millis, NodeId};
 use std::rc::Rc;
 use yew::prelude::*;
 
 const WIDTH: f64 = 860.0;
 const HEIGHT: f64 = 560.0;
 const HEADER: f64 = 46.0;
+/// The header with a row of group names above the lanes (replicated mode).
+const HEADER_WITH_GROUPS: f64 = 66.0;
 const MARGIN: f64 = 60.0;
 /// Above this many arrows in view, labels move into tooltips.
 const LABELLED_ARROWS_MAX: usize = 70;
@@ -22,12 +34,16 @@ const LABELLED_ARROWS_MAX: usize = 70;
 const DETAILED_ARROWS_MAX: usize = 160;
 /// Above this many transactions in view, phase bands are left out.
 const BANDS_MAX: usize = 8;
+/// Above this many replication rounds in view, their boxes lose their labels.
+const LABELLED_ROUNDS_MAX: usize = 40;
 
 /// Maps virtual time and lanes to diagram coordinates. Content is drawn at absolute time
 /// coordinates (`y`) inside a group that is shifted to the window, so while the cursor moves only
 /// that shift changes and the elements already drawn stay as they are.
 struct Geometry {
-    lanes: Vec<Endpoint>,
+    lanes: Lanes,
+    /// The height of the lane headers.
+    header: f64,
     top_ms: f64,
     span_ms: f64,
     /// Pixels per virtual millisecond.
@@ -36,18 +52,30 @@ struct Geometry {
 
 impl Geometry {
     fn new(playground: &Playground) -> Geometry {
-        let lanes = std::iter::once(Endpoint::Client)
-            .chain(playground.snapshots.iter().map(|snapshot| Endpoint::Node(snapshot.id)))
-            .collect();
+        let lanes = Lanes::new(&playground.snapshots, &playground.groups, &playground.expanded_groups);
+        let header = if lanes.replicated() { HEADER_WITH_GROUPS } else { HEADER };
         let span_ms = playground.span_ms;
         let top_ms = (playground.display_ms - 0.8 * span_ms).max(0.0);
-        Geometry { lanes, top_ms, span_ms, scale: (HEIGHT - HEADER - 8.0) / span_ms }
+        Geometry { lanes, header, top_ms, span_ms, scale: (HEIGHT - header - 8.0) / span_ms }
+    }
+
+    fn lane_x(&self, lane: usize) -> f64 {
+        let gaps = (self.lanes.lanes.len().max(2) - 1) as f64;
+        MARGIN + lane as f64 * (WIDTH - 2.0 * MARGIN) / gaps
     }
 
     fn x(&self, endpoint: Endpoint) -> f64 {
-        let position = self.lanes.iter().position(|lane| *lane == endpoint).unwrap_or(0);
-        let gaps = (self.lanes.len().max(2) - 1) as f64;
-        MARGIN + position as f64 * (WIDTH - 2.0 * MARGIN) / gaps
+        self.lane_x(self.lanes.lane(endpoint))
+    }
+
+    /// Where a mark of `endpoint` goes: on its lane, or beside its collapsed group's lane.
+    fn mark_x(&self, endpoint: Endpoint) -> f64 {
+        self.x(endpoint) + 5.0 * self.lanes.member_offset(endpoint)
+    }
+
+    /// Consensus messages of a collapsed group are not drawn.
+    fn shows(&self, message: &MessageView) -> bool {
+        !(message.consensus && self.lanes.is_collapsed(message.from))
     }
 
     /// The content coordinate of a time.
@@ -57,11 +85,11 @@ impl Geometry {
 
     /// Where a time is in the visible diagram.
     fn viewport_y(&self, ms: f64) -> f64 {
-        HEADER + (ms - self.top_ms) * self.scale
+        self.header + (ms - self.top_ms) * self.scale
     }
 
     fn content_transform(&self) -> String {
-        format!("translate(0 {:.2})", HEADER - self.top_ms * self.scale)
+        format!("translate(0 {:.2})", self.header - self.top_ms * self.scale)
     }
 
     fn window(&self) -> (Millis, Millis) {
@@ -82,7 +110,8 @@ pub fn SequenceDiagram(props: &Props) -> Html {
     let geometry = Geometry::new(&playground);
     let step = playground.simulation.cursor_step();
     let (from_ms, to_ms) = geometry.window();
-    let messages: Vec<&Rc<MessageView>> = playground.index.messages_in_window(from_ms, to_ms, step).collect();
+    let messages: Vec<&Rc<MessageView>> =
+        playground.index.messages_in_window(from_ms, to_ms, step).filter(|message| geometry.shows(message)).collect();
     let labelled = messages.len() <= LABELLED_ARROWS_MAX;
     let detailed = messages.len() <= DETAILED_ARROWS_MAX;
     html! {
@@ -94,19 +123,26 @@ pub fn SequenceDiagram(props: &Props) -> Html {
                         <path d="M 0 0 L 10 5 L 0 10 z" class="arrowhead" />
                     </marker>
                 </defs>
-                { lane_lines(&geometry) }
+                { lane_lines(&playground, &geometry) }
                 <g class="content" transform={geometry.content_transform()}>
                     { bands(&playground, &geometry) }
                     { downtimes(&playground, &geometry) }
+                    { rounds(&playground, &geometry) }
                     { time_axis(&geometry) }
-                    { for stacked(&messages).map(|(message, stack)| arrow(&playground, &geometry, message, stack, labelled, detailed, &dispatcher)) }
+                    { for stacked(&messages, &geometry.lanes).map(|(message, stack)| arrow(&playground, &geometry, message, stack, labelled, detailed, &dispatcher)) }
                     { marks(&playground, &geometry) }
                 </g>
                 { cursor_line(&playground, &geometry) }
                 { lane_headers(&playground, &geometry, props) }
+                if geometry.lanes.replicated() {
+                    { group_headers(&playground, &geometry, props) }
+                }
             </svg>
             <figcaption class="legend">
                 { "solid arrow: delivered · dashed: in flight · ✕: dropped · ■ WAL write · padlock: lock taken (filled) or released (open) · clock: a timeout fired · red ✕ and band: crash · ↻ restart · shaded bands: a transaction's prepare, commit or abort phase" }
+                if geometry.lanes.replicated() {
+                    { " · double box: a replication round, from the leader's proposal to its commit · crown: a replica became leader · click a group's name to show its replicas and their Raft messages" }
+                }
             </figcaption>
         </figure>
     }
@@ -144,16 +180,24 @@ fn bands(playground: &Playground, geometry: &Geometry) -> Html {
 }
 
 /// The lanes, drawn in the fixed frame: they span the whole view whatever the time.
-fn lane_lines(geometry: &Geometry) -> Html {
+fn lane_lines(playground: &Playground, geometry: &Geometry) -> Html {
     let bottom = HEIGHT - 4.0;
     html! {
         <g class="lanes">
-            { for geometry.lanes.iter().map(|endpoint| {
-                let x = geometry.x(*endpoint).to_string();
-                html! {
-                    <g class="lane" data-endpoint={endpoint.to_string()}>
-                        <line class="lane-line" x1={x.clone()} y1={HEADER.to_string()} x2={x} y2={bottom.to_string()} />
-                    </g>
+            { for geometry.lanes.lanes.iter().enumerate().map(|(position, lane)| {
+                let x = geometry.lane_x(position).to_string();
+                let top = geometry.header.to_string();
+                match lane {
+                    Lane::Group(group) => html! {
+                        <g class="lane group-lane" data-group={group_label(playground, *group)}>
+                            <line class="lane-line" x1={x.clone()} y1={top} x2={x} y2={bottom.to_string()} />
+                        </g>
+                    },
+                    _ => html! {
+                        <g class="lane" data-endpoint={lane_endpoint(lane).to_string()}>
+                            <line class="lane-line" x1={x.clone()} y1={top} x2={x} y2={bottom.to_string()} />
+                        </g>
+                    },
                 }
             }) }
         </g>
@@ -166,7 +210,7 @@ fn downtimes(playground: &Playground, geometry: &Geometry) -> Html {
     html! {
         <g class="downtimes">
             { for playground.index.downtimes.iter().enumerate().filter(|(_, downtime)| downtime.start_step <= step).map(|(position, downtime)| {
-                let x = geometry.x(Endpoint::Node(downtime.node)).to_string();
+                let x = geometry.mark_x(Endpoint::Node(downtime.node)).to_string();
                 let end_ms = downtime.end.filter(|(_, end_step)| *end_step <= step)
                     .map_or(playground.display_ms, |(end_ms, _)| end_ms as f64);
                 let (top, bottom) = (geometry.y(downtime.start_ms as f64), geometry.y(end_ms));
@@ -179,15 +223,19 @@ fn downtimes(playground: &Playground, geometry: &Geometry) -> Html {
     }
 }
 
-/// Pairs each message with its place among the local (self) messages sent by the same node in
-/// the same millisecond, so their loops are stacked instead of drawn on top of each other.
-fn stacked<'a>(messages: &'a [&'a Rc<MessageView>]) -> impl Iterator<Item = (&'a Rc<MessageView>, usize)> {
-    let mut counts: std::collections::BTreeMap<(Endpoint, Millis), usize> = std::collections::BTreeMap::new();
+/// Pairs each message with its place among the local messages (within one lane) sent from the
+/// same lane in the same millisecond, so their loops are stacked instead of drawn on top of each other.
+fn stacked<'a>(
+    messages: &'a [&'a Rc<MessageView>],
+    lanes: &'a Lanes,
+) -> impl Iterator<Item = (&'a Rc<MessageView>, usize)> + 'a {
+    let mut counts: std::collections::BTreeMap<(usize, Millis), usize> = std::collections::BTreeMap::new();
     messages.iter().map(move |message| {
-        if message.from != message.to {
+        let lane = lanes.lane(message.from);
+        if lane != lanes.lane(message.to) {
             return (*message, 0);
         }
-        let count = counts.entry((message.from, message.send_ms)).or_insert(0);
+        let count = counts.entry((lane, message.send_ms)).or_insert(0);
         *count += 1;
         (*message, *count - 1)
     })
@@ -212,6 +260,10 @@ struct ArrowProps {
     x2: f64,
     y2: f64,
     end: ArrowEnd,
+    /// Drawn as a loop: both ends on one lane.
+    local: bool,
+    /// Name the sending replica in the label (it is drawn on its group's lane).
+    named_sender: bool,
     selected: bool,
     highlighted: bool,
     labelled: bool,
@@ -246,6 +298,8 @@ fn arrow(
     };
     html! {
         <Arrow key={message.id.0} message={message.clone()} dispatcher={dispatcher.clone()} {x1} {y1} {x2} {y2} {end}
+            local={geometry.lanes.lane(message.from) == geometry.lanes.lane(message.to)}
+            named_sender={geometry.lanes.is_collapsed(message.from)}
             selected={playground.selected_message == Some(message.id)}
             highlighted={playground.highlighted_txn.is_some() && playground.highlighted_txn == message.txn}
             {labelled} {detailed} />
@@ -284,7 +338,7 @@ fn Arrow(props: &ArrowProps) -> Html {
     }
     let cross = *end == ArrowEnd::Dropped;
     let title = describe_shown(message, *end != ArrowEnd::InFlight);
-    let local = message.from == message.to;
+    let local = props.local;
     let body = if local {
         let path = format!("M {x1} {y1} C {} {} {} {} {x1} {}", x1 + 34.0, y1 - 4.0, x1 + 34.0, y1 + 12.0, y1 + 8.0);
         html! { <path class="shaft" d={path} marker-end="url(#arrowhead)" /> }
@@ -306,13 +360,23 @@ fn Arrow(props: &ArrowProps) -> Html {
             if props.labelled {
                 <text class="label" x={label_x.to_string()} y={label_y.to_string()}
                     text-anchor={if local { "start" } else { "middle" }}>
-                    { match message.duplicate_of {
-                        Some(of) => format!("{} (copy of {of})", message.label),
-                        None => message.label.clone(),
-                    } }
+                    { arrow_label(message, props.named_sender) }
                 </text>
             }
         </g>
+    }
+}
+
+/// The arrow's label: `Vote t1 YES`, `n5: Vote t1 YES` from a collapsed group's replica.
+fn arrow_label(message: &MessageView, named_sender: bool) -> String {
+    let label = match message.duplicate_of {
+        Some(of) => format!("{} (copy of {of})", message.label),
+        None => message.label.clone(),
+    };
+    if named_sender {
+        format!("{}: {label}", message.from)
+    } else {
+        label
     }
 }
 
@@ -343,10 +407,15 @@ fn marks(playground: &Playground, geometry: &Geometry) -> Html {
     let (from_ms, to_ms) = geometry.window();
     let marks: Vec<_> = playground.index.marks_in_window(from_ms, to_ms, step).collect();
     let with_locks = marks.len() <= 400;
+    let shown = |mark: &Mark| match mark.kind {
+        MarkKind::ConsensusTimer(_) => !geometry.lanes.is_collapsed(mark.endpoint),
+        MarkKind::LockTaken(_) | MarkKind::LockReleased(_) => with_locks,
+        _ => true,
+    };
     html! {
         <g class="marks">
-            { for marks.iter().filter(|(_, mark)| with_locks || !matches!(mark.kind, MarkKind::LockTaken(_) | MarkKind::LockReleased(_))).map(|(position, mark)| {
-                let (x, y) = (geometry.x(mark.endpoint), geometry.y(mark.ms as f64));
+            { for marks.iter().filter(|(_, mark)| shown(mark)).map(|(position, mark)| {
+                let (x, y) = (geometry.mark_x(mark.endpoint), geometry.y(mark.ms as f64));
                 html! { <MarkView key={*position} mark={(*mark).clone()} {x} {y} /> }
             }) }
         </g>
@@ -384,7 +453,13 @@ fn MarkView(props: &MarkProps) -> Html {
                 { "↻" }<title>{ format!("{} ms {node} restarted", mark.ms) }</title>
             </text>
         },
-        MarkKind::Timer(text) => html! {
+        MarkKind::Leader(term) => html! {
+            <g class="leader-mark" data-node={node.clone()}>
+                <title>{ format!("{} ms {node} leader in term {term}", mark.ms) }</title>
+                { crown(x, y - 1.0, 12.0) }
+            </g>
+        },
+        MarkKind::Timer(text) | MarkKind::ConsensusTimer(text) => html! {
             <g class="timer-mark" data-node={node.clone()}>
                 <title>{ format!("{} ms {node} timer fired: {text}", mark.ms) }</title>
                 <circle cx={(x + 10.0).to_string()} cy={y.to_string()} r="4" />
@@ -453,40 +528,180 @@ fn cursor_line(playground: &Playground, geometry: &Geometry) -> Html {
 }
 
 fn lane_headers(playground: &Playground, geometry: &Geometry, props: &Props) -> Html {
+    // With groups, the lane boxes sit below the row of group names.
+    let top = geometry.header - HEADER;
     html! {
         <g class="lane-headers">
-            <rect class="header-backdrop" x="0" y="0" width={WIDTH.to_string()} height={(HEADER - 4.0).to_string()} />
-            { for geometry.lanes.iter().map(|endpoint| {
-                let x = geometry.x(*endpoint);
-                let snapshot = match endpoint {
-                    Endpoint::Node(node) => playground.snapshots.iter().find(|snapshot| snapshot.id == *node),
-                    Endpoint::Client => None,
-                };
-                let mut class = classes!("lane-header");
-                let (title, subtitle, onclick) = match snapshot {
-                    Some(snapshot) => {
-                        class.push(if snapshot.up { "up" } else { "down" });
-                        if playground.highlighted_nodes.contains(&snapshot.id) {
-                            class.push("highlighted");
-                        }
-                        let state = props.state.clone();
-                        let node = snapshot.id;
-                        let onclick = Callback::from(move |_: MouseEvent| state.dispatch(Action::ToggleNode(node)));
-                        (snapshot.id.to_string(), snapshot.label.clone(), Some(onclick))
-                    }
-                    None => ("client".to_string(), String::new(), None),
-                };
-                let action = snapshot.map(|snapshot| format!("{} {}", if snapshot.up { "Crash" } else { "Restart" }, snapshot.id));
-                html! {
-                    <g class={class} data-endpoint={endpoint.to_string()} {onclick} aria-label={action.clone()}>
-                        if let Some(action) = action {
-                            <title>{ format!("{action} (click)") }</title>
-                        }
-                        <rect x={(x - 30.0).to_string()} y="4" width="60" height="34" rx="6" />
-                        <text class="name" x={x.to_string()} y="19" text-anchor="middle">{ title }</text>
-                        <text class="subtitle" x={x.to_string()} y="32" text-anchor="middle">{ subtitle }</text>
-                    </g>
+            <rect class="header-backdrop" x="0" y="0" width={WIDTH.to_string()} height={(geometry.header - 4.0).to_string()} />
+            { for geometry.lanes.lanes.iter().enumerate().map(|(position, lane)| {
+                let x = geometry.lane_x(position);
+                match lane {
+                    Lane::Group(group) => group_lane_header(playground, *group, x, top, props),
+                    _ => lane_header(playground, lane_endpoint(lane), x, top, props),
                 }
+            }) }
+        </g>
+    }
+}
+
+/// The endpoint a client or node lane stands for.
+fn lane_endpoint(lane: &Lane) -> Endpoint {
+    match lane {
+        Lane::Node(node) => Endpoint::Node(*node),
+        _ => Endpoint::Client,
+    }
+}
+
+fn group_label(playground: &Playground, group: usize) -> String {
+    playground.groups.get(group).map(|group| group.label.clone()).unwrap_or_default()
+}
+
+/// A lane's header: click a node to crash or restart it. A replica shows its role and term,
+/// crowned when it leads.
+fn lane_header(playground: &Playground, endpoint: Endpoint, x: f64, top: f64, props: &Props) -> Html {
+    let snapshot = match endpoint {
+        Endpoint::Node(node) => playground.snapshots.iter().find(|snapshot| snapshot.id == node),
+        Endpoint::Client => None,
+    };
+    let mut class = classes!("lane-header");
+    let (title, subtitle, onclick) = match snapshot {
+        Some(snapshot) => {
+            class.push(if snapshot.up { "up" } else { "down" });
+            if playground.highlighted_nodes.contains(&snapshot.id) {
+                class.push("highlighted");
+            }
+            let state = props.state.clone();
+            let node = snapshot.id;
+            let onclick = Callback::from(move |_: MouseEvent| state.dispatch(Action::ToggleNode(node)));
+            let subtitle = match &snapshot.raft {
+                Some(raft) if snapshot.up => format!("{} t{}", raft.role, raft.term),
+                Some(_) => "DOWN".to_string(),
+                None => snapshot.label.clone(),
+            };
+            (snapshot.id.to_string(), subtitle, Some(onclick))
+        }
+        None => ("client".to_string(), String::new(), None),
+    };
+    let leads = snapshot.and_then(|snapshot| snapshot.raft.as_ref()).is_some_and(|raft| raft.role == RaftRole::Leader);
+    let action = snapshot.map(|snapshot| format!("{} {}", if snapshot.up { "Crash" } else { "Restart" }, snapshot.id));
+    html! {
+        <g class={class} data-endpoint={endpoint.to_string()} {onclick} aria-label={action.clone()}>
+            if let Some(action) = action {
+                <title>{ format!("{action} (click)") }</title>
+            }
+            <rect x={(x - 30.0).to_string()} y={(top + 4.0).to_string()} width="60" height="34" rx="6" />
+            if leads {
+                { crown(x - 19.0, top + 15.0, 11.0) }
+            }
+            <text class="name" x={x.to_string()} y={(top + 19.0).to_string()} text-anchor="middle">{ title }</text>
+            <text class="subtitle" x={x.to_string()} y={(top + 32.0).to_string()} text-anchor="middle">{ subtitle }</text>
+        </g>
+    }
+}
+
+/// The leader of a group at the cursor (the highest term's, if two think they lead), with its term.
+fn group_leader(playground: &Playground, members: &[NodeId]) -> Option<(NodeId, u64)> {
+    playground
+        .snapshots
+        .iter()
+        .filter(|snapshot| snapshot.up && members.contains(&snapshot.id))
+        .filter_map(|snapshot| snapshot.raft.as_ref().map(|raft| (snapshot.id, raft)))
+        .filter(|(_, raft)| raft.role == RaftRole::Leader)
+        .max_by_key(|(_, raft)| raft.term)
+        .map(|(node, raft)| (node, raft.term))
+}
+
+/// A collapsed group's lane header: its leader, crowned; click to show a lane per replica.
+fn group_lane_header(playground: &Playground, group: usize, x: f64, top: f64, props: &Props) -> Html {
+    let Some(found) = playground.groups.get(group) else { return html! {} };
+    let leader = group_leader(playground, &found.members);
+    let all_down = playground
+        .snapshots
+        .iter()
+        .filter(|snapshot| found.members.contains(&snapshot.id))
+        .all(|snapshot| !snapshot.up);
+    let onclick = {
+        let state = props.state.clone();
+        let address = found.address();
+        Callback::from(move |_: MouseEvent| state.dispatch(Action::ToggleGroupLane(address)))
+    };
+    let members: Vec<String> = found.members.iter().map(ToString::to_string).collect();
+    let action = format!("Show each replica of {} ({})", found.label, members.join(", "));
+    html! {
+        <g class={classes!("lane-header", "group-lane-header", if all_down { "down" } else { "up" })}
+            data-group={found.label.clone()} {onclick} role="button" aria-label={action.clone()}>
+            <title>{ format!("{action} (click)") }</title>
+            <rect x={(x - 30.0).to_string()} y={(top + 4.0).to_string()} width="60" height="34" rx="6" />
+            <text class="name" x={x.to_string()} y={(top + 19.0).to_string()} text-anchor="middle">{ &found.label }</text>
+            { match leader {
+                Some((node, term)) => html! {
+                    <>
+                        { crown(x - 17.0, top + 28.0, 10.0) }
+                        <text class="subtitle" x={(x + 5.0).to_string()} y={(top + 32.0).to_string()} text-anchor="middle">{ format!("{node} t{term}") }</text>
+                    </>
+                },
+                None => html! { <text class="subtitle" x={x.to_string()} y={(top + 32.0).to_string()} text-anchor="middle">{ "no leader" }</text> },
+            } }
+        </g>
+    }
+}
+
+/// The row of group names above the lanes: click one to expand or collapse its lanes.
+fn group_headers(playground: &Playground, geometry: &Geometry, props: &Props) -> Html {
+    html! {
+        <g class="group-headers">
+            { for geometry.lanes.group_spans.iter().filter_map(|(group, span)| {
+                let found = playground.groups.get(*group)?;
+                let expanded = playground.expanded_groups.contains(&found.address());
+                let (left, right) = (geometry.lane_x(*span.start()) - 30.0, geometry.lane_x(*span.end()) + 30.0);
+                let onclick = {
+                    let state = props.state.clone();
+                    let address = found.address();
+                    Callback::from(move |_: MouseEvent| state.dispatch(Action::ToggleGroupLane(address)))
+                };
+                let first = found.members.first().map(ToString::to_string).unwrap_or_default();
+                let last = found.members.last().map(ToString::to_string).unwrap_or_default();
+                let action = format!("{} {} lanes", if expanded { "Collapse" } else { "Expand" }, found.label);
+                // A triangle pointing right when collapsed, down when expanded.
+                let chevron = if expanded {
+                    format!("M {} 8 l 8 0 l -4 6 z", left + 5.0)
+                } else {
+                    format!("M {} 7 l 6 4 l -6 4 z", left + 6.0)
+                };
+                Some(html! {
+                    <g class={classes!("group-header", expanded.then_some("expanded"))} data-group={found.label.clone()}
+                        {onclick} role="button" aria-expanded={expanded.to_string()} aria-label={action.clone()}>
+                        <title>{ format!("{action} (click)") }</title>
+                        <rect x={left.to_string()} y="2" width={(right - left).to_string()} height="17" rx="4" />
+                        <path class="chevron" d={chevron} />
+                        <text x={(left + 16.0).to_string()} y="14">{ format!("{} {first}-{last}", found.label) }</text>
+                    </g>
+                })
+            }) }
+        </g>
+    }
+}
+
+/// The replication rounds in view, each a box on the lane of the leader that ran it.
+fn rounds(playground: &Playground, geometry: &Geometry) -> Html {
+    let step = playground.simulation.cursor_step();
+    let (from_ms, to_ms) = geometry.window();
+    let rounds: Vec<_> = playground.index.rounds_in_window(from_ms, to_ms, step).collect();
+    let labelled = rounds.len() <= LABELLED_ROUNDS_MAX;
+    html! {
+        <g class="rounds">
+            { for rounds.iter().map(|(position, round)| {
+                let ended = round.end.filter(|(_, end_step, _)| *end_step <= step);
+                let end_ms = ended.map_or(playground.display_ms, |(end_ms, _, _)| end_ms as f64);
+                let props = RoundProps {
+                    round: (*round).clone(),
+                    x: geometry.x(Endpoint::Node(round.leader)),
+                    y1: geometry.y(round.start_ms as f64),
+                    y2: geometry.y(end_ms),
+                    ended: ended.map(|(_, _, committed)| committed),
+                    labelled,
+                };
+                html! { <RoundView key={*position} ..props /> }
             }) }
         </g>
     }

@@ -1,10 +1,14 @@
 //! The state tables at the cursor, per node, as seed 002's "STATE AFTER PREPARE": balances, locks
 //! and the transaction table in volatile memory, next to the durable WAL. Cells that changed since
-//! the cursor last moved are highlighted.
+//! the cursor last moved are highlighted. A replica of the replicated mode shows its Raft state
+//! and log in place of the WAL; its memory is the 2PC state it applied from the committed log (the
+//! acting leader's is live), so every replica of a group shows the same "STATE AFTER PREPARE".
 
+use crate::components::crown::crown_icon;
 use crate::state::Props;
-use commitlab_protocol::{NodeView, Role, TxnView};
-use commitlab_sim::NodeSnapshot;
+use commitlab_protocol::raft::RaftRole;
+use commitlab_protocol::{NodeId, NodeView, Role, TxnView};
+use commitlab_sim::{NodeSnapshot, RaftView};
 use yew::prelude::*;
 
 #[component]
@@ -38,18 +42,21 @@ fn node_card(snapshot: &NodeSnapshot, previous: Option<&NodeSnapshot>, highlight
                 <h3>{ snapshot.id.to_string() }<small>{ format!(" {}", snapshot.label) }</small></h3>
                 <span class={classes!("node-status", changed(status_changed))}>{ if snapshot.up { "up" } else { "DOWN" } }</span>
                 <span class="roles">{ roles.join(" + ") }</span>
+                { raft_badge(snapshot.raft.as_ref()) }
             </header>
-            <div class="columns">
+            <div class={classes!("columns", snapshot.raft.is_some().then_some("replica-columns"))}>
                 <div class="memory">
-                    <h4>{ "Memory (volatile)" }</h4>
+                    <h4>{ memory_title(snapshot.raft.as_ref()) }</h4>
                     { match &snapshot.memory {
                         Some(memory) => memory_view(memory, previous.and_then(|old| old.memory.as_ref())),
                         None => html! { <p class="lost">{ "Lost in the crash. A restart rebuilds it from the WAL." }</p> },
                     } }
                 </div>
                 <div class="durable">
-                    <h4>{ "WAL (durable)" }</h4>
-                    { wal_view(snapshot, previous) }
+                    { match &snapshot.raft {
+                        Some(raft) => raft_view(raft, previous.and_then(|old| old.raft.as_ref())),
+                        None => html! { <><h4>{ "WAL (durable)" }</h4>{ wal_view(snapshot, previous) }</> },
+                    } }
                 </div>
             </div>
         </section>
@@ -161,5 +168,100 @@ fn wal_view(snapshot: &NodeSnapshot, previous: Option<&NodeSnapshot>) -> Html {
                 </li>
             }) }
         </ol>
+    }
+}
+
+fn memory_title(raft: Option<&RaftView>) -> &'static str {
+    match raft {
+        None => "Memory (volatile)",
+        Some(raft) if raft.acting => "Memory (volatile, acting leader)",
+        Some(_) => "Memory (applied from the committed log)",
+    }
+}
+
+/// The replica's role and term beside its name, crowned when it leads.
+fn raft_badge(raft: Option<&RaftView>) -> Html {
+    let Some(raft) = raft else { return html! {} };
+    let leader = raft.role == RaftRole::Leader;
+    html! {
+        <span class={classes!("raft-role", leader.then_some("leader"))} data-role={raft.role.to_string()}>
+            if leader { { crown_icon() } }
+            { format!("{} · term {}", raft.role, raft.term) }
+        </span>
+    }
+}
+
+/// A replica's consensus state: durable term, vote and log; volatile role, leader and indexes.
+fn raft_view(raft: &RaftView, previous: Option<&RaftView>) -> Html {
+    let was = |value: &dyn Fn(&RaftView) -> String| previous.is_some_and(|old| value(old) != value(raft));
+    let row = |name: &'static str, value: &dyn Fn(&RaftView) -> String| {
+        html! {
+            <tr data-field={name}>
+                <th>{ name }</th>
+                <td class={classes!(changed(was(value)))}>{ value(raft) }</td>
+            </tr>
+        }
+    };
+    let node_or_none = |node: Option<NodeId>| node.map_or("none".to_string(), |node| node.to_string());
+    html! {
+        <>
+            <h4>{ "Raft (term, vote, log durable)" }</h4>
+            <div class="raft-columns">
+            <table class="raft-state">
+                <tbody>
+                    { row("role", &|raft| raft.role.to_string()) }
+                    { row("term", &|raft| raft.term.to_string()) }
+                    { row("voted for", &|raft| node_or_none(raft.voted_for)) }
+                    { row("leader", &|raft| node_or_none(raft.leader)) }
+                    { row("acting", &|raft| if raft.acting { "yes".to_string() } else { "no".to_string() }) }
+                    { row("commit index", &|raft| raft.commit_index.to_string()) }
+                    { row("applied index", &|raft| raft.applied_index.to_string()) }
+                </tbody>
+            </table>
+            { raft_log(raft, previous) }
+            </div>
+        </>
+    }
+}
+
+/// The log, newest entries last, each marked applied, committed or uncommitted.
+fn raft_log(raft: &RaftView, previous: Option<&RaftView>) -> Html {
+    let hidden = raft.log.first().map_or(0, |row| row.index - 1);
+    let old_last = previous.and_then(|old| old.log.last()).map_or(0, |row| row.index);
+    let old_status = |index: u64| previous.map(|old| log_status(old, index));
+    html! {
+        <table class="raft-log">
+            <thead><tr><th>{ "index" }</th><th>{ "term" }</th><th>{ "entry" }</th><th>{ "status" }</th></tr></thead>
+            <tbody>
+                if raft.log.is_empty() {
+                    <tr class="none"><td colspan="4">{ "empty log" }</td></tr>
+                }
+                if hidden > 0 {
+                    <tr class="earlier"><td colspan="4">{ format!("… {hidden} earlier entries") }</td></tr>
+                }
+                { for raft.log.iter().map(|row| {
+                    let status = log_status(raft, row.index);
+                    let status_changed = old_status(row.index).is_some_and(|old| old != status);
+                    html! {
+                        <tr class={classes!(status, changed(previous.is_some() && row.index > old_last))} data-index={row.index.to_string()}>
+                            <td>{ row.index.to_string() }</td>
+                            <td>{ row.term.to_string() }</td>
+                            <td class="entry">{ &row.entry }</td>
+                            <td class={classes!("status", changed(status_changed))}>{ status }</td>
+                        </tr>
+                    }
+                }) }
+            </tbody>
+        </table>
+    }
+}
+
+fn log_status(raft: &RaftView, index: u64) -> &'static str {
+    if index <= raft.applied_index {
+        "applied"
+    } else if index <= raft.commit_index {
+        "committed"
+    } else {
+        "uncommitted"
     }
 }

@@ -1,0 +1,56 @@
+//! One replication round on a group's lane, drawn as seed 002's double-line ACCEPT/COMMIT box:
+//! from the leader's proposal of an entry to the moment its commit index reaches the entry.
+
+use crate::run_index::Round;
+use std::rc::Rc;
+use yew::prelude::*;
+
+/// A round in absolute time: an ended round keeps the same props every frame, so Yew renders it once.
+#[derive(Properties, PartialEq, Clone)]
+pub struct RoundProps {
+    pub round: Rc<Round>,
+    pub x: f64,
+    pub y1: f64,
+    pub y2: f64,
+    /// `Some(true)` once committed, `Some(false)` if abandoned (crash, step-down), `None` while open.
+    pub ended: Option<bool>,
+    pub labelled: bool,
+}
+
+#[component]
+pub fn RoundView(props: &RoundProps) -> Html {
+    let RoundProps { round, x, y1, y2, ended, labelled } = props;
+    let (x, top) = (*x, *y1);
+    let height = (y2 - y1).max(2.0);
+    let state = match ended {
+        Some(true) => "committed",
+        Some(false) => "abandoned",
+        None => "open",
+    };
+    let entry = if round.entry.is_empty() { "entry" } else { round.entry.as_str() };
+    let title = format!(
+        "{} ms {} proposed {entry} at {}@{}: {}",
+        round.start_ms,
+        round.leader,
+        round.index,
+        round.term,
+        match ended {
+            Some(true) => "committed by a majority",
+            Some(false) => "not committed by this leader",
+            None => "replicating",
+        }
+    );
+    html! {
+        <g class={classes!("round", state)} data-node={round.leader.to_string()} data-index={round.index.to_string()}>
+            <title>{ title }</title>
+            <rect class="outer" x={(x - 7.0).to_string()} y={top.to_string()} width="14" height={height.to_string()} rx="1" />
+            <rect class="inner" x={(x - 4.5).to_string()} y={(top + 2.5).to_string()} width="9"
+                height={(height - 5.0).max(0.5).to_string()} />
+            if *labelled {
+                <text class="round-label" x={(x + 10.0).to_string()} y={(top + 9.0).to_string()}>
+                    { format!("{entry} {}@{}", round.index, round.term) }
+                </text>
+            }
+        </g>
+    }
+}
