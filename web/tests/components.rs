@@ -140,3 +140,80 @@ async fn arrow_keys_step_and_space_plays() {
     yew::scheduler::flush().await;
     assert_eq!(find(&root, "#app").get_attribute("data-playing").as_deref(), Some("false"));
 }
+
+/// Picks a preset in the scenario menu, as a reader does.
+async fn choose_preset(root: &Element, name: &str) {
+    let select = find(root, "select#preset");
+    select.dyn_ref::<web_sys::HtmlSelectElement>().expect("a select").set_value(name);
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    let event = web_sys::Event::new_with_event_init_dict("change", &init).expect("change event");
+    select.dispatch_event(&event).expect("dispatch");
+    yew::scheduler::flush().await;
+}
+
+#[wasm_bindgen_test]
+async fn a_replicated_preset_draws_group_lanes_crowns_and_raft_tables() {
+    let root = mount().await;
+    choose_preset(&root, "raft-seed-002").await;
+    type_into(&find(&root, "#scrubber"), "180").await;
+    assert_eq!(count(&root, "svg#sequence g.lane"), 4, "client, C1, C2, C3");
+    assert_eq!(count(&root, "svg#sequence g.group-lane"), 3);
+    assert_eq!(count(&root, r#"svg#sequence g.arrow.kind-AppendEntries"#), 0, "Raft traffic hidden while collapsed");
+    assert!(count(&root, "svg#sequence g.round") >= 2, "replication rounds drawn on the group lanes");
+    let prepared = find(&root, r#"svg#sequence g.round[data-node="n1"][data-index="2"]"#);
+    assert!(prepared.text_content().unwrap_or_default().contains("Prepared(t1)"));
+    assert!(prepared.class_list().contains("committed"));
+    let votes = root.query_selector_all("svg#sequence g.arrow.kind-VoteYes").expect("selector");
+    let labels: Vec<String> = (0..votes.length()).filter_map(|index| votes.item(index)?.text_content()).collect();
+    assert!(labels.iter().any(|label| label.contains("n4: Vote t1 YES")), "the sending replica is named: {labels:?}");
+    assert_eq!(count(&root, "svg#cluster g.group"), 3);
+    assert_eq!(count(&root, "svg#cluster g.replica"), 9);
+    for leader in ["n1", "n4", "n7"] {
+        let replica = find(&root, &format!(r#"svg#cluster g.replica[data-node="{leader}"]"#));
+        assert!(replica.class_list().contains("leader"), "{leader} leads");
+        assert!(replica.query_selector(".crown").expect("selector").is_some(), "{leader} is crowned");
+    }
+    assert_eq!(count(&root, "svg#cluster g.replica.leader"), 3);
+    assert!(count(&root, "svg#cluster g.election-timer") >= 6, "followers' election timers run down");
+    let follower = find(&root, r#"section.node-state[data-node="n2"]"#);
+    assert_eq!(follower.query_selector_all("table.raft-log tbody tr[data-index]").expect("selector").length(), 4);
+    let role = find(&root, r#"section.node-state[data-node="n2"] table.raft-state tr[data-field="role"] td"#);
+    assert_eq!(role.text_content().as_deref(), Some("follower"));
+    type_into(&find(&root, "#scrubber"), "400").await;
+    let applied = find(&root, r#"section.node-state[data-node="n5"] td.balance[data-account="3001"]"#);
+    assert_eq!(applied.text_content().as_deref(), Some("60"), "a follower shows the applied prepare");
+}
+
+#[wasm_bindgen_test]
+async fn a_group_lane_expands_into_replicas_with_raft_arrows_and_collapses_again() {
+    let root = mount().await;
+    choose_preset(&root, "raft-seed-002").await;
+    type_into(&find(&root, "#scrubber"), "60").await;
+    click(&root, r#"svg#sequence g.group-header[data-group="C1"]"#).await;
+    assert_eq!(count(&root, "svg#sequence g.lane"), 6, "client, n1, n2, n3, C2, C3");
+    assert!(count(&root, r#"svg#sequence g.lane-header[data-endpoint="n2"]"#) == 1);
+    assert!(count(&root, "svg#sequence g.arrow.kind-AppendEntries") > 0, "C1's Raft messages are shown");
+    assert!(count(&root, r#"svg#sequence g.lane-header[data-endpoint="n1"] .crown"#) == 1, "n1 is crowned");
+    click(&root, r#"svg#sequence g.group-header[data-group="C1"]"#).await;
+    assert_eq!(count(&root, "svg#sequence g.lane"), 4);
+    assert_eq!(count(&root, "svg#sequence g.arrow.kind-AppendEntries"), 0);
+}
+
+#[wasm_bindgen_test]
+async fn clicking_a_replica_crashes_it_and_the_editor_offers_replication() {
+    let root = mount().await;
+    choose_preset(&root, "raft-seed-002").await;
+    type_into(&find(&root, "#scrubber"), "150").await;
+    click(&root, r#"svg#cluster g.replica[data-node="n1"]"#).await;
+    assert!(find(&root, r#"svg#cluster g.replica[data-node="n1"]"#).class_list().contains("down"));
+    let fault = find(&root, "#faults li.fault").text_content().unwrap_or_default();
+    assert!(fault.contains("crash n1"), "{fault}");
+    let engine = find(&root, r#"select[aria-label="Replication engine"]"#);
+    assert_eq!(engine.dyn_ref::<web_sys::HtmlSelectElement>().expect("select").value(), "raft");
+    assert_eq!(count(&root, r#"input[aria-label^="Bug static_leader"]"#), 1);
+    type_into(&find(&root, r#"input[aria-label="heartbeat (ms)"]"#), "900").await;
+    click(&root, "#apply-form").await;
+    let error = find(&root, "#editor-error").text_content().unwrap_or_default();
+    assert!(error.contains("replication.heartbeat_ms"), "{error}");
+}

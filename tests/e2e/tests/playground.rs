@@ -183,3 +183,74 @@ fn step_until_tables_change(browser: &Browser, max_clicks: usize) -> Result<(Str
     }
     Err(fail!("{max_clicks} clicks on #step-forward never changed the text of #tables"))
 }
+
+/// The leaders of a group's replicas in the cluster picture.
+fn crowned(browser: &Browser, members: &[&str]) -> Result<Vec<String>> {
+    let mut leaders = Vec::new();
+    for node in members {
+        let replica = format!(r#"svg#cluster g.replica.leader[data-node="{node}"] .crown"#);
+        if browser.count(&replica)? > 0 {
+            leaders.push(node.to_string());
+        }
+    }
+    Ok(leaders)
+}
+
+#[test]
+fn crashing_the_coordinators_leader_moves_the_crown_and_the_client_still_hears_commit() -> Result<()> {
+    let (site, browser) = start();
+    open_app(&site, &browser, "/")?;
+    browser.select_option("#preset", "raft-seed-002")?;
+    browser.wait_for_count("svg#sequence g.group-lane", 3, DEFAULT_WAIT)?;
+    browser.set_range("#scrubber", "150")?;
+    browser.wait_for_text("#time", "150 ms", DEFAULT_WAIT)?;
+    // n1 leads C1 and coordinates t1: crash it in the middle of the transaction.
+    browser.wait_for_class(r#"svg#cluster g.replica[data-node="n1"]"#, "leader", DEFAULT_WAIT)?;
+    browser.click(r#"svg#cluster g.replica[data-node="n1"]"#)?;
+    browser.wait_for_class(r#"svg#cluster g.replica[data-node="n1"]"#, "down", DEFAULT_WAIT)?;
+    let fault = browser.text("#faults li.fault")?;
+    assert!(fault.contains("crash n1"), "the fault list should name `crash n1`, it reads {fault:?}");
+
+    browser.set_range_to_max("#speed")?;
+    browser.click("#play")?;
+    browser.wait_for_attr("#app", "data-at-end", "true", PLAYBACK_WAIT)?;
+    let leaders = browser.wait_until("a crown on n2 or n3", DEFAULT_WAIT, |b| {
+        Ok(match crowned(b, &["n1", "n2", "n3"])? {
+            leaders if leaders.len() == 1 && leaders[0] != "n1" => Probe::Ready(leaders),
+            leaders => Probe::NotYet(format!("crowned: {leaders:?}")),
+        })
+    })?;
+    assert!(matches!(leaders[0].as_str(), "n2" | "n3"), "C1's new leader: {leaders:?}");
+    browser.wait_for_attr(r#"svg#cluster g.client"#, "data-outcomes", "r1 COMMIT", DEFAULT_WAIT)?;
+    browser.screenshot("raft-leader-crashed")?;
+    Ok(())
+}
+
+#[test]
+fn a_group_lane_expands_into_its_replicas_and_collapses_again() -> Result<()> {
+    let (site, browser) = start();
+    open_app(&site, &browser, "/")?;
+    browser.select_option("#preset", "raft-seed-002")?;
+    browser.wait_for_count("svg#sequence g.group-lane", 3, DEFAULT_WAIT)?;
+    browser.set_range("#scrubber", "60")?;
+    browser.wait_for_text("#time", "60 ms", DEFAULT_WAIT)?;
+    browser.wait_for_count("svg#sequence g.arrow.kind-AppendEntries", 0, DEFAULT_WAIT)?;
+
+    browser.click(r#"svg#sequence g.group-header[data-group="C2"]"#)?;
+    browser.wait_for_count("svg#sequence g.lane", 6, DEFAULT_WAIT)?;
+    for replica in ["n4", "n5", "n6"] {
+        browser.wait_for(&format!(r#"svg#sequence g.lane-header[data-endpoint="{replica}"]"#), DEFAULT_WAIT)?;
+    }
+    browser.wait_until("C2's Raft arrows", DEFAULT_WAIT, |b| {
+        Ok(match b.count("svg#sequence g.arrow.kind-AppendEntries")? {
+            0 => Probe::NotYet("no AppendEntries arrow".into()),
+            shown => Probe::Ready(shown),
+        })
+    })?;
+    browser.screenshot("raft-group-expanded")?;
+
+    browser.click(r#"svg#sequence g.group-header[data-group="C2"]"#)?;
+    browser.wait_for_count("svg#sequence g.lane", 4, DEFAULT_WAIT)?;
+    browser.wait_for_count("svg#sequence g.arrow.kind-AppendEntries", 0, DEFAULT_WAIT)?;
+    Ok(())
+}

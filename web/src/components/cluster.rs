@@ -126,9 +126,13 @@ pub fn ClusterView(props: &Props) -> Html {
 
 fn client(playground: &Playground) -> Html {
     let (x, y) = position(playground, Endpoint::Client);
-    let pending = playground.simulation.world().client().pending().len();
+    let client = playground.simulation.world().client();
+    let pending = client.pending().len();
+    // The answers so far, for tests and tools (`r1 COMMIT`); the picture itself is unchanged.
+    let outcomes: Vec<String> =
+        client.outcomes().iter().map(|(request, decision)| format!("{request} {decision}")).collect();
     html! {
-        <g class="client" data-endpoint="client">
+        <g class="client" data-endpoint="client" data-outcomes={outcomes.join(", ")}>
             <rect x={(x - 40.0).to_string()} y={(y - 18.0).to_string()} width="80" height="36" rx="18" />
             <text x={x.to_string()} y={(y - 1.0).to_string()} text-anchor="middle">{ "client" }</text>
             <text class="detail" x={x.to_string()} y={(y + 12.0).to_string()} text-anchor="middle">
