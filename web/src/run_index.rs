@@ -315,7 +315,10 @@ impl Builder {
                 self.marks.push(Mark { endpoint: at, ms, step, kind });
             }
             Note::Phase { txn, role: Role::Coordinator, phase: "collecting votes" } => {
-                open.insert(*txn, self.bands.len());
+                // A new leader that resumes the transaction takes over its band.
+                if let Some(position) = open.insert(*txn, self.bands.len()) {
+                    self.bands[position].end = Some((ms, step));
+                }
                 let band = PhaseBand {
                     txn: *txn,
                     coordinator: at,

@@ -317,7 +317,7 @@ fn the_docs_page_renders_every_embedded_frame() -> Result<()> {
     let (site, browser) = start();
     let docs_url = site.url("/docs/");
     browser.goto(&docs_url)?;
-    browser.wait_for_count("iframe", 5, DEFAULT_WAIT)?;
+    browser.wait_for_count("iframe", 7, DEFAULT_WAIT)?;
     let top_url = browser.current_url()?;
     assert_eq!(top_url, docs_url, "the docs page's address after loading");
 
