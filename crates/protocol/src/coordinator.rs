@@ -16,6 +16,7 @@ use crate::context::Context;
 use crate::effect::{Note, Recovery, Role, Timer, TxnNumbering};
 use crate::ids::{Endpoint, NodeId, RequestId, TxnId};
 use crate::message::{Decision, Message, Record, TxnSpec, Work};
+use crate::participant::Participant;
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -57,6 +58,9 @@ pub struct CoordinatorTxn {
     pub reason: Option<String>,
     /// True once the decision has gone out (early only with the `decide_before_log` bug).
     pub decision_sent: bool,
+    /// True once PREPARE has gone out: early in a replicated group, where it travels while the
+    /// group replicates `Prepared(t)` (seed 002's parallel flow).
+    pub prepare_sent: bool,
 }
 
 /// What the coordinator remembers of a client request.
@@ -128,6 +132,7 @@ impl Coordinator {
                         decision: None,
                         reason: None,
                         decision_sent: false,
+                        prepare_sent: false,
                     },
                 );
             }
@@ -155,7 +160,17 @@ impl Coordinator {
         &self.requests
     }
 
-    pub fn on_request(&mut self, request: RequestId, spec: &TxnSpec, context: &mut Context) {
+    /// A client request. On a single node: log `Prepared(t)`, and PREPARE once it is durable. In a
+    /// replicated group, seed 002's flow: the co-located shard's pre-checks first (a failed one
+    /// aborts before anyone hears of the transaction), then the group replicates `Prepared(t)` and
+    /// the local prepare record while PREPARE is already on its way; the decision waits for both.
+    pub fn on_request(
+        &mut self,
+        request: RequestId,
+        spec: &TxnSpec,
+        local: Option<&mut Participant>,
+        context: &mut Context,
+    ) {
         match self.requests.get(&request) {
             Some(RequestState::Done { txn, decision, reason }) => {
                 let reply = Message::Reply { request, txn: *txn, decision: *decision, reason: reason.clone() };
@@ -165,38 +180,110 @@ impl Coordinator {
             Some(RequestState::Running(_)) => return,
             None => {}
         }
+        let parallel = context.config.recovery == Recovery::Resume;
         let work = match plan(spec, context) {
             Ok(work) => work,
-            Err(reason) => {
-                let reason = Some(reason);
-                let reply = Message::Reply { request, txn: None, decision: Decision::Abort, reason: reason.clone() };
-                context.send(Endpoint::Client, reply);
-                self.requests.insert(request, RequestState::Done { txn: None, decision: Decision::Abort, reason });
-                return;
-            }
+            Err(reason) => return self.refuse(request, reason, context),
         };
-        let txn = TxnId(self.next_txn);
-        self.next_txn += self.numbering.stride;
+        let txn = self.new_txn(request, parallel);
+        if let Err(reason) = pre_check(&work, local.as_deref(), parallel, context) {
+            return self.abort_before_prepare(request, txn, work, reason, context);
+        }
         let participants: Vec<NodeId> = work.keys().copied().collect();
         // Only a replicated coordinator resumes a transaction from its log, so only it logs the work.
-        let logged_work = if context.config.recovery == Recovery::Resume { work.clone() } else { BTreeMap::new() };
+        let logged_work = if parallel { work.clone() } else { BTreeMap::new() };
         context.persist(Record::Prepared { txn, request, participants: participants.clone(), work: logged_work });
         context.note(Note::Phase { txn, role: Role::Coordinator, phase: CoordinatorPhase::Logging.name() });
         self.requests.insert(request, RequestState::Running(txn));
-        self.txns.insert(
-            txn,
-            CoordinatorTxn {
-                request,
-                participants,
-                work,
-                votes: BTreeMap::new(),
-                acks: BTreeSet::new(),
-                phase: CoordinatorPhase::Logging,
-                decision: None,
-                reason: None,
-                decision_sent: false,
-            },
-        );
+        let entry = CoordinatorTxn {
+            request,
+            participants,
+            work,
+            votes: BTreeMap::new(),
+            acks: BTreeSet::new(),
+            phase: CoordinatorPhase::Logging,
+            decision: None,
+            reason: None,
+            decision_sent: false,
+            prepare_sent: false,
+        };
+        self.txns.insert(txn, entry);
+        if parallel {
+            self.prepare_in_parallel(txn, local, context);
+        }
+    }
+
+    /// Answers a request that cannot run: nothing was logged and nobody was asked.
+    fn refuse(&mut self, request: RequestId, reason: String, context: &mut Context) {
+        let reason = Some(reason);
+        let reply = Message::Reply { request, txn: None, decision: Decision::Abort, reason: reason.clone() };
+        context.send(Endpoint::Client, reply);
+        self.requests.insert(request, RequestState::Done { txn: None, decision: Decision::Abort, reason });
+    }
+
+    /// A failed pre-check in a replicated group: no PREPARE goes out, and the refusal is logged
+    /// (`Prepared(t)` for the whole transaction, then `Aborted(t)`) before the client hears it, so a
+    /// new leader answers a retry the same way instead of running it again. Were `Aborted(t)` lost
+    /// with the leader, the new one would resume the whole transaction, which nobody has been told
+    /// anything about yet. The ABORT then reaches every participant, as in seed 002's abort picture.
+    fn abort_before_prepare(
+        &mut self,
+        request: RequestId,
+        txn: TxnId,
+        work: BTreeMap<NodeId, Work>,
+        reason: String,
+        context: &mut Context,
+    ) {
+        let participants: Vec<NodeId> = work.keys().copied().collect();
+        context.persist(Record::Prepared { txn, request, participants: participants.clone(), work: work.clone() });
+        self.requests.insert(request, RequestState::Running(txn));
+        let entry = CoordinatorTxn {
+            request,
+            participants,
+            work,
+            votes: BTreeMap::new(),
+            acks: BTreeSet::new(),
+            phase: CoordinatorPhase::Logging,
+            decision: None,
+            reason: None,
+            decision_sent: false,
+            prepare_sent: false,
+        };
+        self.txns.insert(txn, entry);
+        self.decide(txn, Decision::Abort, Some(reason), context);
+    }
+
+    /// A single node numbers its transactions; a replicated group names each after its request, so
+    /// an id is unique without being durable: a new leader that never saw an undurable
+    /// `Prepared(t)` cannot give `t` to another transaction while a participant holds it in doubt,
+    /// and a retried request runs again as the same transaction.
+    fn new_txn(&mut self, request: RequestId, by_request: bool) -> TxnId {
+        if by_request {
+            return TxnId(request.0);
+        }
+        let txn = TxnId(self.next_txn);
+        self.next_txn += self.numbering.stride;
+        txn
+    }
+
+    /// Seed 002's parallel flow: the co-located shard prepares now (its record follows
+    /// `Prepared(t)` in the group's log), and PREPARE goes to the other participants at once.
+    fn prepare_in_parallel(&mut self, txn: TxnId, local: Option<&mut Participant>, context: &mut Context) {
+        let own = own_address(context);
+        let entry = self.txns.get_mut(&txn).expect("just inserted");
+        if let (Some(local), Some(own)) = (local, own) {
+            if let Some(work) = entry.work.get(&own) {
+                local.on_prepare(own, txn, work, context);
+            }
+        }
+        for (participant, work) in &entry.work {
+            if Some(*participant) != own {
+                context.send(*participant, Message::Prepare { txn, work: work.clone() });
+            }
+        }
+        entry.prepare_sent = true;
+        context.set_timer(Timer::VoteTimeout(txn), context.config.timeouts.vote_ms);
+        context.set_timer(Timer::ResendPrepare(txn), context.config.timeouts.resend_ms);
     }
 
     pub fn on_persisted(&mut self, record: &Record, context: &mut Context) {
@@ -219,6 +306,11 @@ impl Coordinator {
         }
         entry.phase = CoordinatorPhase::Voting;
         context.note(Note::Phase { txn, role: Role::Coordinator, phase: entry.phase.name() });
+        if entry.prepare_sent {
+            // PREPARE went out with the proposal; the votes that came meanwhile may decide now.
+            return self.decide_if_all_voted(txn, context);
+        }
+        entry.prepare_sent = true;
         for (participant, work) in &entry.work {
             context.send(*participant, Message::Prepare { txn, work: work.clone() });
         }
@@ -233,6 +325,7 @@ impl Coordinator {
     fn resume(&mut self, txn: TxnId, context: &mut Context) {
         let entry = self.txns.get_mut(&txn).expect("resume a known transaction");
         entry.phase = CoordinatorPhase::Logging;
+        entry.prepare_sent = false;
         context.note(Note::Phase { txn, role: Role::Coordinator, phase: "resuming after a leader change" });
         self.on_prepared_durable(txn, context);
     }
@@ -253,14 +346,27 @@ impl Coordinator {
 
     pub fn on_vote(&mut self, from: NodeId, txn: TxnId, yes: bool, reason: Option<&str>, context: &mut Context) {
         let Some(entry) = self.txns.get_mut(&txn) else { return };
-        if entry.phase != CoordinatorPhase::Voting || !entry.participants.contains(&from) {
+        // In seed 002's parallel flow votes may come while `Prepared(t)` is still replicating.
+        let collecting =
+            entry.phase == CoordinatorPhase::Voting || entry.phase == CoordinatorPhase::Logging && entry.prepare_sent;
+        if !collecting || !entry.participants.contains(&from) {
             return;
         }
         entry.votes.insert(from, yes);
         if !yes {
             let reason = format!("{from} voted NO: {}", reason.unwrap_or("no reason given"));
             self.decide(txn, Decision::Abort, Some(reason), context);
-        } else if entry.votes.len() == entry.participants.len() {
+        } else {
+            self.decide_if_all_voted(txn, context);
+        }
+    }
+
+    /// COMMIT once every participant voted YES and `Prepared(t)` is durable: both halves of the
+    /// parallel flow must finish before the decision.
+    fn decide_if_all_voted(&mut self, txn: TxnId, context: &mut Context) {
+        let entry = &self.txns[&txn];
+        let all_yes = entry.votes.len() == entry.participants.len() && entry.votes.values().all(|yes| *yes);
+        if entry.phase == CoordinatorPhase::Voting && all_yes {
             self.decide(txn, Decision::Commit, None, context);
         }
     }
@@ -371,6 +477,26 @@ impl Coordinator {
             None => context.send(from, Message::Decide { txn, decision: Decision::Abort }),
         }
     }
+}
+
+/// The address of the coordinator's own shard (its group in the replicated mode), if it has one.
+fn own_address(context: &Context) -> Option<NodeId> {
+    let shard = context.config.shard?;
+    context.config.directory.entry(shard).map(|entry| entry.node)
+}
+
+/// Seed 002's phase 0 in a replicated group: the co-located shard checks its own part (balance,
+/// lock) before anyone else hears of the transaction; a failure ends it here.
+fn pre_check(
+    work: &BTreeMap<NodeId, Work>,
+    local: Option<&Participant>,
+    parallel: bool,
+    context: &Context,
+) -> Result<(), String> {
+    let (true, Some(local), Some(own)) = (parallel, local, own_address(context)) else { return Ok(()) };
+    let Some(own_work) = work.get(&own) else { return Ok(()) };
+    let ignore_locks = context.config.bugs.ignore_locks;
+    local.check(own_work, ignore_locks).map(|_| ()).map_err(|reason| format!("pre-check at {own}: {reason}"))
 }
 
 /// Splits a transaction into the work of each participant, by the directory's account ranges.

@@ -56,7 +56,7 @@ impl Node {
         match (message, from) {
             (Message::Request { request, spec }, Endpoint::Client) => {
                 if let Some(coordinator) = coordinator {
-                    coordinator.on_request(*request, spec, &mut context);
+                    coordinator.on_request(*request, spec, participant, &mut context);
                 }
             }
             (Message::Vote { txn, yes, reason }, Endpoint::Node(from)) => {

@@ -164,7 +164,15 @@ impl Participant {
 
     pub fn on_prepare(&mut self, coordinator: NodeId, txn: TxnId, work: &Work, context: &mut Context) {
         if let Some(entry) = self.txns.get(&txn) {
-            if entry.voted_yes {
+            // In a replicated group a transaction is named after its request, so a PREPARE may come
+            // from a new leader re-running a request whose first run this shard is rolling back:
+            // it gets the NO a rolled-back transaction gets. (On a single node ids are never
+            // reused, and a late YES is ignored by a coordinator that has decided.)
+            let aborting = entry.phase == ParticipantPhase::Deciding(Decision::Abort);
+            if aborting && context.config.recovery == Recovery::Resume {
+                let reason = format!("{txn} is being rolled back here");
+                context.send(coordinator, Message::Vote { txn, yes: false, reason: Some(reason) });
+            } else if entry.voted_yes {
                 context.send(coordinator, Message::Vote { txn, yes: true, reason: None });
             }
             return;
@@ -182,7 +190,7 @@ impl Participant {
     }
 
     /// Computes the writes of `work`, or the reason this participant must vote NO.
-    fn check(&self, work: &Work, ignore_locks: bool) -> Result<Vec<Write>, String> {
+    pub fn check(&self, work: &Work, ignore_locks: bool) -> Result<Vec<Write>, String> {
         let mut pending: BTreeMap<AccountId, i64> = BTreeMap::new();
         for &(account, delta) in &work.deltas {
             let balance = self.bank.balance(account).ok_or_else(|| format!("unknown account {account}"))?;

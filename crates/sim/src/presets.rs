@@ -494,21 +494,21 @@ fn raft_bug_commit_old_term_by_count() -> Scenario {
     let node = |id: u16| NodeId(id);
     let mut faults = Vec::new();
     for id in [8, 9, 10] {
-        faults.push(at(141, Fault::Crash(node(id))));
+        faults.push(at(117, Fault::Crash(node(id))));
     }
-    faults.extend([at(160, Fault::Crash(node(6))), at(160, Fault::Crash(node(7)))]);
+    faults.extend([at(136, Fault::Crash(node(6))), at(136, Fault::Crash(node(7)))]);
     for id in [8, 9, 10] {
-        faults.push(at(160, Fault::Restart(node(id))));
+        faults.push(at(136, Fault::Restart(node(id))));
     }
     for id in [8, 9, 10] {
-        faults.push(at(366, Fault::Crash(node(id))));
+        faults.push(at(338, Fault::Crash(node(id))));
     }
     faults.extend([
-        at(390, Fault::Restart(node(8))),
-        at(390, Fault::Restart(node(9))),
-        at(395, Fault::Restart(node(6))),
-        at(1_009, Fault::Crash(node(6))),
-        at(1_015, Fault::Restart(node(10))),
+        at(360, Fault::Restart(node(8))),
+        at(360, Fault::Restart(node(9))),
+        at(365, Fault::Restart(node(6))),
+        at(905, Fault::Crash(node(6))),
+        at(911, Fault::Restart(node(10))),
     ]);
     scenario.faults = faults;
     named("raft-bug-commit-old-term-by-count", scenario)

@@ -666,6 +666,7 @@ impl Scenario {
                 }
             }
         }
+        self.validate_request_ids()?;
         if let Some(random) = self.workload.random {
             if random.amount_max == 0 || random.amount_max > limits::AMOUNT {
                 return Err(invalid("workload.random.amount_max", format!("must be between 1 and {}", limits::AMOUNT)));
@@ -676,6 +677,29 @@ impl Scenario {
             let accounts: usize = (0..self.topology.shards.len()).map(|index| self.shard_accounts(index).len()).sum();
             if random.count > 0 && accounts < 2 {
                 return Err(invalid("workload.random", "random transfers need at least two accounts"));
+            }
+        }
+        Ok(())
+    }
+
+    /// In the replicated mode a transaction is named after its request, so a request id sent again
+    /// must be the same request (a retry), not another transaction under an old name.
+    fn validate_request_ids(&self) -> Result<(), ScenarioError> {
+        if !self.replication.is_replicated() {
+            return Ok(());
+        }
+        let mut seen: BTreeMap<RequestId, usize> = BTreeMap::new();
+        for (index, spec) in self.workload.requests.iter().enumerate() {
+            let id = spec.request.unwrap_or(RequestId(index as u32 + 1));
+            let Some(first) = seen.insert(id, index) else { continue };
+            let earlier = &self.workload.requests[first];
+            if (&earlier.transfers, &earlier.journal) != (&spec.transfers, &spec.journal) {
+                return Err(invalid(
+                    format!("workload.requests[{index}].request"),
+                    format!(
+                        "{id} is also requests[{first}] with other transfers: in the replicated mode a request id names one transaction"
+                    ),
+                ));
             }
         }
         Ok(())

@@ -208,3 +208,16 @@ fn faults_reach_every_replica_and_only_replicas_that_exist() {
     let scenario = Scenario::from_json(&five).expect("C2 = n6-n10 with five replicas");
     assert_eq!(scenario.group_members(1), (6..=10).map(NodeId).collect::<Vec<_>>());
 }
+
+#[test]
+fn a_reused_request_id_must_be_the_same_request_in_the_replicated_mode() {
+    let requests = r#""workload":{"requests":[
+        {"request":"r1","transfers":[{"from":1001,"to":3001,"amount":5}]},
+        {"request":"r1","transfers":[{"from":1001,"to":3001,"amount":7}]}]}"#;
+    let single = format!(r#"{{"version":1,{SHARDS},{requests}}}"#);
+    assert!(Scenario::from_json(&single).is_ok(), "single nodes answer a reused id from their cache, as before");
+    let replicated = format!(r#"{{"version":1,{SHARDS},{requests},"replication":{{"engine":"raft"}}}}"#);
+    assert_names(&replicated, &["workload.requests[1].request", "r1 is also requests[0]", "names one transaction"]);
+    let retry = replicated.replace(r#""amount":7"#, r#""amount":5"#);
+    assert!(Scenario::from_json(&retry).is_ok(), "the same request sent again is a retry");
+}

@@ -120,8 +120,12 @@ impl Cluster {
     }
 
     fn submit(&mut self, to: u16) {
+        self.submit_amount(to, 10);
+    }
+
+    fn submit_amount(&mut self, to: u16, amount: u64) {
         let spec = TxnSpec {
-            transfers: vec![Transfer { from: AccountId(1001), to: AccountId(3001), amount: 10 }],
+            transfers: vec![Transfer { from: AccountId(1001), to: AccountId(3001), amount }],
             journal: vec![],
         };
         let mut out = Vec::new();
@@ -147,7 +151,6 @@ fn a_transfer_commits_across_two_groups_and_every_replica_applies_it() {
         cluster.sent,
         [
             "client -> n1: Request r1 1001->3001:10",
-            "n1 -> n1: Prepare t1",
             "n1 -> n4: Prepare t1",
             "n1 -> n1: Vote t1 YES",
             "n4 -> n1: Vote t1 YES",
@@ -157,7 +160,8 @@ fn a_transfer_commits_across_two_groups_and_every_replica_applies_it() {
             "n1 -> n1: Ack t1",
             "n4 -> n1: Ack t1",
         ],
-        "the 2PC messages are those of the single-node run; the replication happens inside each group"
+        "the single-node run's 2PC messages, but for the local PREPARE: seed 002's coordinator checks and \
+         prepares its own shard before anything goes out; the replication happens inside each group"
     );
     cluster.heartbeats();
     for (id, account, balance) in [(2, 1001, 90), (3, 1001, 90), (5, 3001, 60), (6, 3001, 60)] {
@@ -223,4 +227,30 @@ fn a_message_that_arrives_before_the_leader_takes_over_is_held_then_handled() {
     cluster.deliver_all();
     assert!(cluster.replica(1).held().is_empty());
     assert_eq!(cluster.client.outcomes().get(&RequestId(1)), Some(&crate::Decision::Commit));
+}
+
+#[test]
+fn a_failed_pre_check_at_the_coordinators_shard_sends_no_prepare() {
+    let mut cluster = Cluster::with_leaders();
+    cluster.submit_amount(1, 500);
+    cluster.deliver_all();
+    assert_eq!(
+        cluster.sent,
+        [
+            "client -> n1: Request r1 1001->3001:500",
+            "n1 -> client: Reply r1 t1 aborted (pre-check at n1: insufficient funds in 1001: 100 < 500)",
+            "n1 -> n1: Abort t1",
+            "n1 -> n4: Abort t1",
+            "n1 -> n1: Ack t1",
+            "n4 -> n1: Ack t1",
+        ],
+        "seed 002's phase 0: C1 checks its own balance first and sends no PREPARE; the logged ABORT then \
+         reaches every participant, as in seed 002's abort picture"
+    );
+    let log: Vec<String> = cluster.replica(1).raft().durable().log.iter().map(|entry| entry.to_string()).collect();
+    assert_eq!(
+        log[1..3],
+        ["Prepared(t1, n1, n4)@1", "Aborted(t1)@1"],
+        "the refusal is logged before the client hears it, so a new leader gives a retry the same answer"
+    );
 }
