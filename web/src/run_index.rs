@@ -156,14 +156,16 @@ pub struct Downtime {
 impl RunIndex {
     pub fn build(simulation: &Simulation) -> RunIndex {
         let index = Builder::from_trace(simulation);
+        let last_ms = simulation.trace().last().map_or(0, |entry| entry.time_ms);
         RunIndex {
             messages: index.messages.into_iter().map(Rc::new).collect(),
             marks: index.marks.into_iter().map(Rc::new).collect(),
             bands: index.bands,
+            // A round still open at the end of the run lasts to the end of the run.
             longest_round_ms: index
                 .rounds
                 .iter()
-                .map(|round| round.end.map_or(Millis::MAX, |(end_ms, _, _)| end_ms) - round.start_ms)
+                .map(|round| round.end.map_or(last_ms, |(end_ms, _, _)| end_ms).saturating_sub(round.start_ms))
                 .max()
                 .unwrap_or(0),
             rounds: index.rounds.into_iter().map(Rc::new).collect(),

@@ -9,6 +9,7 @@ use crate::state::Props;
 use commitlab_protocol::raft::RaftRole;
 use commitlab_protocol::{NodeId, NodeView, Role, TxnView};
 use commitlab_sim::{NodeSnapshot, RaftView};
+use std::rc::Rc;
 use yew::prelude::*;
 
 #[component]
@@ -21,11 +22,28 @@ pub fn StateTables(props: &Props) -> Html {
                 { for playground.snapshots.iter().map(|snapshot| {
                     let previous = playground.previous_snapshots.iter().find(|old| old.id == snapshot.id);
                     let highlighted = playground.highlighted_nodes.contains(&snapshot.id);
-                    node_card(snapshot, previous, highlighted)
+                    html! {
+                        <NodeCard key={snapshot.id.0} snapshot={Rc::new(snapshot.clone())}
+                            previous={previous.map(|old| Rc::new(old.clone()))} {highlighted} />
+                    }
                 }) }
             </div>
         </section>
     }
+}
+
+/// One node's card. While a run plays most nodes do not change from one frame to the next: their
+/// cards keep equal props and Yew skips them (a dozen replicas' tables stay cheap).
+#[derive(Properties, PartialEq)]
+struct NodeCardProps {
+    snapshot: Rc<NodeSnapshot>,
+    previous: Option<Rc<NodeSnapshot>>,
+    highlighted: bool,
+}
+
+#[component]
+fn NodeCard(props: &NodeCardProps) -> Html {
+    node_card(&props.snapshot, props.previous.as_deref(), props.highlighted)
 }
 
 fn changed(condition: bool) -> Option<&'static str> {

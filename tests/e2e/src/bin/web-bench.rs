@@ -7,7 +7,7 @@
 //!   5 fresh navigations (the static server sends `Cache-Control: no-store`, so each one fetches
 //!   and compiles the wasm again);
 //! - frame-to-frame intervals the app records in `window.__commitlabFrameTimes` while playing the
-//!   `busy` preset at 10x for up to 5 s.
+//!   `busy` and `raft-busy` presets at 10x for up to 5 s each.
 
 use std::io::Write;
 use std::thread;
@@ -29,7 +29,8 @@ fn main() {
     let site = Site::start();
     let browser = Browser::start();
     rows.push(("first diagram".into(), report(first_diagram(&site, &browser))));
-    rows.push(("busy @10x frames".into(), report(busy_frames(&site, &browser))));
+    rows.push(("busy @10x frames".into(), report(busy_frames(&site, &browser, "busy"))));
+    rows.push(("raft-busy @10x frames".into(), report(busy_frames(&site, &browser, "raft-busy"))));
     print_table(&rows);
 }
 
@@ -102,11 +103,11 @@ const entry = performance.getEntriesByName("commitlab-first-diagram")[0];
 return entry ? entry.startTime : null;
 "#;
 
-/// Frame-time statistics while the `busy` preset plays at 10x.
-fn busy_frames(site: &Site, browser: &Browser) -> Result<String> {
+/// Frame-time statistics while a busy preset (`busy`, `raft-busy`) plays at 10x.
+fn busy_frames(site: &Site, browser: &Browser, preset: &str) -> Result<String> {
     browser.goto(&site.url("/"))?;
     browser.wait_for("svg#sequence", APP_START_WAIT)?;
-    browser.select_option("#preset", "busy")?;
+    browser.select_option("#preset", preset)?;
     browser.set_range("#speed", "1")?; // log10 of the multiplier: 10x
     browser.js("window.__commitlabFrameTimes = []; window.__commitlabRenderTimes = [];", vec![])?;
     browser.click("#play")?;
