@@ -136,3 +136,22 @@ fn a_replicated_run_exports_to_mermaid_in_seed_002s_shape() {
     assert!(out.contains("n4 leads C2 in term 1"), "{out}");
     assert!(!out.contains("AppendEntries") && !out.contains("PreVote"), "Raft messages stay inside:\n{out}");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_commitlab"))
+        .args(["run", "busy"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("commitlab runs");
+    let mut first = [0u8; 16];
+    child.stdout.take().expect("piped").read_exact(&mut first).expect("some output");
+    // The reader is gone (its end of the pipe dropped): the writer must stop without a panic.
+    let output = child.wait_with_output().expect("commitlab ends");
+    let stderr = String::from_utf8(output.stderr).expect("utf-8");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
