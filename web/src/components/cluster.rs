@@ -75,6 +75,7 @@ pub fn ClusterView(props: &Props) -> Html {
         if replicated { (groups::WIDTH, groups::height(&playground.groups)) } else { (WIDTH, HEIGHT) };
     html! {
         <svg id="cluster" viewBox={format!("0 0 {width} {height}")} role="group" aria-label="Cluster: click a node to crash or restart it">
+            <g class="links">
             { for links.iter().map(|(left, right, is_cut)| {
                 let (x1, y1) = position(&playground, *left);
                 let (x2, y2) = position(&playground, *right);
@@ -82,12 +83,15 @@ pub fn ClusterView(props: &Props) -> Html {
                     <line class={classes!("link", is_cut.then_some("cut"))} x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} />
                 }
             }) }
+            </g>
             { client(&playground) }
             if replicated {
                 { groups::groups_picture(&playground, props) }
             } else {
                 { for playground.snapshots.iter().map(|snapshot| node(&playground, snapshot, props)) }
             }
+            // Keyed and in a group of their own, so each message keeps its circle while it flies.
+            <g class="flying">
             { for flying.iter().map(|message| {
                 let (x1, y1) = position(&playground, message.from);
                 let (x2, y2) = position(&playground, message.to);
@@ -112,13 +116,14 @@ pub fn ClusterView(props: &Props) -> Html {
                 let selected = playground.selected_message == Some(message.id);
                 let title = format!("{} {} -> {} {} (click to drop, delay or duplicate)", message.id, message.from, message.to, message.label);
                 html! {
-                    <circle class={classes!("in-flight", format!("kind-{}", message.kind), selected.then_some("selected"))}
+                    <circle key={message.id.0} class={classes!("in-flight", format!("kind-{}", message.kind), selected.then_some("selected"))}
                         data-message={message.id.to_string()} cx={x.to_string()} cy={y.to_string()} r="7" {onclick} {onkeydown}
                         role="button" tabindex="0" aria-label={title.clone()}>
                         <title>{ title }</title>
                     </circle>
                 }
             }) }
+            </g>
             <text class="partition-text" x="8" y={(height - 4.0).to_string()}>{ partition_text }</text>
         </svg>
     }

@@ -129,7 +129,11 @@ pub fn SequenceDiagram(props: &Props) -> Html {
                     { downtimes(&playground, &geometry) }
                     { rounds(&playground, &geometry) }
                     { time_axis(&geometry) }
-                    { for stacked(&messages, &geometry.lanes).map(|(message, stack)| arrow(&playground, &geometry, message, stack, labelled, detailed, &dispatcher)) }
+                    // In a group of their own: a keyed list beside other children would be
+                    // diffed by position, and every arrow would be drawn anew at every frame.
+                    <g class="arrows">
+                        { for stacked(&messages, &geometry.lanes).map(|(message, stack)| arrow(&playground, &geometry, message, stack, labelled, detailed, &dispatcher)) }
+                    </g>
                     { marks(&playground, &geometry) }
                 </g>
                 { cursor_line(&playground, &geometry) }

@@ -145,7 +145,7 @@ fn txn_table(memory: &NodeView, previous: Option<&NodeView>) -> Html {
                     let peers: Vec<String> = row.peers.iter().map(|node| node.to_string()).collect();
                     let locks: Vec<String> = row.locks.iter().map(|account| account.to_string()).collect();
                     html! {
-                        <tr data-txn={row.txn.to_string()} data-role={row.role.to_string()} class={classes!(changed(new_row))}
+                        <tr key={format!("{}-{}", row.txn, row.role)} data-txn={row.txn.to_string()} data-role={row.role.to_string()} class={classes!(changed(new_row))}
                             title={format!("peers: {}", peers.join(", "))}>
                             <td>{ row.txn.to_string() }</td>
                             <td>{ row.role.to_string() }</td>
@@ -177,9 +177,11 @@ fn wal_view(snapshot: &NodeSnapshot, previous: Option<&NodeSnapshot>) -> Html {
             if hidden > 0 {
                 <li class="earlier">{ format!("… {hidden} earlier records") }</li>
             }
-            { for snapshot.wal.iter().enumerate().map(|(offset, record)| html! {
-                <li class={classes!(changed(hidden + offset >= old_total))}>{ record.to_string() }</li>
-            }) }
+            // Keyed by record number, and one child of its own, so a sliding tail moves rows
+            // instead of rewriting every one.
+            { snapshot.wal.iter().enumerate().map(|(offset, record)| html! {
+                <li key={hidden + offset} class={classes!(changed(hidden + offset >= old_total))}>{ record.to_string() }</li>
+            }).collect::<Html>() }
             { for snapshot.unwritten.iter().map(|record| html! {
                 <li class="unwritten" title="handed to the disk, not yet durable: lost if the node crashes now">
                     { format!("{record} (being written)") }
@@ -257,18 +259,20 @@ fn raft_log(raft: &RaftView, previous: Option<&RaftView>) -> Html {
                 if hidden > 0 {
                     <tr class="earlier"><td colspan="4">{ format!("… {hidden} earlier entries") }</td></tr>
                 }
-                { for raft.log.iter().map(|row| {
+                // Keyed by index, and one child of its own, so a sliding tail moves rows instead
+                // of rewriting every one.
+                { raft.log.iter().map(|row| {
                     let status = log_status(raft, row.index);
                     let status_changed = old_status(row.index).is_some_and(|old| old != status);
                     html! {
-                        <tr class={classes!(status, changed(previous.is_some() && row.index > old_last))} data-index={row.index.to_string()}>
+                        <tr key={row.index} class={classes!(status, changed(previous.is_some() && row.index > old_last))} data-index={row.index.to_string()}>
                             <td>{ row.index.to_string() }</td>
                             <td>{ row.term.to_string() }</td>
                             <td class="entry">{ &row.entry }</td>
                             <td class={classes!("status", changed(status_changed))}>{ status }</td>
                         </tr>
                     }
-                }) }
+                }).collect::<Html>() }
             </tbody>
         </table>
     }

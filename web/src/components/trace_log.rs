@@ -19,7 +19,8 @@ pub fn TraceLog(props: &Props) -> Html {
         <section class="panel trace-log" aria-label="Trace">
             <h2>{ format!("Trace ({} entries up to the cursor)", trace.len()) }</h2>
             <ol id="trace" start={(start + 1).to_string()}>
-                { for trace[start..].iter().map(|entry| {
+                // Keyed by position in the trace, so a sliding list moves its lines.
+                { for trace[start..].iter().enumerate().map(|(offset, entry)| {
                     let step = entry.step;
                     let onclick = {
                         let state = props.state.clone();
@@ -30,7 +31,7 @@ pub fn TraceLog(props: &Props) -> Html {
                         matches!(entry.event, TraceEvent::Violation(_)).then_some("violation"),
                     );
                     html! {
-                        <li {class}>
+                        <li key={start + offset} {class}>
                             <button class="entry" {onclick} title="move the cursor to this event">
                                 <span class="time">{ format!("{:>6} ms", entry.time_ms) }</span>
                                 { entry.event.to_string() }
