@@ -649,6 +649,47 @@ mod tests {
         );
     }
 
+    /// Transaction t1's phases as the diagram's bands show them: (phase, coordinator).
+    fn band(phase: &'static str, coordinator: &str) -> (String, &'static str, String) {
+        ("t1".to_string(), phase, coordinator.to_string())
+    }
+
+    fn bands_of(preset: &str) -> Vec<(String, &'static str, String)> {
+        let playground = Playground::from_preset(preset);
+        playground
+            .index
+            .bands
+            .iter()
+            .map(|band| (band.txn.to_string(), band.phase, band.coordinator.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn phase_bands_turn_to_commit_or_abort_when_the_decision_is_durable_in_either_mode() {
+        assert_eq!(bands_of("happy-path"), [band("prepare", "n1"), band("commit", "n1")]);
+        assert_eq!(bands_of("raft-bug-static-leader"), [band("prepare", "n1"), band("abort", "n1")]);
+        // The new coordinator leader takes the transaction over, then decides it.
+        assert_eq!(
+            bands_of("raft-coordinator-leader-crash"),
+            [band("prepare", "n10"), band("prepare", "n12"), band("commit", "n12")]
+        );
+        // In a group, the prepare band runs from the proposal of Prepared(t1) to the commit of
+        // the decision's entry, and the commit band from there to the commit of Completed(t1).
+        let playground = Playground::from_preset("raft-seed-002");
+        let round = |entry: &str| {
+            let round = playground.index.rounds.iter().find(|round| round.entry == entry).expect("a round");
+            (round.start_ms, round.end.expect("the round ends").0)
+        };
+        let spans: Vec<(&str, Millis, Option<Millis>)> = playground
+            .index
+            .bands
+            .iter()
+            .map(|band| (band.phase, band.start_ms, band.end.map(|(end_ms, _)| end_ms)))
+            .collect();
+        let (prepared, decided, completed) = (round("Prepared(t1)"), round("Commit(t1)"), round("Completed(t1)"));
+        assert_eq!(spans, [("prepare", prepared.0, Some(decided.1)), ("commit", decided.1, Some(completed.1))]);
+    }
+
     #[test]
     fn clicking_a_node_records_a_crash_and_a_second_click_a_restart() {
         let mut playground = Playground::from_preset("happy-path");

@@ -137,6 +137,8 @@ struct Builder {
     rounds: Vec<Round>,
     /// Open rounds by (leader, index): their position in `rounds`.
     open_rounds: BTreeMap<(NodeId, u64), usize>,
+    /// Each transaction's decision, as the coordinator group's log replicates it.
+    decisions: BTreeMap<TxnId, Decision>,
     /// The longest time any message spent from send to end, to bound window searches.
     longest_flight_ms: Millis,
     /// Each crash with its restart, if any.
@@ -316,20 +318,28 @@ impl Builder {
                 let kind = MarkKind::LockReleased(format!("lock {account} released by {txn}"));
                 self.marks.push(Mark { endpoint: at, ms, step, kind });
             }
-            Note::Phase { txn, role: Role::Coordinator, phase: "collecting votes" } => {
+            Note::Phase { txn, role: Role::Coordinator, phase: "logging prepared" | "collecting votes" } => {
                 // A new leader that resumes the transaction takes over its band.
-                if let Some(position) = open.insert(*txn, self.bands.len()) {
-                    self.bands[position].end = Some((ms, step));
+                let open_here = open.get(txn).is_some_and(|position| {
+                    let band = &self.bands[*position];
+                    band.coordinator == at && band.phase == "prepare"
+                });
+                if !open_here {
+                    self.open_band(*txn, at, "prepare", ms, step, open);
                 }
-                let band = PhaseBand {
-                    txn: *txn,
-                    coordinator: at,
-                    phase: "prepare",
-                    start_ms: ms,
-                    start_step: step,
-                    end: None,
-                };
-                self.bands.push(band);
+            }
+            Note::Phase {
+                txn,
+                role: Role::Coordinator,
+                phase: "awaiting acks" | "resending decision after recovery",
+            } => {
+                // In a replicated group the decision is durable when its log entry commits (or
+                // when a new leader finds it committed), which the trace shows as these phases,
+                // not as a WAL write; a single node's band was already opened by its WAL write.
+                let decided = open.get(txn).is_some_and(|position| self.bands[*position].phase != "prepare");
+                if let (false, Some(decision)) = (decided, self.decisions.get(txn)) {
+                    self.open_band(*txn, at, decision_phase(*decision), ms, step, open);
+                }
             }
             Note::Phase { txn, role: Role::Coordinator, phase: "completed" } => {
                 if let Some(position) = open.remove(txn) {
@@ -388,6 +398,9 @@ impl Builder {
             return;
         };
         for (offset, entry) in entries.iter().enumerate() {
+            if let Payload::Command(Record::Decided { txn, decision, .. }) = &entry.payload {
+                self.decisions.insert(*txn, *decision);
+            }
             let index = prev_log_index + 1 + offset as u64;
             let Some(&position) = self.open_rounds.get(&(leader, index)) else { continue };
             let round = &mut self.rounds[position];
@@ -403,15 +416,30 @@ impl Builder {
     /// A durable decision closes the prepare band and opens the commit or abort band.
     fn on_record(&mut self, at: Endpoint, record: &Record, ms: Millis, step: u64, open: &mut BTreeMap<TxnId, usize>) {
         let Record::Decided { txn, decision, .. } = record else { return };
-        if let Some(position) = open.remove(txn) {
+        self.open_band(*txn, at, decision_phase(*decision), ms, step, open);
+    }
+
+    /// Ends the transaction's open band, if any, and opens `phase`.
+    fn open_band(
+        &mut self,
+        txn: TxnId,
+        at: Endpoint,
+        phase: &'static str,
+        ms: Millis,
+        step: u64,
+        open: &mut BTreeMap<TxnId, usize>,
+    ) {
+        if let Some(position) = open.insert(txn, self.bands.len()) {
             self.bands[position].end = Some((ms, step));
         }
-        let phase = match decision {
-            Decision::Commit => "commit",
-            Decision::Abort => "abort",
-        };
-        open.insert(*txn, self.bands.len());
-        self.bands.push(PhaseBand { txn: *txn, coordinator: at, phase, start_ms: ms, start_step: step, end: None });
+        self.bands.push(PhaseBand { txn, coordinator: at, phase, start_ms: ms, start_step: step, end: None });
+    }
+}
+
+fn decision_phase(decision: Decision) -> &'static str {
+    match decision {
+        Decision::Commit => "commit",
+        Decision::Abort => "abort",
     }
 }
 
