@@ -217,3 +217,27 @@ async fn clicking_a_replica_crashes_it_and_the_editor_offers_replication() {
     let error = find(&root, "#editor-error").text_content().unwrap_or_default();
     assert!(error.contains("replication.heartbeat_ms"), "{error}");
 }
+
+#[wasm_bindgen_test]
+async fn a_partition_cuts_through_the_group_it_splits_and_names_each_replicas_side() {
+    let root = mount().await;
+    choose_preset(&root, "raft-stale-leader").await;
+    type_into(&find(&root, "#scrubber"), "60").await;
+    assert_eq!(count(&root, "svg#cluster line.cut-line"), 0, "connected: no cut");
+    assert_eq!(count(&root, "svg#cluster text.side-tag"), 0);
+    // At 90 ms the TM group's leader n10 is cut off from everyone else.
+    type_into(&find(&root, "#scrubber"), "150").await;
+    let cuts = root.query_selector_all("svg#cluster line.cut-line").expect("selector");
+    let between: Vec<String> = (0..cuts.length())
+        .filter_map(|index| cuts.item(index)?.dyn_into::<Element>().ok()?.get_attribute("data-between"))
+        .collect();
+    assert_eq!(between, ["n10 n11"], "one cut, inside the TM group, between n10 and its followers");
+    let side = |node: &str| {
+        find(&root, &format!(r#"svg#cluster g.replica[data-node="{node}"] text.side-tag"#))
+            .text_content()
+            .unwrap_or_default()
+    };
+    assert!(side("n10").starts_with('A') && side("n11").starts_with('B') && side("n1").starts_with('B'));
+    let text = find(&root, "svg#cluster text.partition-text").text_content().unwrap_or_default();
+    assert!(text.starts_with("partition: A {n10} | B {n1,"), "{text}");
+}

@@ -58,8 +58,10 @@ pub fn ClusterView(props: &Props) -> Html {
     } else {
         let groups: Vec<String> = partition
             .iter()
-            .map(|group| {
-                format!("{{{}}}", group.iter().map(|endpoint| endpoint.to_string()).collect::<Vec<_>>().join(", "))
+            .enumerate()
+            .map(|(position, group)| {
+                let members: Vec<String> = group.iter().map(|endpoint| endpoint.to_string()).collect();
+                format!("{} {{{}}}", groups::side_letter(position), members.join(", "))
             })
             .collect();
         format!("partition: {}", groups.join(" | "))
@@ -143,6 +145,11 @@ fn client(playground: &Playground) -> Html {
             <text class="detail" x={x.to_string()} y={(y + 12.0).to_string()} text-anchor="middle">
                 { if pending == 0 { "idle".to_string() } else { format!("{pending} waiting") } }
             </text>
+            if let (false, Some(letter)) = (playground.groups.is_empty(), groups::side(playground, Endpoint::Client)) {
+                <text class={classes!("side-tag", format!("side-{letter}"))} x={(x + 44.0).to_string()} y={(y - 8.0).to_string()}>
+                    { letter.to_string() }<title>{ format!("the client is on side {letter} of the partition") }</title>
+                </text>
+            }
         </g>
     }
 }

@@ -65,6 +65,38 @@ pub fn groups_picture(playground: &Playground, props: &Props) -> Html {
     }
 }
 
+/// The side of the partition an endpoint is on, as a letter (`A`, `B`, ...), while one is in force.
+pub fn side(playground: &Playground, endpoint: Endpoint) -> Option<char> {
+    let partition = playground.simulation.world().partition();
+    let position = partition.iter().position(|side| side.contains(&endpoint))?;
+    Some(side_letter(position))
+}
+
+pub fn side_letter(position: usize) -> char {
+    char::from(b'A' + (position % 26) as u8)
+}
+
+/// Where the partition runs through a group: a dashed cut between neighbouring replicas on
+/// different sides (a replica cut off from both neighbours gets a cut on each side).
+fn cuts(playground: &Playground, place: usize, group: &Group) -> Html {
+    let (_, y, _) = group_box(&playground.groups, place);
+    let sides: Vec<Option<char>> =
+        group.members.iter().map(|member| side(playground, Endpoint::Node(*member))).collect();
+    html! {
+        <g class="cuts">
+            { for group.members.windows(2).zip(sides.windows(2)).filter(|(_, sides)| sides[0] != sides[1]).map(|(pair, _)| {
+                let (left, _) = position(&playground.groups, Endpoint::Node(pair[0]));
+                let (right, _) = position(&playground.groups, Endpoint::Node(pair[1]));
+                let x = ((left + right) / 2.0).to_string();
+                html! {
+                    <line class="cut-line" data-between={format!("{} {}", pair[0], pair[1])} x1={x.clone()} y1={(y + REPLICA_TOP - 10.0).to_string()}
+                        x2={x} y2={(y + GROUP_HEIGHT - 4.0).to_string()} />
+                }
+            }) }
+        </g>
+    }
+}
+
 fn members<'a>(playground: &'a Playground, group: &'a Group) -> impl Iterator<Item = &'a NodeSnapshot> + 'a {
     playground.snapshots.iter().filter(|snapshot| group.members.contains(&snapshot.id))
 }
@@ -83,6 +115,7 @@ fn group_view(playground: &Playground, position: usize, group: &Group, props: &P
                 { group_badges(playground, group) }
             </text>
             { for members(playground, group).map(|snapshot| replica(playground, snapshot, props)) }
+            { cuts(playground, position, group) }
         </g>
     }
 }
@@ -164,6 +197,12 @@ fn replica(playground: &Playground, snapshot: &NodeSnapshot, props: &Props) -> H
                 width={REPLICA_WIDTH.to_string()} height={REPLICA_HEIGHT.to_string()} rx="3" />
             if leads {
                 { crown(x, top - 6.0, 14.0) }
+            }
+            if let Some(letter) = side(playground, Endpoint::Node(snapshot.id)) {
+                <text class={classes!("side-tag", format!("side-{letter}"))} x={(x + REPLICA_WIDTH / 2.0 - 2.0).to_string()}
+                    y={(top - 2.0).to_string()} text-anchor="end">
+                    { letter.to_string() }<title>{ format!("{} is on side {letter} of the partition", snapshot.id) }</title>
+                </text>
             }
             { for lines.iter().enumerate().map(|(line, text)| html! {
                 <text class={if snapshot.up { "detail" } else { "detail down-text" }} x={x.to_string()}
