@@ -691,6 +691,27 @@ mod tests {
     }
 
     #[test]
+    fn consensus_arrows_carry_short_labels_and_routine_traffic_is_marked() {
+        let playground = Playground::from_preset("raft-seed-002");
+        let shorts = |from: u16, kind: &str| -> Vec<(String, bool)> {
+            playground
+                .index
+                .messages
+                .iter()
+                .filter(|message| message.from == Endpoint::Node(NodeId(from)) && message.kind == kind)
+                .map(|message| (message.short.clone(), message.routine))
+                .collect()
+        };
+        let appends = shorts(1, "AppendEntries");
+        assert!(appends.contains(&("append 2 Prepared(t1)".to_string(), false)), "{appends:?}");
+        assert!(appends.contains(&("heartbeat t1".to_string(), true)), "{appends:?}");
+        let replies = shorts(2, "AppendReply");
+        assert!(replies.contains(&("ok 2".to_string(), true)), "{replies:?}");
+        let prepare = playground.index.messages.iter().find(|message| message.kind == "Prepare").expect("a PREPARE");
+        assert_eq!((prepare.short.as_str(), prepare.routine), ("Prepare t1", false), "2PC keeps its canonical label");
+    }
+
+    #[test]
     fn clicking_a_node_records_a_crash_and_a_second_click_a_restart() {
         let mut playground = Playground::from_preset("happy-path");
         playground.apply(Action::SeekTime(20));

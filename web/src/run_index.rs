@@ -27,6 +27,11 @@ pub struct MessageView {
     pub to: Endpoint,
     /// The canonical description, `Prepare t1`.
     pub label: String,
+    /// What the diagram writes on the arrow: the canonical description, but for consensus
+    /// messages, which are many and long, a short form (`append 3 Commit(t1)`, `ok 3`).
+    pub short: String,
+    /// A heartbeat or a successful append reply: the consensus traffic that runs all the time.
+    pub routine: bool,
     pub kind: &'static str,
     /// A consensus message (votes, AppendEntries and their replies), hidden on collapsed groups.
     pub consensus: bool,
@@ -459,6 +464,12 @@ fn message_view(
         from,
         to,
         label: message.to_string(),
+        short: short_label(message),
+        routine: matches!(
+            message,
+            Message::Raft(
+                RaftMessage::AppendEntries { entries, .. }) if entries.is_empty()
+        ) || matches!(message, Message::Raft(RaftMessage::AppendReply { success: true, .. })),
         kind: message.kind(),
         consensus: matches!(message, Message::Raft(_)),
         txn: message.txn(),
@@ -467,6 +478,32 @@ fn message_view(
         due_ms,
         duplicate_of,
         end: None,
+    }
+}
+
+/// A consensus message as its arrow names it; any other message by its canonical description.
+fn short_label(message: &Message) -> String {
+    let Message::Raft(raft) = message else { return message.to_string() };
+    match raft {
+        RaftMessage::RequestVote { term, pre_vote, .. } => {
+            format!("{} t{term}", if *pre_vote { "PreVote" } else { "RequestVote" })
+        }
+        RaftMessage::Vote { term, granted, pre_vote } => {
+            format!("{} t{term} {}", if *pre_vote { "pre-vote" } else { "vote" }, if *granted { "yes" } else { "no" })
+        }
+        RaftMessage::AppendEntries { term, entries, .. } if entries.is_empty() => format!("heartbeat t{term}"),
+        RaftMessage::AppendEntries { prev_log_index, entries, .. } if entries.len() == 1 => {
+            let entry = match &entries[0].payload {
+                Payload::Noop => "no-op".to_string(),
+                Payload::Command(record) => short_record(record),
+            };
+            format!("append {} {entry}", prev_log_index + 1)
+        }
+        RaftMessage::AppendEntries { prev_log_index, entries, .. } => {
+            format!("append {}-{}", prev_log_index + 1, *prev_log_index + entries.len() as u64)
+        }
+        RaftMessage::AppendReply { success: true, index, .. } => format!("ok {index}"),
+        RaftMessage::AppendReply { success: false, index, .. } => format!("retry from {index}"),
     }
 }
 

@@ -241,3 +241,24 @@ async fn a_partition_cuts_through_the_group_it_splits_and_names_each_replicas_si
     let text = find(&root, "svg#cluster text.partition-text").text_content().unwrap_or_default();
     assert!(text.starts_with("partition: A {n10} | B {n1,"), "{text}");
 }
+
+#[wasm_bindgen_test]
+async fn with_every_group_expanded_heartbeats_lose_their_labels_and_headers_shorten() {
+    let root = mount().await;
+    choose_preset(&root, "raft-seed-002").await;
+    type_into(&find(&root, "#scrubber"), "140").await;
+    for group in ["C1", "C2", "C3"] {
+        click(&root, &format!(r#"svg#sequence g.group-header[data-group="{group}"]"#)).await;
+    }
+    assert_eq!(count(&root, "svg#sequence g.lane"), 10, "the client and nine replicas");
+    let appends = root.query_selector_all("svg#sequence g.arrow.kind-AppendEntries").expect("selector");
+    let labels: Vec<String> = (0..appends.length())
+        .filter_map(|index| appends.item(index)?.dyn_into::<Element>().ok()?.query_selector("text.label").ok()?)
+        .filter_map(|label| label.text_content())
+        .collect();
+    assert!(appends.length() > labels.len() as u32, "some AppendEntries are heartbeats, drawn without a label");
+    assert!(labels.iter().all(|label| label.starts_with("append ")), "{labels:?}");
+    assert!(labels.iter().any(|label| label == "append 2 Prepared(t1)"), "{labels:?}");
+    let subtitle = find(&root, r#"svg#sequence g.lane-header[data-endpoint="n2"] text.subtitle"#);
+    assert_eq!(subtitle.text_content().as_deref(), Some("t1"), "a follower shows its term");
+}

@@ -15,11 +15,13 @@ pub struct RoundProps {
     /// `Some(true)` once committed, `Some(false)` if abandoned (crash, step-down), `None` while open.
     pub ended: Option<bool>,
     pub labelled: bool,
+    /// On the rightmost lane: the label goes on the box's left.
+    pub right_edge: bool,
 }
 
 #[component]
 pub fn RoundView(props: &RoundProps) -> Html {
-    let RoundProps { round, x, y1, y2, ended, labelled } = props;
+    let RoundProps { round, x, y1, y2, ended, labelled, right_edge } = props;
     let (x, top) = (*x, *y1);
     let height = (y2 - y1).max(2.0);
     let state = match ended {
@@ -47,7 +49,9 @@ pub fn RoundView(props: &RoundProps) -> Html {
             <rect class="inner" x={(x - 4.5).to_string()} y={(top + 2.5).to_string()} width="9"
                 height={(height - 5.0).max(0.5).to_string()} />
             if *labelled {
-                <text class="round-label" x={(x + 10.0).to_string()} y={(top + 9.0).to_string()}>
+                // Beside the box, on its left where the right would run past the diagram's edge.
+                <text class="round-label" x={(if *right_edge { x - 10.0 } else { x + 10.0 }).to_string()} y={(top + 9.0).to_string()}
+                    text-anchor={if *right_edge { "end" } else { "start" }}>
                     { format!("{entry} {}@{}", round.index, round.term) }
                 </text>
             }

@@ -36,6 +36,11 @@ const DETAILED_ARROWS_MAX: usize = 160;
 const BANDS_MAX: usize = 8;
 /// Above this many replication rounds in view, their boxes lose their labels.
 const LABELLED_ROUNDS_MAX: usize = 40;
+/// Above this many lanes, headers shorten their roles and routine consensus messages (heartbeats,
+/// successful append replies) lose their labels to their tooltips.
+const NARROW_LANES: usize = 8;
+/// The width of one character of an arrow's label (10-pixel monospace), to keep labels inside.
+const LABEL_CHAR_WIDTH: f64 = 6.1;
 
 /// Maps virtual time and lanes to diagram coordinates. Content is drawn at absolute time
 /// coordinates (`y`) inside a group that is shifted to the window, so while the cursor moves only
@@ -71,6 +76,11 @@ impl Geometry {
     /// Where a mark of `endpoint` goes: on its lane, or beside its collapsed group's lane.
     fn mark_x(&self, endpoint: Endpoint) -> f64 {
         self.x(endpoint) + 5.0 * self.lanes.member_offset(endpoint)
+    }
+
+    /// So many lanes that long labels would run into the neighbouring lanes.
+    fn narrow(&self) -> bool {
+        self.lanes.lanes.len() > NARROW_LANES
     }
 
     /// Consensus messages of a collapsed group are not drawn.
@@ -113,6 +123,7 @@ pub fn SequenceDiagram(props: &Props) -> Html {
     let messages: Vec<&Rc<MessageView>> =
         playground.index.messages_in_window(from_ms, to_ms, step).filter(|message| geometry.shows(message)).collect();
     let labelled = messages.len() <= LABELLED_ARROWS_MAX;
+    let narrow = geometry.narrow();
     let detailed = messages.len() <= DETAILED_ARROWS_MAX;
     html! {
         <figure class="sequence-figure">
@@ -132,7 +143,10 @@ pub fn SequenceDiagram(props: &Props) -> Html {
                     // In a group of their own: a keyed list beside other children would be
                     // diffed by position, and every arrow would be drawn anew at every frame.
                     <g class="arrows">
-                        { for stacked(&messages, &geometry.lanes).map(|(message, stack)| arrow(&playground, &geometry, message, stack, labelled, detailed, &dispatcher)) }
+                        { for stacked(&messages, &geometry.lanes).map(|(message, stack)| {
+                            let labelled = labelled && !(narrow && message.routine);
+                            arrow(&playground, &geometry, message, stack, labelled, detailed, &dispatcher)
+                        }) }
                     </g>
                     { marks(&playground, &geometry) }
                 </g>
@@ -227,22 +241,36 @@ fn downtimes(playground: &Playground, geometry: &Geometry) -> Html {
     }
 }
 
-/// Pairs each message with its place among the local messages (within one lane) sent from the
-/// same lane in the same millisecond, so their loops are stacked instead of drawn on top of each other.
+/// Pairs each message with its place among the messages sent from the same lane in the same
+/// millisecond, counted separately for loops (within one lane) and for arrows to other lanes, and
+/// with how many there are: loops are stacked instead of drawn on top of each other, and a
+/// broadcast's labels sit near their receivers instead of piling up where the arrows start out
+/// together.
 fn stacked<'a>(
     messages: &'a [&'a Rc<MessageView>],
     lanes: &'a Lanes,
-) -> impl Iterator<Item = (&'a Rc<MessageView>, usize)> + 'a {
-    let mut counts: std::collections::BTreeMap<(usize, Millis), usize> = std::collections::BTreeMap::new();
-    messages.iter().map(move |message| {
+) -> impl Iterator<Item = (&'a Rc<MessageView>, Stack)> + 'a {
+    let key = |message: &MessageView| {
         let lane = lanes.lane(message.from);
-        if lane != lanes.lane(message.to) {
-            return (*message, 0);
-        }
-        let count = counts.entry((lane, message.send_ms)).or_insert(0);
-        *count += 1;
-        (*message, *count - 1)
+        (lane, message.send_ms, lane == lanes.lane(message.to))
+    };
+    let mut sizes: std::collections::BTreeMap<(usize, Millis, bool), usize> = std::collections::BTreeMap::new();
+    for message in messages {
+        *sizes.entry(key(message)).or_insert(0) += 1;
+    }
+    let mut ranks: std::collections::BTreeMap<(usize, Millis, bool), usize> = std::collections::BTreeMap::new();
+    messages.iter().map(move |message| {
+        let rank = ranks.entry(key(message)).or_insert(0);
+        *rank += 1;
+        (*message, Stack { rank: *rank - 1, size: sizes[&key(message)] })
     })
+}
+
+/// A message's place among those sent from its lane in the same millisecond.
+#[derive(Copy, Clone)]
+struct Stack {
+    rank: usize,
+    size: usize,
 }
 
 /// Where an arrow ends at the cursor.
@@ -266,6 +294,8 @@ struct ArrowProps {
     end: ArrowEnd,
     /// Drawn as a loop: both ends on one lane.
     local: bool,
+    /// Where along the arrow its label sits, from 0 (the sender) to 1.
+    label_at: f64,
     /// Name the sending replica in the label (it is drawn on its group's lane).
     named_sender: bool,
     selected: bool,
@@ -279,14 +309,27 @@ fn arrow(
     playground: &Playground,
     geometry: &Geometry,
     message: &Rc<MessageView>,
-    stack: usize,
+    stack: Stack,
     labelled: bool,
     detailed: bool,
     dispatcher: &UseReducerDispatcher<State>,
 ) -> Html {
     let step = playground.simulation.cursor_step();
-    let (x1, y1) = (geometry.x(message.from), geometry.y(message.send_ms as f64) + 11.0 * stack as f64);
+    let local = geometry.lanes.lane(message.from) == geometry.lanes.lane(message.to);
+    let (x1, y1) = (
+        geometry.x(message.from),
+        geometry.y(message.send_ms as f64) + if local { 11.0 * stack.rank as f64 } else { 0.0 },
+    );
     let x_to = geometry.x(message.to);
+    // A lone arrow is labelled at its middle; a broadcast's arrows just before their receivers,
+    // which are a lane apart, where their middles may be only half a lane apart.
+    let label_at = if local || stack.size == 1 {
+        0.5
+    } else {
+        let label = arrow_label(message, geometry.lanes.is_collapsed(message.from));
+        let half_width = LABEL_CHAR_WIDTH * label.chars().count() as f64 / 2.0;
+        (1.0 - (half_width + 10.0) / (x_to - x1).abs().max(1.0)).clamp(0.5, 0.9)
+    };
     let y_due = geometry.y(message.due_ms as f64);
     let (x2, y2, end) = match message.ending_at(step) {
         Some((Ending::Delivered, ms)) => (x_to, geometry.y(ms as f64), ArrowEnd::Delivered),
@@ -302,7 +345,7 @@ fn arrow(
     };
     html! {
         <Arrow key={message.id.0} message={message.clone()} dispatcher={dispatcher.clone()} {x1} {y1} {x2} {y2} {end}
-            local={geometry.lanes.lane(message.from) == geometry.lanes.lane(message.to)}
+            {local} {label_at}
             named_sender={geometry.lanes.is_collapsed(message.from)}
             selected={playground.selected_message == Some(message.id)}
             highlighted={playground.highlighted_txn.is_some() && playground.highlighted_txn == message.txn}
@@ -350,8 +393,15 @@ fn Arrow(props: &ArrowProps) -> Html {
         let marker = if cross { None } else { Some("url(#arrowhead)") };
         html! { <line class="shaft" x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} marker-end={marker} /> }
     };
-    let label_x = if local { x1 + 38.0 } else { (x1 + x2) / 2.0 };
-    let label_y = if local { y1 + 6.0 } else { (y1 + y2) / 2.0 - 3.0 };
+    let label = arrow_label(message, props.named_sender);
+    // Kept inside the diagram: a label half past the edge would be cut off.
+    let half_width = LABEL_CHAR_WIDTH * label.chars().count() as f64 / 2.0;
+    let label_x = if local {
+        (x1 + 38.0).min(WIDTH - 2.0 * half_width - 2.0)
+    } else {
+        (x1 + (x2 - x1) * props.label_at).clamp(half_width + 2.0, (WIDTH - half_width - 2.0).max(half_width + 2.0))
+    };
+    let label_y = if local { y1 + 6.0 } else { y1 + (y2 - y1) * props.label_at - 3.0 };
     html! {
         <g class={class} data-message={message.id.to_string()} {onclick} role="button" aria-label={title.clone()}>
             <title>{ title }</title>
@@ -364,18 +414,19 @@ fn Arrow(props: &ArrowProps) -> Html {
             if props.labelled {
                 <text class="label" x={label_x.to_string()} y={label_y.to_string()}
                     text-anchor={if local { "start" } else { "middle" }}>
-                    { arrow_label(message, props.named_sender) }
+                    { label }
                 </text>
             }
         </g>
     }
 }
 
-/// The arrow's label: `Vote t1 YES`, `n5: Vote t1 YES` from a collapsed group's replica.
+/// The arrow's label: `Vote t1 YES`, `n5: Vote t1 YES` from a collapsed group's replica; the
+/// short form of a consensus message (its whole description is in the tooltip).
 fn arrow_label(message: &MessageView, named_sender: bool) -> String {
     let label = match message.duplicate_of {
-        Some(of) => format!("{} (copy of {of})", message.label),
-        None => message.label.clone(),
+        Some(of) => format!("{} (copy of {of})", message.short),
+        None => message.short.clone(),
     };
     if named_sender {
         format!("{}: {label}", message.from)
@@ -541,7 +592,7 @@ fn lane_headers(playground: &Playground, geometry: &Geometry, props: &Props) -> 
                 let x = geometry.lane_x(position);
                 match lane {
                     Lane::Group(group) => group_lane_header(playground, *group, x, top, props),
-                    _ => lane_header(playground, lane_endpoint(lane), x, top, props),
+                    _ => lane_header(playground, lane_endpoint(lane), x, top, geometry.narrow(), props),
                 }
             }) }
         </g>
@@ -562,7 +613,7 @@ fn group_label(playground: &Playground, group: usize) -> String {
 
 /// A lane's header: click a node to crash or restart it. A replica shows its role and term,
 /// crowned when it leads.
-fn lane_header(playground: &Playground, endpoint: Endpoint, x: f64, top: f64, props: &Props) -> Html {
+fn lane_header(playground: &Playground, endpoint: Endpoint, x: f64, top: f64, narrow: bool, props: &Props) -> Html {
     let snapshot = match endpoint {
         Endpoint::Node(node) => playground.snapshots.iter().find(|snapshot| snapshot.id == node),
         Endpoint::Client => None,
@@ -578,6 +629,14 @@ fn lane_header(playground: &Playground, endpoint: Endpoint, x: f64, top: f64, pr
             let node = snapshot.id;
             let onclick = Callback::from(move |_: MouseEvent| state.dispatch(Action::ToggleNode(node)));
             let subtitle = match &snapshot.raft {
+                // A dozen lanes leave a header no room for "pre-candidate": roles are shortened,
+                // and a follower shows only its term.
+                Some(raft) if snapshot.up && narrow => match raft.role {
+                    RaftRole::Follower => format!("t{}", raft.term),
+                    RaftRole::Leader => format!("leader t{}", raft.term),
+                    RaftRole::Candidate => format!("cand. t{}", raft.term),
+                    RaftRole::PreCandidate => format!("pre t{}", raft.term),
+                },
                 Some(raft) if snapshot.up => format!("{} t{}", raft.role, raft.term),
                 Some(_) => "DOWN".to_string(),
                 None => snapshot.label.clone(),
@@ -704,6 +763,7 @@ fn rounds(playground: &Playground, geometry: &Geometry) -> Html {
                     y2: geometry.y(end_ms),
                     ended: ended.map(|(_, _, committed)| committed),
                     labelled,
+                    right_edge: geometry.lanes.lane(Endpoint::Node(round.leader)) + 1 == geometry.lanes.lanes.len(),
                 };
                 html! { <RoundView key={*position} ..props /> }
             }) }
