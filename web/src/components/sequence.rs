@@ -250,19 +250,34 @@ fn stacked<'a>(
     messages: &'a [&'a Rc<MessageView>],
     lanes: &'a Lanes,
 ) -> impl Iterator<Item = (&'a Rc<MessageView>, Stack)> + 'a {
+    // Messages come in order of sending: each millisecond's are counted on their own, in a short list.
     let key = |message: &MessageView| {
         let lane = lanes.lane(message.from);
-        (lane, message.send_ms, lane == lanes.lane(message.to))
+        (lane, lane == lanes.lane(message.to))
     };
-    let mut sizes: std::collections::BTreeMap<(usize, Millis, bool), usize> = std::collections::BTreeMap::new();
-    for message in messages {
-        *sizes.entry(key(message)).or_insert(0) += 1;
-    }
-    let mut ranks: std::collections::BTreeMap<(usize, Millis, bool), usize> = std::collections::BTreeMap::new();
-    messages.iter().map(move |message| {
-        let rank = ranks.entry(key(message)).or_insert(0);
-        *rank += 1;
-        (*message, Stack { rank: *rank - 1, size: sizes[&key(message)] })
+    messages.chunk_by(|a, b| a.send_ms == b.send_ms).flat_map(move |chunk| {
+        let mut seen: Vec<((usize, bool), usize)> = Vec::new();
+        let ranked: Vec<(&Rc<MessageView>, usize)> = chunk
+            .iter()
+            .map(|message| {
+                let key = key(message);
+                let rank = match seen.iter_mut().find(|(seen_key, _)| *seen_key == key) {
+                    Some((_, count)) => {
+                        *count += 1;
+                        *count - 1
+                    }
+                    None => {
+                        seen.push((key, 1));
+                        0
+                    }
+                };
+                (*message, rank)
+            })
+            .collect();
+        ranked.into_iter().map(move |(message, rank)| {
+            let size = seen.iter().find(|(seen_key, _)| *seen_key == key(message)).map_or(1, |(_, count)| *count);
+            (message, Stack { rank, size })
+        })
     })
 }
 
