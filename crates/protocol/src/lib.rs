@@ -14,6 +14,7 @@ pub mod ids;
 pub mod message;
 pub mod node;
 pub mod participant;
+pub mod paxos;
 pub mod raft;
 pub mod replica;
 pub mod route;
