@@ -710,16 +710,9 @@ impl<C: Clone + PartialEq> Paxos<C> {
         ok: bool,
         out: &mut Vec<PaxosEffect<C>>,
     ) {
-        if !ok {
-            if ballot > self.durable.promised {
-                self.follow(ballot, None, out);
-            }
+        if !self.counts_as_answer(now_ms, from, ballot, ok, out) {
             return;
         }
-        if self.role != PaxosRole::Leader || ballot != self.durable.promised {
-            return;
-        }
-        self.last_heard.insert(from, now_ms);
         if let Some(open) = self.open.get_mut(&slot) {
             open.accepted_by.insert(from);
             self.choose_if_accepted(now_ms, slot, out);
@@ -788,16 +781,9 @@ impl<C: Clone + PartialEq> Paxos<C> {
         chosen_through: Slot,
         out: &mut Vec<PaxosEffect<C>>,
     ) {
-        if !ok {
-            if ballot > self.durable.promised {
-                self.follow(ballot, None, out);
-            }
+        if !self.counts_as_answer(now_ms, from, ballot, ok, out) {
             return;
         }
-        if self.role != PaxosRole::Leader || ballot != self.durable.promised {
-            return;
-        }
-        self.last_heard.insert(from, now_ms);
         // Fill in the follower's chosen prefix: the next few slots it has not learned.
         let missing: Vec<(Slot, Payload<C>)> = self
             .durable
@@ -809,6 +795,29 @@ impl<C: Clone + PartialEq> Paxos<C> {
         for (slot, value) in missing {
             out.push(self.send(from, PaxosMessage::Commit { slot, value }));
         }
+    }
+
+    /// Whether a peer's answer counts for this leader: a refusal naming a higher ballot ends its
+    /// leadership, and an answer in its own ballot renews its lease.
+    fn counts_as_answer(
+        &mut self,
+        now_ms: Millis,
+        from: NodeId,
+        ballot: Ballot,
+        ok: bool,
+        out: &mut Vec<PaxosEffect<C>>,
+    ) -> bool {
+        if !ok {
+            if ballot > self.durable.promised {
+                self.follow(ballot, None, out);
+            }
+            return false;
+        }
+        if self.role != PaxosRole::Leader || ballot != self.durable.promised {
+            return false;
+        }
+        self.last_heard.insert(from, now_ms);
+        true
     }
 
     /// The leader's lease: it keeps leading only while a majority (itself included) has answered
