@@ -143,7 +143,8 @@ struct Builder {
     /// Open rounds by (leader, index): their position in `rounds`.
     open_rounds: BTreeMap<(NodeId, u64), usize>,
     /// Each transaction's decision, as the coordinator group's log replicates it.
-    decisions: BTreeMap<TxnId, Decision>,
+    /// (A sorted list rather than a map: it costs the page's binary less.)
+    decisions: Vec<(TxnId, Decision)>,
     /// The longest time any message spent from send to end, to bound window searches.
     longest_flight_ms: Millis,
     /// Each crash with its restart, if any.
@@ -342,8 +343,10 @@ impl Builder {
                 // when a new leader finds it committed), which the trace shows as these phases,
                 // not as a WAL write; a single node's band was already opened by its WAL write.
                 let decided = open.get(txn).is_some_and(|position| self.bands[*position].phase != "prepare");
-                if let (false, Some(decision)) = (decided, self.decisions.get(txn)) {
-                    self.open_band(*txn, at, decision_phase(*decision), ms, step, open);
+                let decision =
+                    self.decisions.binary_search_by_key(txn, |(txn, _)| *txn).ok().map(|at| self.decisions[at].1);
+                if let (false, Some(decision)) = (decided, decision) {
+                    self.open_band(*txn, at, decision_phase(decision), ms, step, open);
                 }
             }
             Note::Phase { txn, role: Role::Coordinator, phase: "completed" } => {
@@ -404,7 +407,10 @@ impl Builder {
         };
         for (offset, entry) in entries.iter().enumerate() {
             if let Payload::Command(Record::Decided { txn, decision, .. }) = &entry.payload {
-                self.decisions.insert(*txn, *decision);
+                match self.decisions.binary_search_by_key(txn, |(txn, _)| *txn) {
+                    Ok(at) => self.decisions[at].1 = *decision,
+                    Err(at) => self.decisions.insert(at, (*txn, *decision)),
+                }
             }
             let index = prev_log_index + 1 + offset as u64;
             let Some(&position) = self.open_rounds.get(&(leader, index)) else { continue };
