@@ -63,6 +63,24 @@ pub struct CoordinatorTxn {
     pub prepare_sent: bool,
 }
 
+impl CoordinatorTxn {
+    /// A transaction whose `Prepared(t)` record is being written: no votes, no decision yet.
+    fn logging(request: RequestId, participants: Vec<NodeId>, work: BTreeMap<NodeId, Work>) -> CoordinatorTxn {
+        CoordinatorTxn {
+            request,
+            participants,
+            work,
+            votes: BTreeMap::new(),
+            acks: BTreeSet::new(),
+            phase: CoordinatorPhase::Logging,
+            decision: None,
+            reason: None,
+            decision_sent: false,
+            prepare_sent: false,
+        }
+    }
+}
+
 /// What the coordinator remembers of a client request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RequestState {
@@ -123,16 +141,8 @@ impl Coordinator {
                 self.txns.insert(
                     *txn,
                     CoordinatorTxn {
-                        request: *request,
-                        participants: participants.clone(),
-                        work: work.clone(),
-                        votes: BTreeMap::new(),
-                        acks: BTreeSet::new(),
                         phase: CoordinatorPhase::Voting,
-                        decision: None,
-                        reason: None,
-                        decision_sent: false,
-                        prepare_sent: false,
+                        ..CoordinatorTxn::logging(*request, participants.clone(), work.clone())
                     },
                 );
             }
@@ -195,18 +205,7 @@ impl Coordinator {
         context.persist(Record::Prepared { txn, request, participants: participants.clone(), work: logged_work });
         context.note(Note::Phase { txn, role: Role::Coordinator, phase: CoordinatorPhase::Logging.name() });
         self.requests.insert(request, RequestState::Running(txn));
-        let entry = CoordinatorTxn {
-            request,
-            participants,
-            work,
-            votes: BTreeMap::new(),
-            acks: BTreeSet::new(),
-            phase: CoordinatorPhase::Logging,
-            decision: None,
-            reason: None,
-            decision_sent: false,
-            prepare_sent: false,
-        };
+        let entry = CoordinatorTxn::logging(request, participants, work);
         self.txns.insert(txn, entry);
         if parallel {
             self.prepare_in_parallel(txn, local, context);
@@ -237,18 +236,7 @@ impl Coordinator {
         let participants: Vec<NodeId> = work.keys().copied().collect();
         context.persist(Record::Prepared { txn, request, participants: participants.clone(), work: work.clone() });
         self.requests.insert(request, RequestState::Running(txn));
-        let entry = CoordinatorTxn {
-            request,
-            participants,
-            work,
-            votes: BTreeMap::new(),
-            acks: BTreeSet::new(),
-            phase: CoordinatorPhase::Logging,
-            decision: None,
-            reason: None,
-            decision_sent: false,
-            prepare_sent: false,
-        };
+        let entry = CoordinatorTxn::logging(request, participants, work);
         self.txns.insert(txn, entry);
         self.decide(txn, Decision::Abort, Some(reason), context);
     }
