@@ -6,7 +6,8 @@
 //! durable (a local WAL write today, an entry committed by a consensus group later).
 
 use crate::ids::{AccountId, Endpoint, Millis, NodeId, RequestId, ShardId, TxnId};
-use crate::message::{Decision, Message, Record};
+use crate::message::{Decision, Message, Record, Seq};
+use crate::paxos::{Ballot, PaxosNote};
 use crate::raft::RaftNote;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -100,6 +101,12 @@ pub enum Note {
     },
     /// Consensus: a role change, a commit, a truncation, a proposal.
     Raft(RaftNote),
+    Paxos(PaxosNote),
+    /// A Multi-Paxos replica became the acting leader of its group: every slot its phase 1 found
+    /// open is chosen and its 2PC roles are rebuilt from the chosen log.
+    TookOverBallot {
+        ballot: Ballot,
+    },
     /// A replica became the acting leader of its group: its no-op is committed and its 2PC roles
     /// are rebuilt from the committed log.
     TookOver {
@@ -123,6 +130,10 @@ impl fmt::Display for Note {
             }
             Note::ClientOutcome { request, decision } => write!(f, "outcome {request} {decision}"),
             Note::Raft(note) => note.fmt(f),
+            Note::Paxos(note) => note.fmt(f),
+            Note::TookOverBallot { ballot } => {
+                write!(f, "takes over as leader of ballot {ballot}: 2PC roles rebuilt from the chosen log")
+            }
             Note::TookOver { term } => {
                 write!(f, "takes over as leader of term {term}: 2PC roles rebuilt from the committed log")
             }
@@ -151,9 +162,12 @@ pub enum Effect {
     ResetElectionTimer,
     /// A replica applied the committed entry at `index` (a no-op has no record). The world checks
     /// that every replica of a group applies the same entries, and counts each once per group.
+    /// Under Multi-Paxos `index` is the slot, `term` is 0 (a chosen value has no term) and `seq` is
+    /// the transaction's sequence number.
     Applied {
         index: u64,
         term: u64,
+        seq: Option<Seq>,
         record: Option<Record>,
     },
     Note(Note),
@@ -203,6 +217,13 @@ pub struct Bugs {
     /// Raft: commit an entry of an older term by counting replicas (the Raft paper's figure 8).
     #[serde(skip_serializing_if = "is_false")]
     pub commit_old_term_by_count: bool,
+    /// Multi-Paxos: the leader sends COMMIT before a majority accepted.
+    #[serde(skip_serializing_if = "is_false")]
+    pub commit_before_quorum: bool,
+    /// Multi-Paxos: a decision overwrites the prepare's entry at its sequence number in place,
+    /// without an ACCEPT round (seed 002's reuse of the sequence number, done unsafely).
+    #[serde(skip_serializing_if = "is_false")]
+    pub update_in_place: bool,
 }
 
 fn is_false(value: &bool) -> bool {

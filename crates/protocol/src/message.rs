@@ -7,6 +7,7 @@
 //! record with undo data (seed 002's `twoPCWAL[t][1001] = 100`) and its outcome record.
 
 use crate::ids::{AccountId, Millis, NodeId, RequestId, ShardId, TxnId};
+use crate::paxos::{PaxosMessage, PAXOS_MESSAGE_KINDS};
 use crate::raft::{RaftMessage, RAFT_MESSAGE_KINDS};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -94,6 +95,9 @@ pub enum Message {
     Query { txn: TxnId },
     /// Consensus traffic between the replicas of one group.
     Raft(RaftMessage<Record>),
+    /// Multi-Paxos traffic between the replicas of one group: each value is a record stamped with
+    /// its transaction's sequence number (seed 002's ACCEPT seq 100 phase P).
+    Paxos(PaxosMessage<Stamped>),
     /// A replica that does not lead its group sends a 2PC message back to its sender, naming the
     /// leader it knows of, if any (seed 002's bug to fix: find the leader, do not assume it).
     NotLeader { hint: Option<NodeId>, bounced: Box<Message> },
@@ -113,6 +117,7 @@ impl Message {
             Message::Ack { .. } => "Ack",
             Message::Query { .. } => "Query",
             Message::Raft(message) => message.kind(),
+            Message::Paxos(message) => message.kind(),
             Message::NotLeader { .. } => "NotLeader",
         }
     }
@@ -127,7 +132,7 @@ impl Message {
             | Message::Decide { txn, .. }
             | Message::Ack { txn }
             | Message::Query { txn } => Some(*txn),
-            Message::Raft(_) => None,
+            Message::Raft(_) | Message::Paxos(_) => None,
             Message::NotLeader { bounced, .. } => bounced.txn(),
         }
     }
@@ -143,12 +148,12 @@ impl Message {
 
     /// True for the messages of two-phase commit itself (not consensus, not routing).
     pub fn is_two_phase(&self) -> bool {
-        !matches!(self, Message::Raft(_) | Message::NotLeader { .. })
+        !matches!(self, Message::Raft(_) | Message::Paxos(_) | Message::NotLeader { .. })
     }
 }
 
 /// Every message kind a filter may name.
-pub const MESSAGE_KINDS: [&str; 16] = [
+pub const MESSAGE_KINDS: [&str; 23] = [
     "Request",
     "Reply",
     "Prepare",
@@ -165,6 +170,13 @@ pub const MESSAGE_KINDS: [&str; 16] = [
     RAFT_MESSAGE_KINDS[3],
     RAFT_MESSAGE_KINDS[4],
     RAFT_MESSAGE_KINDS[5],
+    PAXOS_MESSAGE_KINDS[0],
+    PAXOS_MESSAGE_KINDS[1],
+    PAXOS_MESSAGE_KINDS[2],
+    PAXOS_MESSAGE_KINDS[3],
+    PAXOS_MESSAGE_KINDS[4],
+    PAXOS_MESSAGE_KINDS[5],
+    PAXOS_MESSAGE_KINDS[6],
 ];
 
 impl fmt::Display for Message {
@@ -200,6 +212,7 @@ impl fmt::Display for Message {
             Message::Ack { txn } => write!(f, "Ack {txn}"),
             Message::Query { txn } => write!(f, "Query {txn}"),
             Message::Raft(message) => message.fmt(f),
+            Message::Paxos(message) => message.fmt(f),
             Message::NotLeader { hint: Some(leader), bounced } => {
                 write!(f, "NotLeader (leader {leader}) for {bounced}")
             }
@@ -284,6 +297,43 @@ impl fmt::Display for Record {
             }
             Record::Outcome { txn, decision: Decision::Commit } => write!(f, "Committed({txn})"),
             Record::Outcome { txn, decision: Decision::Abort } => write!(f, "RolledBack({txn})"),
+        }
+    }
+}
+
+/// A transaction's sequence number in a Multi-Paxos group (seed 002's `seq 100`): the row of the
+/// group's `Log` table the transaction's phases are written to.
+pub type Seq = u64;
+
+/// A record as a Multi-Paxos group chooses it: stamped with its transaction's sequence number.
+/// The first record of a transaction in a group gets a new number; its later records (the
+/// decision, the outcome, completion) reuse it, as seed 002's COMMIT reuses the prepare's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamped {
+    pub seq: Seq,
+    pub record: Record,
+}
+
+impl Record {
+    /// Seed 002's phase marker: `P` for the records of the prepare phase, `C` or `A` for the
+    /// decision and outcome, and none for completion, which changes no phase.
+    pub fn phase(&self) -> Option<char> {
+        match self {
+            Record::Prepared { .. } | Record::PrepareVote { .. } => Some('P'),
+            Record::Decided { decision, .. } | Record::Outcome { decision, .. } => Some(match decision {
+                Decision::Commit => 'C',
+                Decision::Abort => 'A',
+            }),
+            Record::Completed { .. } => None,
+        }
+    }
+}
+
+impl fmt::Display for Stamped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.record.phase() {
+            Some(phase) => write!(f, "seq {} {phase} {}", self.seq, self.record),
+            None => write!(f, "seq {} {}", self.seq, self.record),
         }
     }
 }

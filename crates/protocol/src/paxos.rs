@@ -105,6 +105,11 @@ pub struct PaxosBugs {
     /// followers execute a value no majority holds, and a new leader can choose another one in
     /// its slot. Caught by the invariant that replicas never execute different values in one slot.
     pub commit_before_quorum: bool,
+    /// The leader changes the value of a slot already chosen: it overwrites its own copy and sends
+    /// `COMMIT` with the new value, which learners take in place of the old one, with no ACCEPT
+    /// round and no majority (see [`Paxos::rewrite`]). Whoever misses that `COMMIT` keeps the old
+    /// value, and so does a new leader's phase 1.
+    pub update_in_place: bool,
 }
 
 /// How one replica is set up; shared by the replica across crashes.
@@ -196,6 +201,10 @@ impl<C> PaxosMessage<C> {
         }
     }
 }
+
+/// Every Multi-Paxos message kind, as [`PaxosMessage::kind`] names them.
+pub const PAXOS_MESSAGE_KINDS: [&str; 7] =
+    ["Phase1a", "Phase1b", "Accept", "AcceptedReply", "PaxosCommit", "PaxosHeartbeat", "PaxosHeartbeatReply"];
 
 fn value_text<C: fmt::Display>(value: &Payload<C>) -> String {
     match value {
@@ -349,6 +358,9 @@ pub struct Paxos<C> {
     ready: bool,
     last_heard: BTreeMap<NodeId, Millis>,
     leader_since_ms: Millis,
+    /// With the `update_in_place` bug: chosen slots whose value was overwritten and that the
+    /// state machine has applied already, to be applied again out of order.
+    rewritten: Vec<Slot>,
 }
 
 impl<C: Clone + PartialEq> Paxos<C> {
@@ -372,6 +384,7 @@ impl<C: Clone + PartialEq> Paxos<C> {
             ready: false,
             last_heard: BTreeMap::new(),
             leader_since_ms: 0,
+            rewritten: Vec::new(),
         }
     }
 
@@ -419,6 +432,34 @@ impl<C: Clone + PartialEq> Paxos<C> {
         let value = self.durable.chosen.get(&slot)?;
         self.applied = slot;
         Some((slot, value))
+    }
+
+    /// With the `update_in_place` bug: the slots overwritten since the last call that had been
+    /// applied before, with their new values.
+    pub fn take_rewritten(&mut self) -> Vec<(Slot, Payload<C>)> {
+        std::mem::take(&mut self.rewritten)
+            .into_iter()
+            .filter_map(|slot| self.durable.chosen.get(&slot).map(|value| (slot, value.clone())))
+            .collect()
+    }
+
+    /// The `update_in_place` bug: the leader overwrites the value of chosen `slot` in its own log
+    /// and tells the learners with `COMMIT`, without an ACCEPT round. Refused (`false`) without the
+    /// bug, when not leading, or when the slot is not chosen here: a chosen value never changes.
+    pub fn rewrite(&mut self, slot: Slot, command: C, out: &mut Vec<PaxosEffect<C>>) -> bool {
+        let allowed = self.config.bugs.update_in_place && self.role == PaxosRole::Leader;
+        if !allowed || !self.durable.chosen.contains_key(&slot) {
+            return false;
+        }
+        let value = Payload::Command(command);
+        let ballot = self.durable.promised;
+        self.durable.accepted.insert(slot, Accepted { ballot, value: value.clone() });
+        self.durable.chosen.insert(slot, value.clone());
+        for peer in self.config.peers() {
+            out.push(self.send(peer, PaxosMessage::Commit { slot, value: value.clone() }));
+        }
+        out.push(PaxosEffect::Note(PaxosNote::Chosen { slot }));
+        true
     }
 
     /// Proposes a command in the next slot if this replica leads.
@@ -565,7 +606,15 @@ impl<C: Clone + PartialEq> Paxos<C> {
     // Learner.
 
     fn learn(&mut self, slot: Slot, value: Payload<C>, out: &mut Vec<PaxosEffect<C>>) {
-        if self.durable.chosen.contains_key(&slot) {
+        if let Some(known) = self.durable.chosen.get(&slot) {
+            if self.config.bugs.update_in_place && *known != value {
+                // The bug: a learner takes a new value for a slot it knows chosen.
+                self.durable.chosen.insert(slot, value);
+                if slot <= self.applied {
+                    self.rewritten.push(slot);
+                }
+                out.push(PaxosEffect::Note(PaxosNote::Chosen { slot }));
+            }
             return;
         }
         self.durable.chosen.insert(slot, value);
@@ -853,7 +902,7 @@ impl<C: Clone + PartialEq> Paxos<C> {
     }
 
     fn note_role(&self, out: &mut Vec<PaxosEffect<C>>) {
-        out.push(PaxosEffect::Note(PaxosNote::Role { role: self.role, ballot: self.durable.promised }));
+        out.push(PaxosEffect::Note(PaxosNote::Role { role: self.role, ballot: self.ballot() }));
     }
 
     fn send(&self, to: NodeId, message: PaxosMessage<C>) -> PaxosEffect<C> {

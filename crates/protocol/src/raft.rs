@@ -44,6 +44,16 @@ pub enum Payload<C> {
     Command(C),
 }
 
+impl<C> Payload<C> {
+    /// The command, unless this is a no-op.
+    pub fn command(&self) -> Option<&C> {
+        match self {
+            Payload::Command(command) => Some(command),
+            Payload::Noop => None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry<C> {
     pub term: Term,

@@ -21,74 +21,212 @@
 //! over yet, it is held instead (up to [`HELD_MAX`]) and handled or bounced once that is settled.
 
 use crate::effect::{Effect, NodeConfig, Note, Timer};
-use crate::ids::{Endpoint, Millis, NodeId};
-use crate::message::{Message, Record};
+use crate::ids::{Endpoint, Millis, NodeId, TxnId};
+use crate::message::{Message, Record, Seq, Stamped};
 use crate::node::Node;
-use crate::raft::{Durable, LogIndex, Payload, Raft, RaftConfig, RaftEffect, RaftRole, RaftTimer};
+use crate::paxos::{self, Paxos, PaxosConfig, PaxosEffect, PaxosRole, PaxosTimer, Slot};
+use crate::raft::{self, LogIndex, Payload, Raft, RaftConfig, RaftEffect, RaftRole, RaftTimer};
 use crate::route::{Groups, RouteConfig, Router};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// At most this many 2PC messages wait at a replica for its group's leadership to settle.
 pub const HELD_MAX: usize = 64;
+
+/// The consensus engine of a group and its configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EngineConfig {
+    Raft(Arc<RaftConfig>),
+    /// Multi-Paxos, with the first sequence number this group gives a transaction (seed 002:
+    /// 100 in C1, 200 in C2).
+    Paxos { config: Arc<PaxosConfig>, first_seq: Seq },
+}
 
 /// Everything a replica is built from; shared across its crashes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReplicaConfig {
     /// The 2PC roles of the group (shard and/or coordinator), as a single node would have them.
     pub node: Arc<NodeConfig>,
-    pub raft: Arc<RaftConfig>,
+    pub engine: EngineConfig,
     pub groups: Arc<Groups>,
     pub route: RouteConfig,
+}
+
+/// What survives a replica's crash: its engine's durable state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReplicaDurable {
+    Raft(raft::Durable<Record>),
+    Paxos(paxos::Durable<Stamped>),
+}
+
+impl ReplicaDurable {
+    /// The durable state of a replica that never ran.
+    pub fn empty(engine: &EngineConfig) -> ReplicaDurable {
+        match engine {
+            EngineConfig::Raft(_) => ReplicaDurable::Raft(raft::Durable::default()),
+            EngineConfig::Paxos { .. } => ReplicaDurable::Paxos(paxos::Durable::default()),
+        }
+    }
+}
+
+/// A replica's consensus engine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Raft(Raft<Record>),
+    Paxos(Paxos<Stamped>),
+}
+
+impl Engine {
+    pub fn as_raft(&self) -> Option<&Raft<Record>> {
+        match self {
+            Engine::Raft(raft) => Some(raft),
+            Engine::Paxos(_) => None,
+        }
+    }
+
+    pub fn as_paxos(&self) -> Option<&Paxos<Stamped>> {
+        match self {
+            Engine::Raft(_) => None,
+            Engine::Paxos(paxos) => Some(paxos),
+        }
+    }
+
+    pub fn id(&self) -> NodeId {
+        match self {
+            Engine::Raft(raft) => raft.id(),
+            Engine::Paxos(paxos) => paxos.id(),
+        }
+    }
+
+    /// The leader this replica believes in (itself when leading).
+    pub fn leader(&self) -> Option<NodeId> {
+        match self {
+            Engine::Raft(raft) => raft.leader(),
+            Engine::Paxos(paxos) => paxos.leader(),
+        }
+    }
+
+    pub fn leads(&self) -> bool {
+        match self {
+            Engine::Raft(raft) => raft.role() == RaftRole::Leader,
+            Engine::Paxos(paxos) => paxos.role() == PaxosRole::Leader,
+        }
+    }
+
+    pub fn durable(&self) -> ReplicaDurable {
+        match self {
+            Engine::Raft(raft) => ReplicaDurable::Raft(raft.durable().clone()),
+            Engine::Paxos(paxos) => ReplicaDurable::Paxos(paxos.durable().clone()),
+        }
+    }
+
+    /// The committed records this replica has applied, in order.
+    fn applied_records(&self) -> Vec<&Record> {
+        match self {
+            Engine::Raft(raft) => {
+                let applied = raft.applied_index() as usize;
+                raft.durable().log[..applied].iter().filter_map(|entry| entry.payload.command()).collect()
+            }
+            Engine::Paxos(paxos) => paxos
+                .durable()
+                .chosen
+                .range(..=paxos.applied())
+                .filter_map(|(_, value)| value.command().map(|stamped| &stamped.record))
+                .collect(),
+        }
+    }
+
+    /// The sequence numbers of the transactions this replica has applied.
+    fn applied_seqs(&self) -> BTreeMap<TxnId, Seq> {
+        let Engine::Paxos(paxos) = self else { return BTreeMap::new() };
+        paxos
+            .durable()
+            .chosen
+            .range(..=paxos.applied())
+            .filter_map(|(_, value)| value.command().map(|stamped| (stamped.record.txn(), stamped.seq)))
+            .collect()
+    }
+}
+
+/// A committed entry handed to the state machine: where it sits, and what it holds.
+struct ToApply {
+    index: u64,
+    term: u64,
+    seq: Option<Seq>,
+    record: Option<Record>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Replica {
     config: Arc<ReplicaConfig>,
-    raft: Raft<Record>,
+    engine: Engine,
     /// The 2PC roles: the live ones while acting, otherwise the committed log applied.
     node: Node,
     acting: bool,
     /// Entries this leader proposed since it took over, not yet committed.
     proposed: BTreeSet<LogIndex>,
+    /// Multi-Paxos: each transaction's sequence number, as applied (and, while acting, proposed).
+    seqs: BTreeMap<TxnId, Seq>,
     held: Vec<(Endpoint, Message)>,
     router: Router,
 }
 
 impl Replica {
-    /// Builds a replica from its durable Raft state (empty at first start). It knows nothing
+    /// Builds a replica from its durable state (empty at first start). It knows nothing
     /// committed until a leader tells it, so its shard state starts from the initial image.
-    pub fn restart(
-        config: Arc<ReplicaConfig>,
-        durable: Durable<Record>,
-        now_ms: Millis,
-        out: &mut Vec<Effect>,
-    ) -> Self {
-        let mut raft_out = Vec::new();
-        let raft = Raft::restart(config.raft.clone(), durable, &mut raft_out);
+    pub fn restart(config: Arc<ReplicaConfig>, durable: ReplicaDurable, now_ms: Millis, out: &mut Vec<Effect>) -> Self {
         let node = Node::recover(config.node.clone(), std::iter::empty(), now_ms, &mut Vec::new());
         let router = Router::new(config.groups.clone(), config.route);
-        let replica =
-            Replica { config, raft, node, acting: false, proposed: BTreeSet::new(), held: Vec::new(), router };
-        replica.perform_raft(raft_out, out);
+        let (engine, effects) = match (&config.engine, durable) {
+            (EngineConfig::Raft(raft_config), ReplicaDurable::Raft(durable)) => {
+                let mut raft_out = Vec::new();
+                let raft = Raft::restart(raft_config.clone(), durable, &mut raft_out);
+                (Engine::Raft(raft), EngineEffects::Raft(raft_out))
+            }
+            (EngineConfig::Paxos { config: paxos_config, .. }, ReplicaDurable::Paxos(durable)) => {
+                let mut paxos_out = Vec::new();
+                let paxos = Paxos::restart(paxos_config.clone(), durable, &mut paxos_out);
+                (Engine::Paxos(paxos), EngineEffects::Paxos(paxos_out))
+            }
+            _ => panic!("a replica restarts with its own engine's durable state"),
+        };
+        let replica = Replica {
+            config,
+            engine,
+            node,
+            acting: false,
+            proposed: BTreeSet::new(),
+            seqs: BTreeMap::new(),
+            held: Vec::new(),
+            router,
+        };
+        effects.perform(out);
         replica
     }
 
     pub fn id(&self) -> NodeId {
-        self.raft.id()
+        self.engine.id()
     }
 
     /// The address of this replica's group: its first member.
     pub fn group_address(&self) -> NodeId {
-        self.config.raft.members[0]
+        match &self.config.engine {
+            EngineConfig::Raft(config) => config.members[0],
+            EngineConfig::Paxos { config, .. } => config.members[0],
+        }
     }
 
     pub fn config(&self) -> &Arc<ReplicaConfig> {
         &self.config
     }
 
-    pub fn raft(&self) -> &Raft<Record> {
-        &self.raft
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The Raft engine, when the group runs Raft.
+    pub fn raft(&self) -> Option<&Raft<Record>> {
+        self.engine.as_raft()
     }
 
     /// The 2PC roles: live on the acting leader, the applied committed state elsewhere.
@@ -110,27 +248,42 @@ impl Replica {
     }
 
     pub fn on_message(&mut self, now_ms: Millis, from: Endpoint, message: &Message, out: &mut Vec<Effect>) {
-        match (from, message) {
-            (Endpoint::Node(from), Message::Raft(raft_message)) => {
+        match (from, message, &mut self.engine) {
+            (Endpoint::Node(from), Message::Raft(raft_message), Engine::Raft(raft)) => {
                 let mut raft_out = Vec::new();
-                self.raft.on_message(now_ms, from, raft_message.clone(), &mut raft_out);
-                self.after_raft(now_ms, raft_out, out);
+                raft.on_message(now_ms, from, raft_message.clone(), &mut raft_out);
+                self.after_engine(now_ms, EngineEffects::Raft(raft_out), out);
             }
-            (Endpoint::Node(from), Message::NotLeader { hint, bounced }) => {
+            (Endpoint::Node(from), Message::Paxos(paxos_message), Engine::Paxos(paxos)) => {
+                let mut paxos_out = Vec::new();
+                paxos.on_message(now_ms, from, paxos_message.clone(), &mut paxos_out);
+                self.after_engine(now_ms, EngineEffects::Paxos(paxos_out), out);
+            }
+            (Endpoint::Node(from), Message::NotLeader { hint, bounced }, _) => {
                 if let Some(next) = self.router.on_not_leader(from, *hint) {
                     out.push(Effect::Send { to: Endpoint::Node(next), message: (**bounced).clone() });
                 }
             }
-            (Endpoint::Client, Message::Raft(_) | Message::NotLeader { .. }) => {}
+            (_, Message::Raft(_) | Message::Paxos(_) | Message::NotLeader { .. }, _) => {}
             _ if self.acting => self.deliver_two_phase(now_ms, from, message, out),
             _ => self.hold_or_bounce(from, message.clone(), out),
         }
     }
 
     pub fn on_timer(&mut self, now_ms: Millis, timer: Timer, out: &mut Vec<Effect>) {
-        let raft_timer = match timer {
-            Timer::Election => RaftTimer::Election,
-            Timer::Heartbeat => RaftTimer::Heartbeat,
+        let effects = match (timer, &mut self.engine) {
+            (Timer::Election | Timer::Heartbeat, Engine::Raft(raft)) => {
+                let raft_timer = if timer == Timer::Election { RaftTimer::Election } else { RaftTimer::Heartbeat };
+                let mut raft_out = Vec::new();
+                raft.on_timer(now_ms, raft_timer, &mut raft_out);
+                EngineEffects::Raft(raft_out)
+            }
+            (Timer::Election | Timer::Heartbeat, Engine::Paxos(paxos)) => {
+                let paxos_timer = if timer == Timer::Election { PaxosTimer::Election } else { PaxosTimer::Heartbeat };
+                let mut paxos_out = Vec::new();
+                paxos.on_timer(now_ms, paxos_timer, &mut paxos_out);
+                EngineEffects::Paxos(paxos_out)
+            }
             _ if timer.is_two_phase() && self.acting => {
                 let mut node_out = Vec::new();
                 self.node.on_timer(now_ms, timer, &mut node_out);
@@ -140,9 +293,7 @@ impl Replica {
             }
             _ => return,
         };
-        let mut raft_out = Vec::new();
-        self.raft.on_timer(now_ms, raft_timer, &mut raft_out);
-        self.after_raft(now_ms, raft_out, out);
+        self.after_engine(now_ms, effects, out);
     }
 
     /// A 2PC message for the acting leader: the roles see the sender's group, not the replica.
@@ -158,7 +309,7 @@ impl Replica {
     }
 
     fn hold_or_bounce(&mut self, from: Endpoint, message: Message, out: &mut Vec<Effect>) {
-        match self.raft.leader() {
+        match self.engine.leader() {
             Some(leader) if leader != self.id() => out.push(bounce(from, Some(leader), message)),
             // A resend of a message already waiting here adds nothing.
             _ if self.held.iter().any(|(held_from, held)| *held_from == from && *held == message) => {}
@@ -170,53 +321,85 @@ impl Replica {
         }
     }
 
-    fn after_raft(&mut self, now_ms: Millis, raft_out: Vec<RaftEffect<Record>>, out: &mut Vec<Effect>) {
-        self.perform_raft(raft_out, out);
-        if self.acting && self.raft.role() != RaftRole::Leader {
+    fn after_engine(&mut self, now_ms: Millis, effects: EngineEffects, out: &mut Vec<Effect>) {
+        effects.perform(out);
+        if self.acting && !self.engine.leads() {
             self.step_down(now_ms, out);
         }
         self.apply_committed(now_ms, out);
-        if let Some(leader) = self.raft.leader().filter(|leader| *leader != self.id()) {
+        if let Some(leader) = self.engine.leader().filter(|leader| *leader != self.id()) {
             for (from, message) in std::mem::take(&mut self.held) {
                 out.push(bounce(from, Some(leader), message));
             }
         }
     }
 
+    /// The next committed entry for the state machine, in log order, marked applied.
+    fn next_to_apply(&mut self) -> Option<ToApply> {
+        match &mut self.engine {
+            Engine::Raft(raft) => raft.next_to_apply().map(|(index, entry)| ToApply {
+                index,
+                term: entry.term,
+                seq: None,
+                record: entry.payload.command().cloned(),
+            }),
+            Engine::Paxos(paxos) => paxos.next_to_apply().map(|(slot, value)| ToApply {
+                index: slot,
+                term: 0,
+                seq: value.command().map(|stamped| stamped.seq),
+                record: value.command().map(|stamped| stamped.record.clone()),
+            }),
+        }
+    }
+
     /// Hands newly committed entries to the state machine: the acting leader continues its roles
-    /// on its own proposals; everyone else applies the record to its copy.
+    /// on its own proposals; everyone else applies the record to its copy. A Raft leader takes over
+    /// when the no-op of its term commits; a Paxos leader once phase 1's open slots are chosen.
     fn apply_committed(&mut self, now_ms: Millis, out: &mut Vec<Effect>) {
-        while let Some((index, entry)) = self.raft.next_to_apply() {
-            let (term, payload) = (entry.term, entry.payload.clone());
-            let record = match &payload {
-                Payload::Command(record) => Some(record.clone()),
-                Payload::Noop => None,
-            };
-            out.push(Effect::Applied { index, term, record: record.clone() });
-            match record {
-                None => {
-                    if self.raft.role() == RaftRole::Leader && term == self.raft.term() && !self.acting {
+        while let Some(ToApply { index, term, seq, record }) = self.next_to_apply() {
+            out.push(Effect::Applied { index, term, seq, record: record.clone() });
+            if let (Some(seq), Some(record)) = (seq, &record) {
+                self.seqs.insert(record.txn(), seq);
+            }
+            match (record, &self.engine) {
+                (None, Engine::Raft(raft)) => {
+                    if raft.role() == RaftRole::Leader && term == raft.term() && !self.acting {
                         self.take_over(now_ms, out);
                     }
                 }
-                Some(record) if self.acting && self.proposed.remove(&index) => {
+                (None, Engine::Paxos(_)) => {}
+                (Some(record), _) if self.acting && self.proposed.remove(&index) => {
                     let mut node_out = Vec::new();
                     self.node.on_persisted(now_ms, &record, &mut node_out);
                     self.perform_node(now_ms, node_out, out);
                 }
-                Some(record) => self.node.apply(now_ms, &record),
+                (Some(record), _) => self.node.apply(now_ms, &record),
             }
+        }
+        let Engine::Paxos(paxos) = &mut self.engine else { return };
+        // The update_in_place bug: a chosen slot was overwritten under a follower's feet.
+        for (slot, value) in paxos.take_rewritten() {
+            if let Payload::Command(Stamped { seq, record }) = value {
+                out.push(Effect::Applied { index: slot, term: 0, seq: Some(seq), record: Some(record.clone()) });
+                self.node.apply(now_ms, &record);
+            }
+        }
+        if !self.acting && self.engine.as_paxos().is_some_and(Paxos::is_ready) {
+            self.take_over(now_ms, out);
         }
     }
 
-    /// The no-op of this leader's term committed: everything before it is committed too. Rebuild
-    /// the roles from the committed log, as a single node recovers from its WAL, and act.
+    /// Everything before this leader is committed and applied: rebuild the roles from the
+    /// committed log, as a single node recovers from its WAL, and act.
     fn take_over(&mut self, now_ms: Millis, out: &mut Vec<Effect>) {
         let mut node_out = Vec::new();
-        let records: Vec<Record> = self.applied_records().cloned().collect();
-        self.node = Node::recover(self.config.node.clone(), records.iter(), now_ms, &mut node_out);
+        self.node = Node::recover(self.config.node.clone(), self.engine.applied_records(), now_ms, &mut node_out);
+        self.seqs = self.engine.applied_seqs();
         self.acting = true;
-        out.push(Effect::Note(Note::TookOver { term: self.raft.term() }));
+        out.push(Effect::Note(match &self.engine {
+            Engine::Raft(raft) => Note::TookOver { term: raft.term() },
+            Engine::Paxos(paxos) => Note::TookOverBallot { ballot: paxos.ballot() },
+        }));
         self.perform_node(now_ms, node_out, out);
         for (from, message) in std::mem::take(&mut self.held) {
             self.deliver_two_phase(now_ms, from, &message, out);
@@ -229,18 +412,11 @@ impl Replica {
         self.proposed.clear();
         out.push(Effect::CancelTwoPhaseTimers);
         let mut node = Node::recover(self.config.node.clone(), std::iter::empty(), now_ms, &mut Vec::new());
-        for record in self.applied_records() {
+        for record in self.engine.applied_records() {
             node.apply(now_ms, record);
         }
         self.node = node;
-    }
-
-    fn applied_records(&self) -> impl Iterator<Item = &Record> {
-        let applied = self.raft.applied_index() as usize;
-        self.raft.durable().log[..applied].iter().filter_map(|entry| match &entry.payload {
-            Payload::Command(record) => Some(record),
-            Payload::Noop => None,
-        })
+        self.seqs = self.engine.applied_seqs();
     }
 
     /// Carries out what the acting leader's roles asked: records become proposals, messages to a
@@ -248,12 +424,7 @@ impl Replica {
     fn perform_node(&mut self, now_ms: Millis, node_out: Vec<Effect>, out: &mut Vec<Effect>) {
         for effect in node_out {
             match effect {
-                Effect::Persist(record) => {
-                    let mut raft_out = Vec::new();
-                    let index = self.raft.propose(now_ms, record, &mut raft_out).expect("an acting replica leads");
-                    self.proposed.insert(index);
-                    self.perform_raft(raft_out, out);
-                }
+                Effect::Persist(record) => self.propose(now_ms, record, out),
                 Effect::Send { to: Endpoint::Node(address), message } => {
                     // The acting leader is its own group's leader: a co-located role is local.
                     let to = if address == self.group_address() {
@@ -268,16 +439,80 @@ impl Replica {
         }
     }
 
-    fn perform_raft(&self, raft_out: Vec<RaftEffect<Record>>, out: &mut Vec<Effect>) {
-        for effect in raft_out {
-            out.push(match effect {
-                RaftEffect::Send { to, message } => {
-                    Effect::Send { to: Endpoint::Node(to), message: Message::Raft(message) }
+    /// A durable record of the acting leader's roles becomes a proposal to the group. Under
+    /// Multi-Paxos it is stamped with its transaction's sequence number: a new one for the
+    /// transaction's first record here, the same one for its later records.
+    fn propose(&mut self, now_ms: Millis, record: Record, out: &mut Vec<Effect>) {
+        let (index, effects) = match &mut self.engine {
+            Engine::Raft(raft) => {
+                let mut raft_out = Vec::new();
+                let index = raft.propose(now_ms, record, &mut raft_out).expect("an acting replica leads");
+                (index, EngineEffects::Raft(raft_out))
+            }
+            Engine::Paxos(paxos) => {
+                let EngineConfig::Paxos { first_seq, .. } = &self.config.engine else { unreachable!("a Paxos replica") };
+                let next = self.seqs.values().max().map_or(*first_seq, |last| last + 1);
+                let seq = *self.seqs.entry(record.txn()).or_insert(next);
+                let mut paxos_out = Vec::new();
+                if let Some(slot) = first_slot_of(paxos, &record) {
+                    let stamped = Stamped { seq, record: record.clone() };
+                    if paxos.rewrite(slot, stamped, &mut paxos_out) {
+                        // The update_in_place bug: the phase changes here with no agreement at all.
+                        EngineEffects::Paxos(paxos_out).perform(out);
+                        out.push(Effect::Applied { index: slot, term: 0, seq: Some(seq), record: Some(record.clone()) });
+                        let mut node_out = Vec::new();
+                        self.node.on_persisted(now_ms, &record, &mut node_out);
+                        self.perform_node(now_ms, node_out, out);
+                        return;
+                    }
                 }
+                let slot = paxos.propose(now_ms, Stamped { seq, record }, &mut paxos_out).expect("an acting replica leads");
+                (slot, EngineEffects::Paxos(paxos_out))
+            }
+        };
+        self.proposed.insert(index);
+        effects.perform(out);
+    }
+}
+
+/// The slot holding the prepare-phase record of `record`'s transaction and role, for a decision
+/// record (the row seed 002's COMMIT changes in place).
+fn first_slot_of(paxos: &Paxos<Stamped>, record: &Record) -> Option<Slot> {
+    if !matches!(record.phase(), Some('C' | 'A')) {
+        return None;
+    }
+    paxos.durable().chosen.iter().find_map(|(slot, value)| {
+        let first = value.command()?;
+        let same = first.record.txn() == record.txn()
+            && first.record.is_coordinator_record() == record.is_coordinator_record()
+            && first.record.phase() == Some('P');
+        same.then_some(*slot)
+    })
+}
+
+/// What an engine asked for, turned into the world's effects.
+enum EngineEffects {
+    Raft(Vec<RaftEffect<Record>>),
+    Paxos(Vec<PaxosEffect<Stamped>>),
+}
+
+impl EngineEffects {
+    fn perform(self, out: &mut Vec<Effect>) {
+        match self {
+            EngineEffects::Raft(effects) => out.extend(effects.into_iter().map(|effect| match effect {
+                RaftEffect::Send { to, message } => Effect::Send { to: Endpoint::Node(to), message: Message::Raft(message) },
                 RaftEffect::ResetElectionTimer => Effect::ResetElectionTimer,
                 RaftEffect::SetHeartbeatTimer { after_ms } => Effect::SetTimer { timer: Timer::Heartbeat, after_ms },
                 RaftEffect::Note(note) => Effect::Note(Note::Raft(note)),
-            });
+            })),
+            EngineEffects::Paxos(effects) => out.extend(effects.into_iter().map(|effect| match effect {
+                PaxosEffect::Send { to, message } => {
+                    Effect::Send { to: Endpoint::Node(to), message: Message::Paxos(message) }
+                }
+                PaxosEffect::ResetElectionTimer => Effect::ResetElectionTimer,
+                PaxosEffect::SetHeartbeatTimer { after_ms } => Effect::SetTimer { timer: Timer::Heartbeat, after_ms },
+                PaxosEffect::Note(note) => Effect::Note(Note::Paxos(note)),
+            })),
         }
     }
 }

@@ -8,13 +8,24 @@
 //! - **leader-completeness**: a leader's log holds every entry committed before its term.
 //! - **state-machine-safety**: no two replicas apply different entries at one index.
 //!
+//! Under Multi-Paxos, three properties instead (the engine has no terms or log matching):
+//!
+//! - **one-value-per-slot**: every replica that learns a slot chosen learns the same value.
+//! - **seq-agreement**: replicas never execute different values at one sequence number: for each
+//!   transaction's row and role, the prepare-phase record, the decision, and completion are each
+//!   the same wherever they are executed. A phase change at a reused sequence number is a new
+//!   chosen value, so this holds; changing the row in place (the `update_in_place` bug) breaks it.
+//! - **chosen-survives**: a leader that has recovered its log (phase 1 done, its open slots
+//!   chosen) holds every value chosen anywhere before it, as Raft's leader completeness.
+//!
 //! An entry counts as committed here when the first replica of its group applies it; the 2PC
 //! invariants then see each committed record once per group, as a single node's WAL write.
 
 use crate::invariants::{Invariant, Violation};
+use commitlab_protocol::paxos::{Paxos, Slot};
 use commitlab_protocol::raft::{Entry, LogIndex, Payload, Raft, Term};
 use commitlab_protocol::route::Groups;
-use commitlab_protocol::{Millis, Node, NodeConfig, NodeId, Record};
+use commitlab_protocol::{Millis, Node, NodeConfig, NodeId, Record, Seq, Stamped};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -36,6 +47,10 @@ pub struct ConsensusChecker {
     checked_len: BTreeMap<NodeId, LogIndex>,
     /// (group, index) to the entry first applied there and the replica that applied it.
     applied: BTreeMap<(NodeId, LogIndex), (Entry<Record>, NodeId)>,
+    /// Multi-Paxos: (group, slot) to the value first learned chosen there and the replica.
+    chosen: BTreeMap<(NodeId, Slot), (Payload<Stamped>, NodeId)>,
+    /// Multi-Paxos: (group, seq, coordinator record?, stage) to the record first executed there.
+    executed: BTreeMap<(NodeId, Seq, bool, u8), (Record, NodeId)>,
 }
 
 impl ConsensusChecker {
@@ -52,6 +67,8 @@ impl ConsensusChecker {
             entries: BTreeMap::new(),
             checked_len: BTreeMap::new(),
             applied: BTreeMap::new(),
+            chosen: BTreeMap::new(),
+            executed: BTreeMap::new(),
         }
     }
 
@@ -146,11 +163,14 @@ impl ConsensusChecker {
         &mut self,
         now_ms: Millis,
         replica: NodeId,
-        index: LogIndex,
+        (index, seq): (LogIndex, Option<Seq>),
         entry: &Entry<Record>,
         violations: &mut Vec<Violation>,
     ) -> bool {
         let group = self.group(replica);
+        if let (Some(seq), Payload::Command(record)) = (seq, &entry.payload) {
+            self.check_executed(group, replica, seq, record, violations);
+        }
         match self.applied.get(&(group, index)) {
             None => {
                 self.applied.insert((group, index), (entry.clone(), replica));
@@ -159,7 +179,9 @@ impl ConsensusChecker {
                 }
                 true
             }
-            Some((first, other)) if first != entry => {
+            // Under Multi-Paxos a second value at one slot is a rewrite, which seq-agreement and
+            // one-value-per-slot name.
+            Some((first, other)) if first != entry && seq.is_none() => {
                 violations.push(Violation {
                     invariant: Invariant::StateMachineSafety,
                     nodes: vec![*other, replica],
@@ -174,4 +196,87 @@ impl ConsensusChecker {
             Some(_) => false,
         }
     }
+
+    /// Multi-Paxos: `replica` executed `record` at sequence number `seq`.
+    fn check_executed(
+        &mut self,
+        group: NodeId,
+        replica: NodeId,
+        seq: Seq,
+        record: &Record,
+        violations: &mut Vec<Violation>,
+    ) {
+        let stage = match record.phase() {
+            Some('P') => 0,
+            Some(_) => 1,
+            None => 2,
+        };
+        let key = (group, seq, record.is_coordinator_record(), stage);
+        match self.executed.get(&key) {
+            None => {
+                self.executed.insert(key, (record.clone(), replica));
+            }
+            Some((first, other)) if first != record => violations.push(Violation {
+                invariant: Invariant::SeqAgreement,
+                nodes: vec![*other, replica],
+                txn: Some(record.txn()),
+                detail: format!(
+                    "{other} executed {first} at seq {seq} of {} but {replica} executed {record} there",
+                    self.label(replica)
+                ),
+            }),
+            Some(_) => {}
+        }
+    }
+
+    /// Multi-Paxos: `replica` learned the value of `slot` chosen.
+    pub fn on_chosen(&mut self, replica: NodeId, slot: Slot, paxos: &Paxos<Stamped>, violations: &mut Vec<Violation>) {
+        let group = self.group(replica);
+        let Some(value) = paxos.durable().chosen.get(&slot) else { return };
+        match self.chosen.get(&(group, slot)) {
+            None => {
+                self.chosen.insert((group, slot), (value.clone(), replica));
+            }
+            Some((first, other)) if first != value => violations.push(Violation {
+                invariant: Invariant::OneValuePerSlot,
+                nodes: vec![*other, replica],
+                txn: value.command().map(|stamped| stamped.record.txn()),
+                detail: format!(
+                    "slot {slot} of {}: {other} learned {} chosen but {replica} learned {}",
+                    self.label(replica),
+                    payload_text(first),
+                    payload_text(value)
+                ),
+            }),
+            Some(_) => {}
+        }
+    }
+
+    /// Multi-Paxos: `replica` leads with its log recovered: it must hold every value chosen before.
+    pub fn on_ready(&mut self, replica: NodeId, paxos: &Paxos<Stamped>, violations: &mut Vec<Violation>) {
+        let group = self.group(replica);
+        let chosen = &paxos.durable().chosen;
+        let missing = self
+            .chosen
+            .range((group, 0)..=(group, Slot::MAX))
+            .find(|((_, slot), (value, _))| chosen.get(slot) != Some(value));
+        if let Some(((_, slot), (value, learner))) = missing {
+            let found = chosen.get(slot).map_or("nothing".to_string(), payload_text);
+            violations.push(Violation {
+                invariant: Invariant::ChosenSurvives,
+                nodes: vec![replica, *learner],
+                txn: value.command().map(|stamped| stamped.record.txn()),
+                detail: format!(
+                    "{replica} leads {} with ballot {} without the value chosen in slot {slot} ({}, learned at {learner}): it holds {found}",
+                    self.label(replica),
+                    paxos.ballot(),
+                    payload_text(value)
+                ),
+            });
+        }
+    }
+}
+
+fn payload_text(value: &Payload<Stamped>) -> String {
+    value.command().map_or("no-op".to_string(), Stamped::to_string)
 }

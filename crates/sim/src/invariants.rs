@@ -16,6 +16,7 @@
 //! In the replicated mode a group stands for a node here: its committed entries are its durable
 //! records, counted once per group, and the consensus properties are checked in `consensus.rs`.
 
+use crate::scenario::Engine;
 use commitlab_protocol::{AccountId, Decision, Node, NodeId, Record, RequestId, TxnId};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,6 +35,9 @@ pub enum Invariant {
     LogMatching,
     LeaderCompleteness,
     StateMachineSafety,
+    OneValuePerSlot,
+    SeqAgreement,
+    ChosenSurvives,
 }
 
 impl Invariant {
@@ -55,11 +59,16 @@ impl Invariant {
         Invariant::StateMachineSafety,
     ];
 
-    /// The invariants that apply to a run, in the order the page lists them.
-    pub fn checked(replicated: bool) -> Vec<Invariant> {
+    /// The safety properties of Multi-Paxos, checked when groups run it.
+    pub const PAXOS: [Invariant; 3] = [Invariant::OneValuePerSlot, Invariant::SeqAgreement, Invariant::ChosenSurvives];
+
+    /// The invariants that apply to a run under `engine`, in the order the page lists them.
+    pub fn checked(engine: Engine) -> Vec<Invariant> {
         let mut invariants = Invariant::TWO_PHASE.to_vec();
-        if replicated {
-            invariants.extend(Invariant::CONSENSUS);
+        match engine {
+            Engine::None => {}
+            Engine::Raft => invariants.extend(Invariant::CONSENSUS),
+            Engine::MultiPaxos => invariants.extend(Invariant::PAXOS),
         }
         invariants
     }
@@ -76,6 +85,9 @@ impl Invariant {
             Invariant::LogMatching => "log-matching",
             Invariant::LeaderCompleteness => "leader-completeness",
             Invariant::StateMachineSafety => "state-machine-safety",
+            Invariant::OneValuePerSlot => "one-value-per-slot",
+            Invariant::SeqAgreement => "seq-agreement",
+            Invariant::ChosenSurvives => "chosen-survives",
         }
     }
 
@@ -96,6 +108,9 @@ impl Invariant {
             }
             Invariant::LeaderCompleteness => "a leader's log holds every entry committed before its term",
             Invariant::StateMachineSafety => "no two replicas apply different entries at one index",
+            Invariant::OneValuePerSlot => "at most one value is chosen in each Paxos slot: every replica learns the same",
+            Invariant::SeqAgreement => "replicas never execute different values at one sequence number and phase",
+            Invariant::ChosenSurvives => "a chosen value survives leader changes: a new leader's log holds it",
         }
     }
 }

@@ -26,6 +26,8 @@ pub use link::{LinkError, Shared, View};
 pub use presets::{preset, Preset, PRESETS};
 pub use rng::{Ratio, Rng};
 pub use scenario::{limits, CoordinatorPlacement, Engine, Replication, Scenario, ScenarioError, SCENARIO_VERSION};
-pub use simulation::{InDoubt, InvariantStatus, LogRow, NodeSnapshot, RaftView, Simulation, CHECKPOINT_EVERY};
+pub use simulation::{
+    InDoubt, InvariantStatus, LogRow, NodeSnapshot, PaxosView, RaftView, SeqRow, Simulation, SlotRow, CHECKPOINT_EVERY,
+};
 pub use trace::{DropReason, TraceEntry, TraceEvent};
 pub use world::{Stop, World};

@@ -1,10 +1,10 @@
 //! What runs in a node's slot: a single 2PC node, whose durable state is the WAL the world keeps
-//! on its disk, or a replica of a group, whose durable state is its Raft term, vote and log. The
+//! on its disk, or a replica of a group, whose durable state is its consensus engine's (Raft's term, vote and log; Paxos's promise,
+//! accepted and chosen values). The
 //! world drives both through this one interface. Crashing either keeps only what is durable.
 
 use crate::wal::Wal;
-use commitlab_protocol::raft::Durable;
-use commitlab_protocol::replica::{Replica, ReplicaConfig};
+use commitlab_protocol::replica::{Replica, ReplicaConfig, ReplicaDurable};
 use commitlab_protocol::{Effect, Endpoint, Message, Millis, Node, NodeConfig, Record, Timer};
 use std::sync::Arc;
 
@@ -19,7 +19,10 @@ impl Machine {
     pub fn start(config: &Arc<NodeConfig>, replica: Option<&Arc<ReplicaConfig>>, out: &mut Vec<Effect>) -> Machine {
         match replica {
             None => Machine::Single(Node::recover(config.clone(), std::iter::empty(), 0, out)),
-            Some(replica) => Machine::Replica(Box::new(Replica::restart(replica.clone(), Durable::default(), 0, out))),
+            Some(replica) => {
+                let durable = ReplicaDurable::empty(&replica.engine);
+                Machine::Replica(Box::new(Replica::restart(replica.clone(), durable, 0, out)))
+            }
         }
     }
 
@@ -28,7 +31,7 @@ impl Machine {
         match self {
             Machine::Single(node) => Machine::Single(Node::recover(node.config().clone(), wal.iter(), now_ms, out)),
             Machine::Replica(replica) => {
-                let durable = replica.raft().durable().clone();
+                let durable = replica.engine().durable();
                 Machine::Replica(Box::new(Replica::restart(replica.config().clone(), durable, now_ms, out)))
             }
         }

@@ -4,7 +4,9 @@
 
 use crate::fault::{Fault, MessageTarget, ScheduledFault};
 use crate::rng::Ratio;
+use commitlab_protocol::paxos::{PaxosBugs, PaxosConfig};
 use commitlab_protocol::raft::{RaftBugs, RaftConfig};
+use commitlab_protocol::replica::EngineConfig;
 use commitlab_protocol::replica::ReplicaConfig;
 use commitlab_protocol::route::{Group, Groups, RouteConfig};
 use commitlab_protocol::{
@@ -199,6 +201,8 @@ pub enum Engine {
     None,
     /// Every shard (and a dedicated coordinator) is a Raft group.
     Raft,
+    /// Every shard (and a dedicated coordinator) is a Multi-Paxos group, as seed 002 draws it.
+    MultiPaxos,
 }
 
 /// How shards are replicated. Nodes are numbered as in seed 002: group k holds
@@ -410,7 +414,7 @@ impl Scenario {
                     recovery: if self.replication.is_replicated() { Recovery::Resume } else { Recovery::PresumeAbort },
                 });
                 let replica =
-                    self.replication.is_replicated().then(|| self.replica_config(id, &members, &config, &groups));
+                    self.replication.is_replicated().then(|| self.replica_config(id, index, &members, &config, &groups));
                 nodes.push(NodeLayout { id, label: self.group_label(index), config, replica });
             }
         }
@@ -420,28 +424,41 @@ impl Scenario {
     fn replica_config(
         &self,
         id: NodeId,
+        index: usize,
         members: &[NodeId],
         node: &Arc<NodeConfig>,
         groups: &Arc<Groups>,
     ) -> Arc<ReplicaConfig> {
         let replication = &self.replication;
-        let raft = RaftConfig {
-            id,
-            members: members.to_vec(),
-            heartbeat_ms: replication.heartbeat_ms,
-            election_timeout_ms_min: replication.election_timeout_ms_min,
-            max_entries_per_message: replication.entries_per_message,
-            bugs: RaftBugs {
-                vote_without_log_check: self.bugs.vote_without_log_check,
-                commit_old_term_by_count: self.bugs.commit_old_term_by_count,
+        let engine = match replication.engine {
+            Engine::MultiPaxos => EngineConfig::Paxos {
+                config: Arc::new(PaxosConfig {
+                    id,
+                    members: members.to_vec(),
+                    heartbeat_ms: replication.heartbeat_ms,
+                    election_timeout_ms_min: replication.election_timeout_ms_min,
+                    max_slots_per_message: replication.entries_per_message,
+                    bugs: PaxosBugs {
+                        commit_before_quorum: self.bugs.commit_before_quorum,
+                        update_in_place: self.bugs.update_in_place,
+                    },
+                }),
+                // Seed 002's numbering: seq 100 in C1, 200 in C2, and so on.
+                first_seq: 100 * (index as u64 + 1),
             },
+            Engine::Raft | Engine::None => EngineConfig::Raft(Arc::new(RaftConfig {
+                id,
+                members: members.to_vec(),
+                heartbeat_ms: replication.heartbeat_ms,
+                election_timeout_ms_min: replication.election_timeout_ms_min,
+                max_entries_per_message: replication.entries_per_message,
+                bugs: RaftBugs {
+                    vote_without_log_check: self.bugs.vote_without_log_check,
+                    commit_old_term_by_count: self.bugs.commit_old_term_by_count,
+                },
+            })),
         };
-        Arc::new(ReplicaConfig {
-            node: node.clone(),
-            raft: Arc::new(raft),
-            groups: groups.clone(),
-            route: self.route_config(),
-        })
+        Arc::new(ReplicaConfig { node: node.clone(), engine, groups: groups.clone(), route: self.route_config() })
     }
 
     /// How senders (coordinators and the client) find a group's leader.

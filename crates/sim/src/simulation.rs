@@ -7,9 +7,11 @@ use crate::invariants::{Invariant, Violation};
 use crate::scenario::{limits, Scenario, ScenarioError};
 use crate::trace::{TraceEntry, TraceEvent};
 use crate::world::{Stop, World};
+use commitlab_protocol::paxos::PaxosRole;
 use commitlab_protocol::raft::{Payload, RaftRole};
 use commitlab_protocol::replica::Replica;
-use commitlab_protocol::{AccountId, Millis, NodeId, NodeView, Record, Role, ShardId, TxnId};
+use commitlab_protocol::{AccountId, Millis, NodeId, NodeView, Record, Role, Seq, ShardId, TxnId};
+use std::collections::BTreeMap;
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -49,8 +51,139 @@ pub struct NodeSnapshot {
     pub wal_first: usize,
     /// Records handed to the disk and not yet durable (lost if the node crashes now).
     pub unwritten: Vec<Record>,
-    /// A replica's consensus state: durable term, vote and log, volatile role and indexes.
+    /// A Raft replica's consensus state: durable term, vote and log, volatile role and indexes.
     pub raft: Option<RaftView>,
+    /// A Multi-Paxos replica's state, as seed 002's "STATE AFTER PREPARE" box draws it.
+    pub paxos: Option<PaxosView>,
+}
+
+impl NodeSnapshot {
+    /// A replica of a group, under either engine.
+    pub fn is_replica(&self) -> bool {
+        self.raft.is_some() || self.paxos.is_some()
+    }
+
+    /// Leads its group (it may not act yet).
+    pub fn leads(&self) -> bool {
+        self.raft.as_ref().is_some_and(|raft| raft.role == RaftRole::Leader)
+            || self.paxos.as_ref().is_some_and(|paxos| paxos.role == PaxosRole::Leader)
+    }
+
+    /// Leads with its 2PC roles rebuilt: the replica the group's 2PC traffic goes to.
+    pub fn acting(&self) -> bool {
+        self.raft.as_ref().is_some_and(|raft| raft.acting) || self.paxos.as_ref().is_some_and(|paxos| paxos.acting)
+    }
+
+    /// The role and its epoch in a few characters: `leader t2`, `follower b1.n4`.
+    pub fn consensus_role(&self) -> Option<String> {
+        match (&self.raft, &self.paxos) {
+            (Some(raft), _) => Some(format!("{} t{}", raft.role, raft.term)),
+            (_, Some(paxos)) => Some(format!("{} {}", paxos.role, paxos.ballot)),
+            _ => None,
+        }
+    }
+}
+
+/// A Multi-Paxos replica at the cursor: the acceptor's promise, its slots, and the state machine's
+/// `Log` by sequence number (seed 002: `Log[100] = {Phase:"P", executed}`, `PrepareSeq = 100`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PaxosView {
+    pub role: PaxosRole,
+    /// The ballot it leads or campaigns with, or the highest it promised.
+    pub ballot: String,
+    pub promised: String,
+    pub leader: Option<NodeId>,
+    pub acting: bool,
+    /// Every slot up to this one is known chosen here.
+    pub chosen_through: u64,
+    pub applied: u64,
+    /// The slots from the first not applied on (and the last `log_tail` applied ones).
+    pub slots: Vec<SlotRow>,
+    /// The state machine's log, one row per sequence number.
+    pub log: Vec<SeqRow>,
+    /// Each transaction's prepare record's sequence number in this group (`PrepareSeq`).
+    pub prepare_seq: Vec<(TxnId, Seq)>,
+}
+
+/// One Paxos slot at a replica.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SlotRow {
+    pub slot: u64,
+    /// The ballot it was accepted in here, if this acceptor accepted it.
+    pub ballot: Option<String>,
+    pub value: String,
+    pub chosen: bool,
+}
+
+/// One row of seed 002's `Log[seq]`: the transaction, the phase its latest value there says, and
+/// whether this replica has executed that value (it is chosen and applied here).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SeqRow {
+    pub seq: Seq,
+    pub txn: TxnId,
+    pub phase: char,
+    pub executed: bool,
+    pub completed: bool,
+}
+
+impl PaxosView {
+    fn of(replica: &Replica, up: bool, log_tail: usize) -> Option<PaxosView> {
+        let paxos = replica.engine().as_paxos()?;
+        let durable = paxos.durable();
+        let applied = if up { paxos.applied() } else { 0 };
+        let mut slots: BTreeMap<u64, SlotRow> = BTreeMap::new();
+        for (slot, accepted) in &durable.accepted {
+            let value = accepted.value.command().map_or("no-op".to_string(), |stamped| stamped.to_string());
+            slots.insert(*slot, SlotRow { slot: *slot, ballot: Some(accepted.ballot.to_string()), value, chosen: false });
+        }
+        for (slot, value) in &durable.chosen {
+            let text = value.command().map_or("no-op".to_string(), |stamped| stamped.to_string());
+            let row = slots.entry(*slot).or_insert(SlotRow { slot: *slot, ballot: None, value: String::new(), chosen: true });
+            row.value = text;
+            row.chosen = true;
+        }
+        let mut log: BTreeMap<Seq, SeqRow> = BTreeMap::new();
+        let mut prepare_seq = Vec::new();
+        let values = durable.accepted.iter().map(|(slot, accepted)| (*slot, &accepted.value));
+        // A chosen value is the slot's value; an accepted one stands until it is.
+        let mut by_slot: BTreeMap<u64, _> = values.collect();
+        by_slot.extend(durable.chosen.iter().map(|(slot, value)| (*slot, value)));
+        for (slot, value) in by_slot {
+            let Some(stamped) = value.command() else { continue };
+            let executed = durable.chosen.contains_key(&slot) && slot <= applied;
+            let txn = stamped.record.txn();
+            let row = log.entry(stamped.seq).or_insert(SeqRow {
+                seq: stamped.seq,
+                txn,
+                phase: 'P',
+                executed: false,
+                completed: false,
+            });
+            match stamped.record.phase() {
+                Some(phase) => {
+                    row.phase = phase;
+                    row.executed = executed;
+                }
+                None => row.completed = executed,
+            }
+            if let Record::PrepareVote { .. } = stamped.record {
+                prepare_seq.push((txn, stamped.seq));
+            }
+        }
+        let first = applied.saturating_sub(log_tail as u64);
+        Some(PaxosView {
+            role: paxos.role(),
+            ballot: paxos.ballot().to_string(),
+            promised: durable.promised.to_string(),
+            leader: if up { paxos.leader() } else { None },
+            acting: up && replica.acting(),
+            chosen_through: if up { paxos.chosen_through() } else { durable.chosen_through() },
+            applied,
+            slots: slots.into_values().filter(|row| row.slot > first).collect(),
+            log: log.into_values().collect(),
+            prepare_seq,
+        })
+    }
 }
 
 /// A replica's Raft state at the cursor, as its table shows it.
@@ -77,8 +210,8 @@ pub struct LogRow {
 
 impl RaftView {
     /// The view with the last `log_tail` log entries (rows keep their indexes).
-    fn of(replica: &Replica, up: bool, log_tail: usize) -> RaftView {
-        let raft = replica.raft();
+    fn of(replica: &Replica, up: bool, log_tail: usize) -> Option<RaftView> {
+        let raft = replica.raft()?;
         let durable = raft.durable();
         let first = durable.log.len().saturating_sub(log_tail);
         let log = durable
@@ -95,7 +228,7 @@ impl RaftView {
                 },
             })
             .collect();
-        RaftView {
+        Some(RaftView {
             role: raft.role(),
             term: durable.term,
             voted_for: durable.voted_for,
@@ -104,7 +237,7 @@ impl RaftView {
             commit_index: if up { raft.commit_index() } else { 0 },
             applied_index: if up { raft.applied_index() } else { 0 },
             log,
-        }
+        })
     }
 }
 
@@ -328,7 +461,8 @@ impl Simulation {
                     wal: slot.wal.iter().skip(slot.wal.len().saturating_sub(wal_tail)).cloned().collect(),
                     wal_first: slot.wal.len().saturating_sub(wal_tail),
                     unwritten: slot.unwritten.clone(),
-                    raft: slot.machine.replica().map(|replica| RaftView::of(replica, slot.up, wal_tail)),
+                    raft: slot.machine.replica().and_then(|replica| RaftView::of(replica, slot.up, wal_tail)),
+                    paxos: slot.machine.replica().and_then(|replica| PaxosView::of(replica, slot.up, wal_tail)),
                 }
             })
             .collect()
@@ -363,7 +497,7 @@ impl Simulation {
     pub fn invariants(&self) -> Vec<InvariantStatus> {
         let violations: Vec<&TraceEntry> =
             self.trace_to_cursor().iter().filter(|entry| matches!(entry.event, TraceEvent::Violation(_))).collect();
-        Invariant::checked(self.scenario.replication.is_replicated())
+        Invariant::checked(self.scenario.replication.engine)
             .iter()
             .map(|invariant| InvariantStatus {
                 invariant: *invariant,

@@ -392,9 +392,9 @@ impl World {
                     let due_ms = self.now_ms + self.draw_election_timeout();
                     self.timers.set(&mut self.queue, at, Timer::Election, due_ms);
                 }
-                Effect::Applied { index, term, record } => {
+                Effect::Applied { index, term, seq, record } => {
                     let Endpoint::Node(node) = at else { unreachable!("only replicas apply entries") };
-                    self.hooks.after_applied(self.now_ms, node, (index, term, record), step);
+                    self.hooks.after_applied(self.now_ms, node, (index, term, seq, record), step);
                 }
                 Effect::Note(note) => {
                     self.hooks.after_note(at, &note, &self.slots, step);

@@ -12,8 +12,8 @@ pub fn Invariants(props: &Props) -> Html {
     // The first violation of each invariant up to the cursor, from the index rather than a scan
     // of the trace at every frame.
     let step = playground.simulation.cursor_step();
-    let replicated = playground.simulation.scenario().replication.is_replicated();
-    let statuses: Vec<_> = Invariant::checked(replicated)
+    let engine = playground.simulation.scenario().replication.engine;
+    let statuses: Vec<_> = Invariant::checked(engine)
         .iter()
         .map(|invariant| {
             let violation = playground

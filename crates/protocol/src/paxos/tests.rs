@@ -274,7 +274,7 @@ fn a_restarted_acceptor_keeps_its_promise_and_what_it_accepted() {
 #[test]
 fn committing_before_a_quorum_lets_two_replicas_execute_different_values_in_one_slot() {
     for bug in [false, true] {
-        let mut cluster = Cluster::with_bugs(5, PaxosBugs { commit_before_quorum: bug });
+        let mut cluster = Cluster::with_bugs(5, PaxosBugs { commit_before_quorum: bug, ..PaxosBugs::default() });
         cluster.elect(1);
         // n1 proposes 7 and only n2 hears of it (its ACCEPT, and with the bug its COMMIT too);
         // then n1 and n2 are cut off, and n3, n4 and n5 elect n3, which never heard of 7.

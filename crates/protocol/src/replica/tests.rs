@@ -1,7 +1,9 @@
-//! Two-phase commit over two Raft groups on a FIFO network the test drives: seed 002's picture,
-//! C1 = n1..n3 coordinates and holds 1001, C2 = n4..n6 holds 3001.
+//! Two-phase commit over two groups on a FIFO network the test drives: seed 002's picture,
+//! C1 = n1..n3 coordinates and holds 1001, C2 = n4..n6 holds 3001. Most tests run under both
+//! engines, Raft and Multi-Paxos: the 2PC traffic must not depend on which one replicates.
 
 use super::*;
+use crate::paxos::PaxosBugs;
 use crate::raft::RaftBugs;
 use crate::route::Group;
 use crate::{AccountId, Bugs, Client, Directory, Recovery, RequestId, ShardEntry, ShardId, Timeouts};
@@ -15,6 +17,8 @@ struct Cluster {
     queue: VecDeque<(Endpoint, Endpoint, Message)>,
     down: BTreeSet<NodeId>,
     sent: Vec<String>,
+    /// The consensus messages, apart.
+    consensus: Vec<String>,
 }
 
 fn groups() -> Arc<Groups> {
@@ -26,7 +30,15 @@ fn groups() -> Arc<Groups> {
     })
 }
 
-fn replica_config(id: u16) -> Arc<ReplicaConfig> {
+#[derive(Copy, Clone, Debug, PartialEq)]
+enum Kind {
+    Raft,
+    Paxos,
+}
+
+const KINDS: [Kind; 2] = [Kind::Raft, Kind::Paxos];
+
+fn replica_config(id: u16, kind: Kind, bugs: Bugs) -> Arc<ReplicaConfig> {
     let shard = if id <= 3 { 0 } else { 1 };
     let entry = |shard: u16, node: u16, account: u64| ShardEntry {
         shard: ShardId(shard),
@@ -42,30 +54,52 @@ fn replica_config(id: u16) -> Arc<ReplicaConfig> {
         directory: Directory { shards: vec![entry(0, 1, 1001), entry(1, 4, 3001)] },
         initial_balances: BTreeMap::from(balances),
         timeouts: Timeouts::default(),
-        bugs: Bugs::default(),
+        bugs,
         recovery: Recovery::Resume,
     });
     let first = if shard == 0 { 1 } else { 4 };
-    let raft = Arc::new(RaftConfig {
-        id: NodeId(id),
-        members: (first..first + 3).map(NodeId).collect(),
-        heartbeat_ms: 50,
-        election_timeout_ms_min: 150,
-        max_entries_per_message: 16,
-        bugs: RaftBugs::default(),
-    });
+    let members: Vec<NodeId> = (first..first + 3).map(NodeId).collect();
+    let engine = match kind {
+        Kind::Raft => EngineConfig::Raft(Arc::new(RaftConfig {
+            id: NodeId(id),
+            members,
+            heartbeat_ms: 50,
+            election_timeout_ms_min: 150,
+            max_entries_per_message: 16,
+            bugs: RaftBugs::default(),
+        })),
+        Kind::Paxos => EngineConfig::Paxos {
+            config: Arc::new(PaxosConfig {
+                id: NodeId(id),
+                members,
+                heartbeat_ms: 50,
+                election_timeout_ms_min: 150,
+                max_slots_per_message: 16,
+                bugs: PaxosBugs { commit_before_quorum: false, update_in_place: bugs.update_in_place },
+            }),
+            first_seq: if shard == 0 { 100 } else { 200 },
+        },
+    };
     let route = RouteConfig { patience_ms: 150, static_leader: false };
-    Arc::new(ReplicaConfig { node, raft, groups: groups(), route })
+    Arc::new(ReplicaConfig { node, engine, groups: groups(), route })
 }
 
 impl Cluster {
-    fn new() -> Cluster {
+    fn new(kind: Kind) -> Cluster {
+        Cluster::with_bugs(kind, Bugs::default())
+    }
+
+    fn with_bugs(kind: Kind, bugs: Bugs) -> Cluster {
         let replicas = (1..=6)
-            .map(|id| (NodeId(id), Replica::restart(replica_config(id), Durable::default(), 0, &mut Vec::new())))
+            .map(|id| {
+                let config = replica_config(id, kind, bugs);
+                let durable = ReplicaDurable::empty(&config.engine);
+                (NodeId(id), Replica::restart(config, durable, 0, &mut Vec::new()))
+            })
             .collect();
         let router = Router::new(groups(), RouteConfig { patience_ms: 150, static_leader: false });
         let client = Client::routed(400, router);
-        Cluster { now_ms: 0, replicas, client, queue: VecDeque::new(), down: BTreeSet::new(), sent: Vec::new() }
+        Cluster { now_ms: 0, replicas, client, queue: VecDeque::new(), down: BTreeSet::new(), sent: Vec::new(), consensus: Vec::new() }
     }
 
     fn replica(&self, id: u16) -> &Replica {
@@ -77,6 +111,8 @@ impl Cluster {
             if let Effect::Send { to, message } = effect {
                 if message.is_two_phase() || matches!(message, Message::NotLeader { .. }) {
                     self.sent.push(format!("{from} -> {to}: {message}"));
+                } else {
+                    self.consensus.push(format!("{from} -> {to}: {message}"));
                 }
                 self.queue.push_back((from, to, message));
             }
@@ -109,14 +145,23 @@ impl Cluster {
     }
 
     /// n1 and n4 campaign first, as the world arranges at time zero, and win.
-    fn with_leaders() -> Cluster {
-        let mut cluster = Cluster::new();
+    fn with_leaders(kind: Kind) -> Cluster {
+        Cluster::elect(Cluster::new(kind))
+    }
+
+    fn elect(mut cluster: Cluster) -> Cluster {
         cluster.timer(1, Timer::Election);
         cluster.timer(4, Timer::Election);
         cluster.deliver_all();
         assert!(cluster.replica(1).acting() && cluster.replica(4).acting());
         cluster.sent.clear();
         cluster
+    }
+
+    /// The rows of a Paxos replica's chosen log that carry a record.
+    fn chosen(&self, id: u16) -> Vec<String> {
+        let paxos = self.replica(id).engine().as_paxos().expect("a Paxos replica");
+        paxos.durable().chosen.values().filter_map(|value| value.command()).map(|stamped| stamped.to_string()).collect()
     }
 
     fn submit(&mut self, to: u16) {
@@ -143,7 +188,13 @@ impl Cluster {
 
 #[test]
 fn a_transfer_commits_across_two_groups_and_every_replica_applies_it() {
-    let mut cluster = Cluster::with_leaders();
+    for kind in KINDS {
+        transfer_commits(kind);
+    }
+}
+
+fn transfer_commits(kind: Kind) {
+    let mut cluster = Cluster::with_leaders(kind);
     cluster.submit(1);
     cluster.deliver_all();
     assert_eq!(cluster.client.outcomes().get(&RequestId(1)), Some(&crate::Decision::Commit));
@@ -166,14 +217,20 @@ fn a_transfer_commits_across_two_groups_and_every_replica_applies_it() {
     cluster.heartbeats();
     for (id, account, balance) in [(2, 1001, 90), (3, 1001, 90), (5, 3001, 60), (6, 3001, 60)] {
         let view = cluster.replica(id).node().view();
-        assert_eq!(view.balances, [(AccountId(account), balance)], "n{id}");
-        assert!(view.locks.is_empty(), "n{id} released its lock with the outcome");
+        assert_eq!(view.balances, [(AccountId(account), balance)], "{kind:?} n{id}");
+        assert!(view.locks.is_empty(), "{kind:?} n{id} released its lock with the outcome");
     }
 }
 
 #[test]
 fn followers_hold_the_state_after_prepare_too() {
-    let mut cluster = Cluster::with_leaders();
+    for kind in KINDS {
+        state_after_prepare(kind);
+    }
+}
+
+fn state_after_prepare(kind: Kind) {
+    let mut cluster = Cluster::with_leaders(kind);
     cluster.down.insert(NodeId(1));
     cluster.down.insert(NodeId(2));
     cluster.down.insert(NodeId(3));
@@ -192,15 +249,21 @@ fn followers_hold_the_state_after_prepare_too() {
     cluster.heartbeats();
     for id in [4, 5, 6] {
         let view = cluster.replica(id).node().view();
-        assert_eq!(view.balances, [(AccountId(3001), 60)], "n{id}: applied at prepare");
-        assert_eq!(view.locks, [(AccountId(3001), crate::TxnId(1))], "n{id}: locked");
-        assert_eq!(view.txns[0].phase, "prepared (in doubt)", "n{id}");
+        assert_eq!(view.balances, [(AccountId(3001), 60)], "{kind:?} n{id}: applied at prepare");
+        assert_eq!(view.locks, [(AccountId(3001), crate::TxnId(1))], "{kind:?} n{id}: locked");
+        assert_eq!(view.txns[0].phase, "prepared (in doubt)", "{kind:?} n{id}");
     }
 }
 
 #[test]
 fn a_request_to_a_follower_is_bounced_to_the_leader_it_names() {
-    let mut cluster = Cluster::with_leaders();
+    for kind in KINDS {
+        bounced(kind);
+    }
+}
+
+fn bounced(kind: Kind) {
+    let mut cluster = Cluster::with_leaders(kind);
     cluster.heartbeats();
     cluster.sent.clear();
     cluster.submit(2);
@@ -215,7 +278,13 @@ fn a_request_to_a_follower_is_bounced_to_the_leader_it_names() {
 
 #[test]
 fn a_message_that_arrives_before_the_leader_takes_over_is_held_then_handled() {
-    let mut cluster = Cluster::new();
+    for kind in KINDS {
+        held(kind);
+    }
+}
+
+fn held(kind: Kind) {
+    let mut cluster = Cluster::new(kind);
     cluster.submit(1);
     cluster.deliver_all();
     assert_eq!(cluster.replica(1).held().len(), 1, "no leader yet: the request waits at n1");
@@ -231,7 +300,7 @@ fn a_message_that_arrives_before_the_leader_takes_over_is_held_then_handled() {
 
 #[test]
 fn a_failed_pre_check_at_the_coordinators_shard_sends_no_prepare() {
-    let mut cluster = Cluster::with_leaders();
+    let mut cluster = Cluster::with_leaders(Kind::Raft);
     cluster.submit_amount(1, 500);
     cluster.deliver_all();
     assert_eq!(
@@ -247,10 +316,51 @@ fn a_failed_pre_check_at_the_coordinators_shard_sends_no_prepare() {
         "seed 002's phase 0: C1 checks its own balance first and sends no PREPARE; the logged ABORT then \
          reaches every participant, as in seed 002's abort picture"
     );
-    let log: Vec<String> = cluster.replica(1).raft().durable().log.iter().map(|entry| entry.to_string()).collect();
+    let log: Vec<String> = cluster.replica(1).raft().unwrap().durable().log.iter().map(|entry| entry.to_string()).collect();
     assert_eq!(
         log[1..3],
         ["Prepared(t1, n1, n4)@1", "Aborted(t1)@1"],
         "the refusal is logged before the client hears it, so a new leader gives a retry the same answer"
     );
+}
+
+#[test]
+fn under_multi_paxos_a_transaction_keeps_its_sequence_number_from_prepare_to_commit() {
+    let mut cluster = Cluster::with_leaders(Kind::Paxos);
+    cluster.submit(1);
+    cluster.deliver_all();
+    cluster.heartbeats();
+    assert_eq!(cluster.client.outcomes().get(&RequestId(1)), Some(&crate::Decision::Commit));
+    let c1 = [
+        "seq 100 P Prepared(t1, n1, n4)",
+        "seq 100 P PrepareVote(t1, 1001: 100->90)",
+        "seq 100 C Commit(t1)",
+        "seq 100 C Committed(t1)",
+        "seq 100 Completed(t1)",
+    ];
+    let c2 = ["seq 200 P PrepareVote(t1, 3001: 50->60)", "seq 200 C Committed(t1)"];
+    for id in 1..=3 {
+        assert_eq!(cluster.chosen(id), c1, "n{id}: seed 002's seq 100 in C1, reused by the decision");
+    }
+    for id in 4..=6 {
+        assert_eq!(cluster.chosen(id), c2, "n{id}: seq 200 in C2");
+    }
+}
+
+#[test]
+fn updating_the_entry_in_place_changes_the_leaders_row_without_a_majority() {
+    let bugs = Bugs { update_in_place: true, ..Bugs::default() };
+    let mut cluster = Cluster::elect(Cluster::with_bugs(Kind::Paxos, bugs));
+    cluster.submit(1);
+    cluster.deliver_all();
+    assert_eq!(cluster.client.outcomes().get(&RequestId(1)), Some(&crate::Decision::Commit));
+    let accepts = |cluster: &Cluster, phase: &str| {
+        cluster.consensus.iter().filter(|line| line.contains("ACCEPT") && line.contains(phase)).count()
+    };
+    assert_eq!(accepts(&cluster, " P "), 6, "the prepare records go through ACCEPT: {:?}", cluster.consensus);
+    assert_eq!(accepts(&cluster, " C "), 0, "no ACCEPT round for the decision: {:?}", cluster.consensus);
+    let rewrites = cluster.consensus.iter().filter(|line| *line == "n1 -> n2: COMMIT #1 seq 100 C Commit(t1)").count();
+    assert_eq!(rewrites, 1, "the followers are told to overwrite slot 1: {:?}", cluster.consensus);
+    let rows = cluster.chosen(1);
+    assert_eq!(rows[0], "seq 100 C Commit(t1)", "the prepare's slot now holds the decision: {rows:?}");
 }

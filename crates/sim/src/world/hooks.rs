@@ -13,9 +13,10 @@ use crate::consensus::ConsensusChecker;
 use crate::invariants::Checker;
 use crate::scenario::{NodeLayout, Scenario};
 use crate::trace::TraceEvent;
+use commitlab_protocol::paxos::PaxosNote;
 use commitlab_protocol::raft::{Entry, Payload, RaftNote, RaftRole};
 use commitlab_protocol::route::Groups;
-use commitlab_protocol::{Endpoint, Message, Millis, Node, NodeId, Note, Record};
+use commitlab_protocol::{Endpoint, Message, Millis, Node, NodeId, Note, Record, Seq};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -67,12 +68,12 @@ impl InvariantHooks {
         &mut self,
         now_ms: Millis,
         node: NodeId,
-        (index, term, record): (u64, u64, Option<Record>),
+        (index, term, seq, record): (u64, u64, Option<Seq>, Option<Record>),
         step: &mut StepTrace,
     ) {
         let consensus = self.consensus.as_mut().expect("replicas run in the replicated mode");
         let payload = record.clone().map_or(Payload::Noop, Payload::Command);
-        let first = consensus.on_applied(now_ms, node, index, &Entry { term, payload }, &mut step.violations);
+        let first = consensus.on_applied(now_ms, node, (index, seq), &Entry { term, payload }, &mut step.violations);
         if let (true, Some(record)) = (first, record) {
             let group = self.group_of(node);
             self.checker.on_durable(group, &record, &mut step.violations);
@@ -87,13 +88,22 @@ impl InvariantHooks {
         slots: &BTreeMap<NodeId, NodeSlot>,
         step: &mut StepTrace,
     ) {
-        let (Endpoint::Node(node), Note::Raft(note), Some(consensus)) = (at, note, &mut self.consensus) else { return };
+        let (Endpoint::Node(node), Some(consensus)) = (at, &mut self.consensus) else { return };
+        let engine = || slots[&node].machine.replica().expect("a replica").engine();
         match note {
-            RaftNote::Role { role: RaftRole::Leader, term } => {
-                let replica = slots[&node].machine.replica().expect("a replica");
-                consensus.on_elected(node, *term, replica.raft(), &mut step.violations);
+            Note::Raft(RaftNote::Role { role: RaftRole::Leader, term }) => {
+                let raft = engine().as_raft().expect("a Raft replica");
+                consensus.on_elected(node, *term, raft, &mut step.violations);
             }
-            RaftNote::Truncated { from } => consensus.on_truncated(node, *from),
+            Note::Raft(RaftNote::Truncated { from }) => consensus.on_truncated(node, *from),
+            Note::Paxos(PaxosNote::Chosen { slot }) => {
+                let paxos = engine().as_paxos().expect("a Paxos replica");
+                consensus.on_chosen(node, *slot, paxos, &mut step.violations);
+            }
+            Note::Paxos(PaxosNote::Ready { .. }) => {
+                let paxos = engine().as_paxos().expect("a Paxos replica");
+                consensus.on_ready(node, paxos, &mut step.violations);
+            }
             _ => {}
         }
     }
@@ -129,8 +139,8 @@ impl InvariantHooks {
         if let Some(node) = touched {
             let slot = &slots[&node];
             self.checker.check_locks(slot.node(), &mut step.violations);
-            if let (Some(consensus), Some(replica)) = (&mut self.consensus, slot.machine.replica()) {
-                consensus.check_log(node, replica.raft(), &mut step.violations);
+            if let (Some(consensus), Some(raft)) = (&mut self.consensus, slot.machine.replica().and_then(|replica| replica.raft())) {
+                consensus.check_log(node, raft, &mut step.violations);
             }
         }
         // Money is counted once per group: a single node's memory, a group's committed state.
