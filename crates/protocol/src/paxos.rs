@@ -332,6 +332,8 @@ struct Open<C> {
     value: Payload<C>,
     /// Acceptors that accepted it in the leader's ballot, the leader included.
     accepted_by: BTreeSet<NodeId>,
+    /// When its ACCEPTs last went out: a heartbeat sends them again only once they are overdue.
+    sent_ms: Millis,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -358,6 +360,9 @@ pub struct Paxos<C> {
     ready: bool,
     last_heard: BTreeMap<NodeId, Millis>,
     leader_since_ms: Millis,
+    /// Leader: when it sent `COMMIT` for the slots it chose less than a heartbeat interval ago; a
+    /// heartbeat answer that misses one of them is not filled in, the `COMMIT` is still on its way.
+    recent_commits: BTreeMap<Slot, Millis>,
     /// With the `update_in_place` bug: chosen slots whose value was overwritten and that the
     /// state machine has applied already, to be applied again out of order.
     rewritten: Vec<Slot>,
@@ -384,6 +389,7 @@ impl<C: Clone + PartialEq> Paxos<C> {
             ready: false,
             last_heard: BTreeMap::new(),
             leader_since_ms: 0,
+            recent_commits: BTreeMap::new(),
             rewritten: Vec::new(),
         }
     }
@@ -737,14 +743,15 @@ impl<C: Clone + PartialEq> Paxos<C> {
     fn propose_in(&mut self, now_ms: Millis, slot: Slot, value: Payload<C>, out: &mut Vec<PaxosEffect<C>>) {
         let ballot = self.durable.promised;
         self.durable.accepted.insert(slot, Accepted { ballot, value: value.clone() });
-        self.open.insert(slot, Open { value: value.clone(), accepted_by: BTreeSet::from([self.id()]) });
+        let open = Open { value: value.clone(), accepted_by: BTreeSet::from([self.id()]), sent_ms: now_ms };
+        self.open.insert(slot, open);
         out.push(PaxosEffect::Note(PaxosNote::Proposed { slot, ballot }));
         for peer in self.config.peers() {
             out.push(self.send(peer, PaxosMessage::Accept { ballot, slot, value: value.clone() }));
         }
         if self.config.bugs.commit_before_quorum {
             // The bug: everyone executes the value before any acceptor has answered.
-            self.choose(slot, out);
+            self.choose(now_ms, slot, out);
             return;
         }
         self.choose_if_accepted(now_ms, slot, out);
@@ -768,16 +775,17 @@ impl<C: Clone + PartialEq> Paxos<C> {
         }
     }
 
-    fn choose_if_accepted(&mut self, _now_ms: Millis, slot: Slot, out: &mut Vec<PaxosEffect<C>>) {
+    fn choose_if_accepted(&mut self, now_ms: Millis, slot: Slot, out: &mut Vec<PaxosEffect<C>>) {
         let accepted = self.open.get(&slot).map_or(0, |open| open.accepted_by.len());
         if accepted >= self.config.majority() {
-            self.choose(slot, out);
+            self.choose(now_ms, slot, out);
         }
     }
 
     /// A majority accepted the value in `slot`: it is chosen. Learn it and tell the learners.
-    fn choose(&mut self, slot: Slot, out: &mut Vec<PaxosEffect<C>>) {
+    fn choose(&mut self, now_ms: Millis, slot: Slot, out: &mut Vec<PaxosEffect<C>>) {
         let Some(open) = self.open.get(&slot) else { return };
+        self.recent_commits.insert(slot, now_ms);
         let value = open.value.clone();
         for peer in self.config.peers() {
             out.push(self.send(peer, PaxosMessage::Commit { slot, value: value.clone() }));
@@ -794,19 +802,20 @@ impl<C: Clone + PartialEq> Paxos<C> {
             self.follow(self.durable.promised, None, out);
             return;
         }
-        // Messages get lost: the open ACCEPTs go again to whoever has not accepted them.
+        let recent = now_ms.saturating_sub(self.config.heartbeat_ms);
+        self.recent_commits.retain(|_, sent| *sent > recent);
+        // Messages get lost: the open ACCEPTs that have waited a heartbeat interval go again to
+        // whoever has not accepted them.
         let ballot = self.durable.promised;
-        let resends: Vec<(NodeId, Slot, Payload<C>)> = self
-            .open
-            .iter()
-            .flat_map(|(slot, open)| {
-                self.config
-                    .peers()
-                    .filter(|peer| !open.accepted_by.contains(peer))
-                    .map(|peer| (peer, *slot, open.value.clone()))
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let overdue = now_ms.saturating_sub(self.config.heartbeat_ms);
+        let mut resends: Vec<(NodeId, Slot, Payload<C>)> = Vec::new();
+        for (slot, open) in self.open.iter_mut().filter(|(_, open)| open.sent_ms <= overdue) {
+            open.sent_ms = now_ms;
+            let peers = self.config.members.iter().filter(|peer| **peer != self.config.id);
+            for peer in peers.filter(|peer| !open.accepted_by.contains(peer)) {
+                resends.push((*peer, *slot, open.value.clone()));
+            }
+        }
         for (peer, slot, value) in resends {
             out.push(self.send(peer, PaxosMessage::Accept { ballot, slot, value }));
         }
@@ -833,12 +842,15 @@ impl<C: Clone + PartialEq> Paxos<C> {
         if !self.counts_as_answer(now_ms, from, ballot, ok, out) {
             return;
         }
-        // Fill in the follower's chosen prefix: the next few slots it has not learned.
+        // Fill in the follower's chosen prefix: the next few slots it has not learned, but for
+        // those whose COMMIT went out less than a heartbeat interval ago.
+        let recent = now_ms.saturating_sub(self.config.heartbeat_ms);
         let missing: Vec<(Slot, Payload<C>)> = self
             .durable
             .chosen
             .range(chosen_through + 1..)
             .take(self.config.max_slots_per_message)
+            .filter(|(slot, _)| self.recent_commits.get(slot).is_none_or(|sent| *sent <= recent))
             .map(|(slot, value)| (*slot, value.clone()))
             .collect();
         for (slot, value) in missing {
@@ -895,6 +907,7 @@ impl<C: Clone + PartialEq> Paxos<C> {
         self.recovering.clear();
         self.ready = false;
         self.last_heard.clear();
+        self.recent_commits.clear();
         out.push(PaxosEffect::ResetElectionTimer);
         if changed {
             self.note_role(out);

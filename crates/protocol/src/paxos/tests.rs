@@ -199,6 +199,8 @@ fn recovery_fills_a_hole_with_a_no_op_and_the_leader_is_ready_only_when_all_is_c
     assert_eq!(cluster.paxos(2).role(), PaxosRole::Leader);
     assert!(!cluster.paxos(2).is_ready(), "slots 1 and 2 are open");
     assert_eq!(cluster.propose(2, 9), Ok(3), "it may propose past them meanwhile");
+    // A heartbeat interval later the unanswered ACCEPTs go again.
+    cluster.elapse(50);
     cluster.heartbeat(2);
     cluster.deliver_all();
     assert!(cluster.paxos(2).is_ready());
@@ -241,8 +243,10 @@ fn a_leader_cut_off_in_a_minority_chooses_nothing_and_steps_down() {
     cluster.elect(2);
     cluster.propose(2, 9).unwrap();
     cluster.deliver_all();
-    // Healed: the old leader learns the new leader's values; its own 7 was never chosen.
+    // Healed: at the next heartbeat the old leader learns the new leader's values (their COMMIT
+    // was lost, not on its way); its own 7 was never chosen.
     cluster.isolated.clear();
+    cluster.elapse(50);
     cluster.heartbeat(2);
     cluster.deliver_all();
     assert_eq!(cluster.chosen_text(1), "1:9");
