@@ -278,6 +278,110 @@ three. Each 2PC record costs a round trip inside its group, so transactions hold
 them collide; the consensus invariants and the 2PC invariants hold throughout.",
         build: raft_busy,
     },
+    Preset {
+        name: "paxos-seed-002",
+        title: "Seed 002's picture over Multi-Paxos: seq 100 in C1, seq 200 in C2",
+        summary: "Seed 002 exactly as drawn: three Multi-Paxos groups of three, C1 = n1-n3, C2 = n4-n6, C3 = n7-n9. Each group's \
+first replica runs phase 1 (PHASE1A / PHASE1B) at time zero and leads. At 100 ms the client asks n1 to move 10 from \
+1001 to 3001. C1 allocates seq 100 and runs its own Paxos round (ACCEPT seq 100 P, AcceptedReply, COMMIT) in \
+parallel with PREPARE to C2; C2 allocates seq 200, locks 3001 and runs its round, and votes YES only once its value \
+is chosen. Every replica executes at P: open n2's table to see seed 002's STATE AFTER PREPARE (Log[100] phase P \
+executed, twoPCWAL, balance 1001 = 90, 1001 locked, PrepareSeq = 100). The decision reuses the sequence number: \
+ACCEPT seq 100 C, then seq 200 C in C2, each a new chosen value that updates the row.",
+        build: paxos_seed_002,
+    },
+    Preset {
+        name: "paxos-coordinator-leader-crash",
+        title: "Multi-Paxos: the coordinator's leader crashes after PREPARE",
+        summary: "raft-coordinator-leader-crash over Multi-Paxos. The TM group's leader n10 sends PREPARE and crashes. \
+After an election timeout another TM replica runs phase 1: its promises report the Prepared(t1) value n10's ACCEPT \
+left with a majority, so the new leader chooses it again, rebuilds the coordinator from the chosen log, resumes \
+collecting votes and commits t1. Phase 1 is why seed 002's recovery after a leader failure works.",
+        build: paxos_coordinator_leader_crash,
+    },
+    Preset {
+        name: "paxos-participant-leader-crash",
+        title: "Multi-Paxos: a participant's leader crashes after voting YES",
+        summary: "C2's leader n4 votes YES and crashes. Its prepare record at seq 200 is chosen, so n5 and n6 executed it too \
+(3001 = 60, locked, twoPCWAL). The new leader of C2 finds t1 prepared, asks the TM, learns COMMIT and chooses \
+seq 200 C.",
+        build: paxos_participant_leader_crash,
+    },
+    Preset {
+        name: "paxos-leader-crash-during-commit",
+        title: "Multi-Paxos: the coordinator's leader crashes during the COMMIT broadcast",
+        summary: "The TM's Commit(t1) is chosen at its seq; its leader n10 sends COMMIT to C1, the COMMIT to C2 is lost, and \
+n10 crashes. C2 sits in doubt until the TM's new leader, whose phase 1 finds the decision chosen, resends COMMIT.",
+        build: paxos_leader_crash_during_commit,
+    },
+    Preset {
+        name: "paxos-leader-discovery",
+        title: "Multi-Paxos: the coordinator finds C2's new leader",
+        summary: "C2's configured leader n4 crashes at 70 ms and another replica leads C2 after phase 1. At 500 ms the \
+coordinator's PREPARE goes to n4 first, then to the next member, which names the leader in NotLeader, and the \
+transfer commits. Compare it with paxos-bug-static-leader.",
+        build: paxos_leader_discovery,
+    },
+    Preset {
+        name: "paxos-bug-static-leader",
+        title: "Bug over Multi-Paxos: the coordinator always sends to the configured leader",
+        summary: "Seed 002's bug to fix under its own engine: C2's n4 crashed at 70 ms and a new leader leads C2, but n1 keeps \
+sending PREPARE to n4. No vote comes and the transfer aborts although C2 was healthy all along.",
+        build: paxos_bug_static_leader,
+    },
+    Preset {
+        name: "paxos-stale-leader",
+        title: "Multi-Paxos: a stale leader in a minority partition chooses nothing",
+        summary: "At 90 ms the TM group's leader n10 is cut off. The request reaches it; its ACCEPT for Prepared(t1) gets no \
+majority, so nothing is chosen and no PREPARE goes out. Its lease runs out and it steps down; n11 and n12 elect a \
+leader with a higher ballot, the client's retry reaches it, and t1 commits. When the cut heals, n10 promises the \
+higher ballot and its unchosen value is overwritten by what the new leader chose.",
+        build: paxos_stale_leader,
+    },
+    Preset {
+        name: "paxos-follower-crash",
+        title: "Multi-Paxos: a follower crash that 2PC never notices",
+        summary: "C2's follower n5 crashes as the transfer starts and restarts later. n4 and n6 are still a majority, so every \
+value is chosen as before. When n5 returns, the leader's heartbeat shows it behind and COMMITs fill its log.",
+        build: paxos_follower_crash,
+    },
+    Preset {
+        name: "paxos-majority-lost",
+        title: "Multi-Paxos: one group loses its majority and blocking comes back",
+        summary: "C2's leader n4 votes YES and crashes with n5. n6 alone can run no phase 1 and choose nothing: C2 stays in \
+doubt with 3001 locked until n5 restarts at 1.5 s. A group of three tolerates one failure, not two, under any engine.",
+        build: paxos_majority_lost,
+    },
+    Preset {
+        name: "paxos-bug-commit-before-quorum",
+        title: "Bug: COMMIT before a majority accepted (Multi-Paxos)",
+        summary: "A Multi-Paxos teaching bug, in C2 as a group of five (n6-n10): the leader sends COMMIT together with its \
+ACCEPT instead of waiting for a majority of AcceptedReplies. n8-n10 are cut off and the ACCEPT to n7 is lost; only \
+the COMMIT reaches n7, which executes the prepare (3001 = 60), and n6 votes YES. n6 and n7 crash and the cut \
+heals: n8-n10 are a majority that never saw the value, so their new leader's phase 1 finds the slot empty and fills \
+it with a no-op. one-value-per-slot names the slot (n6 learned the prepare there, n8 a no-op) and chosen-survives \
+the new leader that lacks it. C2 now holds no prepare for t1 although its YES made the coordinator commit.",
+        build: paxos_bug_commit_before_quorum,
+    },
+    Preset {
+        name: "paxos-bug-update-in-place",
+        title: "Bug: change the phase at a reused sequence number in place (Multi-Paxos)",
+        summary: "Seed 002 reuses the prepare's sequence number for the decision. Done right, the phase change is a new value \
+chosen by its own ACCEPT round. With this bug C2's leader n4 overwrites seq 200 from P to C in its own log and \
+tells the followers with a bare COMMIT, no ACCEPT, no majority (C1's leader does the same with seq 100). \
+one-value-per-slot fires at once: a chosen slot changed. Then the harm: both COMMITs to n5 and n6 are lost and n4 \
+crashes after acknowledging; the coordinator completes t1 and forgets it. C2's new leader has seq 200 at P, so it \
+is in doubt, asks, hears the presumed ABORT and rolls back. seq-agreement catches n4's C and the new leader's A at \
+seq 200, and atomicity the transfer committed in C1 and rolled back in C2.",
+        build: paxos_bug_update_in_place,
+    },
+    Preset {
+        name: "paxos-busy",
+        title: "Busy over Multi-Paxos: 300 concurrent transfers in three groups",
+        summary: "raft-busy over Multi-Paxos groups: 300 random transfers, each record a value chosen by an ACCEPT round \
+in its group, each transaction with its own sequence number per group.",
+        build: paxos_busy,
+    },
 ];
 
 /// Finds a preset by name.
@@ -455,8 +559,12 @@ fn bug_commit_before_log() -> Scenario {
 
 /// Replicas leaders as seed 002 draws them; a vote timeout that outlasts an election, so a leader
 /// change does not abort a transaction that can still commit.
-fn raft(mut scenario: Scenario) -> Scenario {
-    scenario.replication = Replication { engine: Engine::Raft, ..Replication::default() };
+fn raft(scenario: Scenario) -> Scenario {
+    replicated(Engine::Raft, scenario)
+}
+
+fn replicated(engine: Engine, mut scenario: Scenario) -> Scenario {
+    scenario.replication = Replication { engine, ..Replication::default() };
     scenario.timeouts = Timeouts { vote_ms: 1_000, ..Timeouts::default() };
     for request in &mut scenario.workload.requests {
         request.at_ms += 100;
@@ -524,47 +632,83 @@ fn raft_seed_002() -> Scenario {
     named("raft-seed-002", raft(one_transfer(CoordinatorPlacement::Colocated, vec![])))
 }
 
+/// Moments of the dedicated-coordinator run over each engine, read off its trace.
+struct Moments {
+    /// Just after the TM group's leader sends PREPARE.
+    after_prepare: Millis,
+    /// Just after C2's leader votes YES.
+    after_yes: Millis,
+    /// The TM's decision is chosen or committed and COMMIT goes out.
+    during_commit: Millis,
+}
+
+fn moments(engine: Engine) -> Moments {
+    match engine {
+        // Raft: PREPARE at 131 ms, C2's YES at 156 ms, COMMIT at 193 ms.
+        Engine::Raft | Engine::None => Moments { after_prepare: 135, after_yes: 157, during_commit: 193 },
+        // Multi-Paxos: a leader acts once phase 1 is done, without a no-op round, so everything is
+        // earlier: PREPARE at 113 ms, C2's YES at 143 ms, COMMIT at 172 ms.
+        Engine::MultiPaxos => Moments { after_prepare: 115, after_yes: 144, during_commit: 172 },
+    }
+}
+
+fn coordinator_leader_crash(engine: Engine) -> Scenario {
+    let faults = vec![at(moments(engine).after_prepare, Fault::Crash(NodeId(TM_LEADER)))];
+    replicated(engine, one_transfer(CoordinatorPlacement::Dedicated, faults))
+}
+
+fn participant_leader_crash(engine: Engine) -> Scenario {
+    let faults = vec![at(moments(engine).after_yes, Fault::Crash(NodeId(4)))];
+    replicated(engine, one_transfer(CoordinatorPlacement::Dedicated, faults))
+}
+
+fn leader_crash_during_commit(engine: Engine) -> Scenario {
+    let faults = vec![
+        at(0, Fault::Drop(next("Commit", Some(TM_LEADER), Some(4)))),
+        at(moments(engine).during_commit, Fault::Crash(NodeId(TM_LEADER))),
+    ];
+    replicated(engine, one_transfer(CoordinatorPlacement::Dedicated, faults))
+}
+
 fn raft_coordinator_leader_crash() -> Scenario {
-    let faults = vec![at(RAFT_AFTER_PREPARE_MS, Fault::Crash(NodeId(TM_LEADER)))];
-    named("raft-coordinator-leader-crash", raft(one_transfer(CoordinatorPlacement::Dedicated, faults)))
+    named("raft-coordinator-leader-crash", coordinator_leader_crash(Engine::Raft))
 }
 
 fn raft_participant_leader_crash() -> Scenario {
-    let faults = vec![at(RAFT_AFTER_YES_MS, Fault::Crash(NodeId(4)))];
-    named("raft-participant-leader-crash", raft(one_transfer(CoordinatorPlacement::Dedicated, faults)))
+    named("raft-participant-leader-crash", participant_leader_crash(Engine::Raft))
 }
 
 fn raft_leader_crash_during_commit() -> Scenario {
-    let faults = vec![
-        at(0, Fault::Drop(next("Commit", Some(TM_LEADER), Some(4)))),
-        at(RAFT_DURING_COMMIT_MS, Fault::Crash(NodeId(TM_LEADER))),
-    ];
-    named("raft-leader-crash-during-commit", raft(one_transfer(CoordinatorPlacement::Dedicated, faults)))
+    named("raft-leader-crash-during-commit", leader_crash_during_commit(Engine::Raft))
 }
 
-/// C2's configured leader n4 has crashed and n5 leads C2 when the transfer starts.
-fn after_an_election_in_c2(static_leader: bool) -> Scenario {
+/// C2's configured leader n4 has crashed and another replica leads C2 when the transfer starts.
+fn after_an_election_in_c2(engine: Engine, static_leader: bool) -> Scenario {
     let faults = vec![at(70, Fault::Crash(NodeId(4)))];
-    let mut scenario = raft(one_transfer(CoordinatorPlacement::Colocated, faults));
+    let mut scenario = replicated(engine, one_transfer(CoordinatorPlacement::Colocated, faults));
     scenario.workload.requests[0].at_ms = 500;
     scenario.bugs.static_leader = static_leader;
     scenario
 }
 
 fn raft_leader_discovery() -> Scenario {
-    named("raft-leader-discovery", after_an_election_in_c2(false))
+    named("raft-leader-discovery", after_an_election_in_c2(Engine::Raft, false))
 }
 
 fn raft_bug_static_leader() -> Scenario {
-    named("raft-bug-static-leader", after_an_election_in_c2(true))
+    named("raft-bug-static-leader", after_an_election_in_c2(Engine::Raft, true))
 }
 
-fn raft_stale_leader() -> Scenario {
+fn stale_leader(engine: Engine) -> Scenario {
     // The client is on neither side, so it reaches both (seed 002's client talks to any node).
     let minority = vec![Endpoint::Node(NodeId(TM_LEADER))];
     let majority: Vec<Endpoint> = (1..=12).filter(|id| *id != TM_LEADER).map(|id| Endpoint::Node(NodeId(id))).collect();
     let faults = vec![at(90, Fault::Partition(vec![minority, majority])), at(900, Fault::Heal)];
-    named("raft-stale-leader", raft(one_transfer(CoordinatorPlacement::Dedicated, faults)))
+    replicated(engine, one_transfer(CoordinatorPlacement::Dedicated, faults))
+}
+
+fn raft_stale_leader() -> Scenario {
+    named("raft-stale-leader", stale_leader(Engine::Raft))
 }
 
 fn raft_split_vote() -> Scenario {
@@ -575,28 +719,116 @@ fn raft_split_vote() -> Scenario {
     named("raft-split-vote", scenario)
 }
 
-fn raft_follower_crash() -> Scenario {
+fn follower_crash(engine: Engine) -> Scenario {
     let faults = vec![at(110, Fault::Crash(NodeId(5))), at(600, Fault::Restart(NodeId(5)))];
-    named("raft-follower-crash", raft(one_transfer(CoordinatorPlacement::Colocated, faults)))
+    replicated(engine, one_transfer(CoordinatorPlacement::Colocated, faults))
+}
+
+fn raft_follower_crash() -> Scenario {
+    named("raft-follower-crash", follower_crash(Engine::Raft))
+}
+
+fn majority_lost(engine: Engine) -> Scenario {
+    let after_yes = moments(engine).after_yes;
+    let faults = vec![
+        at(after_yes, Fault::Crash(NodeId(4))),
+        at(after_yes, Fault::Crash(NodeId(5))),
+        at(1_500, Fault::Restart(NodeId(5))),
+    ];
+    let mut scenario = replicated(engine, one_transfer(CoordinatorPlacement::Dedicated, faults));
+    scenario.end_ms = 2_500;
+    scenario
 }
 
 fn raft_majority_lost() -> Scenario {
-    let faults = vec![
-        at(RAFT_AFTER_YES_MS, Fault::Crash(NodeId(4))),
-        at(RAFT_AFTER_YES_MS, Fault::Crash(NodeId(5))),
-        at(1_500, Fault::Restart(NodeId(5))),
-    ];
-    let mut scenario = raft(one_transfer(CoordinatorPlacement::Dedicated, faults));
-    scenario.end_ms = 2_500;
-    named("raft-majority-lost", scenario)
+    named("raft-majority-lost", majority_lost(Engine::Raft))
 }
 
-fn raft_busy() -> Scenario {
-    let mut scenario = raft(busy());
+fn replicated_busy(engine: Engine) -> Scenario {
+    let mut scenario = replicated(engine, busy());
     if let Some(random) = &mut scenario.workload.random {
         random.start_ms = 100;
     }
-    named("raft-busy", scenario)
+    scenario
+}
+
+fn raft_busy() -> Scenario {
+    named("raft-busy", replicated_busy(Engine::Raft))
+}
+
+// The same situations over Multi-Paxos groups, and its own two teaching bugs.
+
+fn paxos_seed_002() -> Scenario {
+    named("paxos-seed-002", replicated(Engine::MultiPaxos, one_transfer(CoordinatorPlacement::Colocated, vec![])))
+}
+
+fn paxos_coordinator_leader_crash() -> Scenario {
+    named("paxos-coordinator-leader-crash", coordinator_leader_crash(Engine::MultiPaxos))
+}
+
+fn paxos_participant_leader_crash() -> Scenario {
+    named("paxos-participant-leader-crash", participant_leader_crash(Engine::MultiPaxos))
+}
+
+fn paxos_leader_crash_during_commit() -> Scenario {
+    named("paxos-leader-crash-during-commit", leader_crash_during_commit(Engine::MultiPaxos))
+}
+
+fn paxos_leader_discovery() -> Scenario {
+    named("paxos-leader-discovery", after_an_election_in_c2(Engine::MultiPaxos, false))
+}
+
+fn paxos_bug_static_leader() -> Scenario {
+    named("paxos-bug-static-leader", after_an_election_in_c2(Engine::MultiPaxos, true))
+}
+
+fn paxos_stale_leader() -> Scenario {
+    named("paxos-stale-leader", stale_leader(Engine::MultiPaxos))
+}
+
+fn paxos_follower_crash() -> Scenario {
+    named("paxos-follower-crash", follower_crash(Engine::MultiPaxos))
+}
+
+fn paxos_majority_lost() -> Scenario {
+    named("paxos-majority-lost", majority_lost(Engine::MultiPaxos))
+}
+
+fn paxos_busy() -> Scenario {
+    named("paxos-busy", replicated_busy(Engine::MultiPaxos))
+}
+
+/// C2 as a group of five (n6-n10). Its leader n6 sends COMMIT for its prepare record together with
+/// the ACCEPT; n8-n10 are cut off, the ACCEPT to n7 is lost and only the COMMIT reaches it. n6 and n7
+/// crash; n8-n10, a majority that never heard of the value, fill the slot with a no-op.
+fn paxos_bug_commit_before_quorum() -> Scenario {
+    let mut scenario = replicated(Engine::MultiPaxos, one_transfer(CoordinatorPlacement::Colocated, vec![]));
+    scenario.topology.shards.truncate(2);
+    scenario.replication.replicas = 5;
+    scenario.bugs.commit_before_quorum = true;
+    let cut_off: Vec<Endpoint> = (8..=10).map(|id| Endpoint::Node(NodeId(id))).collect();
+    let rest: Vec<Endpoint> = (1..=7).map(|id| Endpoint::Node(NodeId(id))).collect();
+    scenario.faults = vec![
+        at(PAXOS_BEFORE_C2_PREPARE_MS, Fault::Partition(vec![rest, cut_off])),
+        at(PAXOS_BEFORE_C2_PREPARE_MS, Fault::Drop(next("Accept", Some(6), Some(7)))),
+        at(PAXOS_AFTER_C2_COMMIT_MS, Fault::Crash(NodeId(6))),
+        at(PAXOS_AFTER_C2_COMMIT_MS, Fault::Crash(NodeId(7))),
+        at(PAXOS_AFTER_C2_COMMIT_MS, Fault::Heal),
+    ];
+    named("paxos-bug-commit-before-quorum", scenario)
+}
+
+/// C2's leader n4 changes seq 200 from P to C in place; both COMMITs that carry the change are lost
+/// and n4 crashes after acknowledging. C2's next leader has only P at seq 200.
+fn paxos_bug_update_in_place() -> Scenario {
+    let faults = vec![
+        at(PAXOS_BEFORE_C2_REWRITE_MS, Fault::Drop(next("PaxosCommit", Some(4), Some(5)))),
+        at(PAXOS_BEFORE_C2_REWRITE_MS, Fault::Drop(next("PaxosCommit", Some(4), Some(6)))),
+        at(PAXOS_AFTER_C2_ACK_MS, Fault::Crash(NodeId(4))),
+    ];
+    let mut scenario = replicated(Engine::MultiPaxos, one_transfer(CoordinatorPlacement::Colocated, faults));
+    scenario.bugs.update_in_place = true;
+    named("paxos-bug-update-in-place", scenario)
 }
 
 // Moments of the dedicated-coordinator run over Raft, read off its trace: the TM group's leader sends
@@ -605,6 +837,8 @@ fn raft_busy() -> Scenario {
 /// A seed whose election timeouts let n6 campaign before n5 in `c2_race_after_a_cut`.
 const RACE_SEED: u64 = 5;
 
-const RAFT_AFTER_PREPARE_MS: Millis = 135;
-const RAFT_AFTER_YES_MS: Millis = 157;
-const RAFT_DURING_COMMIT_MS: Millis = 193;
+// Moments of the co-located run over Multi-Paxos (paxos-seed-002), read off its trace.
+const PAXOS_BEFORE_C2_PREPARE_MS: Millis = 116;
+const PAXOS_AFTER_C2_COMMIT_MS: Millis = 140;
+const PAXOS_BEFORE_C2_REWRITE_MS: Millis = 150;
+const PAXOS_AFTER_C2_ACK_MS: Millis = 157;

@@ -146,6 +146,60 @@ fn correct_presets_keep_every_invariant_and_bug_presets_break_theirs() {
             && vote_without_log_check.contains(&"state-machine-safety"),
         "{vote_without_log_check:?}"
     );
+    let distinct = |name: &str| violated(&run_preset(name)).into_iter().collect::<std::collections::BTreeSet<_>>();
+    let commit_before_quorum = distinct("paxos-bug-commit-before-quorum");
+    assert_eq!(commit_before_quorum, ["chosen-survives", "one-value-per-slot"].into(), "{commit_before_quorum:?}");
+    let update_in_place = distinct("paxos-bug-update-in-place");
+    assert_eq!(update_in_place, ["atomicity", "one-value-per-slot", "seq-agreement"].into(), "{update_in_place:?}");
+}
+
+#[test]
+fn the_paxos_bug_schedules_lose_nothing_without_their_bugs() {
+    for name in ["paxos-bug-commit-before-quorum", "paxos-bug-update-in-place"] {
+        let mut scenario = (commitlab_sim::preset(name).expect("exists").build)();
+        scenario.bugs = commitlab_protocol::Bugs::default();
+        let mut simulation = Simulation::new(scenario).expect("valid");
+        simulation.run_to_end();
+        assert!(violated(&simulation).is_empty(), "{name} without its bug: {:?}", violated(&simulation));
+    }
+}
+
+#[test]
+fn over_multi_paxos_the_c1_leader_shows_seed_002s_state_after_prepare() {
+    let preset = commitlab_sim::preset("paxos-seed-002").expect("exists");
+    let mut simulation = Simulation::new((preset.build)()).expect("valid");
+    let paxos = |simulation: &Simulation, node: u16| {
+        simulation.snapshot(commitlab_protocol::NodeId(node)).and_then(|snapshot| snapshot.paxos).expect("a Paxos replica")
+    };
+    let txn = commitlab_protocol::TxnId(1);
+    let check = |simulation: &Simulation, node: u16, seq: u64, phase: char, executed: bool| {
+        let view = paxos(simulation, node);
+        assert_eq!(view.prepare_seq, [(txn, seq)], "n{node}: PrepareSeq = {seq}");
+        let row = &view.log[0];
+        assert_eq!((row.seq, row.txn, row.phase, row.executed), (seq, txn, phase, executed), "n{node}: Log[{seq}]");
+    };
+    // C1's leader has its prepare values chosen and executed; C2 has voted YES.
+    simulation.seek_time(145);
+    for (node, seq) in [(1, 100), (4, 200), (5, 200), (6, 200)] {
+        check(&simulation, node, seq, 'P', true);
+    }
+    // C1's followers have learned them too. The leader has proposed the decision at the same seq:
+    // its row says C, not executed until a majority accepts.
+    simulation.seek_time(158);
+    for node in [2, 3] {
+        check(&simulation, node, 100, 'P', true);
+    }
+    check(&simulation, 1, 100, 'C', false);
+    let memory = simulation.snapshot(commitlab_protocol::NodeId(2)).and_then(|snapshot| snapshot.memory).unwrap();
+    assert!(memory.balances.contains(&(commitlab_protocol::AccountId(1001), 90)), "balance[1001] = 90 on n2 too");
+    assert_eq!(memory.locks, [(commitlab_protocol::AccountId(1001), txn)], "item 1001 LOCKED on n2 too");
+    simulation.run_to_end();
+    simulation.seek_step(simulation.total_steps());
+    for (node, seq) in [(1, 100), (3, 100), (5, 200)] {
+        let row = paxos(&simulation, node).log[0].clone();
+        assert_eq!((row.seq, row.phase, row.executed), (seq, 'C', true), "n{node}: the decision reused seq {seq}");
+    }
+    assert_eq!(paxos(&simulation, 1).log.len(), 1, "one row per transaction, not one per record");
 }
 
 /// The balances of `account` on every replica that holds it, in node order.
@@ -186,7 +240,7 @@ fn over_raft_every_replica_applies_the_transfer_and_followers_hold_the_state_aft
 }
 
 #[test]
-fn over_raft_a_coordinator_leader_crash_no_longer_blocks() {
+fn replicated_a_coordinator_leader_crash_no_longer_blocks() {
     let blocked = {
         let preset = commitlab_sim::preset("coordinator-crash-after-prepare").expect("exists");
         let mut simulation = Simulation::new((preset.build)()).expect("valid");
@@ -194,12 +248,14 @@ fn over_raft_a_coordinator_leader_crash_no_longer_blocks() {
         simulation.in_doubt().len()
     };
     assert_eq!(blocked, 2, "single nodes: both participants still in doubt at 1 s");
-    let preset = commitlab_sim::preset("raft-coordinator-leader-crash").expect("exists");
-    let mut simulation = Simulation::new((preset.build)()).expect("valid");
-    simulation.seek_time(1_000);
-    assert!(simulation.in_doubt().is_empty(), "a new TM leader resolved t1: {:?}", simulation.in_doubt());
-    let simulation = run_preset("raft-coordinator-leader-crash");
-    assert_eq!(client_outcome(&simulation), Some(commitlab_protocol::Decision::Commit));
+    for name in ["raft-coordinator-leader-crash", "paxos-coordinator-leader-crash"] {
+        let preset = commitlab_sim::preset(name).expect("exists");
+        let mut simulation = Simulation::new((preset.build)()).expect("valid");
+        simulation.seek_time(1_000);
+        assert!(simulation.in_doubt().is_empty(), "{name}: a new TM leader resolved t1: {:?}", simulation.in_doubt());
+        let simulation = run_preset(name);
+        assert_eq!(client_outcome(&simulation), Some(commitlab_protocol::Decision::Commit), "{name}");
+    }
 }
 
 #[test]
@@ -215,20 +271,24 @@ fn the_figure_8_schedule_loses_nothing_without_its_bug() {
 #[test]
 fn leader_discovery_commits_where_the_static_leader_bug_aborts() {
     use commitlab_protocol::Decision;
-    assert_eq!(client_outcome(&run_preset("raft-leader-discovery")), Some(Decision::Commit));
-    assert_eq!(client_outcome(&run_preset("raft-bug-static-leader")), Some(Decision::Abort));
+    for engine in ["raft", "paxos"] {
+        assert_eq!(client_outcome(&run_preset(&format!("{engine}-leader-discovery"))), Some(Decision::Commit));
+        assert_eq!(client_outcome(&run_preset(&format!("{engine}-bug-static-leader"))), Some(Decision::Abort));
+    }
 }
 
 #[test]
 fn a_group_without_a_majority_blocks_until_it_has_one_again() {
-    let preset = commitlab_sim::preset("raft-majority-lost").expect("exists");
-    let mut simulation = Simulation::new((preset.build)()).expect("valid");
-    simulation.seek_time(1_400);
-    let in_doubt = simulation.in_doubt();
-    assert_eq!(in_doubt.len(), 1, "C2 is in doubt with one replica of three: {in_doubt:?}");
-    assert_eq!(in_doubt[0].node.to_string(), "n4", "counted once, for the group C2 (addressed as n4)");
-    assert!(in_doubt[0].for_ms > 1_000, "{in_doubt:?}");
-    simulation.run_to_end();
-    simulation.seek_step(simulation.total_steps());
-    assert!(simulation.in_doubt().is_empty(), "with n5 back, C2 elects a leader and commits");
+    for name in ["raft-majority-lost", "paxos-majority-lost"] {
+        let preset = commitlab_sim::preset(name).expect("exists");
+        let mut simulation = Simulation::new((preset.build)()).expect("valid");
+        simulation.seek_time(1_400);
+        let in_doubt = simulation.in_doubt();
+        assert_eq!(in_doubt.len(), 1, "{name}: C2 is in doubt with one replica of three: {in_doubt:?}");
+        assert_eq!(in_doubt[0].node.to_string(), "n4", "{name}: counted once, for the group C2 (addressed as n4)");
+        assert!(in_doubt[0].for_ms > 1_000, "{name}: {in_doubt:?}");
+        simulation.run_to_end();
+        simulation.seek_step(simulation.total_steps());
+        assert!(simulation.in_doubt().is_empty(), "{name}: with n5 back, C2 elects a leader and commits");
+    }
 }

@@ -11,7 +11,7 @@
 use super::{NodeSlot, StepTrace};
 use crate::consensus::ConsensusChecker;
 use crate::invariants::Checker;
-use crate::scenario::{NodeLayout, Scenario};
+use crate::scenario::{Engine, NodeLayout, Scenario};
 use crate::trace::TraceEvent;
 use commitlab_protocol::paxos::PaxosNote;
 use commitlab_protocol::raft::{Entry, Payload, RaftNote, RaftRole};
@@ -39,7 +39,7 @@ impl InvariantHooks {
                 .filter(|layout| groups.addressed(layout.id).is_some())
                 .map(|layout| (layout.id, layout.config.clone()))
                 .collect();
-            ConsensusChecker::new(groups, configs)
+            ConsensusChecker::new(groups, configs, scenario.replication.engine == Engine::MultiPaxos)
         });
         InvariantHooks { checker: Checker::new(initial_money), groups, consensus }
     }
