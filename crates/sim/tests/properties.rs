@@ -18,11 +18,12 @@ fn cases(default: u32) -> u32 {
 }
 
 const KINDS: [&str; 8] = ["Request", "Reply", "Prepare", "VoteYes", "VoteNo", "Commit", "Abort", "Ack"];
-/// Single nodes, or every group replicated by Raft over 3 replicas.
+/// Single nodes, or every group replicated over 3 replicas by Raft or by Multi-Paxos.
 #[derive(Copy, Clone, Debug)]
 enum Mode {
     Single,
     Raft,
+    Paxos,
 }
 
 impl Mode {
@@ -30,7 +31,7 @@ impl Mode {
         match self {
             Mode::Single => KINDS.to_vec(),
             // Every kind, the consensus messages and NotLeader bounces included.
-            Mode::Raft => MESSAGE_KINDS.to_vec(),
+            Mode::Raft | Mode::Paxos => MESSAGE_KINDS.to_vec(),
         }
     }
 
@@ -38,7 +39,7 @@ impl Mode {
     fn nodes(self, groups: usize) -> Vec<NodeId> {
         match self {
             Mode::Single => (0..groups).map(shard_node).collect(),
-            Mode::Raft => (1..=3 * groups as u16).map(NodeId).collect(),
+            Mode::Raft | Mode::Paxos => (1..=3 * groups as u16).map(NodeId).collect(),
         }
     }
 }
@@ -169,12 +170,13 @@ fn scenario_strategy_in(settle: bool, mode: Mode) -> impl Strategy<Value = Scena
                     timeouts: match mode {
                         Mode::Single => Timeouts::default(),
                         // Votes outlast an election, so a leader change need not abort.
-                        Mode::Raft => Timeouts { vote_ms: 800, ..Timeouts::default() },
+                        Mode::Raft | Mode::Paxos => Timeouts { vote_ms: 800, ..Timeouts::default() },
                     },
                     bugs: Default::default(),
                     replication: match mode {
                         Mode::Single => Replication::default(),
                         Mode::Raft => Replication { engine: Engine::Raft, ..Replication::default() },
+                        Mode::Paxos => Replication { engine: Engine::MultiPaxos, ..Replication::default() },
                     },
                     faults,
                     end_ms: if settle { 12_000 } else { 3_000 },
@@ -300,6 +302,47 @@ proptest! {
     #[test]
     fn replicated_injecting_and_seeking_are_exact(
         scenario in scenario_strategy_in(false, Mode::Raft),
+        position in 0.0f64..1.0,
+        fault_seed in any::<u64>(),
+    ) {
+        let mut simulation = run(&scenario);
+        seek_matches_a_fresh_run(&mut simulation, &scenario, position)?;
+        let nodes: Vec<NodeId> = scenario.node_ids().into_iter().collect();
+        let node = nodes[(fault_seed % nodes.len() as u64) as usize];
+        let fault = if fault_seed % 2 == 0 { Fault::Crash(node) } else { Fault::Restart(node) };
+        simulation.inject(fault).expect("valid fault");
+        simulation.run_to_end();
+        let replayed = run(simulation.scenario());
+        prop_assert_eq!(simulation.trace_hash(), replayed.trace_hash(), "\n{}", simulation.scenario().to_json_pretty());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(120), ..ProptestConfig::default() })]
+
+    /// Over Multi-Paxos groups, with crashes, partitions, loss and duplication of 2PC and consensus
+    /// messages alike: the 2PC invariants and the Paxos safety properties always hold.
+    #[test]
+    fn paxos_invariants_hold_under_random_faults(scenario in scenario_strategy_in(false, Mode::Paxos)) {
+        let simulation = run(&scenario);
+        let violations: Vec<String> = simulation.violations().map(|violation| violation.to_string()).collect();
+        prop_assert!(violations.is_empty(), "seed {}: {:?}\nreplay this scenario with `commitlab run <file>`:\n{}",
+            scenario.seed, violations, scenario.to_json_pretty());
+    }
+
+    /// Once every replica is back and the network healed, every transaction resolves on every
+    /// replica. (Leaders keep sending heartbeats, so the run ends at `end_ms`, never at rest.)
+    #[test]
+    fn paxos_everything_resolves_once_faults_stop(scenario in scenario_strategy_in(true, Mode::Paxos)) {
+        let simulation = run(&scenario);
+        prop_assert_eq!(simulation.stop(), Some(Stop::EndTime), "\n{}", scenario.to_json_pretty());
+        assert_resolved(&simulation, &scenario)?;
+    }
+
+    /// Injecting at the cursor and seeking are as exact with replicas as without.
+    #[test]
+    fn paxos_injecting_and_seeking_are_exact(
+        scenario in scenario_strategy_in(false, Mode::Paxos),
         position in 0.0f64..1.0,
         fault_seed in any::<u64>(),
     ) {
