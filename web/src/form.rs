@@ -33,8 +33,8 @@ pub struct FormDraft {
     pub client_retry_ms: String,
     pub seed: String,
     pub end_ms: String,
-    /// Replication: Raft groups (true) or single nodes; the other fields apply to Raft only.
-    pub replicated: bool,
+    /// Replication: single nodes, Raft or Multi-Paxos groups; the fields below apply to both engines.
+    pub engine: Engine,
     pub replicas: String,
     pub election_timeout_ms_min: String,
     pub election_timeout_ms_max: String,
@@ -44,7 +44,7 @@ pub struct FormDraft {
 }
 
 /// The teaching bugs the form offers, with what each breaks.
-pub const BUG_SWITCHES: [(&str, &str); 7] = [
+pub const BUG_SWITCHES: [(&str, &str); 9] = [
     ("vote_before_wal", "participants vote YES before the prepare record is durable"),
     ("decide_before_log", "the coordinator sends its decision before logging it"),
     ("ignore_locks", "participants prepare without taking locks"),
@@ -52,6 +52,8 @@ pub const BUG_SWITCHES: [(&str, &str); 7] = [
     ("static_leader", "replicated: senders always use each group's first replica and ignore leader hints"),
     ("vote_without_log_check", "Raft: replicas grant votes without checking the candidate's log is up to date"),
     ("commit_old_term_by_count", "Raft: a leader commits an older term's entry by counting replicas (figure 8)"),
+    ("commit_before_quorum", "Multi-Paxos: the leader sends COMMIT before a majority accepted"),
+    ("update_in_place", "Multi-Paxos: a decision changes the prepare's entry in place, without an ACCEPT round"),
 ];
 
 /// The switch of `BUG_SWITCHES` at `index`.
@@ -64,6 +66,8 @@ fn bug_switch(bugs: &mut Bugs, index: usize) -> Option<&mut bool> {
         4 => Some(&mut bugs.static_leader),
         5 => Some(&mut bugs.vote_without_log_check),
         6 => Some(&mut bugs.commit_old_term_by_count),
+        7 => Some(&mut bugs.commit_before_quorum),
+        8 => Some(&mut bugs.update_in_place),
         _ => None,
     }
 }
@@ -147,7 +151,7 @@ impl FormDraft {
             client_retry_ms: scenario.timeouts.client_retry_ms.to_string(),
             seed: scenario.seed.to_string(),
             end_ms: scenario.end_ms.to_string(),
-            replicated: scenario.replication.engine == Engine::Raft,
+            engine: scenario.replication.engine,
             replicas: scenario.replication.replicas.to_string(),
             election_timeout_ms_min: scenario.replication.election_timeout_ms_min.to_string(),
             election_timeout_ms_max: scenario.replication.election_timeout_ms_max.to_string(),
@@ -190,7 +194,13 @@ impl FormDraft {
             Field::ClientRetryMs => self.client_retry_ms = value,
             Field::Seed => self.seed = value,
             Field::EndMs => self.end_ms = value,
-            Field::Engine => self.replicated = value == "raft",
+            Field::Engine => {
+                self.engine = match value.as_str() {
+                    "raft" => Engine::Raft,
+                    "multi-paxos" => Engine::MultiPaxos,
+                    _ => Engine::None,
+                }
+            }
             Field::Replicas => self.replicas = value,
             Field::ElectionTimeoutMin => self.election_timeout_ms_min = value,
             Field::ElectionTimeoutMax => self.election_timeout_ms_max = value,
@@ -251,14 +261,13 @@ impl FormDraft {
 }
 
 impl FormDraft {
-    /// The replication fields; with single nodes the Raft settings are kept as they were.
+    /// The replication fields; with single nodes the consensus settings are kept as they were.
     fn replication_into(&self, scenario: &mut Scenario) -> Result<(), String> {
         let replication = &mut scenario.replication;
-        if !self.replicated {
-            replication.engine = Engine::None;
+        replication.engine = self.engine;
+        if self.engine == Engine::None {
             return Ok(());
         }
-        replication.engine = Engine::Raft;
         replication.replicas = number("replication.replicas", &self.replicas)?;
         replication.election_timeout_ms_min =
             number("replication.election_timeout_ms_min", &self.election_timeout_ms_min)?;
@@ -350,6 +359,12 @@ mod tests {
         draft.set(&Field::Replicas, "3".to_string());
         draft.set(&Field::Heartbeat, "500".to_string());
         assert!(draft.to_scenario(&scenario).unwrap_err().contains("replication.heartbeat_ms"));
+        draft.set(&Field::Engine, "multi-paxos".to_string());
+        draft.set(&Field::Heartbeat, "50".to_string());
+        draft.set(&Field::Bug(8), "true".to_string());
+        let paxos = draft.to_scenario(&scenario).expect("valid");
+        assert_eq!(paxos.replication.engine, Engine::MultiPaxos);
+        assert!(paxos.bugs.update_in_place);
         draft.set(&Field::Engine, "none".to_string());
         assert_eq!(draft.to_scenario(&scenario).expect("valid").replication.engine, Engine::None);
     }

@@ -312,7 +312,7 @@ impl Playground {
         self.election_due_ms = self
             .snapshots
             .iter()
-            .filter(|snapshot| snapshot.raft.is_some())
+            .filter(|snapshot| snapshot.is_replica())
             .filter_map(|snapshot| {
                 world.timer_due_ms(Endpoint::Node(snapshot.id), Timer::Election).map(|due_ms| (snapshot.id, due_ms))
             })
@@ -709,6 +709,52 @@ mod tests {
         assert!(replies.contains(&("ok 2".to_string(), true)), "{replies:?}");
         let prepare = playground.index.messages.iter().find(|message| message.kind == "Prepare").expect("a PREPARE");
         assert_eq!((prepare.short.as_str(), prepare.routine), ("Prepare t1", false), "2PC keeps its canonical label");
+    }
+
+    #[test]
+    fn under_multi_paxos_boxes_name_the_sequence_number_and_phase_and_arrows_name_seed_002s_messages() {
+        let playground = Playground::from_preset("paxos-seed-002");
+        let rounds: Vec<(NodeId, &str, bool)> = playground
+            .index
+            .rounds
+            .iter()
+            .filter(|round| round.entry != "no-op")
+            .map(|round| (round.leader, round.entry.as_str(), round.end.is_some_and(|(_, _, chosen)| chosen)))
+            .collect();
+        let (n1, n4) = (NodeId(1), NodeId(4));
+        assert_eq!(
+            rounds,
+            [
+                (n1, "seq 100 P", true),
+                (n1, "seq 100 P", true),
+                (n4, "seq 200 P", true),
+                (n1, "seq 100 C", true),
+                (n1, "seq 100 C", true),
+                (n4, "seq 200 C", true),
+                (n1, "seq 100 done", true),
+            ],
+            "C1's coordinator and participant records share seq 100, the decision reuses it"
+        );
+        let shorts: Vec<&str> = playground
+            .index
+            .messages
+            .iter()
+            .filter(|message| message.from == Endpoint::Node(n4) && message.consensus && !message.routine)
+            .map(|message| message.short.as_str())
+            .collect();
+        for expected in ["PHASE1A b1.n4", "ACCEPT seq 200 P", "COMMIT seq 200 P", "ACCEPT seq 200 C"] {
+            assert!(shorts.contains(&expected), "{expected} in {shorts:?}");
+        }
+        let replies: Vec<&str> = playground
+            .index
+            .messages
+            .iter()
+            .filter(|message| message.kind == "AcceptedReply")
+            .map(|message| message.short.as_str())
+            .collect();
+        assert!(replies.contains(&"AcceptedReply #1") && replies.contains(&"AcceptedReply #2"), "{replies:?}");
+        assert_eq!(bands_of("paxos-seed-002"), [band("prepare", "n1"), band("commit", "n1")]);
+        assert_eq!(bands_of("paxos-bug-static-leader"), [band("prepare", "n1"), band("abort", "n1")]);
     }
 
     #[test]

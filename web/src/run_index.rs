@@ -3,6 +3,7 @@
 //! violations) and the phase bands of each transaction; in the replicated mode, the replication
 //! rounds of each group's leader (seed 002's ACCEPT/COMMIT boxes). Pure data, no Yew.
 
+use commitlab_protocol::paxos::{PaxosMessage, PaxosNote, PaxosRole};
 use commitlab_protocol::raft::{Payload, RaftMessage, RaftNote, RaftRole};
 use commitlab_protocol::{Decision, Endpoint, Message, MessageId, Millis, NodeId, Note, Record, Role, Timer, TxnId};
 use commitlab_sim::{Simulation, TraceEvent};
@@ -73,8 +74,8 @@ pub enum MarkKind {
     Timer(String),
     /// A consensus timer that fired (election timeout, heartbeat): shown on expanded groups only.
     ConsensusTimer(String),
-    /// A replica became leader of this term.
-    Leader(u64),
+    /// A replica became leader: `in term 2`, `with ballot b2.n4`.
+    Leader(String),
     Violation(String),
 }
 
@@ -107,8 +108,11 @@ pub struct Round {
     pub index: u64,
     pub term: u64,
     /// The entry, short: `Prepared(t1)`, `PrepareVote(t1)`, `Commit(t1)`, `no-op`; empty until an
-    /// AppendEntries carrying it is seen.
+    /// AppendEntries carrying it is seen. Under Multi-Paxos seed 002's `seq 100 P`.
     pub entry: String,
+    /// Multi-Paxos: the ballot (the round is `term`) and the whole value, for the tooltip.
+    pub ballot: Option<String>,
+    pub detail: String,
     pub start_ms: Millis,
     pub start_step: u64,
     /// When it ended, and whether by committing (or by the leader crashing or stepping down).
@@ -355,7 +359,45 @@ impl Builder {
                 }
             }
             Note::Raft(raft) => self.on_raft_note(at, raft, ms, step),
+            Note::Paxos(paxos) => self.on_paxos_note(at, paxos, ms, step),
             _ => {}
+        }
+    }
+
+    /// Under Multi-Paxos a round is one slot's ACCEPT round: it opens when the leader proposes
+    /// and ends when the slot is chosen there (slots are chosen in any order).
+    fn on_paxos_note(&mut self, at: Endpoint, note: &PaxosNote, ms: Millis, step: u64) {
+        let Endpoint::Node(node) = at else { return };
+        match note {
+            PaxosNote::Proposed { slot, ballot } => {
+                if let Some(position) = self.open_rounds.insert((node, *slot), self.rounds.len()) {
+                    self.rounds[position].end = Some((ms, step, false));
+                }
+                self.rounds.push(Round {
+                    leader: node,
+                    index: *slot,
+                    term: ballot.round,
+                    entry: String::new(),
+                    ballot: Some(ballot.to_string()),
+                    detail: String::new(),
+                    start_ms: ms,
+                    start_step: step,
+                    end: None,
+                });
+            }
+            PaxosNote::Chosen { slot } => {
+                if let Some(position) = self.open_rounds.remove(&(node, *slot)) {
+                    self.rounds[position].end = Some((ms, step, true));
+                }
+            }
+            PaxosNote::Role { role: PaxosRole::Leader, ballot } => {
+                let kind = MarkKind::Leader(format!("with ballot {ballot}"));
+                self.marks.push(Mark { endpoint: at, ms, step, kind });
+            }
+            PaxosNote::Role { .. } | PaxosNote::LostQuorum { .. } => {
+                self.close_rounds(node, u64::MAX, ms, step, false)
+            }
+            PaxosNote::Ready { .. } => {}
         }
     }
 
@@ -373,6 +415,8 @@ impl Builder {
                     index: *index,
                     term: *term,
                     entry: String::new(),
+                    ballot: None,
+                    detail: String::new(),
                     start_ms: ms,
                     start_step: step,
                     end: None,
@@ -381,7 +425,8 @@ impl Builder {
             }
             RaftNote::Committed { index } => self.close_rounds(node, *index, ms, step, true),
             RaftNote::Role { role: RaftRole::Leader, term } => {
-                self.marks.push(Mark { endpoint: at, ms, step, kind: MarkKind::Leader(*term) });
+                let kind = MarkKind::Leader(format!("in term {term}"));
+                self.marks.push(Mark { endpoint: at, ms, step, kind });
             }
             RaftNote::Role { .. } | RaftNote::LostQuorum { .. } => self.close_rounds(node, u64::MAX, ms, step, false),
             RaftNote::Truncated { .. } => {}
@@ -400,17 +445,31 @@ impl Builder {
 
     /// Names the entries of the leader's open rounds from the AppendEntries that carry them.
     fn on_sent(&mut self, from: Endpoint, message: &Message) {
+        if let (Endpoint::Node(leader), Message::Paxos(PaxosMessage::Accept { slot, value, ballot })) = (from, message) {
+            if let Payload::Command(stamped) = value {
+                self.learn_decision(&stamped.record);
+            }
+            let Some(&position) = self.open_rounds.get(&(leader, *slot)) else { return };
+            let round = &mut self.rounds[position];
+            if round.entry.is_empty() && round.term == ballot.round {
+                (round.entry, round.detail) = match value {
+                    Payload::Noop => ("no-op".to_string(), "no-op".to_string()),
+                    Payload::Command(stamped) => match stamped.record.phase() {
+                        Some(phase) => (format!("seq {} {phase}", stamped.seq), stamped.to_string()),
+                        None => (format!("seq {} done", stamped.seq), stamped.to_string()),
+                    },
+                };
+            }
+            return;
+        }
         let (Endpoint::Node(leader), Message::Raft(RaftMessage::AppendEntries { prev_log_index, entries, .. })) =
             (from, message)
         else {
             return;
         };
         for (offset, entry) in entries.iter().enumerate() {
-            if let Payload::Command(Record::Decided { txn, decision, .. }) = &entry.payload {
-                match self.decisions.binary_search_by_key(txn, |(txn, _)| *txn) {
-                    Ok(at) => self.decisions[at].1 = *decision,
-                    Err(at) => self.decisions.insert(at, (*txn, *decision)),
-                }
+            if let Payload::Command(record) = &entry.payload {
+                self.learn_decision(record);
             }
             let index = prev_log_index + 1 + offset as u64;
             let Some(&position) = self.open_rounds.get(&(leader, index)) else { continue };
@@ -420,6 +479,16 @@ impl Builder {
                     Payload::Noop => "no-op".to_string(),
                     Payload::Command(record) => short_record(record),
                 };
+            }
+        }
+    }
+
+    /// A coordinator's decision seen on its way through consensus, for the band it opens later.
+    fn learn_decision(&mut self, record: &Record) {
+        if let Record::Decided { txn, decision, .. } = record {
+            match self.decisions.binary_search_by_key(txn, |(txn, _)| *txn) {
+                Ok(at) => self.decisions[at].1 = *decision,
+                Err(at) => self.decisions.insert(at, (*txn, *decision)),
             }
         }
     }
@@ -475,9 +544,13 @@ fn message_view(
             message,
             Message::Raft(
                 RaftMessage::AppendEntries { entries, .. }) if entries.is_empty()
-        ) || matches!(message, Message::Raft(RaftMessage::AppendReply { success: true, .. })),
+        ) || matches!(message, Message::Raft(RaftMessage::AppendReply { success: true, .. }))
+            || matches!(
+                message,
+                Message::Paxos(PaxosMessage::Heartbeat { .. } | PaxosMessage::HeartbeatReply { ok: true, .. })
+            ),
         kind: message.kind(),
-        consensus: matches!(message, Message::Raft(_)),
+        consensus: matches!(message, Message::Raft(_) | Message::Paxos(_)),
         txn: message.txn(),
         send_ms,
         send_step,
@@ -489,6 +562,9 @@ fn message_view(
 
 /// A consensus message as its arrow names it; any other message by its canonical description.
 fn short_label(message: &Message) -> String {
+    if let Message::Paxos(paxos) = message {
+        return short_paxos_label(paxos);
+    }
     let Message::Raft(raft) = message else { return message.to_string() };
     match raft {
         RaftMessage::RequestVote { term, pre_vote, .. } => {
@@ -510,6 +586,31 @@ fn short_label(message: &Message) -> String {
         }
         RaftMessage::AppendReply { success: true, index, .. } => format!("ok {index}"),
         RaftMessage::AppendReply { success: false, index, .. } => format!("retry from {index}"),
+    }
+}
+
+/// A Multi-Paxos message as seed 002 names it on an arrow: `ACCEPT seq 100 P`, `AcceptedReply`,
+/// `COMMIT seq 100 P`.
+fn short_paxos_label(message: &PaxosMessage<commitlab_protocol::Stamped>) -> String {
+    let value = |value: &Payload<commitlab_protocol::Stamped>| match value {
+        Payload::Noop => "no-op".to_string(),
+        Payload::Command(stamped) => match stamped.record.phase() {
+            Some(phase) => format!("seq {} {phase}", stamped.seq),
+            None => format!("seq {} done", stamped.seq),
+        },
+    };
+    match message {
+        PaxosMessage::Phase1a { ballot, .. } => format!("PHASE1A {ballot}"),
+        PaxosMessage::Phase1b { ballot, promised: true, entries } if entries.is_empty() => format!("PHASE1B {ballot}"),
+        PaxosMessage::Phase1b { ballot, promised: true, entries } => format!("PHASE1B {ballot} +{}", entries.len()),
+        PaxosMessage::Phase1b { promised: false, .. } => "PHASE1B refused".to_string(),
+        PaxosMessage::Accept { value: accepted, .. } => format!("ACCEPT {}", value(accepted)),
+        PaxosMessage::Accepted { slot, ok: true, .. } => format!("AcceptedReply #{slot}"),
+        PaxosMessage::Accepted { slot, ok: false, .. } => format!("refused #{slot}"),
+        PaxosMessage::Commit { value: chosen, .. } => format!("COMMIT {}", value(chosen)),
+        PaxosMessage::Heartbeat { ballot, .. } => format!("heartbeat {ballot}"),
+        PaxosMessage::HeartbeatReply { ok: true, chosen_through, .. } => format!("ok {chosen_through}"),
+        PaxosMessage::HeartbeatReply { ok: false, .. } => "refused".to_string(),
     }
 }
 

@@ -74,6 +74,15 @@ impl NodeSnapshot {
         self.raft.as_ref().is_some_and(|raft| raft.acting) || self.paxos.as_ref().is_some_and(|paxos| paxos.acting)
     }
 
+    /// The Raft term, or the round of the Paxos ballot: higher is newer.
+    pub fn epoch(&self) -> Option<u64> {
+        match (&self.raft, &self.paxos) {
+            (Some(raft), _) => Some(raft.term),
+            (_, Some(paxos)) => Some(paxos.round),
+            _ => None,
+        }
+    }
+
     /// The role and its epoch in a few characters: `leader t2`, `follower b1.n4`.
     pub fn consensus_role(&self) -> Option<String> {
         match (&self.raft, &self.paxos) {
@@ -91,6 +100,8 @@ pub struct PaxosView {
     pub role: PaxosRole,
     /// The ballot it leads or campaigns with, or the highest it promised.
     pub ballot: String,
+    /// The ballot's round.
+    pub round: u64,
     pub promised: String,
     pub leader: Option<NodeId>,
     pub acting: bool,
@@ -174,6 +185,7 @@ impl PaxosView {
         Some(PaxosView {
             role: paxos.role(),
             ballot: paxos.ballot().to_string(),
+            round: paxos.ballot().round,
             promised: durable.promised.to_string(),
             leader: if up { paxos.leader() } else { None },
             acting: up && replica.acting(),

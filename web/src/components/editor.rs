@@ -4,6 +4,7 @@
 use crate::form::{bug_on, Field, FormDraft, BUG_SWITCHES};
 use crate::model::{Action, EditorTab};
 use crate::state::{on_click, Handle, RevisionProps as Props};
+use commitlab_sim::Engine;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
@@ -165,11 +166,12 @@ fn replication(state: &Handle, draft: &FormDraft) -> Html {
             <label class="field">
                 <span>{ "engine" }</span>
                 <select aria-label="Replication engine" onchange={on_select(Field::Engine)}>
-                    <option value="none" selected={!draft.replicated}>{ "none (single nodes)" }</option>
-                    <option value="raft" selected={draft.replicated}>{ "Raft" }</option>
+                    <option value="none" selected={draft.engine == Engine::None}>{ "none (single nodes)" }</option>
+                    <option value="raft" selected={draft.engine == Engine::Raft}>{ "Raft" }</option>
+                    <option value="multi-paxos" selected={draft.engine == Engine::MultiPaxos}>{ "Multi-Paxos" }</option>
                 </select>
             </label>
-            if draft.replicated {
+            if draft.engine != Engine::None {
                 <label class="field">
                     <span>{ "replicas per group" }</span>
                     <select aria-label="Replicas per group" onchange={on_select(Field::Replicas)}>

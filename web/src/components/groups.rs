@@ -6,7 +6,6 @@
 use crate::components::crown::crown;
 use crate::model::{Action, Playground};
 use crate::state::Props;
-use commitlab_protocol::raft::RaftRole;
 use commitlab_protocol::route::Group;
 use commitlab_protocol::{Endpoint, NodeId, Role};
 use commitlab_sim::NodeSnapshot;
@@ -131,7 +130,7 @@ fn role_text(roles: &[Role]) -> &'static str {
 
 /// Locks and doubt of the group's 2PC state, as its acting leader (or any live replica) holds it.
 fn group_badges(playground: &Playground, group: &Group) -> String {
-    let acting = members(playground, group).find(|snapshot| snapshot.raft.as_ref().is_some_and(|raft| raft.acting));
+    let acting = members(playground, group).find(|snapshot| snapshot.acting());
     let Some(memory) = acting
         .or_else(|| members(playground, group).find(|snapshot| snapshot.up))
         .and_then(|snapshot| snapshot.memory.as_ref())
@@ -162,35 +161,50 @@ fn toggle(props: &Props, node: NodeId) -> (Callback<MouseEvent>, Callback<Keyboa
     (onclick, onkeydown)
 }
 
-fn short_role(role: RaftRole) -> &'static str {
-    match role {
-        RaftRole::Leader => "leader",
-        RaftRole::Follower => "follower",
-        RaftRole::Candidate => "candidate",
-        RaftRole::PreCandidate => "pre-cand.",
+fn short_role(role: &str) -> &str {
+    if role == "pre-candidate" {
+        "pre-cand."
+    } else {
+        role
     }
+}
+
+/// A replica's role and the three lines its box shows: its term (or ballot), how far its log
+/// goes, and how much of it is committed (chosen).
+fn replica_lines(snapshot: &NodeSnapshot) -> Option<(String, Vec<String>)> {
+    let (role, epoch, length, done) = match (&snapshot.raft, &snapshot.paxos) {
+        (Some(raft), _) => (
+            raft.role.to_string(),
+            format!("term {}", raft.term),
+            format!("log {}", raft.log.last().map_or(0, |row| row.index)),
+            format!("commit {}", raft.commit_index),
+        ),
+        (_, Some(paxos)) => (
+            paxos.role.to_string(),
+            paxos.ballot.clone(),
+            format!("slots {}", paxos.slots.last().map_or(0, |row| row.slot)),
+            format!("chosen {}", paxos.chosen_through),
+        ),
+        _ => return None,
+    };
+    let lines = if snapshot.up { vec![epoch, length, done] } else { vec!["DOWN".to_string(), epoch, length] };
+    Some((role, lines))
 }
 
 /// One replica: a tall box, shaded and crowned when it leads, with its term, log and commit index.
 fn replica(playground: &Playground, snapshot: &NodeSnapshot, props: &Props) -> Html {
     let (x, middle) = position(&playground.groups, Endpoint::Node(snapshot.id));
     let top = middle - REPLICA_HEIGHT / 2.0;
-    let Some(raft) = &snapshot.raft else { return html! {} };
-    let leads = snapshot.up && raft.role == RaftRole::Leader;
+    let Some((role, lines)) = replica_lines(snapshot) else { return html! {} };
+    let leads = snapshot.up && snapshot.leads();
     let mut class = classes!("node", "replica", if snapshot.up { "up" } else { "down" }, leads.then_some("leader"));
     if playground.highlighted_nodes.contains(&snapshot.id) {
         class.push("highlighted");
     }
     let action = format!("{} {}", if snapshot.up { "Crash" } else { "Restart" }, snapshot.id);
     let (onclick, onkeydown) = toggle(props, snapshot.id);
-    let log_length = raft.log.last().map_or(0, |row| row.index);
-    let lines = if snapshot.up {
-        vec![format!("term {}", raft.term), format!("log {log_length}"), format!("commit {}", raft.commit_index)]
-    } else {
-        vec!["DOWN".to_string(), format!("term {}", raft.term), format!("log {log_length}")]
-    };
     html! {
-        <g {class} data-node={snapshot.id.to_string()} data-role={raft.role.to_string()} {onclick} {onkeydown}
+        <g {class} data-node={snapshot.id.to_string()} data-role={role.clone()} {onclick} {onkeydown}
             role="button" tabindex="0" aria-label={action.clone()}>
             <title>{ format!("{action} (click)") }</title>
             <rect class="replica-box" x={(x - REPLICA_WIDTH / 2.0).to_string()} y={top.to_string()}
@@ -212,7 +226,7 @@ fn replica(playground: &Playground, snapshot: &NodeSnapshot, props: &Props) -> H
                 { if snapshot.up { snapshot.id.to_string() } else { format!("✕ {}", snapshot.id) } }
             </text>
             <text class="role-text" x={x.to_string()} y={(top + REPLICA_HEIGHT + 27.0).to_string()} text-anchor="middle">
-                { if snapshot.up { short_role(raft.role) } else { "" } }
+                { if snapshot.up { short_role(&role).to_string() } else { String::new() } }
             </text>
             { election_timer(playground, snapshot.id, x, top + REPLICA_HEIGHT + 32.0) }
         </g>

@@ -30,18 +30,36 @@ pub fn RoundView(props: &RoundProps) -> Html {
         None => "open",
     };
     let entry = if round.entry.is_empty() { "entry" } else { round.entry.as_str() };
-    let title = format!(
-        "{} ms {} proposed {entry} at {}@{}: {}",
-        round.start_ms,
-        round.leader,
-        round.index,
-        round.term,
-        match ended {
-            Some(true) => "committed by a majority",
-            Some(false) => "not committed by this leader",
-            None => "replicating",
-        }
-    );
+    let title = match &round.ballot {
+        None => format!(
+            "{} ms {} proposed {entry} at {}@{}: {}",
+            round.start_ms,
+            round.leader,
+            round.index,
+            round.term,
+            match ended {
+                Some(true) => "committed by a majority",
+                Some(false) => "not committed by this leader",
+                None => "replicating",
+            }
+        ),
+        Some(ballot) => format!(
+            "{} ms {} sent ACCEPT {} for slot #{} in ballot {ballot}: {}",
+            round.start_ms,
+            round.leader,
+            if round.detail.is_empty() { entry } else { round.detail.as_str() },
+            round.index,
+            match ended {
+                Some(true) => "a majority accepted: chosen, COMMIT sent",
+                Some(false) => "not chosen by this leader",
+                None => "waiting for AcceptedReplies",
+            }
+        ),
+    };
+    let label = match &round.ballot {
+        None => format!("{entry} {}@{}", round.index, round.term),
+        Some(_) => entry.to_string(),
+    };
     html! {
         <g class={classes!("round", state)} data-node={round.leader.to_string()} data-index={round.index.to_string()}>
             <title>{ title }</title>
@@ -52,7 +70,7 @@ pub fn RoundView(props: &RoundProps) -> Html {
                 // Beside the box, on its left where the right would run past the diagram's edge.
                 <text class="round-label" x={(if *right_edge { x - 10.0 } else { x + 10.0 }).to_string()} y={(top + 9.0).to_string()}
                     text-anchor={if *right_edge { "end" } else { "start" }}>
-                    { format!("{entry} {}@{}", round.index, round.term) }
+                    { label }
                 </text>
             }
         </g>

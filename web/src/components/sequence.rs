@@ -17,6 +17,7 @@ use crate::lanes::{Lane, Lanes};
 use crate::model::{Action, Playground};
 use crate::run_index::{Ending, Mark, MarkKind, MessageView};
 use crate::state::{Props, State};
+use commitlab_protocol::paxos::PaxosRole;
 use commitlab_protocol::raft::RaftRole;
 use commitlab_protocol::{Endpoint, Millis, NodeId};
 use std::rc::Rc;
@@ -523,9 +524,9 @@ fn MarkView(props: &MarkProps) -> Html {
                 { "↻" }<title>{ format!("{} ms {node} restarted", mark.ms) }</title>
             </text>
         },
-        MarkKind::Leader(term) => html! {
+        MarkKind::Leader(epoch) => html! {
             <g class="leader-mark" data-node={node.clone()}>
-                <title>{ format!("{} ms {node} leader in term {term}", mark.ms) }</title>
+                <title>{ format!("{} ms {node} leader {epoch}", mark.ms) }</title>
                 { crown(x, y - 1.0, 12.0) }
             </g>
         },
@@ -654,13 +655,22 @@ fn lane_header(playground: &Playground, endpoint: Endpoint, x: f64, top: f64, na
                 },
                 Some(raft) if snapshot.up => format!("{} t{}", raft.role, raft.term),
                 Some(_) => "DOWN".to_string(),
-                None => snapshot.label.clone(),
+                None => match &snapshot.paxos {
+                    Some(paxos) if snapshot.up && narrow => match paxos.role {
+                        PaxosRole::Follower => paxos.ballot.clone(),
+                        PaxosRole::Leader => format!("leader {}", paxos.ballot),
+                        PaxosRole::Candidate => format!("cand. {}", paxos.ballot),
+                    },
+                    Some(paxos) if snapshot.up => format!("{} {}", paxos.role, paxos.ballot),
+                    Some(_) => "DOWN".to_string(),
+                    None => snapshot.label.clone(),
+                },
             };
             (snapshot.id.to_string(), subtitle, Some(onclick))
         }
         None => ("client".to_string(), String::new(), None),
     };
-    let leads = snapshot.and_then(|snapshot| snapshot.raft.as_ref()).is_some_and(|raft| raft.role == RaftRole::Leader);
+    let leads = snapshot.is_some_and(commitlab_sim::NodeSnapshot::leads);
     let action = snapshot.map(|snapshot| format!("{} {}", if snapshot.up { "Crash" } else { "Restart" }, snapshot.id));
     html! {
         <g class={class} data-endpoint={endpoint.to_string()} {onclick} aria-label={action.clone()}>
@@ -683,10 +693,9 @@ fn group_leader(playground: &Playground, members: &[NodeId]) -> Option<(NodeId, 
         .snapshots
         .iter()
         .filter(|snapshot| snapshot.up && members.contains(&snapshot.id))
-        .filter_map(|snapshot| snapshot.raft.as_ref().map(|raft| (snapshot.id, raft)))
-        .filter(|(_, raft)| raft.role == RaftRole::Leader)
-        .max_by_key(|(_, raft)| raft.term)
-        .map(|(node, raft)| (node, raft.term))
+        .filter(|snapshot| snapshot.leads())
+        .filter_map(|snapshot| snapshot.epoch().map(|epoch| (snapshot.id, epoch)))
+        .max_by_key(|(_, epoch)| *epoch)
 }
 
 /// A collapsed group's lane header: its leader, crowned; click to show a lane per replica.

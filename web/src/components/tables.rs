@@ -6,9 +6,8 @@
 
 use crate::components::crown::crown_icon;
 use crate::state::Props;
-use commitlab_protocol::raft::RaftRole;
 use commitlab_protocol::{NodeId, NodeView, Role, TxnView};
-use commitlab_sim::{NodeSnapshot, RaftView};
+use commitlab_sim::{NodeSnapshot, PaxosView, RaftView};
 use std::rc::Rc;
 use yew::prelude::*;
 
@@ -60,20 +59,21 @@ fn node_card(snapshot: &NodeSnapshot, previous: Option<&NodeSnapshot>, highlight
                 <h3>{ snapshot.id.to_string() }<small>{ format!(" {}", snapshot.label) }</small></h3>
                 <span class={classes!("node-status", changed(status_changed))}>{ if snapshot.up { "up" } else { "DOWN" } }</span>
                 <span class="roles">{ roles.join(" + ") }</span>
-                { raft_badge(snapshot.raft.as_ref()) }
+                { replica_badge(snapshot) }
             </header>
-            <div class={classes!("columns", snapshot.raft.is_some().then_some("replica-columns"))}>
+            <div class={classes!("columns", snapshot.is_replica().then_some("replica-columns"))}>
                 <div class="memory">
-                    <h4>{ memory_title(snapshot.raft.as_ref()) }</h4>
+                    <h4>{ memory_title(snapshot) }</h4>
                     { match &snapshot.memory {
                         Some(memory) => memory_view(memory, previous.and_then(|old| old.memory.as_ref())),
                         None => html! { <p class="lost">{ "Lost in the crash. A restart rebuilds it from the WAL." }</p> },
                     } }
                 </div>
                 <div class="durable">
-                    { match &snapshot.raft {
-                        Some(raft) => raft_view(raft, previous.and_then(|old| old.raft.as_ref())),
-                        None => html! { <><h4>{ "WAL (durable)" }</h4>{ wal_view(snapshot, previous) }</> },
+                    { match (&snapshot.raft, &snapshot.paxos) {
+                        (Some(raft), _) => raft_view(raft, previous.and_then(|old| old.raft.as_ref())),
+                        (_, Some(paxos)) => paxos_view(paxos, previous.and_then(|old| old.paxos.as_ref())),
+                        _ => html! { <><h4>{ "WAL (durable)" }</h4>{ wal_view(snapshot, previous) }</> },
                     } }
                 </div>
             </div>
@@ -191,23 +191,128 @@ fn wal_view(snapshot: &NodeSnapshot, previous: Option<&NodeSnapshot>) -> Html {
     }
 }
 
-fn memory_title(raft: Option<&RaftView>) -> &'static str {
-    match raft {
-        None => "Memory (volatile)",
-        Some(raft) if raft.acting => "Memory (volatile, acting leader)",
-        Some(_) => "Memory (applied from the committed log)",
+fn memory_title(snapshot: &NodeSnapshot) -> &'static str {
+    match (snapshot.is_replica(), snapshot.acting(), snapshot.paxos.is_some()) {
+        (false, _, _) => "Memory (volatile)",
+        (true, true, _) => "Memory (volatile, acting leader)",
+        (true, false, true) => "Memory (applied from the chosen log)",
+        (true, false, false) => "Memory (applied from the committed log)",
     }
 }
 
-/// The replica's role and term beside its name, crowned when it leads.
-fn raft_badge(raft: Option<&RaftView>) -> Html {
-    let Some(raft) = raft else { return html! {} };
-    let leader = raft.role == RaftRole::Leader;
+/// The replica's role and term (or ballot) beside its name, crowned when it leads.
+fn replica_badge(snapshot: &NodeSnapshot) -> Html {
+    let (role, epoch) = match (&snapshot.raft, &snapshot.paxos) {
+        (Some(raft), _) => (raft.role.to_string(), format!("term {}", raft.term)),
+        (_, Some(paxos)) => (paxos.role.to_string(), format!("ballot {}", paxos.ballot)),
+        _ => return html! {},
+    };
+    let leader = snapshot.leads();
     html! {
-        <span class={classes!("raft-role", leader.then_some("leader"))} data-role={raft.role.to_string()}>
+        <span class={classes!("raft-role", leader.then_some("leader"))} data-role={role.clone()}>
             if leader { { crown_icon() } }
-            { format!("{} · term {}", raft.role, raft.term) }
+            { format!("{role} · {epoch}") }
         </span>
+    }
+}
+
+/// A Multi-Paxos replica as seed 002's "STATE AFTER PREPARE" box: the acceptor's promise, the
+/// state machine's `Log` by sequence number, `PrepareSeq`, and the slots with what each holds.
+fn paxos_view(paxos: &PaxosView, previous: Option<&PaxosView>) -> Html {
+    let was = |value: &dyn Fn(&PaxosView) -> String| previous.is_some_and(|old| value(old) != value(paxos));
+    let row = |name: &'static str, value: &dyn Fn(&PaxosView) -> String| {
+        html! {
+            <tr data-field={name}>
+                <th>{ name }</th>
+                <td class={classes!(changed(was(value)))}>{ value(paxos) }</td>
+            </tr>
+        }
+    };
+    let node_or_none = |node: Option<NodeId>| node.map_or("none".to_string(), |node| node.to_string());
+    let prepare_seq = |paxos: &PaxosView| match paxos.prepare_seq.as_slice() {
+        [] => "none".to_string(),
+        [(_, seq)] => seq.to_string(),
+        many => many.iter().map(|(txn, seq)| format!("{txn}: {seq}")).collect::<Vec<_>>().join(", "),
+    };
+    let old_row = |seq: u64| previous.and_then(|old| old.log.iter().find(|row| row.seq == seq));
+    html! {
+        <>
+            <h4>{ "Multi-Paxos (promise, accepted and chosen values durable)" }</h4>
+            <div class="raft-columns">
+            <table class="raft-state paxos-state">
+                <tbody>
+                    { row("role", &|paxos| paxos.role.to_string()) }
+                    { row("ballot", &|paxos| paxos.ballot.clone()) }
+                    { row("promised", &|paxos| paxos.promised.clone()) }
+                    { row("leader", &|paxos| node_or_none(paxos.leader)) }
+                    { row("acting", &|paxos| if paxos.acting { "yes".to_string() } else { "no".to_string() }) }
+                    { row("chosen through", &|paxos| paxos.chosen_through.to_string()) }
+                    { row("PrepareSeq", &prepare_seq) }
+                </tbody>
+            </table>
+            <table class="seq-log">
+                <caption>{ "Log by sequence number" }</caption>
+                <thead><tr><th>{ "seq" }</th><th>{ "txn" }</th><th>{ "phase" }</th><th>{ "executed" }</th></tr></thead>
+                <tbody>
+                    if paxos.log.is_empty() {
+                        <tr class="none"><td colspan="4">{ "no transaction yet" }</td></tr>
+                    }
+                    { paxos.log.iter().map(|row| {
+                        let old = old_row(row.seq);
+                        let executed = match (row.executed, row.completed) {
+                            (true, true) => "yes, completed",
+                            (true, false) => "yes",
+                            (false, _) => "not yet (accepted)",
+                        };
+                        html! {
+                            <tr key={row.seq} data-seq={row.seq.to_string()}
+                                class={classes!(changed(previous.is_some() && old.is_none()))}>
+                                <td>{ format!("Log[{}]", row.seq) }</td>
+                                <td>{ row.txn.to_string() }</td>
+                                <td class={classes!("phase", changed(old.is_some_and(|old| old.phase != row.phase)))}>{ row.phase.to_string() }</td>
+                                <td class={classes!(changed(old.is_some_and(|old| (old.executed, old.completed) != (row.executed, row.completed))))}>{ executed }</td>
+                            </tr>
+                        }
+                    }).collect::<Html>() }
+                </tbody>
+            </table>
+            { paxos_slots(paxos, previous) }
+            </div>
+        </>
+    }
+}
+
+/// The Paxos slots, each executed, chosen or only accepted here.
+fn paxos_slots(paxos: &PaxosView, previous: Option<&PaxosView>) -> Html {
+    let status = |view: &PaxosView, slot: u64| -> &'static str {
+        match view.slots.iter().find(|row| row.slot == slot) {
+            Some(row) if row.chosen && slot <= view.applied => "executed",
+            Some(row) if row.chosen => "chosen",
+            Some(_) => "accepted",
+            None => "",
+        }
+    };
+    html! {
+        <table class="raft-log paxos-slots">
+            <thead><tr><th>{ "slot" }</th><th>{ "ballot" }</th><th>{ "value" }</th><th>{ "status" }</th></tr></thead>
+            <tbody>
+                if paxos.slots.is_empty() {
+                    <tr class="none"><td colspan="4">{ "no slot used" }</td></tr>
+                }
+                { paxos.slots.iter().map(|row| {
+                    let now = status(paxos, row.slot);
+                    let status_changed = previous.is_some_and(|old| status(old, row.slot) != now);
+                    html! {
+                        <tr key={row.slot} class={classes!(now)} data-slot={row.slot.to_string()}>
+                            <td>{ format!("#{}", row.slot) }</td>
+                            <td>{ row.ballot.clone().unwrap_or_default() }</td>
+                            <td class="entry">{ &row.value }</td>
+                            <td class={classes!("status", changed(status_changed))}>{ now }</td>
+                        </tr>
+                    }
+                }).collect::<Html>() }
+            </tbody>
+        </table>
     }
 }
 
