@@ -394,9 +394,7 @@ impl Builder {
                 let kind = MarkKind::Leader(format!("with ballot {ballot}"));
                 self.marks.push(Mark { endpoint: at, ms, step, kind });
             }
-            PaxosNote::Role { .. } | PaxosNote::LostQuorum { .. } => {
-                self.close_rounds(node, u64::MAX, ms, step, false)
-            }
+            PaxosNote::Role { .. } | PaxosNote::LostQuorum { .. } => self.close_rounds(node, u64::MAX, ms, step, false),
             PaxosNote::Ready { .. } => {}
         }
     }
@@ -445,7 +443,8 @@ impl Builder {
 
     /// Names the entries of the leader's open rounds from the AppendEntries that carry them.
     fn on_sent(&mut self, from: Endpoint, message: &Message) {
-        if let (Endpoint::Node(leader), Message::Paxos(PaxosMessage::Accept { slot, value, ballot })) = (from, message) {
+        if let (Endpoint::Node(leader), Message::Paxos(PaxosMessage::Accept { slot, value, ballot })) = (from, message)
+        {
             if let Payload::Command(stamped) = value {
                 self.learn_decision(&stamped.record);
             }

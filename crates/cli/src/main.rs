@@ -12,6 +12,7 @@
 //! violated, 2 for invalid input.
 
 use commitlab_sim::export::{mermaid, run_json, tables_text, trace_text, verdict_text};
+use commitlab_sim::summary::{self, RunSummary};
 use commitlab_sim::{link, preset, Scenario, Shared, Simulation, View, PRESETS};
 use std::process::ExitCode;
 
@@ -27,7 +28,12 @@ const USAGE: &str = "usage:
   commitlab stats <preset|file.json> [--seeds <n>] [--election-ms <min>-<max>]
                                           run a scenario with seeds s, s+1, ... (n of them, 100 by
                                           default) and print distributions: time in doubt, time
-                                          without a leader after a leader crash, latency, messages";
+                                          without a leader after a leader crash, latency, messages
+  commitlab compare <a> <b> [<c> ...] [--until <ms>]
+                                          run two or more scenarios (presets or files) and print
+                                          their costs side by side, transaction by transaction:
+                                          messages by kind, message delays to the decision,
+                                          durable writes, time in doubt, time blocked";
 
 enum Format {
     Text,
@@ -80,6 +86,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
         Some("run") => run_scenario(parse_run_args(&args[1..])?),
         Some("link") => print_link(&args[1..]),
         Some("stats") => print_stats(&args[1..]),
+        Some("compare") => print_compare(&args[1..]),
         Some("links") => {
             for preset in PRESETS {
                 let shared = Shared { scenario: (preset.build)(), view: View::default() };
@@ -185,6 +192,42 @@ fn print_link(args: &[String]) -> Result<ExitCode, String> {
     let link = link::encode(&shared).map_err(|error| error.to_string())?;
     println!("#s={link}");
     eprintln!("{} characters", link.len() + "#s=".len());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_compare(args: &[String]) -> Result<ExitCode, String> {
+    let mut sources = Vec::new();
+    let mut until_ms = None;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--until" => {
+                let value = rest.next().ok_or("--until needs a time in milliseconds")?;
+                until_ms = Some(
+                    value
+                        .parse::<u64>()
+                        .map_err(|_| format!("--until: `{value}` is not a whole number of milliseconds"))?,
+                );
+            }
+            other if other.starts_with("--") => return Err(format!("unknown option `{other}`\n{USAGE}")),
+            other => sources.push(other.to_string()),
+        }
+    }
+    if sources.len() < 2 {
+        return Err(format!("compare needs at least two scenarios\n{USAGE}"));
+    }
+    let mut summaries = Vec::new();
+    for source in &sources {
+        let scenario = load(source)?;
+        let mut simulation = Simulation::new(scenario).map_err(|error| format!("{source}: {error}"))?;
+        simulation.run_to_end();
+        match until_ms {
+            Some(ms) => simulation.seek_time(ms),
+            None => simulation.seek_step(simulation.total_steps()),
+        }
+        summaries.push(RunSummary::of(&simulation));
+    }
+    print!("{}", summary::table(&summaries.iter().collect::<Vec<_>>()));
     Ok(ExitCode::SUCCESS)
 }
 

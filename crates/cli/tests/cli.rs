@@ -155,3 +155,23 @@ fn a_closed_pipe_ends_the_output_quietly() {
     let stderr = String::from_utf8(output.stderr).expect("utf-8");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn compare_prints_the_runs_side_by_side() {
+    let (code, out, err) = commitlab(&["compare", "happy-path", "raft-seed-002", "paxos-seed-002"]);
+    assert_eq!(code, 0, "{err}");
+    let row = |label: &str| -> Vec<String> {
+        let line =
+            out.lines().find(|line| line.trim_start().starts_with(label)).unwrap_or_else(|| panic!("{label}: {out}"));
+        line[label.len() + line.find(label).unwrap()..].split_whitespace().map(str::to_string).collect()
+    };
+    assert_eq!(row("engine"), ["single", "node", "Raft", "Multi-Paxos"]);
+    assert_eq!(row("delays to decision"), ["3", "7", "7"]);
+    assert_eq!(row("PaxosCommit"), ["0", "0", "14"], "{out}");
+    let (code, _, err) = commitlab(&["compare", "happy-path"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("at least two scenarios"), "{err}");
+    let (code, _, err) = commitlab(&["compare", "happy-path", "no-such-preset"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no preset named `no-such-preset`"), "{err}");
+}

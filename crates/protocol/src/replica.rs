@@ -39,7 +39,10 @@ pub enum EngineConfig {
     Raft(Arc<RaftConfig>),
     /// Multi-Paxos, with the first sequence number this group gives a transaction (seed 002:
     /// 100 in C1, 200 in C2).
-    Paxos { config: Arc<PaxosConfig>, first_seq: Seq },
+    Paxos {
+        config: Arc<PaxosConfig>,
+        first_seq: Seq,
+    },
 }
 
 /// Everything a replica is built from; shared across its crashes.
@@ -450,7 +453,9 @@ impl Replica {
                 (index, EngineEffects::Raft(raft_out))
             }
             Engine::Paxos(paxos) => {
-                let EngineConfig::Paxos { first_seq, .. } = &self.config.engine else { unreachable!("a Paxos replica") };
+                let EngineConfig::Paxos { first_seq, .. } = &self.config.engine else {
+                    unreachable!("a Paxos replica")
+                };
                 let next = self.seqs.values().max().map_or(*first_seq, |last| last + 1);
                 let seq = *self.seqs.entry(record.txn()).or_insert(next);
                 let mut paxos_out = Vec::new();
@@ -459,14 +464,20 @@ impl Replica {
                     if paxos.rewrite(slot, stamped, &mut paxos_out) {
                         // The update_in_place bug: the phase changes here with no agreement at all.
                         EngineEffects::Paxos(paxos_out).perform(out);
-                        out.push(Effect::Applied { index: slot, term: 0, seq: Some(seq), record: Some(record.clone()) });
+                        out.push(Effect::Applied {
+                            index: slot,
+                            term: 0,
+                            seq: Some(seq),
+                            record: Some(record.clone()),
+                        });
                         let mut node_out = Vec::new();
                         self.node.on_persisted(now_ms, &record, &mut node_out);
                         self.perform_node(now_ms, node_out, out);
                         return;
                     }
                 }
-                let slot = paxos.propose(now_ms, Stamped { seq, record }, &mut paxos_out).expect("an acting replica leads");
+                let slot =
+                    paxos.propose(now_ms, Stamped { seq, record }, &mut paxos_out).expect("an acting replica leads");
                 (slot, EngineEffects::Paxos(paxos_out))
             }
         };
@@ -500,7 +511,9 @@ impl EngineEffects {
     fn perform(self, out: &mut Vec<Effect>) {
         match self {
             EngineEffects::Raft(effects) => out.extend(effects.into_iter().map(|effect| match effect {
-                RaftEffect::Send { to, message } => Effect::Send { to: Endpoint::Node(to), message: Message::Raft(message) },
+                RaftEffect::Send { to, message } => {
+                    Effect::Send { to: Endpoint::Node(to), message: Message::Raft(message) }
+                }
                 RaftEffect::ResetElectionTimer => Effect::ResetElectionTimer,
                 RaftEffect::SetHeartbeatTimer { after_ms } => Effect::SetTimer { timer: Timer::Heartbeat, after_ms },
                 RaftEffect::Note(note) => Effect::Note(Note::Raft(note)),

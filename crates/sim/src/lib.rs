@@ -16,6 +16,7 @@ pub mod rng;
 pub mod scenario;
 pub mod simulation;
 pub mod stats;
+pub mod summary;
 pub mod trace;
 pub mod wal;
 pub mod world;

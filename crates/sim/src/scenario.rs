@@ -413,8 +413,10 @@ impl Scenario {
                     bugs: self.bugs,
                     recovery: if self.replication.is_replicated() { Recovery::Resume } else { Recovery::PresumeAbort },
                 });
-                let replica =
-                    self.replication.is_replicated().then(|| self.replica_config(id, index, &members, &config, &groups));
+                let replica = self
+                    .replication
+                    .is_replicated()
+                    .then(|| self.replica_config(id, index, &members, &config, &groups));
                 nodes.push(NodeLayout { id, label: self.group_label(index), config, replica });
             }
         }

@@ -11,8 +11,8 @@ use commitlab_protocol::paxos::PaxosRole;
 use commitlab_protocol::raft::{Payload, RaftRole};
 use commitlab_protocol::replica::Replica;
 use commitlab_protocol::{AccountId, Millis, NodeId, NodeView, Record, Role, Seq, ShardId, TxnId};
-use std::collections::BTreeMap;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// A checkpoint of the world is kept every `checkpoint_every` steps, so a seek replays at most
@@ -145,11 +145,15 @@ impl PaxosView {
         let mut slots: BTreeMap<u64, SlotRow> = BTreeMap::new();
         for (slot, accepted) in &durable.accepted {
             let value = accepted.value.command().map_or("no-op".to_string(), |stamped| stamped.to_string());
-            slots.insert(*slot, SlotRow { slot: *slot, ballot: Some(accepted.ballot.to_string()), value, chosen: false });
+            slots.insert(
+                *slot,
+                SlotRow { slot: *slot, ballot: Some(accepted.ballot.to_string()), value, chosen: false },
+            );
         }
         for (slot, value) in &durable.chosen {
             let text = value.command().map_or("no-op".to_string(), |stamped| stamped.to_string());
-            let row = slots.entry(*slot).or_insert(SlotRow { slot: *slot, ballot: None, value: String::new(), chosen: true });
+            let row =
+                slots.entry(*slot).or_insert(SlotRow { slot: *slot, ballot: None, value: String::new(), chosen: true });
             row.value = text;
             row.chosen = true;
         }

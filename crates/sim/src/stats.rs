@@ -194,7 +194,10 @@ impl Recorder {
                     self.leaderless.entry(*group).or_insert(now_ms);
                 }
             }
-            TraceEvent::Note { at: Endpoint::Node(node), note: Note::TookOver { .. } } => {
+            TraceEvent::Note {
+                at: Endpoint::Node(node),
+                note: Note::TookOver { .. } | Note::TookOverBallot { .. },
+            } => {
                 if let Some(since_ms) = self.leaderless.remove(&world.group_of(*node)) {
                     self.stats.leaderless_ms.add(now_ms - since_ms);
                 }

@@ -169,7 +169,10 @@ fn over_multi_paxos_the_c1_leader_shows_seed_002s_state_after_prepare() {
     let preset = commitlab_sim::preset("paxos-seed-002").expect("exists");
     let mut simulation = Simulation::new((preset.build)()).expect("valid");
     let paxos = |simulation: &Simulation, node: u16| {
-        simulation.snapshot(commitlab_protocol::NodeId(node)).and_then(|snapshot| snapshot.paxos).expect("a Paxos replica")
+        simulation
+            .snapshot(commitlab_protocol::NodeId(node))
+            .and_then(|snapshot| snapshot.paxos)
+            .expect("a Paxos replica")
     };
     let txn = commitlab_protocol::TxnId(1);
     let check = |simulation: &Simulation, node: u16, seq: u64, phase: char, executed: bool| {

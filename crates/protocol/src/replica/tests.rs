@@ -99,7 +99,15 @@ impl Cluster {
             .collect();
         let router = Router::new(groups(), RouteConfig { patience_ms: 150, static_leader: false });
         let client = Client::routed(400, router);
-        Cluster { now_ms: 0, replicas, client, queue: VecDeque::new(), down: BTreeSet::new(), sent: Vec::new(), consensus: Vec::new() }
+        Cluster {
+            now_ms: 0,
+            replicas,
+            client,
+            queue: VecDeque::new(),
+            down: BTreeSet::new(),
+            sent: Vec::new(),
+            consensus: Vec::new(),
+        }
     }
 
     fn replica(&self, id: u16) -> &Replica {
@@ -316,7 +324,8 @@ fn a_failed_pre_check_at_the_coordinators_shard_sends_no_prepare() {
         "seed 002's phase 0: C1 checks its own balance first and sends no PREPARE; the logged ABORT then \
          reaches every participant, as in seed 002's abort picture"
     );
-    let log: Vec<String> = cluster.replica(1).raft().unwrap().durable().log.iter().map(|entry| entry.to_string()).collect();
+    let log: Vec<String> =
+        cluster.replica(1).raft().unwrap().durable().log.iter().map(|entry| entry.to_string()).collect();
     assert_eq!(
         log[1..3],
         ["Prepared(t1, n1, n4)@1", "Aborted(t1)@1"],

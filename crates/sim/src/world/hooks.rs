@@ -139,7 +139,9 @@ impl InvariantHooks {
         if let Some(node) = touched {
             let slot = &slots[&node];
             self.checker.check_locks(slot.node(), &mut step.violations);
-            if let (Some(consensus), Some(raft)) = (&mut self.consensus, slot.machine.replica().and_then(|replica| replica.raft())) {
+            if let (Some(consensus), Some(raft)) =
+                (&mut self.consensus, slot.machine.replica().and_then(|replica| replica.raft()))
+            {
                 consensus.check_log(node, raft, &mut step.violations);
             }
         }
