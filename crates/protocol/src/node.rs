@@ -178,6 +178,7 @@ impl Node {
                     },
                     in_doubt_since_ms: entry.in_doubt_since_ms,
                     locks: entry.writes.iter().map(|write| write.account).collect(),
+                    undo: entry.writes.iter().map(|write| (write.account, write.before)).collect(),
                 });
             }
         }
@@ -193,6 +194,7 @@ impl Node {
                     decision: entry.decision,
                     in_doubt_since_ms: None,
                     locks: Vec::new(),
+                    undo: Vec::new(),
                 });
             }
             for (request, state) in coordinator.requests() {
@@ -219,6 +221,10 @@ pub struct TxnView {
     pub decision: Option<Decision>,
     pub in_doubt_since_ms: Option<Millis>,
     pub locks: Vec<AccountId>,
+    /// A participant's undo images while the transaction is open: seed 002's
+    /// `twoPCWAL[t1][1001] = 100`, kept on every replica, deleted at COMMIT, rolled back from at ABORT.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub undo: Vec<(AccountId, i64)>,
 }
 
 /// A node's volatile state at one moment.

@@ -2,7 +2,7 @@
 //! tables in the shape of seed 002's "STATE AFTER PREPARE", the invariant verdicts, the blocking
 //! report, and a Mermaid `sequenceDiagram`.
 
-use crate::simulation::{NodeSnapshot, RaftView, Simulation};
+use crate::simulation::{NodeSnapshot, PaxosView, RaftView, Simulation};
 use crate::trace::{TraceEntry, TraceEvent};
 use commitlab_protocol::raft::{Payload, RaftMessage, RaftNote, RaftRole};
 use commitlab_protocol::route::Groups;
@@ -31,12 +31,42 @@ fn node_table(text: &mut String, snapshot: &NodeSnapshot) {
     let roles: Vec<String> = snapshot.roles.iter().map(Role::to_string).collect();
     let state = if snapshot.up { "up" } else { "DOWN" };
     let _ = writeln!(text, "== {} ({}) {} [{}]", snapshot.id, snapshot.label, state, roles.join(" + "));
-    if let Some(raft) = &snapshot.raft {
-        raft_table(text, raft);
-    } else {
-        wal_table(text, snapshot);
+    match (&snapshot.raft, &snapshot.paxos) {
+        (Some(raft), _) => raft_table(text, raft),
+        (_, Some(paxos)) => paxos_table(text, paxos),
+        _ => wal_table(text, snapshot),
     }
     memory_table(text, snapshot);
+}
+
+/// A Multi-Paxos replica as seed 002's STATE AFTER PREPARE box: `Log[100] = {Phase:"P", executed}`,
+/// `PrepareSeq = 100`, and the slots behind them.
+fn paxos_table(text: &mut String, paxos: &PaxosView) {
+    let acting = if paxos.acting { ", acting" } else { "" };
+    let leader = paxos.leader.map(|node| format!(", leader {node}")).unwrap_or_default();
+    let _ = writeln!(
+        text,
+        "  multi-paxos (durable promise, accepted, chosen): {} with ballot {}, promised {}{acting}{leader}",
+        paxos.role, paxos.ballot, paxos.promised
+    );
+    let _ = writeln!(text, "    chosen through #{}, applied #{} (volatile)", paxos.chosen_through, paxos.applied);
+    for row in &paxos.log {
+        let executed = if row.executed { "executed" } else { "not executed" };
+        let completed = if row.completed { ", completed" } else { "" };
+        let _ = writeln!(text, "    Log[{}] = {{{}, Phase:\"{}\", {executed}{completed}}}", row.seq, row.txn, row.phase);
+    }
+    for (txn, seq) in &paxos.prepare_seq {
+        let _ = writeln!(text, "    PrepareSeq = {seq} ({txn})");
+    }
+    for row in &paxos.slots {
+        let status = match (row.chosen, row.slot <= paxos.applied) {
+            (true, true) => "executed",
+            (true, false) => "chosen",
+            (false, _) => "accepted",
+        };
+        let ballot = row.ballot.as_ref().map(|ballot| format!(" in {ballot}")).unwrap_or_default();
+        let _ = writeln!(text, "    #{}{ballot} {} ({status})", row.slot, row.value);
+    }
 }
 
 /// A replica's Raft state: seed 002's `Log[100] = {Phase:"P", executed}`, Raft's way.
@@ -90,6 +120,11 @@ fn memory_table(text: &mut String, snapshot: &NodeSnapshot) {
     }
     for (txn, line) in &memory.journal {
         let _ = writeln!(text, "    journal: {txn} {line}");
+    }
+    for row in &memory.txns {
+        for (account, before) in &row.undo {
+            let _ = writeln!(text, "    twoPCWAL[{}][{account}] = {before}", row.txn);
+        }
     }
     for row in &memory.txns {
         let mut line = format!("    {} {}: {}", row.txn, row.role, row.phase);

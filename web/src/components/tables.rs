@@ -113,6 +113,13 @@ fn memory_view(memory: &NodeView, previous: Option<&NodeView>) -> Html {
                 </ul>
             }
             { txn_table(memory, previous) }
+            if memory.txns.iter().any(|row| !row.undo.is_empty()) {
+                <ul class="undo" aria-label="twoPCWAL">
+                    { for memory.txns.iter().flat_map(|row| row.undo.iter().map(move |(account, before)| html! {
+                        <li data-account={account.to_string()}>{ format!("twoPCWAL[{}][{account}] = {before}", row.txn) }</li>
+                    })) }
+                </ul>
+            }
             if !memory.journal.is_empty() {
                 <ul class="journal" aria-label="journal">
                     { for memory.journal.iter().map(|(txn, line)| html! { <li>{ format!("journal {txn}: {line}") }</li> }) }
