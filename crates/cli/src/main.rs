@@ -13,7 +13,7 @@
 
 use commitlab_sim::export::{mermaid, run_json, tables_text, trace_text, verdict_text};
 use commitlab_sim::summary::{self, RunSummary};
-use commitlab_sim::{link, preset, Scenario, Shared, Simulation, View, PRESETS};
+use commitlab_sim::{comparison, link, preset, Scenario, Shared, Simulation, View, COMPARISONS, PRESETS};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
@@ -30,10 +30,13 @@ const USAGE: &str = "usage:
                                           default) and print distributions: time in doubt, time
                                           without a leader after a leader crash, latency, messages
   commitlab compare <a> <b> [<c> ...] [--until <ms>]
-                                          run two or more scenarios (presets or files) and print
-                                          their costs side by side, transaction by transaction:
+  commitlab compare <comparison|#c=link> [--until <ms>]
+                                          run two or more scenarios (presets, files, or a named
+                                          comparison or comparison link from the compare view) and
+                                          print their costs side by side, transaction by transaction:
                                           messages by kind, message delays to the decision,
-                                          durable writes, time in doubt, time blocked";
+                                          durable writes, time in doubt, time blocked
+  commitlab comparisons                   list the named comparisons";
 
 enum Format {
     Text,
@@ -87,6 +90,12 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
         Some("link") => print_link(&args[1..]),
         Some("stats") => print_stats(&args[1..]),
         Some("compare") => print_compare(&args[1..]),
+        Some("comparisons") => {
+            for comparison in COMPARISONS {
+                println!("{:<34} {}", comparison.name, comparison.title);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Some("links") => {
             for preset in PRESETS {
                 let shared = Shared { scenario: (preset.build)(), view: View::default() };
@@ -213,12 +222,28 @@ fn print_compare(args: &[String]) -> Result<ExitCode, String> {
             other => sources.push(other.to_string()),
         }
     }
-    if sources.len() < 2 {
-        return Err(format!("compare needs at least two scenarios\n{USAGE}"));
-    }
+    let scenarios: Vec<(String, Scenario)> = match sources.as_slice() {
+        [one] if one.trim_start_matches('#').starts_with(link::COMPARE_KEY) => {
+            let pair =
+                link::decode_pair(one).map_err(|error| format!("the comparison link cannot be opened: {error}"))?;
+            until_ms = until_ms.or(Some(pair.time_ms));
+            vec![("run A".to_string(), pair.a.scenario), ("run B".to_string(), pair.b.scenario)]
+        }
+        [one] => {
+            let found = comparison(one).ok_or_else(|| {
+                let names: Vec<&str> = COMPARISONS.iter().map(|comparison| comparison.name).collect();
+                format!("compare needs two scenarios, or one named comparison ({})", names.join(", "))
+            })?;
+            vec![(found.name.to_string(), (found.a)()), (found.name.to_string(), (found.b)())]
+        }
+        [] => return Err(format!("compare needs at least two scenarios\n{USAGE}")),
+        many => many
+            .iter()
+            .map(|source| load(source).map(|scenario| (source.clone(), scenario)))
+            .collect::<Result<_, _>>()?,
+    };
     let mut summaries = Vec::new();
-    for source in &sources {
-        let scenario = load(source)?;
+    for (source, scenario) in scenarios {
         let mut simulation = Simulation::new(scenario).map_err(|error| format!("{source}: {error}"))?;
         simulation.run_to_end();
         match until_ms {

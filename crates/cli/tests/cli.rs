@@ -170,7 +170,16 @@ fn compare_prints_the_runs_side_by_side() {
     assert_eq!(row("PaxosCommit"), ["0", "0", "14"], "{out}");
     let (code, _, err) = commitlab(&["compare", "happy-path"]);
     assert_eq!(code, 2);
-    assert!(err.contains("at least two scenarios"), "{err}");
+    assert!(err.contains("one named comparison (seed-002-single-vs-raft"), "{err}");
+    let (code, out, err) = commitlab(&["compare", "coordinator-crash-single-vs-raft"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.lines().any(|line| line.starts_with("t1") && line.contains("ABORT") && line.contains("COMMIT")),
+        "{out}"
+    );
+    let (code, _, err) = commitlab(&["compare", "#c=1.abc~1.def"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not in the form #c=<run A>~<run B>~<time in ms>"), "{err}");
     let (code, _, err) = commitlab(&["compare", "happy-path", "no-such-preset"]);
     assert_eq!(code, 2);
     assert!(err.contains("no preset named `no-such-preset`"), "{err}");

@@ -53,7 +53,8 @@ fn paxos_table(text: &mut String, paxos: &PaxosView) {
     for row in &paxos.log {
         let executed = if row.executed { "executed" } else { "not executed" };
         let completed = if row.completed { ", completed" } else { "" };
-        let _ = writeln!(text, "    Log[{}] = {{{}, Phase:\"{}\", {executed}{completed}}}", row.seq, row.txn, row.phase);
+        let _ =
+            writeln!(text, "    Log[{}] = {{{}, Phase:\"{}\", {executed}{completed}}}", row.seq, row.txn, row.phase);
     }
     for (txn, seq) in &paxos.prepare_seq {
         let _ = writeln!(text, "    PrepareSeq = {seq} ({txn})");

@@ -23,8 +23,8 @@ pub mod world;
 
 pub use fault::{Fault, MessageFilter, MessageTarget, ScheduledFault};
 pub use invariants::{Invariant, Violation};
-pub use link::{LinkError, Shared, View};
-pub use presets::{preset, Preset, PRESETS};
+pub use link::{LinkError, PairError, Shared, SharedPair, View};
+pub use presets::{comparison, preset, Comparison, Preset, COMPARISONS, PRESETS};
 pub use rng::{Ratio, Rng};
 pub use scenario::{limits, CoordinatorPlacement, Engine, Replication, Scenario, ScenarioError, SCENARIO_VERSION};
 pub use simulation::{

@@ -126,6 +126,52 @@ fn decode_version_1(data: &str) -> Result<Shared, LinkError> {
     Ok(Shared { scenario, view })
 }
 
+/// The fragment key of a comparison: `#c=...`.
+pub const COMPARE_KEY: &str = "c=";
+
+/// Two runs side by side and the shared cursor on virtual time: what a comparison link carries.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SharedPair {
+    pub a: Shared,
+    pub b: Shared,
+    pub time_ms: u64,
+}
+
+/// Why a comparison link cannot be opened, naming the side at fault.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PairError {
+    #[error("the comparison link is not in the form #c=<run A>~<run B>~<time in ms>")]
+    Shape,
+    #[error("`{0}` is not a time in milliseconds")]
+    Time(String),
+    #[error("run {side}: {error}")]
+    Side { side: char, error: LinkError },
+}
+
+/// Encodes a comparison as the part after `#c=`: both runs' links and the time, joined by `~`
+/// (which no run link contains).
+pub fn encode_pair(pair: &SharedPair) -> Result<String, PairError> {
+    let side = |side: char, shared: &Shared| encode(shared).map_err(|error| PairError::Side { side, error });
+    Ok(format!("{}~{}~{}", side('A', &pair.a)?, side('B', &pair.b)?, pair.time_ms))
+}
+
+/// Decodes the part after `#c=` (a whole fragment `#c=...` is accepted too).
+pub fn decode_pair(link: &str) -> Result<SharedPair, PairError> {
+    let link = link.trim();
+    let link = link.strip_prefix('#').unwrap_or(link);
+    let link = link.strip_prefix(COMPARE_KEY).unwrap_or(link);
+    if link.len() > 2 * LINK_READ_MAX_CHARS {
+        let error = LinkError::TooLongToRead { length: link.len(), max: 2 * LINK_READ_MAX_CHARS };
+        return Err(PairError::Side { side: 'A', error });
+    }
+    let parts: Vec<&str> = link.split('~').collect();
+    let [a, b, time] = parts.as_slice() else { return Err(PairError::Shape) };
+    let time_ms = time.parse().map_err(|_| PairError::Time(truncate(time, 20)))?;
+    let a = decode(a).map_err(|error| PairError::Side { side: 'A', error })?;
+    let b = decode(b).map_err(|error| PairError::Side { side: 'B', error })?;
+    Ok(SharedPair { a, b, time_ms })
+}
+
 /// The scenario as JSON without the fields that equal version 1's defaults.
 fn compact(scenario: &Scenario) -> Value {
     let defaults = Scenario::from_json(r#"{"version":1,"topology":{"shards":[{"accounts":{"1":0}}]}}"#)
@@ -231,6 +277,22 @@ mod tests {
         assert!(link.starts_with("1."));
         assert_eq!(decode(&link), Ok(original.clone()));
         assert_eq!(decode(&format!("#s={link}")), Ok(original));
+    }
+
+    #[test]
+    fn a_comparison_link_round_trips_and_names_the_side_at_fault() {
+        let pair = SharedPair { a: shared("raft-seed-002"), b: shared("paxos-seed-002"), time_ms: 158 };
+        let link = encode_pair(&pair).expect("short enough");
+        assert_eq!(decode_pair(&link), Ok(pair.clone()));
+        assert_eq!(decode_pair(&format!("#c={link}")), Ok(pair));
+        let (a, rest) = link.split_once('~').expect("three parts");
+        let (b, _) = rest.split_once('~').expect("three parts");
+        assert_eq!(decode_pair(a), Err(PairError::Shape));
+        assert_eq!(decode_pair(&format!("{a}~{b}~soon")), Err(PairError::Time("soon".to_string())));
+        let damaged = format!("{a}~{}~0", &b[..b.len() / 2]);
+        assert!(matches!(decode_pair(&damaged), Err(PairError::Side { side: 'B', error: LinkError::Corrupt(_) })));
+        let message = decode_pair(&format!("7.x~{b}~0")).unwrap_err().to_string();
+        assert!(message.starts_with("run A: the link was made by a newer Commit Lab"), "{message}");
     }
 
     #[test]

@@ -384,6 +384,89 @@ in its group, each transaction with its own sequence number per group.",
     },
 ];
 
+/// Two runs to compare side by side on one clock: the compare view's presets.
+pub struct Comparison {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub summary: &'static str,
+    pub a: fn() -> Scenario,
+    pub b: fn() -> Scenario,
+}
+
+/// The comparison the compare view opens on.
+pub const DEFAULT_COMPARISON: &str = "seed-002-raft-vs-paxos";
+
+pub static COMPARISONS: &[Comparison] = &[
+    Comparison {
+        name: "seed-002-single-vs-raft",
+        title: "Seed 002's transfer: single nodes vs Raft groups",
+        summary: "The same transfer at 100 ms. Single nodes: 10 messages, 3 message delays to the decision. Raft: the \
+same 2PC messages plus an AppendEntries and an AppendReply per follower for each of the 7 records, and 7 delays, \
+because each durable record now waits for a majority.",
+        a: single_node_seed_002,
+        b: raft_seed_002,
+    },
+    Comparison {
+        name: "seed-002-raft-vs-paxos",
+        title: "Seed 002's transfer: Raft vs Multi-Paxos",
+        summary:
+            "The same transfer over both engines. The 2PC messages and the 7 message delays are the same; Multi-Paxos \
+adds a COMMIT per follower for every value (3 messages per follower and record against Raft's 2, whose commit \
+index rides on the next message), and its acceptors write each value twice (accepted, then chosen). Its leaders \
+act as soon as phase 1 is done, without Raft's no-op round.",
+        a: raft_seed_002,
+        b: paxos_seed_002,
+    },
+    Comparison {
+        name: "seed-002-single-vs-paxos",
+        title: "Seed 002's transfer: single nodes vs Multi-Paxos (seed 002's own picture)",
+        summary:
+            "Seed 002 drawn both ways: plain 2PC, and 2PC over Multi-Paxos groups with sequence numbers 100 and 200.",
+        a: single_node_seed_002,
+        b: paxos_seed_002,
+    },
+    Comparison {
+        name: "coordinator-crash-single-vs-raft",
+        title: "The coordinator crashes after PREPARE: single node vs Raft group",
+        summary:
+            "Left, the blocking problem: both participants wait in doubt, holding their locks, until the TM restarts \
+and presumes abort. Right, the TM is a Raft group: a new leader resumes t1 and commits it after an election.",
+        a: coordinator_crash_after_prepare_at_100,
+        b: raft_coordinator_leader_crash,
+    },
+    Comparison {
+        name: "coordinator-crash-raft-vs-paxos",
+        title: "The coordinator's leader crashes after PREPARE: Raft vs Multi-Paxos",
+        summary:
+            "The TM group's leader crashes just after sending PREPARE under each engine; each recovers the Prepared \
+record (Raft's leader completeness, Paxos's phase 1) and commits t1.",
+        a: raft_coordinator_leader_crash,
+        b: paxos_coordinator_leader_crash,
+    },
+    Comparison {
+        name: "bug-static-leader-on-vs-off",
+        title: "Teaching bug on vs off: the coordinator always sends to the configured leader",
+        summary:
+            "Left with seed 002's bug, right with leader discovery: the same crash of C2's first replica aborts the \
+transfer on the left and commits it on the right.",
+        a: raft_bug_static_leader,
+        b: raft_leader_discovery,
+    },
+    Comparison {
+        name: "bug-update-in-place-on-vs-off",
+        title: "Teaching bug on vs off: changing seq 200's phase in place",
+        summary: "The same faults with and without update_in_place: with it, C2's new leader rolls back what its old \
+leader committed; without it the decision is a chosen value that the new leader finds.",
+        a: paxos_bug_update_in_place,
+        b: paxos_update_in_place_off,
+    },
+];
+
+/// Finds a comparison by name.
+pub fn comparison(name: &str) -> Option<&'static Comparison> {
+    COMPARISONS.iter().find(|comparison| comparison.name == name)
+}
+
 /// Finds a preset by name.
 pub fn preset(name: &str) -> Option<&'static Preset> {
     PRESETS.iter().find(|preset| preset.name == name)
@@ -754,6 +837,32 @@ fn replicated_busy(engine: Engine) -> Scenario {
 
 fn raft_busy() -> Scenario {
     named("raft-busy", replicated_busy(Engine::Raft))
+}
+
+/// Single nodes with the request at 100 ms, as the replicated runs send it, to compare on one clock.
+fn single_node_seed_002() -> Scenario {
+    let mut scenario = happy_path();
+    for request in &mut scenario.workload.requests {
+        request.at_ms += 100;
+    }
+    named("single-node-seed-002", scenario)
+}
+
+fn coordinator_crash_after_prepare_at_100() -> Scenario {
+    let mut scenario = coordinator_crash_after_prepare();
+    for request in &mut scenario.workload.requests {
+        request.at_ms += 100;
+    }
+    for fault in &mut scenario.faults {
+        fault.at_ms += 100;
+    }
+    named("coordinator-crash-after-prepare-at-100", scenario)
+}
+
+fn paxos_update_in_place_off() -> Scenario {
+    let mut scenario = paxos_bug_update_in_place();
+    scenario.bugs.update_in_place = false;
+    named("paxos-update-in-place-off", scenario)
 }
 
 // The same situations over Multi-Paxos groups, and its own two teaching bugs.

@@ -295,3 +295,26 @@ fn a_group_without_a_majority_blocks_until_it_has_one_again() {
         assert!(simulation.in_doubt().is_empty(), "{name}: with n5 back, C2 elects a leader and commits");
     }
 }
+
+#[test]
+fn every_comparison_pairs_two_valid_runs_and_bug_pairs_differ_in_their_verdicts() {
+    for comparison in commitlab_sim::COMPARISONS {
+        let runs = [(comparison.a)(), (comparison.b)()].map(|scenario| {
+            let mut simulation =
+                Simulation::new(scenario).unwrap_or_else(|error| panic!("{}: {error}", comparison.name));
+            simulation.run_to_end();
+            simulation
+        });
+        if comparison.name.starts_with("bug-") {
+            assert!(
+                violated(&runs[1]).is_empty(),
+                "{}: the run without the bug keeps every invariant",
+                comparison.name
+            );
+        }
+        if comparison.name == "bug-update-in-place-on-vs-off" {
+            assert!(!violated(&runs[0]).is_empty(), "{}", comparison.name);
+        }
+    }
+    assert!(commitlab_sim::comparison(commitlab_sim::presets::DEFAULT_COMPARISON).is_some());
+}
