@@ -41,7 +41,7 @@ pub fn App(props: &AppProps) -> Html {
     let playing = state.get().playing;
     use_effect_with(playing, {
         let state = state.clone();
-        move |playing| start_playback(*playing, state)
+        move |playing| start_playback(*playing, Rc::new(move |real_ms| state.dispatch(Action::Tick(real_ms))))
     });
     use_effect_with((), {
         let state = state.clone();
@@ -185,8 +185,8 @@ fn EmbedApp(props: &EmbedProps) -> Html {
 
 type FrameClosure = Closure<dyn FnMut(f64)>;
 
-/// While playing, dispatches a tick with the real time elapsed at every animation frame.
-fn start_playback(playing: bool, state: Handle) -> impl FnOnce() {
+/// While playing, calls `tick` with the real time elapsed at every animation frame.
+pub fn start_playback(playing: bool, tick: Rc<dyn Fn(f64)>) -> impl FnOnce() {
     let frame: Rc<RefCell<Option<FrameClosure>>> = Rc::new(RefCell::new(None));
     let request_id = Rc::new(Cell::new(0));
     let window = web_sys::window().expect("a browser window");
@@ -197,7 +197,7 @@ fn start_playback(playing: bool, state: Handle) -> impl FnOnce() {
             if let Some(previous) = last.get() {
                 record_timing(&window_inner, FRAME_TIMES, now - previous);
                 FRAME_STARTED_MS.with(|started| started.set(Some(now)));
-                state.dispatch(Action::Tick(now - previous));
+                tick(now - previous);
             }
             last.set(Some(now));
             if let Some(callback) = frame_inner.borrow().as_ref() {

@@ -39,6 +39,14 @@ pub fn replace_fragment(fragment: &str) {
     }
 }
 
+/// Opens another fragment of this page (`#c=...`, `#s=...`) as a fresh page, keeping the query.
+pub fn open_fragment(fragment: &str) {
+    let Some(window) = window() else { return };
+    let search = window.location().search().unwrap_or_default();
+    let _ = window.location().set_href(&format!("{}{search}#{fragment}", page_url()));
+    let _ = window.location().reload();
+}
+
 /// Sets `data-theme` on the root element; `auto` follows the reader's colour scheme.
 pub fn set_theme(theme: Theme) {
     if let Some(root) = document().and_then(|document| document.document_element()) {

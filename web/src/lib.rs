@@ -4,10 +4,12 @@
 //! - `model`: the state and every action, free of Yew (`Playground`, `Action`);
 //! - `run_index`: what the views draw, derived from the trace; `lanes`: the diagram's lanes;
 //! - `form`: the scenario editor's form;
-//! - `state`: the `Reducible` wrapper; `app` and `components`: the views, one per file.
+//! - `state`: the `Reducible` wrapper; `app` and `components`: the views, one per file;
+//! - `compare`: two runs side by side on one clock.
 
 pub mod app;
 pub mod browser;
+pub mod compare;
 pub mod components;
 pub mod embed;
 pub mod form;
@@ -26,6 +28,12 @@ pub fn start() {
     let page = embed::parse_query(&query);
     if let Some(options) = &page.embed {
         browser::set_theme(options.theme);
+    }
+    // A comparison (`#c=...`) opens the compare view; anything else the playground.
+    if fragment.trim_start_matches('#').starts_with(commitlab_sim::link::COMPARE_KEY) {
+        yew::Renderer::<compare::CompareApp>::with_props(compare::CompareProps { fragment: fragment.into(), page })
+            .render();
+        return;
     }
     yew::Renderer::<App>::with_props(app::AppProps { fragment: fragment.into(), page }).render();
 }

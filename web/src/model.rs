@@ -205,20 +205,8 @@ impl Playground {
         if fragment.is_empty() {
             return Playground::from_preset(commitlab_sim::presets::DEFAULT_PRESET);
         }
-        let opened = link::decode(fragment).map_err(|error| error.to_string()).and_then(|shared| {
-            let view = shared.view.clone();
-            Playground::new(shared.scenario).map(|playground| (playground, view))
-        });
-        match opened {
-            Ok((mut playground, view)) => {
-                playground.preset = PRESETS
-                    .iter()
-                    .find(|preset| (preset.build)() == *playground.scenario())
-                    .map(|preset| preset.name.to_string())
-                    .unwrap_or_default();
-                playground.apply_view(&view);
-                playground
-            }
+        match link::decode(fragment).map_err(|error| error.to_string()).and_then(Playground::from_shared) {
+            Ok(playground) => playground,
             Err(error) => {
                 let mut playground = Playground::from_preset(commitlab_sim::presets::DEFAULT_PRESET);
                 playground.notice = Some(Notice {
@@ -229,6 +217,23 @@ impl Playground {
                 playground
             }
         }
+    }
+
+    /// A shared run: its scenario, named after the preset it equals, at the shared view.
+    pub fn from_shared(shared: Shared) -> Result<Playground, String> {
+        let mut playground = Playground::new(shared.scenario)?;
+        playground.preset = PRESETS
+            .iter()
+            .find(|preset| (preset.build)() == *playground.scenario())
+            .map(|preset| preset.name.to_string())
+            .unwrap_or_default();
+        playground.apply_view(&shared.view);
+        Ok(playground)
+    }
+
+    /// This run as a link carries it.
+    pub fn shared(&self) -> Shared {
+        Shared { scenario: self.scenario().clone(), view: self.view() }
     }
 
     fn apply_view(&mut self, view: &View) {
@@ -261,8 +266,7 @@ impl Playground {
 
     /// The share link fragment of the scenario and view on screen: `s=1.<data>`.
     pub fn share_fragment(&self) -> Result<String, LinkError> {
-        let shared = Shared { scenario: self.scenario().clone(), view: self.view() };
-        link::encode(&shared).map(|encoded| format!("{}{encoded}", link::LINK_KEY))
+        link::encode(&self.shared()).map(|encoded| format!("{}{encoded}", link::LINK_KEY))
     }
 
     pub fn scenario(&self) -> &Scenario {

@@ -311,8 +311,9 @@ impl fmt::Display for RunSummary {
     }
 }
 
-/// The summaries of several runs as one table: a column per run, a block of rows per transaction.
-pub fn table(runs: &[&RunSummary]) -> String {
+/// The summaries of several runs as rows of one table: a label, then a cell per run; a block of
+/// rows per transaction.
+pub fn rows(runs: &[&RunSummary]) -> Vec<(String, Vec<String>)> {
     let mut rows: Vec<(String, Vec<String>)> = Vec::new();
     rows.push(("run".to_string(), runs.iter().map(|run| run.name.clone()).collect()));
     rows.push(("engine".to_string(), runs.iter().map(|run| run.engine.to_string()).collect()));
@@ -347,6 +348,12 @@ pub fn table(runs: &[&RunSummary]) -> String {
     }
     let background: Vec<String> = runs.iter().map(|run| run.background.values().sum::<u64>().to_string()).collect();
     rows.push(("background messages".to_string(), background));
+    rows
+}
+
+/// The summaries of several runs as one text table: a column per run.
+pub fn table(runs: &[&RunSummary]) -> String {
+    let rows = rows(runs);
     let label_width = rows.iter().map(|(label, _)| label.len()).max().unwrap_or(0);
     let widths: Vec<usize> = (0..runs.len())
         .map(|column| rows.iter().map(|(_, cells)| cells[column].len()).max().unwrap_or(0).max(8))

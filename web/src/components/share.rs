@@ -31,6 +31,19 @@ pub fn ShareBar(props: &Props) -> Html {
             open.set(if *open == which { Open::Nothing } else { which });
         })
     };
+    let compare = {
+        let state = props.state.clone();
+        Callback::from(move |_: MouseEvent| {
+            if let Some(fragment) = crate::compare::compare_with_other_engine(&state.get()) {
+                browser::open_fragment(&fragment);
+            }
+        })
+    };
+    // A link to another fragment of this page does not reload it: open it as a fresh page.
+    let open_comparisons = Callback::from(|event: MouseEvent| {
+        event.prevent_default();
+        browser::open_fragment(&format!("c={}", commitlab_sim::presets::DEFAULT_COMPARISON));
+    });
     let playground = props.state.get();
     let panel = match *open {
         Open::Nothing => html! {},
@@ -44,6 +57,11 @@ pub fn ShareBar(props: &Props) -> Html {
                 <button id="share" aria-expanded={(*open == Open::Share).to_string()} onclick={toggle(Open::Share)}>{ "Share" }</button>
                 <button id="embed" aria-expanded={(*open == Open::Embed).to_string()} onclick={toggle(Open::Embed)}>{ "Embed" }</button>
                 <button id="export" aria-expanded={(*open == Open::Export).to_string()} onclick={toggle(Open::Export)}>{ "Export" }</button>
+                <button id="compare" title="This run beside the same scenario under the next engine, on one clock" onclick={compare}>
+                    { "Compare ↔" }
+                </button>
+                <a id="comparisons" class="button-link" href={format!("{}#c={}", browser::page_url(), commitlab_sim::presets::DEFAULT_COMPARISON)}
+                    onclick={open_comparisons}>{ "Comparisons" }</a>
             </div>
             { panel }
         </div>
