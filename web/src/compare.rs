@@ -147,7 +147,13 @@ pub fn CompareApp(props: &CompareProps) -> Html {
     }
     let embedded = props.page.embed.is_some();
     {
-        let key = (a.get().revision, a.get().simulation.cursor_step(), b.get().revision, b.get().simulation.cursor_step(), *playing);
+        let key = (
+            a.get().revision,
+            a.get().simulation.cursor_step(),
+            b.get().revision,
+            b.get().simulation.cursor_step(),
+            *playing,
+        );
         let (a, b) = (a.clone(), b.clone());
         use_effect_with(key, move |(_, _, _, _, playing)| {
             if !embedded && !*playing {
@@ -249,7 +255,7 @@ pub fn CompareApp(props: &CompareProps) -> Html {
                 <span class="clock" id="compare-clock">{ format!("{} ms", time.floor() as Millis) }</span>
                 <label class="speed">
                     <span>{ "speed" }</span>
-                    <select aria-label="Speed of both runs" onchange={speed}>
+                    <select id="compare-speed" aria-label="Speed of both runs" onchange={speed}>
                         { for [(-1.0, "0.1x"), (-0.5, "0.3x"), (0.0, "1x"), (0.5, "3x"), (1.0, "10x")].iter().map(|(log, label)| html! {
                             <option value={log.to_string()} selected={(speed_log - log).abs() < 0.01}>{ *label }</option>
                         }) }
@@ -276,9 +282,12 @@ struct PaneProps {
 fn Pane(props: &PaneProps) -> Html {
     let playground = props.state.get();
     let scenario = playground.scenario();
-    let title = commitlab_sim::preset(&playground.preset).map_or(scenario.name.clone(), |preset| preset.title.to_string());
+    let title =
+        commitlab_sim::preset(&playground.preset).map_or(scenario.name.clone(), |preset| preset.title.to_string());
     let alone = format!("{}#{}", browser::page_url(), alone_fragment(&playground));
     let revision = playground.revision;
+    let step = playground.simulation.cursor_step();
+    let violated = playground.index.violations.iter().filter(|(at, _, _)| *at <= step).count();
     html! {
         <section class="compare-pane" data-side={props.side.to_string()} data-step={playground.simulation.cursor_step().to_string()}
             data-time={playground.simulation.now_ms().to_string()} data-trace-hash={playground.trace_hash.clone()}
@@ -293,7 +302,12 @@ fn Pane(props: &PaneProps) -> Html {
                     <a class="open-alone" href={alone} target="_blank" rel="noopener">{ "Open alone ↗" }</a>
                 }
             </header>
-            <Invariants state={props.state.clone()} />
+            <details class="pane-invariants" open={violated > 0}>
+                <summary class={classes!((violated > 0).then_some("violated"))}>
+                    { if violated > 0 { format!("{violated} invariant violations so far") } else { "Invariants: all hold so far".to_string() } }
+                </summary>
+                <Invariants state={props.state.clone()} />
+            </details>
             <SequenceDiagram state={props.state.clone()} />
             if !props.embedded {
                 <details class="pane-tables">
@@ -377,7 +391,11 @@ mod tests {
         let opened = open("#c=1.abc");
         assert_eq!(opened.comparison, DEFAULT_COMPARISON);
         let notice = opened.notice.expect("a message");
-        assert!(notice.error && notice.text.contains("not in the form #c=<run A>~<run B>~<time in ms>"), "{}", notice.text);
+        assert!(
+            notice.error && notice.text.contains("not in the form #c=<run A>~<run B>~<time in ms>"),
+            "{}",
+            notice.text
+        );
     }
 
     #[test]

@@ -24,6 +24,7 @@ const USAGE: &str = "usage:
                                           invariant verdicts; exit 1 if an invariant is violated
   commitlab link <preset|file.json> [--step <n>]
                                           print the share link fragment (#s=1....) of a scenario
+  commitlab link <a> <b> --at <ms>        print the link of the compare view (#c=...) of two runs
   commitlab links                         every preset's share link length
   commitlab stats <preset|file.json> [--seeds <n>] [--election-ms <min>-<max>]
                                           run a scenario with seeds s, s+1, ... (n of them, 100 by
@@ -195,7 +196,21 @@ fn print_link(args: &[String]) -> Result<ExitCode, String> {
         [source, flag, step] if flag == "--step" => {
             (source, Some(step.parse::<u64>().map_err(|_| format!("--step: `{step}` is not a whole number"))?))
         }
-        _ => return Err(format!("link takes a preset or file and an optional --step <n>\n{USAGE}")),
+        [a, b, flag, ms] if flag == "--at" => {
+            let time_ms =
+                ms.parse::<u64>().map_err(|_| format!("--at: `{ms}` is not a whole number of milliseconds"))?;
+            let side = |source: &str| load(source).map(|scenario| Shared { scenario, view: View::default() });
+            let pair = link::SharedPair { a: side(a)?, b: side(b)?, time_ms };
+            let encoded = link::encode_pair(&pair).map_err(|error| error.to_string())?;
+            println!("#c={encoded}");
+            eprintln!("{} characters", encoded.len() + "#c=".len());
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {
+            return Err(format!(
+                "link takes a preset or file and an optional --step <n>, or two and --at <ms>\n{USAGE}"
+            ))
+        }
     };
     let shared = Shared { scenario: load(source)?, view: View { step, ..View::default() } };
     let link = link::encode(&shared).map_err(|error| error.to_string())?;

@@ -254,3 +254,107 @@ fn a_group_lane_expands_into_its_replicas_and_collapses_again() -> Result<()> {
     browser.wait_for_count("svg#sequence g.arrow.kind-AppendEntries", 0, DEFAULT_WAIT)?;
     Ok(())
 }
+
+#[test]
+fn seed_002_over_multi_paxos_shows_prepare_seq_100_in_the_c1_leaders_table() -> Result<()> {
+    let (site, browser) = start();
+    open_app(&site, &browser, "/")?;
+    browser.select_option("#preset", "paxos-seed-002")?;
+    browser.wait_for_count("svg#sequence g.group-lane", 3, DEFAULT_WAIT)?;
+    // C2 has voted YES; C1's leader has executed its prepare values (seed 002's STATE AFTER PREPARE).
+    browser.set_range("#scrubber", "145")?;
+    browser.wait_for_text("#time", "145 ms", DEFAULT_WAIT)?;
+    let n1 = node_state("n1");
+    browser.wait_for_text(&format!(r#"{n1} tr[data-field="PrepareSeq"] td"#), "100", DEFAULT_WAIT)?;
+    browser.wait_for_text(&format!(r#"{n1} table.seq-log tr[data-seq="100"] td.phase"#), "P", DEFAULT_WAIT)?;
+    browser.wait_for_text(
+        &format!(r#"{n1} ul.undo li[data-account="1001"]"#),
+        "twoPCWAL[t1][1001] = 100",
+        DEFAULT_WAIT,
+    )?;
+    wait_for_content(&browser, &format!(r#"{} tr[data-field="PrepareSeq"] td"#, node_state("n4")), "200")?;
+    // A little later C1's followers have learned the prepare values and executed them too.
+    browser.set_range("#scrubber", "158")?;
+    browser.wait_for_text("#time", "158 ms", DEFAULT_WAIT)?;
+    wait_for_content(&browser, &balance("n2", "1001"), "90")?;
+    wait_for_content(&browser, &lock("n2", "1001"), "lock 1001 held by t1")?;
+    wait_for_content(&browser, &format!(r#"{} tr[data-field="PrepareSeq"] td"#, node_state("n2")), "100")?;
+    // The replication boxes name the sequence number and the phase.
+    let labels = browser.texts("svg#sequence g.round text.round-label")?;
+    assert!(labels.iter().any(|label| label == "seq 100 P"), "round labels: {labels:?}");
+    browser.set_range_to_max("#scrubber")?;
+    browser.wait_for_text(&format!(r#"{n1} table.seq-log tr[data-seq="100"] td.phase"#), "C", DEFAULT_WAIT)?;
+    browser.screenshot("paxos-seed-002")?;
+    Ok(())
+}
+
+/// Waits until the element's `textContent` reads `expected`: cards below the fold are not rendered
+/// (`content-visibility: auto`), so their visible text is empty.
+fn wait_for_content(browser: &Browser, css: &str, expected: &str) -> Result<()> {
+    let script = "const element = document.querySelector(arguments[0]); return element ? element.textContent : null;";
+    browser
+        .wait_until(&format!("`{css}` to contain {expected:?}"), DEFAULT_WAIT, |b| {
+            let found = b.js(script, vec![json!(css)])?;
+            Ok(if found == json!(expected) { Probe::Ready(()) } else { Probe::NotYet(format!("{found}")) })
+        })
+        .map(drop)
+}
+
+fn pane(side: &str) -> String {
+    format!(r#"section.compare-pane[data-side="{side}"]"#)
+}
+
+fn pane_number(browser: &Browser, side: &str, attr: &str) -> Result<u64> {
+    let raw = browser.attr(&pane(side), attr)?.ok_or_else(|| fail!("pane {side} has no {attr}"))?;
+    raw.parse().map_err(|_| fail!("pane {side} has {attr}={raw:?}"))
+}
+
+#[test]
+fn the_compare_view_moves_both_panes_with_one_scrubber() -> Result<()> {
+    let (site, browser) = start();
+    browser.goto(&site.url("/#c=seed-002-raft-vs-paxos"))?;
+    browser.wait_for_count("section.compare-pane svg#sequence", 2, commitlab_e2e::APP_START_WAIT)?;
+    assert_eq!(browser.text(&format!("{} .engine", pane("A")))?, "Raft");
+    assert_eq!(browser.text(&format!("{} .engine", pane("B")))?, "Multi-Paxos");
+    let mut last = (0, 0);
+    for time in ["120", "160", "600"] {
+        browser.set_range("#compare-scrubber", time)?;
+        browser.wait_for_text("#compare-clock", &format!("{time} ms"), DEFAULT_WAIT)?;
+        let moved = browser.wait_until("both panes to move", DEFAULT_WAIT, |b| {
+            let (a, b_step) = (pane_number(b, "A", "data-step")?, pane_number(b, "B", "data-step")?);
+            let (a_ms, b_ms) = (pane_number(b, "A", "data-time")?, pane_number(b, "B", "data-time")?);
+            let limit: u64 = time.parse().expect("a number");
+            Ok(if a > last.0 && b_step > last.1 && a_ms <= limit && b_ms <= limit {
+                Probe::Ready((a, b_step))
+            } else {
+                Probe::NotYet(format!("steps {a} and {b_step} at {a_ms} and {b_ms} ms"))
+            })
+        })?;
+        last = moved;
+    }
+    let delays = browser.texts(r#"#cost-table tr[data-row="delays to decision"] td"#)?;
+    assert_eq!(delays, ["7", "7"], "both decided in 7 message delays");
+    let accepts = browser.texts(r#"#cost-table tr[data-row="Accept"] td"#)?;
+    assert_eq!(accepts[0], "0", "Raft sends no ACCEPT: {accepts:?}");
+    // The address holds the comparison's link; opened afresh it shows the same time and runs.
+    let address = browser.current_url()?;
+    assert!(address.contains("#c=1."), "{address}");
+    let hashes = (browser.attr(&pane("A"), "data-trace-hash")?, browser.attr(&pane("B"), "data-trace-hash")?);
+    // Through about:blank, so that the same page with another fragment loads afresh.
+    browser.goto("about:blank")?;
+    browser.goto(&address)?;
+    browser.wait_for_count("section.compare-pane svg#sequence", 2, commitlab_e2e::APP_START_WAIT)?;
+    browser.wait_for_text("#compare-clock", "600 ms", DEFAULT_WAIT)?;
+    assert_eq!((browser.attr(&pane("A"), "data-trace-hash")?, browser.attr(&pane("B"), "data-trace-hash")?), hashes);
+    // Play runs both to their ends together.
+    browser.select_option("#compare-speed", "1")?;
+    browser.click("#compare-play")?;
+    browser.wait_for_attr("#app", "data-playing", "true", DEFAULT_WAIT)?;
+    browser.wait_for_attr("#app", "data-playing", "false", PLAYBACK_WAIT)?;
+    for side in ["A", "B"] {
+        let at = pane_number(&browser, side, "data-time")?;
+        assert!(at >= 1_990, "pane {side} played to its end, it stopped at {at} ms");
+    }
+    browser.screenshot("compare")?;
+    Ok(())
+}

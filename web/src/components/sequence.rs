@@ -160,7 +160,7 @@ pub fn SequenceDiagram(props: &Props) -> Html {
             <figcaption class="legend">
                 { "solid arrow: delivered · dashed: in flight · ✕: dropped · ■ WAL write · padlock: lock taken (filled) or released (open) · clock: a timeout fired · red ✕ and band: crash · ↻ restart · shaded bands: a transaction's prepare, commit or abort phase" }
                 if geometry.lanes.replicated() {
-                    { " · double box: a replication round, from the leader's proposal to its commit · crown: a replica became leader · click a group's name to show its replicas and their Raft messages" }
+                    { " · double box: a replication round, from the leader's proposal to its commit · crown: a replica became leader · click a group's name to show its replicas and their consensus messages" }
                 }
             </figcaption>
         </figure>
@@ -687,7 +687,8 @@ fn lane_header(playground: &Playground, endpoint: Endpoint, x: f64, top: f64, na
     }
 }
 
-/// The leader of a group at the cursor (the highest term's, if two think they lead), with its term.
+/// The leader of a group at the cursor (the highest term's, if two think they lead), with its term
+/// (under Multi-Paxos its ballot's round).
 fn group_leader(playground: &Playground, members: &[NodeId]) -> Option<(NodeId, u64)> {
     playground
         .snapshots
@@ -724,7 +725,10 @@ fn group_lane_header(playground: &Playground, group: usize, x: f64, top: f64, pr
                 Some((node, term)) => html! {
                     <>
                         { crown(x - 17.0, top + 28.0, 10.0) }
-                        <text class="subtitle" x={(x + 5.0).to_string()} y={(top + 32.0).to_string()} text-anchor="middle">{ format!("{node} t{term}") }</text>
+                        <text class="subtitle" x={(x + 5.0).to_string()} y={(top + 32.0).to_string()} text-anchor="middle">{ match playground.scenario().replication.engine {
+                            commitlab_sim::Engine::MultiPaxos => format!("{node} b{term}"),
+                            _ => format!("{node} t{term}"),
+                        } }</text>
                     </>
                 },
                 None => html! { <text class="subtitle" x={x.to_string()} y={(top + 32.0).to_string()} text-anchor="middle">{ "no leader" }</text> },
