@@ -8,7 +8,7 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 /// The pinned native runs, compiled in.
-const PINNED: [(&str, &str); 28] = [
+const PINNED: [(&str, &str); 40] = [
     ("happy-path", include_str!("../../tests/scenarios/presets/happy-path.trace")),
     ("vote-no", include_str!("../../tests/scenarios/presets/vote-no.trace")),
     ("lock-conflict", include_str!("../../tests/scenarios/presets/lock-conflict.trace")),
@@ -64,6 +64,30 @@ const PINNED: [(&str, &str); 28] = [
         include_str!("../../tests/scenarios/presets/raft-bug-commit-old-term-by-count.trace"),
     ),
     ("raft-busy", include_str!("../../tests/scenarios/presets/raft-busy.trace")),
+    ("paxos-seed-002", include_str!("../../tests/scenarios/presets/paxos-seed-002.trace")),
+    (
+        "paxos-coordinator-leader-crash",
+        include_str!("../../tests/scenarios/presets/paxos-coordinator-leader-crash.trace"),
+    ),
+    (
+        "paxos-participant-leader-crash",
+        include_str!("../../tests/scenarios/presets/paxos-participant-leader-crash.trace"),
+    ),
+    (
+        "paxos-leader-crash-during-commit",
+        include_str!("../../tests/scenarios/presets/paxos-leader-crash-during-commit.trace"),
+    ),
+    ("paxos-leader-discovery", include_str!("../../tests/scenarios/presets/paxos-leader-discovery.trace")),
+    ("paxos-bug-static-leader", include_str!("../../tests/scenarios/presets/paxos-bug-static-leader.trace")),
+    ("paxos-stale-leader", include_str!("../../tests/scenarios/presets/paxos-stale-leader.trace")),
+    ("paxos-follower-crash", include_str!("../../tests/scenarios/presets/paxos-follower-crash.trace")),
+    ("paxos-majority-lost", include_str!("../../tests/scenarios/presets/paxos-majority-lost.trace")),
+    (
+        "paxos-bug-commit-before-quorum",
+        include_str!("../../tests/scenarios/presets/paxos-bug-commit-before-quorum.trace"),
+    ),
+    ("paxos-bug-update-in-place", include_str!("../../tests/scenarios/presets/paxos-bug-update-in-place.trace")),
+    ("paxos-busy", include_str!("../../tests/scenarios/presets/paxos-busy.trace")),
 ];
 
 fn pinned_hash(trace: &str) -> &str {
