@@ -216,6 +216,23 @@ pub fn CompareApp(props: &CompareProps) -> Html {
     });
     let speed_log = a.get().speed_log;
     let chosen = comparison(&comparison_name);
+    // An embed may ask to start playing at once, like a single run's embed.
+    let autoplay = props.page.embed.as_ref().is_some_and(|options| options.autoplay);
+    use_effect_with((), {
+        let toggle = toggle.clone();
+        move |_| {
+            if autoplay {
+                if let Ok(event) = web_sys::MouseEvent::new("click") {
+                    toggle.emit(event);
+                }
+            }
+        }
+    });
+    let open_full = {
+        let (a, b) = (a.get(), b.get());
+        pair_fragment(&a, &b, time.floor() as Millis)
+            .map_or(browser::page_url(), |fragment| format!("{}#{fragment}", browser::page_url()))
+    };
     html! {
         <div id="app" class={classes!("app", "compare", embedded.then_some("embed"))} data-playing={playing.to_string()}
             data-time={(time.floor() as Millis).to_string()}>
@@ -240,6 +257,11 @@ pub fn CompareApp(props: &CompareProps) -> Html {
                         { chosen.map_or("Two runs of your own: edit either side below, or break it by clicking its diagram.", |found| found.summary) }
                     </p>
                 </header>
+            }
+            if embedded {
+                <div class="embed-bar">
+                    <a id="open-full" class="open-full" href={open_full} target="_blank" rel="noopener">{ "Open in Commit Lab ↗" }</a>
+                </div>
             }
             <div id="message" role="status" class={classes!("notice", notice.as_ref().map(|notice| if notice.error { "error" } else { "info" }))}>
                 if let Some(notice) = &notice {

@@ -317,7 +317,7 @@ fn the_docs_page_renders_every_embedded_frame() -> Result<()> {
     let (site, browser) = start();
     let docs_url = site.url("/docs/");
     browser.goto(&docs_url)?;
-    browser.wait_for_count("iframe", 7, DEFAULT_WAIT)?;
+    browser.wait_for_count("iframe", 9, DEFAULT_WAIT)?;
     let top_url = browser.current_url()?;
     assert_eq!(top_url, docs_url, "the docs page's address after loading");
 
@@ -380,10 +380,11 @@ fn the_docs_page_renders_every_embedded_frame() -> Result<()> {
                     return Err(fail!("the embed reports an error: {:?}", b.text("#message.error")?));
                 }
                 let open_full = b.attr("a#open-full", "href")?.ok_or_else(|| fail!("a#open-full has no href"))?;
-                if !open_full.contains("#s=1.") || open_full.contains("embed") || open_full.contains('?') {
+                let link = open_full.contains("#s=1.") || open_full.contains("#c=1.");
+                if !link || open_full.contains("embed") || open_full.contains('?') {
                     return Err(fail!(
                         "a#open-full should link to the full playground (no query, no `embed`) with a \
-                         `#s=1.` fragment; its href is {open_full:?}"
+                         `#s=1.` (or, for a comparison, `#c=1.`) fragment; its href is {open_full:?}"
                     ));
                 }
                 if frame.autoplay() {
