@@ -234,7 +234,7 @@ fn record_timing(window: &web_sys::Window, name: &str, value_ms: f64) {
 }
 
 /// Called after every render: closes the measurement a playback frame opened.
-fn record_render_time() {
+pub fn record_render_time() {
     let Some(started) = FRAME_STARTED_MS.with(|started| started.take()) else { return };
     let Some(window) = web_sys::window() else { return };
     if let Some(now) = window.performance().map(|performance| performance.now()) {

@@ -145,6 +145,7 @@ pub fn CompareApp(props: &CompareProps) -> Html {
     if *playing && !a.get().playing && !b.get().playing {
         playing.set(false);
     }
+    use_effect(crate::app::record_render_time);
     let embedded = props.page.embed.is_some();
     {
         let key = (

@@ -92,6 +92,12 @@ fn raft_busy_run(bencher: divan::Bencher) {
     bench_world_run(bencher, (preset("raft-busy").expect("the raft-busy preset").build)());
 }
 
+/// The busy workload over Multi-Paxos groups of three, from start to finish.
+#[divan::bench(sample_count = 20)]
+fn paxos_busy_run(bencher: divan::Bencher) {
+    bench_world_run(bencher, (preset("paxos-busy").expect("the paxos-busy preset").build)());
+}
+
 /// Runs `scenario` with the `World` alone, start to finish; the counter reports events per second.
 fn bench_world_run(bencher: divan::Bencher, scenario: Scenario) {
     let scenario = Arc::new(scenario);

@@ -444,6 +444,14 @@ record (Raft's leader completeness, Paxos's phase 1) and commits t1.",
         b: paxos_coordinator_leader_crash,
     },
     Comparison {
+        name: "busy-raft-vs-paxos",
+        title: "The busy workload: Raft vs Multi-Paxos",
+        summary: "300 concurrent transfers over three groups under each engine: the messages, durable writes and lock \
+hold times each engine costs under contention, and how many transfers abort on a lock.",
+        a: raft_busy,
+        b: paxos_busy,
+    },
+    Comparison {
         name: "bug-static-leader-on-vs-off",
         title: "Teaching bug on vs off: the coordinator always sends to the configured leader",
         summary:

@@ -7,7 +7,8 @@
 //!   5 fresh navigations (the static server sends `Cache-Control: no-store`, so each one fetches
 //!   and compiles the wasm again);
 //! - frame-to-frame intervals the app records in `window.__commitlabFrameTimes` while playing the
-//!   `busy` and `raft-busy` presets at 10x for up to 5 s each.
+//!   `busy`, `raft-busy` and `paxos-busy` presets at 10x for up to 5 s each, and while the compare
+//!   view plays two runs on one clock (`seed-002-raft-vs-paxos`, `busy-raft-vs-paxos`).
 
 use std::io::Write;
 use std::thread;
@@ -31,6 +32,10 @@ fn main() {
     rows.push(("first diagram".into(), report(first_diagram(&site, &browser))));
     rows.push(("busy @10x frames".into(), report(busy_frames(&site, &browser, "busy"))));
     rows.push(("raft-busy @10x frames".into(), report(busy_frames(&site, &browser, "raft-busy"))));
+    rows.push(("paxos-busy @10x frames".into(), report(busy_frames(&site, &browser, "paxos-busy"))));
+    for comparison in ["seed-002-raft-vs-paxos", "busy-raft-vs-paxos"] {
+        rows.push((format!("compare {comparison} @10x frames"), report(compare_frames(&site, &browser, comparison))));
+    }
     print_table(&rows);
 }
 
@@ -123,6 +128,35 @@ fn busy_frames(site: &Site, browser: &Browser, preset: &str) -> Result<String> {
     Ok(format!(
         "frame interval: {} ({window}); app work per frame (tick + render, without layout and paint): {}",
         frame_stats(&frames)?,
+        frame_stats(&renders)?
+    ))
+}
+
+/// Frame-time statistics while the compare view plays two runs at 10x.
+fn compare_frames(site: &Site, browser: &Browser, comparison: &str) -> Result<String> {
+    browser.goto("about:blank")?;
+    browser.goto(&site.url(&format!("/#c={comparison}")))?;
+    browser.wait_for_count("section.compare-pane svg#sequence", 2, APP_START_WAIT)?;
+    browser.select_option("#compare-speed", "1")?;
+    browser.js("window.__commitlabFrameTimes = []; window.__commitlabRenderTimes = [];", vec![])?;
+    browser.click("#compare-play")?;
+    let start = Instant::now();
+    while start.elapsed() < PLAY_WINDOW {
+        thread::sleep(Duration::from_millis(100));
+        if browser.attr("#app", "data-playing")?.as_deref() == Some("false") {
+            break;
+        }
+    }
+    let played = start.elapsed();
+    if browser.attr("#app", "data-playing")?.as_deref() == Some("true") {
+        browser.click("#compare-play")?;
+    }
+    let frames = read_times(browser, "__commitlabFrameTimes")?;
+    let renders = read_times(browser, "__commitlabRenderTimes")?;
+    Ok(format!(
+        "frame interval: {} (played {:.2} s); app work per frame: {}",
+        frame_stats(&frames)?,
+        played.as_secs_f64(),
         frame_stats(&renders)?
     ))
 }
