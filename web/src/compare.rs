@@ -289,7 +289,7 @@ pub fn CompareApp(props: &CompareProps) -> Html {
                 <Pane side='A' state={a.clone()} embedded={embedded} />
                 <Pane side='B' state={b.clone()} embedded={embedded} />
             </div>
-            <CostTable a={a.clone()} b={b.clone()} />
+            <CostTable a={a.clone()} b={b.clone()} playing={*playing} />
         </div>
     }
 }
@@ -311,6 +311,16 @@ fn Pane(props: &PaneProps) -> Html {
     let revision = playground.revision;
     let step = playground.simulation.cursor_step();
     let violated = playground.index.violations.iter().filter(|(at, _, _)| *at <= step).count();
+    // The tables of a closed panel are not drawn at all: at every frame they would cost as much as
+    // the diagram.
+    let tables_open = use_state(|| false);
+    let on_toggle = {
+        let tables_open = tables_open.clone();
+        Callback::from(move |event: Event| {
+            let details: web_sys::Element = event.target_unchecked_into();
+            tables_open.set(details.has_attribute("open"));
+        })
+    };
     html! {
         <section class="compare-pane" data-side={props.side.to_string()} data-step={playground.simulation.cursor_step().to_string()}
             data-time={playground.simulation.now_ms().to_string()} data-trace-hash={playground.trace_hash.clone()}
@@ -333,9 +343,11 @@ fn Pane(props: &PaneProps) -> Html {
             </details>
             <SequenceDiagram state={props.state.clone()} />
             if !props.embedded {
-                <details class="pane-tables">
+                <details class="pane-tables" ontoggle={on_toggle}>
                     <summary>{ "State tables" }</summary>
-                    <StateTables state={props.state.clone()} />
+                    if *tables_open {
+                        <StateTables state={props.state.clone()} />
+                    }
                 </details>
                 <details class="pane-edit">
                     <summary>{ format!("Edit run {} (faults, scenario)", props.side) }</summary>
@@ -351,14 +363,21 @@ fn Pane(props: &PaneProps) -> Html {
 struct CostProps {
     a: Handle,
     b: Handle,
+    playing: bool,
 }
 
-/// What each transaction cost on each side, up to the shared time.
+/// What each transaction cost on each side, up to the shared time. Reading it means walking both
+/// traces, so while both runs play it keeps the figures of where playback started.
 #[component]
 fn CostTable(props: &CostProps) -> Html {
+    let frozen = use_mut_ref(|| (0, 0, 0, 0));
     let key = {
         let (a, b) = (props.a.get(), props.b.get());
-        (a.revision, a.simulation.cursor_step(), b.revision, b.simulation.cursor_step())
+        let now = (a.revision, a.simulation.cursor_step(), b.revision, b.simulation.cursor_step());
+        if !props.playing {
+            *frozen.borrow_mut() = now;
+        }
+        *frozen.borrow()
     };
     let rows = use_memo(key, {
         let (a, b) = (props.a.clone(), props.b.clone());
@@ -370,7 +389,10 @@ fn CostTable(props: &CostProps) -> Html {
     html! {
         <table class="cost-table" id="cost-table" aria-label="What each transaction cost">
             <thead>
-                <tr><th>{ "per transaction, up to the shared time" }</th><th>{ "A" }</th><th>{ "B" }</th></tr>
+                <tr>
+                    <th>{ if props.playing { "per transaction (as when playback started; updates when it stops)" } else { "per transaction, up to the shared time" } }</th>
+                    <th>{ "A" }</th><th>{ "B" }</th>
+                </tr>
             </thead>
             <tbody>
                 { for rows.iter().skip(1).map(|(label, cells)| {

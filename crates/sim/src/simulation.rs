@@ -110,9 +110,10 @@ pub struct PaxosView {
     pub applied: u64,
     /// The slots from the first not applied on (and the last `log_tail` applied ones).
     pub slots: Vec<SlotRow>,
-    /// The state machine's log, one row per sequence number.
+    /// The state machine's log, one row per sequence number, as those slots write it.
     pub log: Vec<SeqRow>,
-    /// Each transaction's prepare record's sequence number in this group (`PrepareSeq`).
+    /// Each transaction's prepare record's sequence number in this group (`PrepareSeq`), from
+    /// those slots.
     pub prepare_seq: Vec<(TxnId, Seq)>,
 }
 
@@ -142,15 +143,18 @@ impl PaxosView {
         let paxos = replica.engine().as_paxos()?;
         let durable = paxos.durable();
         let applied = if up { paxos.applied() } else { 0 };
+        // Only the last `log_tail` executed slots and everything after them: views that redraw at
+        // every frame must not walk a long log.
+        let first = applied.saturating_sub(log_tail as u64) + 1;
         let mut slots: BTreeMap<u64, SlotRow> = BTreeMap::new();
-        for (slot, accepted) in &durable.accepted {
+        for (slot, accepted) in durable.accepted.range(first..) {
             let value = accepted.value.command().map_or("no-op".to_string(), |stamped| stamped.to_string());
             slots.insert(
                 *slot,
                 SlotRow { slot: *slot, ballot: Some(accepted.ballot.to_string()), value, chosen: false },
             );
         }
-        for (slot, value) in &durable.chosen {
+        for (slot, value) in durable.chosen.range(first..) {
             let text = value.command().map_or("no-op".to_string(), |stamped| stamped.to_string());
             let row =
                 slots.entry(*slot).or_insert(SlotRow { slot: *slot, ballot: None, value: String::new(), chosen: true });
@@ -159,10 +163,10 @@ impl PaxosView {
         }
         let mut log: BTreeMap<Seq, SeqRow> = BTreeMap::new();
         let mut prepare_seq = Vec::new();
-        let values = durable.accepted.iter().map(|(slot, accepted)| (*slot, &accepted.value));
         // A chosen value is the slot's value; an accepted one stands until it is.
-        let mut by_slot: BTreeMap<u64, _> = values.collect();
-        by_slot.extend(durable.chosen.iter().map(|(slot, value)| (*slot, value)));
+        let mut by_slot: BTreeMap<u64, _> =
+            durable.accepted.range(first..).map(|(slot, accepted)| (*slot, &accepted.value)).collect();
+        by_slot.extend(durable.chosen.range(first..).map(|(slot, value)| (*slot, value)));
         for (slot, value) in by_slot {
             let Some(stamped) = value.command() else { continue };
             let executed = durable.chosen.contains_key(&slot) && slot <= applied;
@@ -185,7 +189,6 @@ impl PaxosView {
                 prepare_seq.push((txn, stamped.seq));
             }
         }
-        let first = applied.saturating_sub(log_tail as u64);
         Some(PaxosView {
             role: paxos.role(),
             ballot: paxos.ballot().to_string(),
@@ -195,7 +198,7 @@ impl PaxosView {
             acting: up && replica.acting(),
             chosen_through: if up { paxos.chosen_through() } else { durable.chosen_through() },
             applied,
-            slots: slots.into_values().filter(|row| row.slot > first).collect(),
+            slots: slots.into_values().collect(),
             log: log.into_values().collect(),
             prepare_seq,
         })
