@@ -121,12 +121,7 @@ fn parse_run_args(args: &[String]) -> Result<RunArgs, String> {
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
-            "--until" => {
-                let value = rest.next().ok_or("--until needs a time in milliseconds")?;
-                until_ms = Some(
-                    value.parse().map_err(|_| format!("--until: `{value}` is not a whole number of milliseconds"))?,
-                );
-            }
+            "--until" => until_ms = Some(parse_until(rest.next())?),
             "--format" => {
                 format = match rest.next().map(String::as_str) {
                     Some("text") => Format::Text,
@@ -219,20 +214,19 @@ fn print_link(args: &[String]) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The value of `--until`: a time in milliseconds.
+fn parse_until(value: Option<&String>) -> Result<u64, String> {
+    let value = value.ok_or("--until needs a time in milliseconds")?;
+    value.parse().map_err(|_| format!("--until: `{value}` is not a whole number of milliseconds"))
+}
+
 fn print_compare(args: &[String]) -> Result<ExitCode, String> {
     let mut sources = Vec::new();
     let mut until_ms = None;
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
-            "--until" => {
-                let value = rest.next().ok_or("--until needs a time in milliseconds")?;
-                until_ms = Some(
-                    value
-                        .parse::<u64>()
-                        .map_err(|_| format!("--until: `{value}` is not a whole number of milliseconds"))?,
-                );
-            }
+            "--until" => until_ms = Some(parse_until(rest.next())?),
             other if other.starts_with("--") => return Err(format!("unknown option `{other}`\n{USAGE}")),
             other => sources.push(other.to_string()),
         }

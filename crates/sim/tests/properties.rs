@@ -276,85 +276,85 @@ fn assert_resolved(simulation: &Simulation, scenario: &Scenario) -> Result<(), T
     Ok(())
 }
 
+/// No invariant is violated in the run; on failure, the scenario to replay.
+fn holds_every_invariant(scenario: &Scenario) -> Result<(), TestCaseError> {
+    let simulation = run(scenario);
+    let violations: Vec<String> = simulation.violations().map(|violation| violation.to_string()).collect();
+    prop_assert!(
+        violations.is_empty(),
+        "seed {}: {:?}\nreplay this scenario with `commitlab run <file>`:\n{}",
+        scenario.seed,
+        violations,
+        scenario.to_json_pretty()
+    );
+    Ok(())
+}
+
+/// Once every replica is back and the network healed, every transaction resolves on every
+/// replica. (Leaders keep sending heartbeats, so the run ends at `end_ms`, never at rest.)
+fn resolves_on_every_replica(scenario: &Scenario) -> Result<(), TestCaseError> {
+    let simulation = run(scenario);
+    prop_assert_eq!(simulation.stop(), Some(Stop::EndTime), "\n{}", scenario.to_json_pretty());
+    assert_resolved(&simulation, scenario)
+}
+
+/// Seeking is exact, and a crash or restart injected at the cursor replays exactly.
+fn injecting_and_seeking_are_exact(scenario: &Scenario, position: f64, fault_seed: u64) -> Result<(), TestCaseError> {
+    let mut simulation = run(scenario);
+    seek_matches_a_fresh_run(&mut simulation, scenario, position)?;
+    let nodes: Vec<NodeId> = scenario.node_ids().into_iter().collect();
+    let node = nodes[(fault_seed % nodes.len() as u64) as usize];
+    let fault = if fault_seed % 2 == 0 { Fault::Crash(node) } else { Fault::Restart(node) };
+    simulation.inject(fault).expect("valid fault");
+    simulation.run_to_end();
+    let replayed = run(simulation.scenario());
+    prop_assert_eq!(simulation.trace_hash(), replayed.trace_hash(), "\n{}", simulation.scenario().to_json_pretty());
+    Ok(())
+}
+
+// Over Raft groups and over Multi-Paxos groups, with crashes, partitions, loss and duplication of
+// 2PC and consensus messages alike: the 2PC invariants and the engine's safety properties always
+// hold, everything resolves once faults stop, and injecting and seeking are as exact as without
+// replicas.
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(120), ..ProptestConfig::default() })]
 
-    /// Over Raft groups, with crashes, partitions, loss and duplication of 2PC and consensus
-    /// messages alike: the 2PC invariants and the consensus safety properties always hold.
     #[test]
     fn replicated_invariants_hold_under_random_faults(scenario in scenario_strategy_in(false, Mode::Raft)) {
-        let simulation = run(&scenario);
-        let violations: Vec<String> = simulation.violations().map(|violation| violation.to_string()).collect();
-        prop_assert!(violations.is_empty(), "seed {}: {:?}\nreplay this scenario with `commitlab run <file>`:\n{}",
-            scenario.seed, violations, scenario.to_json_pretty());
+        holds_every_invariant(&scenario)?;
     }
 
-    /// Once every replica is back and the network healed, every transaction resolves on every
-    /// replica. (Leaders keep sending heartbeats, so the run ends at `end_ms`, never at rest.)
     #[test]
     fn replicated_everything_resolves_once_faults_stop(scenario in scenario_strategy_in(true, Mode::Raft)) {
-        let simulation = run(&scenario);
-        prop_assert_eq!(simulation.stop(), Some(Stop::EndTime), "\n{}", scenario.to_json_pretty());
-        assert_resolved(&simulation, &scenario)?;
+        resolves_on_every_replica(&scenario)?;
     }
 
-    /// Injecting at the cursor and seeking are as exact with replicas as without.
     #[test]
     fn replicated_injecting_and_seeking_are_exact(
         scenario in scenario_strategy_in(false, Mode::Raft),
         position in 0.0f64..1.0,
         fault_seed in any::<u64>(),
     ) {
-        let mut simulation = run(&scenario);
-        seek_matches_a_fresh_run(&mut simulation, &scenario, position)?;
-        let nodes: Vec<NodeId> = scenario.node_ids().into_iter().collect();
-        let node = nodes[(fault_seed % nodes.len() as u64) as usize];
-        let fault = if fault_seed % 2 == 0 { Fault::Crash(node) } else { Fault::Restart(node) };
-        simulation.inject(fault).expect("valid fault");
-        simulation.run_to_end();
-        let replayed = run(simulation.scenario());
-        prop_assert_eq!(simulation.trace_hash(), replayed.trace_hash(), "\n{}", simulation.scenario().to_json_pretty());
+        injecting_and_seeking_are_exact(&scenario, position, fault_seed)?;
     }
-}
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(120), ..ProptestConfig::default() })]
-
-    /// Over Multi-Paxos groups, with crashes, partitions, loss and duplication of 2PC and consensus
-    /// messages alike: the 2PC invariants and the Paxos safety properties always hold.
     #[test]
     fn paxos_invariants_hold_under_random_faults(scenario in scenario_strategy_in(false, Mode::Paxos)) {
-        let simulation = run(&scenario);
-        let violations: Vec<String> = simulation.violations().map(|violation| violation.to_string()).collect();
-        prop_assert!(violations.is_empty(), "seed {}: {:?}\nreplay this scenario with `commitlab run <file>`:\n{}",
-            scenario.seed, violations, scenario.to_json_pretty());
+        holds_every_invariant(&scenario)?;
     }
 
-    /// Once every replica is back and the network healed, every transaction resolves on every
-    /// replica. (Leaders keep sending heartbeats, so the run ends at `end_ms`, never at rest.)
     #[test]
     fn paxos_everything_resolves_once_faults_stop(scenario in scenario_strategy_in(true, Mode::Paxos)) {
-        let simulation = run(&scenario);
-        prop_assert_eq!(simulation.stop(), Some(Stop::EndTime), "\n{}", scenario.to_json_pretty());
-        assert_resolved(&simulation, &scenario)?;
+        resolves_on_every_replica(&scenario)?;
     }
 
-    /// Injecting at the cursor and seeking are as exact with replicas as without.
     #[test]
     fn paxos_injecting_and_seeking_are_exact(
         scenario in scenario_strategy_in(false, Mode::Paxos),
         position in 0.0f64..1.0,
         fault_seed in any::<u64>(),
     ) {
-        let mut simulation = run(&scenario);
-        seek_matches_a_fresh_run(&mut simulation, &scenario, position)?;
-        let nodes: Vec<NodeId> = scenario.node_ids().into_iter().collect();
-        let node = nodes[(fault_seed % nodes.len() as u64) as usize];
-        let fault = if fault_seed % 2 == 0 { Fault::Crash(node) } else { Fault::Restart(node) };
-        simulation.inject(fault).expect("valid fault");
-        simulation.run_to_end();
-        let replayed = run(simulation.scenario());
-        prop_assert_eq!(simulation.trace_hash(), replayed.trace_hash(), "\n{}", simulation.scenario().to_json_pretty());
+        injecting_and_seeking_are_exact(&scenario, position, fault_seed)?;
     }
 }
 
