@@ -142,9 +142,15 @@ pub fn CompareApp(props: &CompareProps) -> Html {
         }
     });
     // Both sides stopped at their ends: so does the shared clock.
-    if *playing && !a.get().playing && !b.get().playing {
-        playing.set(false);
-    }
+    let sides_playing = (a.get().playing, b.get().playing);
+    use_effect_with((*playing, sides_playing), {
+        let playing = playing.clone();
+        move |(shared, (a, b))| {
+            if *shared && !a && !b {
+                playing.set(false);
+            }
+        }
+    });
     use_effect(crate::app::record_render_time);
     let embedded = props.page.embed.is_some();
     {
@@ -386,16 +392,21 @@ fn CostTable(props: &CostProps) -> Html {
             summary::rows(&[&a, &b])
         }
     });
+    let (names, body) = match rows.split_first() {
+        Some(((_, names), body)) => (names.clone(), body),
+        None => (Vec::new(), &[][..]),
+    };
     html! {
         <table class="cost-table" id="cost-table" aria-label="What each transaction cost">
             <thead>
                 <tr>
                     <th>{ if props.playing { "per transaction (as when playback started; updates when it stops)" } else { "per transaction, up to the shared time" } }</th>
-                    <th>{ "A" }</th><th>{ "B" }</th>
+                    // The first row names the runs: it heads their columns.
+                    { for names.iter().zip(['A', 'B']).map(|(name, side)| html! { <th title={name.clone()}>{ side.to_string() }</th> }) }
                 </tr>
             </thead>
             <tbody>
-                { for rows.iter().skip(1).map(|(label, cells)| {
+                { for body.iter().map(|(label, cells)| {
                     let differs = cells.windows(2).any(|pair| pair[0] != pair[1]);
                     let indent = label.len() - label.trim_start().len();
                     html! {

@@ -168,8 +168,10 @@ pub struct Replica {
     acting: bool,
     /// Entries this leader proposed since it took over, not yet committed.
     proposed: BTreeSet<LogIndex>,
-    /// Multi-Paxos: each transaction's sequence number, as applied (and, while acting, proposed).
+    /// Multi-Paxos: each transaction's sequence number, as applied (and, while acting, proposed),
+    /// and the number the next new transaction gets.
     seqs: BTreeMap<TxnId, Seq>,
+    next_seq: Seq,
     held: Vec<(Endpoint, Message)>,
     router: Router,
 }
@@ -200,6 +202,7 @@ impl Replica {
             acting: false,
             proposed: BTreeSet::new(),
             seqs: BTreeMap::new(),
+            next_seq: 0,
             held: Vec::new(),
             router,
         };
@@ -363,6 +366,7 @@ impl Replica {
             out.push(Effect::Applied { index, term, seq, record: record.clone() });
             if let (Some(seq), Some(record)) = (seq, &record) {
                 self.seqs.insert(record.txn(), seq);
+                self.next_seq = self.next_seq.max(seq + 1);
             }
             match (record, &self.engine) {
                 (None, Engine::Raft(raft)) => {
@@ -397,7 +401,7 @@ impl Replica {
     fn take_over(&mut self, now_ms: Millis, out: &mut Vec<Effect>) {
         let mut node_out = Vec::new();
         self.node = Node::recover(self.config.node.clone(), self.engine.applied_records(), now_ms, &mut node_out);
-        self.seqs = self.engine.applied_seqs();
+        self.reset_seqs();
         self.acting = true;
         out.push(Effect::Note(match &self.engine {
             Engine::Raft(raft) => Note::TookOver { term: raft.term() },
@@ -419,7 +423,13 @@ impl Replica {
             node.apply(now_ms, record);
         }
         self.node = node;
+        self.reset_seqs();
+    }
+
+    /// The sequence numbers the chosen log has given, and the next one after them.
+    fn reset_seqs(&mut self) {
         self.seqs = self.engine.applied_seqs();
+        self.next_seq = self.seqs.values().max().map_or(0, |last| last + 1);
     }
 
     /// Carries out what the acting leader's roles asked: records become proposals, messages to a
@@ -456,10 +466,19 @@ impl Replica {
                 let EngineConfig::Paxos { first_seq, .. } = &self.config.engine else {
                     unreachable!("a Paxos replica")
                 };
-                let next = self.seqs.values().max().map_or(*first_seq, |last| last + 1);
-                let seq = *self.seqs.entry(record.txn()).or_insert(next);
+                let seq = match self.seqs.get(&record.txn()) {
+                    Some(seq) => *seq,
+                    None => {
+                        let seq = self.next_seq.max(*first_seq);
+                        self.seqs.insert(record.txn(), seq);
+                        self.next_seq = seq + 1;
+                        seq
+                    }
+                };
                 let mut paxos_out = Vec::new();
-                if let Some(slot) = first_slot_of(paxos, &record) {
+                // Only the update_in_place bug looks for the prepare's slot to overwrite.
+                let in_place = paxos.config().bugs.update_in_place.then(|| first_slot_of(paxos, &record)).flatten();
+                if let Some(slot) = in_place {
                     let stamped = Stamped { seq, record: record.clone() };
                     if paxos.rewrite(slot, stamped, &mut paxos_out) {
                         // The update_in_place bug: the phase changes here with no agreement at all.

@@ -358,3 +358,22 @@ fn the_compare_view_moves_both_panes_with_one_scrubber() -> Result<()> {
     browser.screenshot("compare")?;
     Ok(())
 }
+
+#[test]
+fn the_compare_button_opens_this_run_beside_the_next_engine_and_a_bad_link_says_why() -> Result<()> {
+    let (site, browser) = start();
+    open_app(&site, &browser, "/")?;
+    browser.click("#compare")?;
+    browser.wait_for_count("section.compare-pane svg#sequence", 2, commitlab_e2e::APP_START_WAIT)?;
+    assert_eq!(browser.text(&format!("{} .engine", pane("A")))?, "single node");
+    assert_eq!(browser.text(&format!("{} .engine", pane("B")))?, "Raft");
+    // A damaged comparison link opens the default comparison with a message naming the problem.
+    browser.goto("about:blank")?;
+    browser.goto(&site.url("/#c=1.abc~1.def"))?;
+    browser.wait_for_count("section.compare-pane svg#sequence", 2, commitlab_e2e::APP_START_WAIT)?;
+    browser.wait_for_text_matching("#message", "a message naming the link's shape", DEFAULT_WAIT, |text| {
+        text.contains("not in the form #c=<run A>~<run B>~<time in ms>")
+    })?;
+    assert_eq!(browser.text(&format!("{} .engine", pane("B")))?, "Multi-Paxos", "the default comparison");
+    Ok(())
+}

@@ -223,19 +223,26 @@ fn replica_badge(snapshot: &NodeSnapshot) -> Html {
     }
 }
 
+/// One row of a replica's consensus state, highlighted when it changed since the previous cursor.
+fn state_row<V>(name: &'static str, now: &V, previous: Option<&V>, value: &dyn Fn(&V) -> String) -> Html {
+    let shown = value(now);
+    let was_changed = previous.is_some_and(|old| value(old) != shown);
+    html! {
+        <tr data-field={name}>
+            <th>{ name }</th>
+            <td class={classes!(changed(was_changed))}>{ shown }</td>
+        </tr>
+    }
+}
+
+fn node_or_none(node: Option<NodeId>) -> String {
+    node.map_or("none".to_string(), |node| node.to_string())
+}
+
 /// A Multi-Paxos replica as seed 002's "STATE AFTER PREPARE" box: the acceptor's promise, the
 /// state machine's `Log` by sequence number, `PrepareSeq`, and the slots with what each holds.
 fn paxos_view(paxos: &PaxosView, previous: Option<&PaxosView>) -> Html {
-    let was = |value: &dyn Fn(&PaxosView) -> String| previous.is_some_and(|old| value(old) != value(paxos));
-    let row = |name: &'static str, value: &dyn Fn(&PaxosView) -> String| {
-        html! {
-            <tr data-field={name}>
-                <th>{ name }</th>
-                <td class={classes!(changed(was(value)))}>{ value(paxos) }</td>
-            </tr>
-        }
-    };
-    let node_or_none = |node: Option<NodeId>| node.map_or("none".to_string(), |node| node.to_string());
+    let row = |name: &'static str, value: &dyn Fn(&PaxosView) -> String| state_row(name, paxos, previous, value);
     let prepare_seq = |paxos: &PaxosView| match paxos.prepare_seq.as_slice() {
         [] => "none".to_string(),
         [(_, seq)] => seq.to_string(),
@@ -325,16 +332,7 @@ fn paxos_slots(paxos: &PaxosView, previous: Option<&PaxosView>) -> Html {
 
 /// A replica's consensus state: durable term, vote and log; volatile role, leader and indexes.
 fn raft_view(raft: &RaftView, previous: Option<&RaftView>) -> Html {
-    let was = |value: &dyn Fn(&RaftView) -> String| previous.is_some_and(|old| value(old) != value(raft));
-    let row = |name: &'static str, value: &dyn Fn(&RaftView) -> String| {
-        html! {
-            <tr data-field={name}>
-                <th>{ name }</th>
-                <td class={classes!(changed(was(value)))}>{ value(raft) }</td>
-            </tr>
-        }
-    };
-    let node_or_none = |node: Option<NodeId>| node.map_or("none".to_string(), |node| node.to_string());
+    let row = |name: &'static str, value: &dyn Fn(&RaftView) -> String| state_row(name, raft, previous, value);
     html! {
         <>
             <h4>{ "Raft (term, vote, log durable)" }</h4>
