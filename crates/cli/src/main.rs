@@ -3,7 +3,7 @@
 //! ```text
 //! commitlab presets
 //! commitlab scenario <preset>
-//! commitlab run <preset|file.json> [--until <ms>] [--format text|json|mermaid]
+//! commitlab run <preset|file.json|link> [--until <ms>] [--format text|json|mermaid]
 //! commitlab link <preset|file.json> [--step <n>]
 //! commitlab links
 //! commitlab stats <preset|file.json> [--seeds <n>] [--election-ms <min>-<max>]
@@ -19,9 +19,11 @@ use std::process::ExitCode;
 const USAGE: &str = "usage:
   commitlab presets                       list the preset scenarios
   commitlab scenario <preset>             print a preset as scenario JSON
-  commitlab run <preset|file.json> [--until <ms>] [--format text|json|mermaid]
-                                          run a scenario, print the trace, the state tables and the
-                                          invariant verdicts; exit 1 if an invariant is violated
+  commitlab run <preset|file.json|link> [--until <ms>] [--format text|json|mermaid]
+                                          run a scenario (a preset, a file, or a share link: the
+                                          whole URL or its #s=... fragment), print the trace, the
+                                          state tables and the invariant verdicts; exit 1 if an
+                                          invariant is violated
   commitlab link <preset|file.json> [--step <n>]
                                           print the share link fragment (#s=1....) of a scenario
   commitlab link <a> <b> --at <ms>        print the link of the compare view (#c=...) of two runs
@@ -272,7 +274,16 @@ fn load_preset(name: &str) -> Result<Scenario, String> {
     })
 }
 
+/// A preset name, a scenario file, or a share link: the whole URL
+/// (`https://.../#s=1....`), the fragment (`#s=1....`) or the part after `#s=`.
 fn load(source: &str) -> Result<Scenario, String> {
+    if let Some(fragment) = share_fragment(source) {
+        if fragment.starts_with(link::COMPARE_KEY) {
+            return Err("that is a comparison link (#c=...): open it with `commitlab compare '<link>'`".to_string());
+        }
+        let shared = link::decode(fragment).map_err(|error| format!("the link cannot be opened: {error}"))?;
+        return Ok(shared.scenario);
+    }
     if preset(source).is_some() {
         return load_preset(source);
     }
@@ -282,6 +293,17 @@ fn load(source: &str) -> Result<Scenario, String> {
     }
     let text = std::fs::read_to_string(source).map_err(|error| format!("cannot read {source}: {error}"))?;
     Scenario::from_json(&text).map_err(|error| format!("{source}: {error}"))
+}
+
+/// The fragment of a share link (`s=...` or `c=...`), if `source` is one.
+fn share_fragment(source: &str) -> Option<&str> {
+    let source = source.trim();
+    let fragment = match source.split_once('#') {
+        Some((_, fragment)) => fragment,
+        None if source.starts_with(link::LINK_KEY) && source.contains('.') => source,
+        None => return None,
+    };
+    (fragment.starts_with(link::LINK_KEY) || fragment.starts_with(link::COMPARE_KEY)).then_some(fragment)
 }
 
 fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {

@@ -184,3 +184,28 @@ fn compare_prints_the_runs_side_by_side() {
     assert_eq!(code, 2);
     assert!(err.contains("no preset named `no-such-preset`"), "{err}");
 }
+
+#[test]
+fn run_replays_a_share_link_as_url_fragment_or_bare_data() {
+    let (_, expected, _) = commitlab(&["run", "lost-commit"]);
+    let (code, fragment, _) = commitlab(&["link", "lost-commit"]);
+    assert_eq!(code, 0);
+    let fragment = fragment.trim();
+    let url = format!("https://commitlab.example/?embed{fragment}");
+    let bare = fragment.trim_start_matches('#');
+    for source in [fragment, url.as_str(), bare] {
+        let (code, out, err) = commitlab(&["run", source]);
+        assert_eq!(code, 0, "{source}: {err}");
+        assert_eq!(out, expected, "the link of lost-commit replays lost-commit's run");
+    }
+}
+
+#[test]
+fn run_names_what_is_wrong_with_a_bad_link() {
+    let (code, _, err) = commitlab(&["run", "#s=1.notalink!!"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("the link cannot be opened"), "{err}");
+    let (code, _, err) = commitlab(&["run", "http://host/#c=1.abc"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("comparison link"), "{err}");
+}
