@@ -5,7 +5,7 @@
 
 use commitlab_protocol::paxos::{PaxosMessage, PaxosNote, PaxosRole};
 use commitlab_protocol::raft::{Payload, RaftMessage, RaftNote, RaftRole};
-use commitlab_protocol::{Decision, Endpoint, Message, MessageId, Millis, NodeId, Note, Record, Role, Timer, TxnId};
+use commitlab_protocol::{Decision, Endpoint, Message, MessageId, Millis, NodeId, Note, Phase, Record, Role, Timer, TxnId};
 use commitlab_sim::{Simulation, TraceEvent};
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -328,7 +328,7 @@ impl Builder {
                 let kind = MarkKind::LockReleased(format!("lock {account} released by {txn}"));
                 self.marks.push(Mark { endpoint: at, ms, step, kind });
             }
-            Note::Phase { txn, role: Role::Coordinator, phase: "logging prepared" | "collecting votes" } => {
+            Note::Phase { txn, role: Role::Coordinator, phase } if phase.is_voting() => {
                 // A new leader that resumes the transaction takes over its band.
                 let open_here = open.get(txn).is_some_and(|position| {
                     let band = &self.bands[*position];
@@ -338,11 +338,7 @@ impl Builder {
                     self.open_band(*txn, at, "prepare", ms, step, open);
                 }
             }
-            Note::Phase {
-                txn,
-                role: Role::Coordinator,
-                phase: "awaiting acks" | "resending decision after recovery",
-            } => {
+            Note::Phase { txn, role: Role::Coordinator, phase } if phase.is_resolving() => {
                 // In a replicated group the decision is durable when its log entry commits (or
                 // when a new leader finds it committed), which the trace shows as these phases,
                 // not as a WAL write; a single node's band was already opened by its WAL write.
@@ -353,7 +349,7 @@ impl Builder {
                     self.open_band(*txn, at, decision_phase(decision), ms, step, open);
                 }
             }
-            Note::Phase { txn, role: Role::Coordinator, phase: "completed" } => {
+            Note::Phase { txn, role: Role::Coordinator, phase: Phase::Completed } => {
                 if let Some(position) = open.remove(txn) {
                     self.bands[position].end = Some((ms, step));
                 }

@@ -17,6 +17,7 @@ use crate::effect::{Note, Recovery, Role, Timer, TxnNumbering};
 use crate::ids::{Endpoint, NodeId, RequestId, TxnId};
 use crate::message::{Decision, Message, Record, TxnSpec, Work};
 use crate::participant::Participant;
+use crate::phase::Phase;
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -34,13 +35,13 @@ pub enum CoordinatorPhase {
 }
 
 impl CoordinatorPhase {
-    pub fn name(self) -> &'static str {
+    pub fn phase(self) -> Phase {
         match self {
-            CoordinatorPhase::Logging => "logging prepared",
-            CoordinatorPhase::Voting => "collecting votes",
-            CoordinatorPhase::Deciding => "logging decision",
-            CoordinatorPhase::Resolving => "awaiting acks",
-            CoordinatorPhase::Completing => "completing",
+            CoordinatorPhase::Logging => Phase::LoggingPrepared,
+            CoordinatorPhase::Voting => Phase::CollectingVotes,
+            CoordinatorPhase::Deciding => Phase::LoggingDecision,
+            CoordinatorPhase::Resolving => Phase::AwaitingAcks,
+            CoordinatorPhase::Completing => Phase::Completing,
         }
     }
 }
@@ -122,7 +123,7 @@ impl Coordinator {
                     context.note(Note::Phase {
                         txn,
                         role: Role::Coordinator,
-                        phase: "resending decision after recovery",
+                        phase: Phase::ResendingDecision,
                     });
                     coordinator.send_decision(txn, decision, context);
                 }
@@ -203,7 +204,7 @@ impl Coordinator {
         // Only a replicated coordinator resumes a transaction from its log, so only it logs the work.
         let logged_work = if parallel { work.clone() } else { BTreeMap::new() };
         context.persist(Record::Prepared { txn, request, participants: participants.clone(), work: logged_work });
-        context.note(Note::Phase { txn, role: Role::Coordinator, phase: CoordinatorPhase::Logging.name() });
+        context.note(Note::Phase { txn, role: Role::Coordinator, phase: CoordinatorPhase::Logging.phase() });
         self.requests.insert(request, RequestState::Running(txn));
         let entry = CoordinatorTxn::logging(request, participants, work);
         self.txns.insert(txn, entry);
@@ -280,7 +281,7 @@ impl Coordinator {
             Record::Decided { txn, decision, .. } => self.on_decision_durable(*txn, *decision, context),
             Record::Completed { txn } => {
                 if self.txns.remove(txn).is_some() {
-                    context.note(Note::Phase { txn: *txn, role: Role::Coordinator, phase: "completed" });
+                    context.note(Note::Phase { txn: *txn, role: Role::Coordinator, phase: Phase::Completed });
                 }
             }
             Record::PrepareVote { .. } | Record::Outcome { .. } => {}
@@ -293,7 +294,7 @@ impl Coordinator {
             return;
         }
         entry.phase = CoordinatorPhase::Voting;
-        context.note(Note::Phase { txn, role: Role::Coordinator, phase: entry.phase.name() });
+        context.note(Note::Phase { txn, role: Role::Coordinator, phase: entry.phase.phase() });
         if entry.prepare_sent {
             // PREPARE went out with the proposal; the votes that came meanwhile may decide now.
             return self.decide_if_all_voted(txn, context);
@@ -314,7 +315,7 @@ impl Coordinator {
         let entry = self.txns.get_mut(&txn).expect("resume a known transaction");
         entry.phase = CoordinatorPhase::Logging;
         entry.prepare_sent = false;
-        context.note(Note::Phase { txn, role: Role::Coordinator, phase: "resuming after a leader change" });
+        context.note(Note::Phase { txn, role: Role::Coordinator, phase: Phase::Resuming });
         self.on_prepared_durable(txn, context);
     }
 
@@ -386,7 +387,7 @@ impl Coordinator {
         if context.config.recovery == Recovery::Resume {
             context.cancel_timer(Timer::ResendPrepare(txn));
         }
-        context.note(Note::Phase { txn, role: Role::Coordinator, phase: entry.phase.name() });
+        context.note(Note::Phase { txn, role: Role::Coordinator, phase: entry.phase.phase() });
         context.persist(Record::Decided { txn, decision, reason });
         if context.config.bugs.decide_before_log {
             self.send_decision(txn, decision, context);
@@ -399,7 +400,7 @@ impl Coordinator {
             return;
         }
         entry.phase = CoordinatorPhase::Resolving;
-        context.note(Note::Phase { txn, role: Role::Coordinator, phase: entry.phase.name() });
+        context.note(Note::Phase { txn, role: Role::Coordinator, phase: entry.phase.phase() });
         let request = entry.request;
         let reason = entry.reason.clone();
         let already_sent = entry.decision_sent;
@@ -449,7 +450,7 @@ impl Coordinator {
         }
         entry.phase = CoordinatorPhase::Completing;
         context.cancel_timer(Timer::ResendDecision(txn));
-        context.note(Note::Phase { txn, role: Role::Coordinator, phase: entry.phase.name() });
+        context.note(Note::Phase { txn, role: Role::Coordinator, phase: entry.phase.phase() });
         context.persist(Record::Completed { txn });
     }
 

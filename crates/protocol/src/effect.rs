@@ -8,6 +8,7 @@
 use crate::ids::{AccountId, Endpoint, Millis, NodeId, RequestId, ShardId, TxnId};
 use crate::message::{Decision, Message, Record, Seq};
 use crate::paxos::{Ballot, PaxosNote};
+use crate::phase::Phase;
 use crate::raft::RaftNote;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -74,7 +75,7 @@ impl fmt::Display for Role {
 }
 
 /// Observable facts a handler reports so the trace can show them; they change nothing.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum Note {
     LockTaken {
         account: AccountId,
@@ -87,7 +88,7 @@ pub enum Note {
     Phase {
         txn: TxnId,
         role: Role,
-        phase: &'static str,
+        phase: Phase,
     },
     Balance {
         account: AccountId,

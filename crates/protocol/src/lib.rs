@@ -14,6 +14,7 @@ pub mod ids;
 pub mod message;
 pub mod node;
 pub mod participant;
+pub mod phase;
 pub mod paxos;
 pub mod raft;
 pub mod replica;
@@ -27,6 +28,7 @@ pub use effect::{
 pub use ids::{AccountId, Endpoint, MessageId, Millis, NodeId, ParseIdError, RequestId, ShardId, TxnId};
 pub use message::{Decision, Message, Record, Seq, Stamped, Transfer, TxnSpec, Work, Write, MESSAGE_KINDS};
 pub use node::{Node, NodeView, TxnView};
+pub use phase::Phase;
 
 #[cfg(test)]
 mod tests;

@@ -8,6 +8,7 @@ use crate::effect::{Effect, NodeConfig, Role, Timer};
 use crate::ids::{AccountId, Endpoint, Millis, NodeId, RequestId, TxnId};
 use crate::message::{Decision, Message, Record, Write};
 use crate::participant::Participant;
+use crate::phase::Phase;
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -168,7 +169,7 @@ impl Node {
                 view.txns.push(TxnView {
                     txn: *txn,
                     role: Role::Participant,
-                    phase: entry.phase.name(),
+                    phase: entry.phase.phase(),
                     peers: vec![entry.coordinator],
                     votes: Vec::new(),
                     acks: Vec::new(),
@@ -187,7 +188,7 @@ impl Node {
                 view.txns.push(TxnView {
                     txn: *txn,
                     role: Role::Coordinator,
-                    phase: entry.phase.name(),
+                    phase: entry.phase.phase(),
                     peers: entry.participants.clone(),
                     votes: entry.votes.iter().map(|(node, yes)| (*node, *yes)).collect(),
                     acks: entry.acks.iter().copied().collect(),
@@ -213,7 +214,7 @@ impl Node {
 pub struct TxnView {
     pub txn: TxnId,
     pub role: Role,
-    pub phase: &'static str,
+    pub phase: Phase,
     /// The participants (on the coordinator's row) or the coordinator (on a participant's row).
     pub peers: Vec<NodeId>,
     pub votes: Vec<(NodeId, bool)>,

@@ -21,6 +21,7 @@ use crate::context::Context;
 use crate::effect::{Note, Recovery, Role, Timer};
 use crate::ids::{AccountId, Millis, NodeId, TxnId};
 use crate::message::{Decision, Message, Record, Work, Write};
+use crate::phase::Phase;
 use std::collections::BTreeMap;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -34,12 +35,12 @@ pub enum ParticipantPhase {
 }
 
 impl ParticipantPhase {
-    pub fn name(self) -> &'static str {
+    pub fn phase(self) -> Phase {
         match self {
-            ParticipantPhase::Preparing => "preparing",
-            ParticipantPhase::InDoubt => "prepared (in doubt)",
-            ParticipantPhase::Deciding(Decision::Commit) => "committing",
-            ParticipantPhase::Deciding(Decision::Abort) => "aborting",
+            ParticipantPhase::Preparing => Phase::Preparing,
+            ParticipantPhase::InDoubt => Phase::InDoubt,
+            ParticipantPhase::Deciding(Decision::Commit) => Phase::Committing,
+            ParticipantPhase::Deciding(Decision::Abort) => Phase::Aborting,
         }
     }
 }
@@ -110,7 +111,7 @@ impl Participant {
             for write in &entry.writes {
                 context.note(Note::LockTaken { account: write.account, txn: *txn });
             }
-            context.note(Note::Phase { txn: *txn, role: Role::Participant, phase: "in doubt after recovery" });
+            context.note(Note::Phase { txn: *txn, role: Role::Participant, phase: Phase::InDoubtAfterRecovery });
             if context.config.recovery == Recovery::Resume {
                 // A new leader of a participant group cannot know whether the old one sent the YES
                 // vote before it fell: it sends it again (a coordinator past voting ignores it).
@@ -214,7 +215,7 @@ impl Participant {
     }
 
     fn refuse(&mut self, coordinator: NodeId, txn: TxnId, reason: String, context: &mut Context) {
-        context.note(Note::Phase { txn, role: Role::Participant, phase: "voted NO" });
+        context.note(Note::Phase { txn, role: Role::Participant, phase: Phase::VotedNo });
         context.send(coordinator, Message::Vote { txn, yes: false, reason: Some(reason.clone()) });
         self.finished.insert(txn, Finished::Refused(reason));
     }
@@ -242,7 +243,7 @@ impl Participant {
             journal: journal.clone(),
             at_ms,
         });
-        context.note(Note::Phase { txn, role: Role::Participant, phase: ParticipantPhase::Preparing.name() });
+        context.note(Note::Phase { txn, role: Role::Participant, phase: ParticipantPhase::Preparing.phase() });
         let voted_yes = bugs.vote_before_wal;
         if voted_yes {
             context.send(coordinator, Message::Vote { txn, yes: true, reason: None });
@@ -274,7 +275,7 @@ impl Participant {
         }
         entry.phase = ParticipantPhase::Deciding(decision);
         context.cancel_timer(Timer::QueryDecision(txn));
-        context.note(Note::Phase { txn, role: Role::Participant, phase: entry.phase.name() });
+        context.note(Note::Phase { txn, role: Role::Participant, phase: entry.phase.phase() });
         context.persist(Record::Outcome { txn, decision });
     }
 
@@ -305,7 +306,7 @@ impl Participant {
             return;
         }
         entry.phase = ParticipantPhase::InDoubt;
-        context.note(Note::Phase { txn, role: Role::Participant, phase: entry.phase.name() });
+        context.note(Note::Phase { txn, role: Role::Participant, phase: entry.phase.phase() });
         if !entry.voted_yes {
             entry.voted_yes = true;
             entry.in_doubt_since_ms = Some(context.now_ms);
@@ -326,8 +327,8 @@ impl Participant {
         }
         self.bank.unlock(&entry.writes, txn, context);
         let phase = match decision {
-            Decision::Commit => "committed",
-            Decision::Abort => "rolled back",
+            Decision::Commit => Phase::Committed,
+            Decision::Abort => Phase::RolledBack,
         };
         let finished = match decision {
             Decision::Commit => Finished::Committed,

@@ -156,7 +156,7 @@ fn txn_table(memory: &NodeView, previous: Option<&NodeView>) -> Html {
                             title={format!("peers: {}", peers.join(", "))}>
                             <td>{ row.txn.to_string() }</td>
                             <td>{ row.role.to_string() }</td>
-                            <td class={classes!("phase", changed(old.is_some_and(|old| old.phase != row.phase)))}>{ row.phase }</td>
+                            <td class={classes!("phase", changed(old.is_some_and(|old| old.phase != row.phase)))}>{ row.phase.name() }</td>
                             <td class={classes!(changed(old.is_some_and(|old| old.votes != row.votes)))}>{ votes.join(", ") }</td>
                             <td class={classes!(changed(old.is_some_and(|old| old.decision != row.decision)))}>
                                 { row.decision.map(|decision| decision.to_string()).unwrap_or_default() }

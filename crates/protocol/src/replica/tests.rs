@@ -259,7 +259,7 @@ fn state_after_prepare(kind: Kind) {
         let view = cluster.replica(id).node().view();
         assert_eq!(view.balances, [(AccountId(3001), 60)], "{kind:?} n{id}: applied at prepare");
         assert_eq!(view.locks, [(AccountId(3001), crate::TxnId(1))], "{kind:?} n{id}: locked");
-        assert_eq!(view.txns[0].phase, "prepared (in doubt)", "{kind:?} n{id}");
+        assert_eq!(view.txns[0].phase, crate::Phase::InDoubt, "{kind:?} n{id}");
     }
 }
 
