@@ -1,11 +1,14 @@
 //! Released share links keep working: `tests/links/v<N>/<name>.link` holds a link as it was made
-//! by link version N, and `<name>.json` the scenario and view it must still decode to.
+//! by link version N, `<name>.json` the scenario and view it must still decode to, and
+//! `<name>.hash` the trace hash of its whole run, so that no change to the protocol or the
+//! simulator can alter what an old link shows unnoticed (fixes that change runs go behind a
+//! protocol revision: see `Scenario::protocol`).
 //!
 //! `COMMITLAB_BLESS=1 cargo test -p commitlab-sim --test links` adds the current version's link of
 //! any preset that has none yet. It never rewrites a pinned link: those are promises to users.
 
 use commitlab_sim::link::{decode, encode, LINK_VERSION};
-use commitlab_sim::{Scenario, Shared, View, PRESETS};
+use commitlab_sim::{Scenario, Shared, Simulation, View, PRESETS};
 use std::path::{Path, PathBuf};
 
 fn links_dir() -> PathBuf {
@@ -50,13 +53,8 @@ fn every_preset_has_a_pinned_link() {
 #[test]
 fn every_released_link_still_decodes_to_its_scenario() {
     let mut checked = 0;
-    for version in std::fs::read_dir(links_dir()).expect("tests/links exists") {
-        let version = version.expect("entry").path();
-        for entry in std::fs::read_dir(&version).expect("a version folder") {
-            let path = entry.expect("entry").path();
-            if path.extension().is_none_or(|extension| extension != "link") {
-                continue;
-            }
+    for path in released_links() {
+        {
             let link = std::fs::read_to_string(&path).expect("readable link");
             let expected = parse_expected(
                 &std::fs::read_to_string(path.with_extension("json")).expect("expectation beside the link"),
@@ -67,6 +65,47 @@ fn every_released_link_still_decodes_to_its_scenario() {
         }
     }
     assert!(checked >= PRESETS.len(), "only {checked} pinned links found: run with COMMITLAB_BLESS=1 to pin today's");
+}
+
+/// Every `.link` file under `tests/links`, in a stable order.
+fn released_links() -> Vec<PathBuf> {
+    let mut links = Vec::new();
+    for version in std::fs::read_dir(links_dir()).expect("tests/links exists") {
+        let version = version.expect("entry").path();
+        for entry in std::fs::read_dir(&version).expect("a version folder") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|extension| extension == "link") {
+                links.push(path);
+            }
+        }
+    }
+    links.sort();
+    links
+}
+
+fn whole_run_hash(scenario: Scenario) -> String {
+    let mut simulation = Simulation::new(scenario).expect("a released link holds a valid scenario");
+    simulation.run_to_end();
+    format!("{:016x} {} steps\n", simulation.trace_hash(), simulation.total_steps())
+}
+
+#[test]
+fn every_released_link_replays_its_pinned_run() {
+    let bless = std::env::var_os("COMMITLAB_BLESS").is_some();
+    let mut changed = Vec::new();
+    for path in released_links() {
+        let link = std::fs::read_to_string(&path).expect("readable link");
+        let shared = decode(&link).unwrap_or_else(|error| panic!("{} no longer decodes: {error}", path.display()));
+        let actual = whole_run_hash(shared.scenario);
+        let hash_path = path.with_extension("hash");
+        match std::fs::read_to_string(&hash_path) {
+            Ok(pinned) if pinned == actual => {}
+            Ok(pinned) => changed.push(format!("{}: pinned {} now {}", path.display(), pinned.trim(), actual.trim())),
+            Err(_) if bless => std::fs::write(&hash_path, &actual).expect("write the hash"),
+            Err(_) => changed.push(format!("{}: no pinned hash; pin it with COMMITLAB_BLESS=1", path.display())),
+        }
+    }
+    assert!(changed.is_empty(), "released links replay differently:\n{}", changed.join("\n"));
 }
 
 #[test]
