@@ -24,7 +24,11 @@ fn lists_every_preset() {
 fn runs_the_default_transfer_with_the_seeds_descriptions() {
     let (code, out, _) = commitlab(&["run", "happy-path"]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("send m3 n1 -> n4 Prepare t1"), "{out}");
+    // Seed 002's phase 0: n1 locks, changes and logs 1001 before PREPARE goes out, to n4 only.
+    let lock = out.find("n1 lock 1001 taken by t1").expect("n1 locks 1001");
+    let prepare = out.find("send m2 n1 -> n4 Prepare t1").expect("PREPARE goes to n4");
+    assert!(lock < prepare, "{out}");
+    assert!(!out.contains("n1 -> n1 Prepare"), "no PREPARE to the coordinator's own shard: {out}");
     assert!(out.contains("n1 WAL Commit(t1)"));
     assert!(out.contains("balances: 1001=90 1002=100"));
     assert!(out.contains("balances: 3001=60 3002=50"));
@@ -52,7 +56,7 @@ fn json_and_mermaid_formats() {
     let (code, out, _) = commitlab(&["run", "happy-path", "--format", "json"]);
     assert_eq!(code, 0);
     let value: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
-    assert_eq!(value["steps"], 18);
+    assert_eq!(value["steps"], 17);
     assert_eq!(value["trace"][0]["text"], "send m1 client -> n1 Request r1 1001->3001:10 (due 14 ms)");
     let (code, out, _) = commitlab(&["run", "happy-path", "--format", "mermaid"]);
     assert_eq!(code, 0);

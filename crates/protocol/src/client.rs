@@ -55,7 +55,10 @@ impl Client {
     ) {
         let to = self.target(now_ms, coordinator);
         out.push(Effect::Send { to, message: Message::Request { request, spec: spec.clone() } });
-        if self.outcomes.contains_key(&request) {
+        // A request id already answered, or pending for another transfer, is sent as it is (the
+        // coordinator answers from its cache or refuses it) and changes nothing here.
+        let other_transfer = self.pending.get(&request).is_some_and(|pending| pending.spec != spec);
+        if self.outcomes.contains_key(&request) || other_transfer {
             return;
         }
         out.push(Effect::SetTimer { timer: Timer::ClientRetry(request), after_ms: self.retry_ms });

@@ -62,6 +62,9 @@ pub struct CoordinatorTxn {
     /// True once PREPARE has gone out: early in a replicated group, where it travels while the
     /// group replicates `Prepared(t)` (seed 002's parallel flow).
     pub prepare_sent: bool,
+    /// The co-located shard prepared at the request, before PREPARE went out (seed 002's phase 0
+    /// on a single node, revision 2): PREPARE goes only to the others.
+    pub prepared_locally: bool,
 }
 
 impl CoordinatorTxn {
@@ -78,6 +81,7 @@ impl CoordinatorTxn {
             reason: None,
             decision_sent: false,
             prepare_sent: false,
+            prepared_locally: false,
         }
     }
 }
@@ -95,6 +99,10 @@ pub struct Coordinator {
     next_txn: u32,
     txns: BTreeMap<TxnId, CoordinatorTxn>,
     requests: BTreeMap<RequestId, RequestState>,
+    /// What each request asked for (the fingerprint of its planned work), so a request id reused
+    /// for another transfer is refused (revision 2). Rebuilt from `Prepared` records that log
+    /// their work.
+    asked: BTreeMap<RequestId, u64>,
 }
 
 impl Coordinator {
@@ -106,7 +114,7 @@ impl Coordinator {
         context: &mut Context,
     ) -> Coordinator {
         let mut coordinator =
-            Coordinator { numbering, next_txn: numbering.first, txns: BTreeMap::new(), requests: BTreeMap::new() };
+            Coordinator { numbering, next_txn: numbering.first, txns: BTreeMap::new(), requests: BTreeMap::new(), asked: BTreeMap::new() };
         for record in log {
             coordinator.replay(record);
         }
@@ -139,6 +147,9 @@ impl Coordinator {
             Record::Prepared { txn, request, participants, work } => {
                 self.next_txn = self.next_txn.max(txn.0 + self.numbering.stride);
                 self.requests.insert(*request, RequestState::Running(*txn));
+                if !work.is_empty() {
+                    self.asked.insert(*request, fingerprint(work));
+                }
                 self.txns.insert(
                     *txn,
                     CoordinatorTxn {
@@ -182,6 +193,18 @@ impl Coordinator {
         local: Option<&mut Participant>,
         context: &mut Context,
     ) {
+        let revision = context.config.revision;
+        let planned = plan(spec, context);
+        if revision.refuses_reused_request() {
+            let asked = planned.as_ref().ok().map(fingerprint);
+            if let (Some(first), Some(now)) = (self.asked.get(&request), asked) {
+                if *first != now {
+                    let reason = format!("{request} already names another transfer; a request id names one transfer");
+                    context.send(Endpoint::Client, Message::Refused { request, reason });
+                    return;
+                }
+            }
+        }
         match self.requests.get(&request) {
             Some(RequestState::Done { txn, decision, reason }) => {
                 let reply = Message::Reply { request, txn: *txn, decision: *decision, reason: reason.clone() };
@@ -192,17 +215,25 @@ impl Coordinator {
             None => {}
         }
         let parallel = context.config.recovery == Recovery::Resume;
-        let work = match plan(spec, context) {
+        let work = match planned {
             Ok(work) => work,
             Err(reason) => return self.refuse(request, reason, context),
         };
+        if revision.refuses_reused_request() {
+            self.asked.insert(request, fingerprint(&work));
+        }
         let txn = self.new_txn(request, parallel);
-        if let Err(reason) = pre_check(&work, local.as_deref(), parallel, context) {
-            return self.abort_before_prepare(request, txn, work, reason, context);
+        let locally_first = parallel || revision.checks_locally_first();
+        if let Err(reason) = pre_check(&work, local.as_deref(), locally_first, context) {
+            if parallel {
+                return self.abort_before_prepare(request, txn, work, reason, context);
+            }
+            return self.refuse_at_pre_check(request, txn, reason, context);
         }
         let participants: Vec<NodeId> = work.keys().copied().collect();
-        // Only a replicated coordinator resumes a transaction from its log, so only it logs the work.
-        let logged_work = if parallel { work.clone() } else { BTreeMap::new() };
+        // A replicated coordinator resumes a transaction from its log, so it logs the work; from
+        // revision 2 a single node logs it too, to know a reused request id after a restart.
+        let logged_work = if parallel || revision.refuses_reused_request() { work.clone() } else { BTreeMap::new() };
         context.persist(Record::Prepared { txn, request, participants: participants.clone(), work: logged_work });
         context.note(Note::Phase { txn, role: Role::Coordinator, phase: CoordinatorPhase::Logging.phase() });
         self.requests.insert(request, RequestState::Running(txn));
@@ -210,7 +241,30 @@ impl Coordinator {
         self.txns.insert(txn, entry);
         if parallel {
             self.prepare_in_parallel(txn, local, context);
+        } else if revision.checks_locally_first() {
+            self.prepare_locally(txn, local, context);
         }
+    }
+
+    /// Seed 002's phase 0 on a single node (revision 2): the co-located shard locks and logs its
+    /// part now, beside `Prepared(t)`; PREPARE goes to the others once `Prepared(t)` is durable.
+    fn prepare_locally(&mut self, txn: TxnId, local: Option<&mut Participant>, context: &mut Context) {
+        let (Some(local), Some(own)) = (local, own_address(context)) else { return };
+        let entry = self.txns.get_mut(&txn).expect("just inserted");
+        if let Some(work) = entry.work.get(&own) {
+            local.on_prepare(own, txn, work, context);
+            entry.prepared_locally = true;
+        }
+    }
+
+    /// A single node's failed pre-check (revision 2): nobody else has heard of the transaction and
+    /// nothing was logged, so the client hears ABORT at once and no PREPARE goes out.
+    fn refuse_at_pre_check(&mut self, request: RequestId, txn: TxnId, reason: String, context: &mut Context) {
+        context.note(Note::Phase { txn, role: Role::Coordinator, phase: Phase::RefusedAtPreCheck });
+        let reason = Some(reason);
+        let reply = Message::Reply { request, txn: Some(txn), decision: Decision::Abort, reason: reason.clone() };
+        context.send(Endpoint::Client, reply);
+        self.requests.insert(request, RequestState::Done { txn: Some(txn), decision: Decision::Abort, reason });
     }
 
     /// Answers a request that cannot run: nothing was logged and nobody was asked.
@@ -300,8 +354,11 @@ impl Coordinator {
             return self.decide_if_all_voted(txn, context);
         }
         entry.prepare_sent = true;
+        let own = if entry.prepared_locally { own_address(context) } else { None };
         for (participant, work) in &entry.work {
-            context.send(*participant, Message::Prepare { txn, work: work.clone() });
+            if Some(*participant) != own {
+                context.send(*participant, Message::Prepare { txn, work: work.clone() });
+            }
         }
         context.set_timer(Timer::VoteTimeout(txn), context.config.timeouts.vote_ms);
         if context.config.recovery == Recovery::Resume {
@@ -335,9 +392,11 @@ impl Coordinator {
 
     pub fn on_vote(&mut self, from: NodeId, txn: TxnId, yes: bool, reason: Option<&str>, context: &mut Context) {
         let Some(entry) = self.txns.get_mut(&txn) else { return };
-        // In seed 002's parallel flow votes may come while `Prepared(t)` is still replicating.
+        // In seed 002's parallel flow votes may come while `Prepared(t)` is still replicating, and
+        // from revision 2 the co-located shard's may come before PREPARE went to the others.
+        let early = entry.prepare_sent || entry.prepared_locally;
         let collecting =
-            entry.phase == CoordinatorPhase::Voting || entry.phase == CoordinatorPhase::Logging && entry.prepare_sent;
+            entry.phase == CoordinatorPhase::Voting || entry.phase == CoordinatorPhase::Logging && early;
         if !collecting || !entry.participants.contains(&from) {
             return;
         }
@@ -388,9 +447,13 @@ impl Coordinator {
             context.cancel_timer(Timer::ResendPrepare(txn));
         }
         context.note(Note::Phase { txn, role: Role::Coordinator, phase: entry.phase.phase() });
-        context.persist(Record::Decided { txn, decision, reason });
+        context.persist(Record::Decided { txn, decision, reason: reason.clone() });
         if context.config.bugs.decide_before_log {
             self.send_decision(txn, decision, context);
+        }
+        if context.config.bugs.reply_before_log {
+            let request = self.txns[&txn].request;
+            context.send(Endpoint::Client, Message::Reply { request, txn: Some(txn), decision, reason });
         }
     }
 
@@ -404,8 +467,10 @@ impl Coordinator {
         let request = entry.request;
         let reason = entry.reason.clone();
         let already_sent = entry.decision_sent;
-        let reply = Message::Reply { request, txn: Some(txn), decision, reason: reason.clone() };
-        context.send(Endpoint::Client, reply);
+        if !context.config.bugs.reply_before_log {
+            let reply = Message::Reply { request, txn: Some(txn), decision, reason: reason.clone() };
+            context.send(Endpoint::Client, reply);
+        }
         self.requests.insert(request, RequestState::Done { txn: Some(txn), decision, reason });
         if !already_sent {
             self.send_decision(txn, decision, context);
@@ -479,13 +544,37 @@ fn own_address(context: &Context) -> Option<NodeId> {
 fn pre_check(
     work: &BTreeMap<NodeId, Work>,
     local: Option<&Participant>,
-    parallel: bool,
+    locally_first: bool,
     context: &Context,
 ) -> Result<(), String> {
-    let (true, Some(local), Some(own)) = (parallel, local, own_address(context)) else { return Ok(()) };
+    let (true, Some(local), Some(own)) = (locally_first, local, own_address(context)) else { return Ok(()) };
     let Some(own_work) = work.get(&own) else { return Ok(()) };
     let ignore_locks = context.config.bugs.ignore_locks;
     local.check(own_work, ignore_locks).map(|_| ()).map_err(|reason| format!("pre-check at {own}: {reason}"))
+}
+
+/// A stable fingerprint of a transaction's planned work (FNV-1a over its fields), to tell a
+/// reused request id from a retry.
+fn fingerprint(work: &BTreeMap<NodeId, Work>) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut mix = |bytes: &[u8]| {
+        for byte in bytes {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    for (node, part) in work {
+        mix(&node.0.to_le_bytes());
+        for (account, delta) in &part.deltas {
+            mix(&account.0.to_le_bytes());
+            mix(&delta.to_le_bytes());
+        }
+        if let Some(line) = &part.journal {
+            mix(line.as_bytes());
+        }
+        mix(b";");
+    }
+    hash
 }
 
 /// Splits a transaction into the work of each participant, by the directory's account ranges.

@@ -118,6 +118,11 @@ pub enum Note {
     Held {
         message: String,
     },
+    /// A participant with no record of a transaction got its COMMIT: it cannot have voted YES,
+    /// so it refuses to acknowledge (revision 2).
+    UnknownCommit {
+        txn: TxnId,
+    },
 }
 
 impl fmt::Display for Note {
@@ -139,6 +144,9 @@ impl fmt::Display for Note {
                 write!(f, "takes over as leader of term {term}: 2PC roles rebuilt from the committed log")
             }
             Note::Held { message } => write!(f, "holds {message} until its group's leadership is settled"),
+            Note::UnknownCommit { txn } => {
+                write!(f, "refuses COMMIT {txn}: no record of {txn} here, it never voted YES; no ACK")
+            }
         }
     }
 }
@@ -207,6 +215,10 @@ pub struct Bugs {
     pub ignore_locks: bool,
     /// The coordinator commits when the vote timeout fires instead of aborting.
     pub commit_on_vote_timeout: bool,
+    /// The coordinator answers the client when it decides, before the decision is durable: after
+    /// a crash it presumes abort and the client, told COMMIT, hears ABORT.
+    #[serde(skip_serializing_if = "is_false")]
+    pub reply_before_log: bool,
     /// Replicated mode: senders always use each group's configured leader and ignore hints
     /// (seed 002's bug to fix). Left out of the JSON while off, like the two below, so links made
     /// before these switches existed encode exactly as they did.
@@ -291,4 +303,43 @@ pub struct NodeConfig {
     pub timeouts: Timeouts,
     pub bugs: Bugs,
     pub recovery: Recovery,
+    pub revision: Revision,
+}
+
+/// The protocol revision a scenario runs. Fixes that change a run go behind a new revision, so a
+/// link or file made before keeps its exact run (it reads as revision 1) while new scenarios get
+/// the fix. The README lists what each revision changed.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Revision(pub u32);
+
+impl Revision {
+    /// The protocol of every link and file made before revisions existed.
+    pub const FIRST: Revision = Revision(1);
+    /// What new scenarios run.
+    pub const CURRENT: Revision = Revision(2);
+
+    /// Revision 2: a co-located coordinator runs seed 002's phase 0 on a single node too: its own
+    /// shard checks, locks and logs its part before PREPARE goes out, and a failed check sends
+    /// no PREPARE at all.
+    pub fn checks_locally_first(self) -> bool {
+        self.0 >= 2
+    }
+
+    /// Revision 2: a participant with no record of a transaction refuses to acknowledge its
+    /// COMMIT (it cannot have voted YES), instead of acknowledging what it never did.
+    pub fn refuses_unknown_commit(self) -> bool {
+        self.0 >= 2
+    }
+
+    /// Revision 2: a request id reused with another transfer is refused, not answered with the
+    /// first transfer's result.
+    pub fn refuses_reused_request(self) -> bool {
+        self.0 >= 2
+    }
+}
+
+impl Default for Revision {
+    fn default() -> Self {
+        Revision::FIRST
+    }
 }

@@ -23,7 +23,7 @@ pub mod route;
 pub use client::Client;
 pub use context::Context;
 pub use effect::{
-    Bugs, Directory, Effect, NodeConfig, Note, Recovery, Role, ShardEntry, Timeouts, Timer, TxnNumbering,
+    Bugs, Directory, Effect, NodeConfig, Note, Recovery, Revision, Role, ShardEntry, Timeouts, Timer, TxnNumbering,
 };
 pub use ids::{AccountId, Endpoint, MessageId, Millis, NodeId, ParseIdError, RequestId, ShardId, TxnId};
 pub use message::{Decision, Message, Record, Seq, Stamped, Transfer, TxnSpec, Work, Write, MESSAGE_KINDS};

@@ -83,6 +83,9 @@ pub enum Message {
     Request { request: RequestId, spec: TxnSpec },
     /// Coordinator to client: the outcome, with the reason for an abort.
     Reply { request: RequestId, txn: Option<TxnId>, decision: Decision, reason: Option<String> },
+    /// Coordinator to client: this request id already names another transfer; nothing ran
+    /// (revision 2). Not an outcome: the first transfer's outcome stands.
+    Refused { request: RequestId, reason: String },
     /// Coordinator to participant, phase 1: can you commit this work?
     Prepare { txn: TxnId, work: Work },
     /// Participant to coordinator: YES ("I can commit if asked") or NO with the reason.
@@ -109,6 +112,7 @@ impl Message {
         match self {
             Message::Request { .. } => "Request",
             Message::Reply { .. } => "Reply",
+            Message::Refused { .. } => "Refused",
             Message::Prepare { .. } => "Prepare",
             Message::Vote { yes: true, .. } => "VoteYes",
             Message::Vote { yes: false, .. } => "VoteNo",
@@ -125,7 +129,7 @@ impl Message {
     /// The transaction this message is about, when it names one.
     pub fn txn(&self) -> Option<TxnId> {
         match self {
-            Message::Request { .. } => None,
+            Message::Request { .. } | Message::Refused { .. } => None,
             Message::Reply { txn, .. } => *txn,
             Message::Prepare { txn, .. }
             | Message::Vote { txn, .. }
@@ -153,9 +157,10 @@ impl Message {
 }
 
 /// Every message kind a filter may name.
-pub const MESSAGE_KINDS: [&str; 23] = [
+pub const MESSAGE_KINDS: [&str; 24] = [
     "Request",
     "Reply",
+    "Refused",
     "Prepare",
     "VoteYes",
     "VoteNo",
@@ -183,6 +188,7 @@ impl fmt::Display for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Message::Request { request, spec } => write!(f, "Request {request} {spec}"),
+            Message::Refused { request, reason } => write!(f, "Refused {request} ({reason})"),
             Message::Reply { request, txn, decision, reason } => {
                 write!(f, "Reply {request}")?;
                 if let Some(txn) = txn {

@@ -266,6 +266,13 @@ impl Participant {
             // arrives instead of locking for a transaction that is already over.
             if decision == Decision::Abort {
                 self.finished.entry(txn).or_insert(Finished::AbortedBeforePrepare);
+            } else if context.config.revision.refuses_unknown_commit()
+                && self.finished.get(&txn) != Some(&Finished::Committed)
+            {
+                // No prepare record and no commit: this participant never voted YES, so a COMMIT
+                // is a coordinator's error. Acknowledging it would let the coordinator forget.
+                context.note(Note::UnknownCommit { txn });
+                return;
             }
             context.send(coordinator, Message::Ack { txn });
             return;

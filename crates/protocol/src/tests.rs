@@ -6,6 +6,10 @@ use std::sync::Arc;
 
 /// C1 = n1 (1001: 100) coordinates, C2 = n4 (3001: 50).
 fn config(id: u16, shard: u16, coordinator: bool) -> Arc<NodeConfig> {
+    config_of(id, shard, coordinator, Revision::CURRENT)
+}
+
+fn config_of(id: u16, shard: u16, coordinator: bool, revision: Revision) -> Arc<NodeConfig> {
     let directory = Directory {
         shards: vec![
             ShardEntry {
@@ -32,6 +36,7 @@ fn config(id: u16, shard: u16, coordinator: bool) -> Arc<NodeConfig> {
         timeouts: Timeouts::default(),
         bugs: Bugs::default(),
         recovery: Recovery::default(),
+        revision,
     })
 }
 
@@ -117,16 +122,21 @@ fn a_restarted_participant_rebuilds_locks_and_doubt_from_its_wal_and_asks() {
     assert!(sends(&out).is_empty());
 }
 
-#[test]
-fn the_coordinator_logs_before_it_sends_and_commits_only_on_all_yes() {
-    let mut node = fresh(config(1, 0, true));
-    let request = Message::Request {
-        request: RequestId(1),
+fn transfer_request(request: u32, amount: u64) -> Message {
+    Message::Request {
+        request: RequestId(request),
         spec: TxnSpec {
-            transfers: vec![Transfer { from: AccountId(1001), to: AccountId(3001), amount: 10 }],
+            transfers: vec![Transfer { from: AccountId(1001), to: AccountId(3001), amount }],
             journal: vec![],
         },
-    };
+    }
+}
+
+#[test]
+fn the_coordinator_logs_before_it_sends_and_commits_only_on_all_yes() {
+    // Revision 1: the co-located shard hears PREPARE like the others.
+    let mut node = fresh(config_of(1, 0, true, Revision::FIRST));
+    let request = transfer_request(1, 10);
     let mut out = Vec::new();
     node.on_message(5, Endpoint::Client, &request, &mut out);
     assert!(sends(&out).is_empty());
@@ -196,4 +206,89 @@ fn an_abort_that_overtakes_its_prepare_leaves_a_tombstone() {
     node.on_message(11, coordinator, &prepare(2, 3001, 10), &mut out);
     assert_eq!(sends(&out), ["n1 Vote t2 NO (t2 was already aborted by its coordinator)"]);
     assert!(persists(&out).is_empty() && node.participant().unwrap().bank().locks().is_empty());
+}
+
+#[test]
+fn revision_2_checks_locks_and_logs_the_coordinators_own_shard_before_prepare_goes_out() {
+    let mut node = fresh(config(1, 0, true));
+    let mut out = Vec::new();
+    node.on_message(5, Endpoint::Client, &transfer_request(1, 10), &mut out);
+    assert!(sends(&out).is_empty(), "nothing goes out before the records are durable");
+    let records = persists(&out);
+    let texts: Vec<String> = records.iter().map(|record| record.to_string()).collect();
+    assert_eq!(texts, ["Prepared(t1, n1, n4)", "PrepareVote(t1, 1001: 100->90)"]);
+    assert_eq!(node.participant().unwrap().bank().lock_holder(AccountId(1001)), Some(TxnId(1)));
+    out.clear();
+    node.on_persisted(7, &records[0], &mut out);
+    assert_eq!(sends(&out), ["n4 Prepare t1"], "PREPARE goes to the others only");
+    out.clear();
+    node.on_persisted(7, &records[1], &mut out);
+    assert_eq!(sends(&out), ["n1 Vote t1 YES"]);
+    node.on_message(7, Endpoint::Node(NodeId(1)), &Message::Vote { txn: TxnId(1), yes: true, reason: None }, &mut out);
+    node.on_message(9, Endpoint::Node(NodeId(4)), &Message::Vote { txn: TxnId(1), yes: true, reason: None }, &mut out);
+    assert_eq!(persists(&out)[0].to_string(), "Commit(t1)");
+}
+
+#[test]
+fn revision_2_a_failed_local_pre_check_sends_no_prepare_at_all() {
+    let mut node = fresh(config(1, 0, true));
+    let mut out = Vec::new();
+    node.on_message(5, Endpoint::Client, &transfer_request(1, 500), &mut out);
+    assert_eq!(sends(&out), ["client Reply r1 t1 aborted (pre-check at n1: insufficient funds in 1001: 100 < 500)"]);
+    assert!(persists(&out).is_empty(), "nobody else heard of it: nothing to log under presumed abort");
+    // Revision 1 asks everyone, its own shard votes NO.
+    let mut node = fresh(config_of(1, 0, true, Revision::FIRST));
+    let mut out = Vec::new();
+    node.on_message(5, Endpoint::Client, &transfer_request(1, 500), &mut out);
+    let prepared = persists(&out);
+    out.clear();
+    node.on_persisted(7, &prepared[0], &mut out);
+    assert_eq!(sends(&out), ["n1 Prepare t1", "n4 Prepare t1"]);
+}
+
+#[test]
+fn revision_2_a_participant_refuses_to_acknowledge_a_commit_it_never_prepared() {
+    let commit = Message::Decide { txn: TxnId(7), decision: Decision::Commit };
+    let mut node = fresh(config(4, 1, false));
+    let mut out = Vec::new();
+    node.on_message(10, Endpoint::Node(NodeId(1)), &commit, &mut out);
+    assert!(sends(&out).is_empty(), "no ACK for a COMMIT of an unknown transaction");
+    let refused = out.iter().any(|effect| matches!(effect, Effect::Note(Note::UnknownCommit { txn: TxnId(7) })));
+    assert!(refused, "the refusal is visible: {out:?}");
+    // An ABORT of an unknown transaction is still acknowledged (presumed abort), and revision 1
+    // acknowledged the COMMIT too.
+    let mut out = Vec::new();
+    node.on_message(10, Endpoint::Node(NodeId(1)), &Message::Decide { txn: TxnId(8), decision: Decision::Abort }, &mut out);
+    assert_eq!(sends(&out), ["n1 Ack t8"]);
+    let mut old = fresh(config_of(4, 1, false, Revision::FIRST));
+    let mut out = Vec::new();
+    old.on_message(10, Endpoint::Node(NodeId(1)), &commit, &mut out);
+    assert_eq!(sends(&out), ["n1 Ack t7"]);
+}
+
+#[test]
+fn revision_2_a_request_id_reused_for_another_transfer_is_refused() {
+    let mut node = fresh(config(1, 0, true));
+    let mut out = Vec::new();
+    node.on_message(5, Endpoint::Client, &transfer_request(1, 10), &mut out);
+    out.clear();
+    node.on_message(6, Endpoint::Client, &transfer_request(1, 20), &mut out);
+    assert_eq!(sends(&out), ["client Refused r1 (r1 already names another transfer; a request id names one transfer)"]);
+    assert!(persists(&out).is_empty());
+    out.clear();
+    node.on_message(6, Endpoint::Client, &transfer_request(1, 10), &mut out);
+    assert!(sends(&out).is_empty(), "a retry of the running request is not refused");
+    // After a restart the logged work still tells them apart.
+    let log = [Record::Prepared {
+        txn: TxnId(1),
+        request: RequestId(1),
+        participants: vec![NodeId(1), NodeId(4)],
+        work: node.coordinator().unwrap().txns()[&TxnId(1)].work.clone(),
+    }];
+    let mut out = Vec::new();
+    let mut restarted = Node::recover(config(1, 0, true), log.iter(), 50, &mut out);
+    out.clear();
+    restarted.on_message(60, Endpoint::Client, &transfer_request(1, 20), &mut out);
+    assert_eq!(sends(&out).len(), 1);
+    assert!(sends(&out)[0].starts_with("client Refused r1"), "{out:?}");
 }

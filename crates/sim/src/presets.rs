@@ -6,7 +6,7 @@ use crate::scenario::{
     CoordinatorPlacement, Disk, Engine, Network, RandomWorkload, Replication, RequestSpec, Scenario, ShardSpec,
     Topology, Workload, SCENARIO_VERSION,
 };
-use commitlab_protocol::{AccountId, Bugs, Endpoint, Millis, NodeId, ShardId, Timeouts, Transfer};
+use commitlab_protocol::{AccountId, Bugs, Endpoint, Millis, NodeId, Revision, ShardId, Timeouts, Transfer};
 
 pub struct Preset {
     pub name: &'static str,
@@ -522,6 +522,7 @@ fn one_transfer(coordinator: CoordinatorPlacement, faults: Vec<ScheduledFault>) 
     Scenario {
         version: SCENARIO_VERSION,
         name: String::new(),
+        protocol: Revision::CURRENT.0,
         seed: 1,
         topology: Topology { coordinator, shards: seed_002_shards() },
         workload: Workload { requests: vec![request(0, vec![transfer(1001, 3001, 10)])], random: None },

@@ -10,7 +10,7 @@ use commitlab_protocol::replica::EngineConfig;
 use commitlab_protocol::replica::ReplicaConfig;
 use commitlab_protocol::route::{Group, Groups, RouteConfig};
 use commitlab_protocol::{
-    AccountId, Bugs, Directory, Endpoint, Millis, NodeConfig, NodeId, Recovery, RequestId, ShardEntry, ShardId,
+    AccountId, Bugs, Directory, Endpoint, Millis, NodeConfig, NodeId, Recovery, RequestId, Revision, ShardEntry, ShardId,
     Timeouts, Transfer, TxnNumbering, TxnSpec, MESSAGE_KINDS,
 };
 use serde::{Deserialize, Serialize};
@@ -55,6 +55,11 @@ pub struct Scenario {
     pub version: u32,
     #[serde(default)]
     pub name: String,
+    /// The protocol revision the run follows (see `Revision`): 1 when absent, as in every link and
+    /// file made before revisions existed, so they replay their identical run; presets and new
+    /// scenarios run `Revision::CURRENT`.
+    #[serde(default = "first_protocol", skip_serializing_if = "is_first_protocol")]
+    pub protocol: u32,
     #[serde(default)]
     pub seed: u64,
     pub topology: Topology,
@@ -83,6 +88,14 @@ pub struct Scenario {
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {
     *value == T::default()
+}
+
+fn first_protocol() -> u32 {
+    Revision::FIRST.0
+}
+
+fn is_first_protocol(protocol: &u32) -> bool {
+    *protocol == Revision::FIRST.0
 }
 
 fn default_end_ms() -> Millis {
@@ -412,6 +425,7 @@ impl Scenario {
                     timeouts: self.timeouts,
                     bugs: self.bugs,
                     recovery: if self.replication.is_replicated() { Recovery::Resume } else { Recovery::PresumeAbort },
+                    revision: Revision(self.protocol),
                 });
                 let replica = self
                     .replication
@@ -504,6 +518,16 @@ impl Scenario {
             return Err(invalid(
                 "version",
                 format!("version {} is not supported: this build reads versions 1 to {SCENARIO_VERSION}", self.version),
+            ));
+        }
+        if self.protocol == 0 || self.protocol > Revision::CURRENT.0 {
+            return Err(invalid(
+                "protocol",
+                format!(
+                    "protocol revision {} is not known: this build runs revisions 1 to {}",
+                    self.protocol,
+                    Revision::CURRENT.0
+                ),
             ));
         }
         self.validate_topology()?;

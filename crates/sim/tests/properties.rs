@@ -150,6 +150,8 @@ fn scenario_strategy_in(settle: bool, mode: Mode) -> impl Strategy<Value = Scena
                 Scenario {
                     version: SCENARIO_VERSION,
                     name: "property".to_string(),
+                    // Both protocol revisions keep every invariant.
+                    protocol: 1 + (seed % 2) as u32,
                     seed,
                     topology: Topology {
                         coordinator: if dedicated {
