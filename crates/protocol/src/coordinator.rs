@@ -99,6 +99,8 @@ pub struct Coordinator {
     next_txn: u32,
     txns: BTreeMap<TxnId, CoordinatorTxn>,
     requests: BTreeMap<RequestId, RequestState>,
+    /// Transactions are named after their requests (a replicated group; see `new_txn`).
+    by_request: bool,
     /// What each request asked for (the fingerprint of its planned work), so a request id reused
     /// for another transfer is refused (revision 2). Rebuilt from `Prepared` records that log
     /// their work.
@@ -114,7 +116,14 @@ impl Coordinator {
         context: &mut Context,
     ) -> Coordinator {
         let mut coordinator =
-            Coordinator { numbering, next_txn: numbering.first, txns: BTreeMap::new(), requests: BTreeMap::new(), asked: BTreeMap::new() };
+            Coordinator {
+                numbering,
+                next_txn: numbering.first,
+                txns: BTreeMap::new(),
+                requests: BTreeMap::new(),
+                by_request: context.config.recovery == Recovery::Resume,
+                asked: BTreeMap::new(),
+            };
         for record in log {
             coordinator.replay(record);
         }
@@ -159,12 +168,18 @@ impl Coordinator {
                 );
             }
             Record::Decided { txn, decision, reason } => {
+                let done = RequestState::Done { txn: Some(*txn), decision: *decision, reason: reason.clone() };
                 if let Some(entry) = self.txns.get_mut(txn) {
                     entry.decision = Some(*decision);
                     entry.reason = reason.clone();
                     entry.phase = CoordinatorPhase::Resolving;
-                    let done = RequestState::Done { txn: Some(*txn), decision: *decision, reason: reason.clone() };
                     self.requests.insert(entry.request, done);
+                } else if self.by_request {
+                    // Under Multi-Paxos a slot can be chosen while an earlier one becomes a no-op:
+                    // a group may hold `Aborted(t)` without its `Prepared(t)` (the old leader logged
+                    // both, only the later reached a majority). The request is still answered: run
+                    // again, it would be decided a second time.
+                    self.requests.insert(RequestId(txn.0), done);
                 }
             }
             Record::Completed { txn } => {
@@ -225,10 +240,7 @@ impl Coordinator {
         let txn = self.new_txn(request, parallel);
         let locally_first = parallel || revision.checks_locally_first();
         if let Err(reason) = pre_check(&work, local.as_deref(), locally_first, context) {
-            if parallel {
-                return self.abort_before_prepare(request, txn, work, reason, context);
-            }
-            return self.refuse_at_pre_check(request, txn, reason, context);
+            return self.abort_before_prepare(request, txn, work, reason, context);
         }
         let participants: Vec<NodeId> = work.keys().copied().collect();
         // A replicated coordinator resumes a transaction from its log, so it logs the work; from
@@ -257,15 +269,6 @@ impl Coordinator {
         }
     }
 
-    /// A single node's failed pre-check (revision 2): nobody else has heard of the transaction and
-    /// nothing was logged, so the client hears ABORT at once and no PREPARE goes out.
-    fn refuse_at_pre_check(&mut self, request: RequestId, txn: TxnId, reason: String, context: &mut Context) {
-        context.note(Note::Phase { txn, role: Role::Coordinator, phase: Phase::RefusedAtPreCheck });
-        let reason = Some(reason);
-        let reply = Message::Reply { request, txn: Some(txn), decision: Decision::Abort, reason: reason.clone() };
-        context.send(Endpoint::Client, reply);
-        self.requests.insert(request, RequestState::Done { txn: Some(txn), decision: Decision::Abort, reason });
-    }
 
     /// Answers a request that cannot run: nothing was logged and nobody was asked.
     fn refuse(&mut self, request: RequestId, reason: String, context: &mut Context) {
@@ -275,7 +278,8 @@ impl Coordinator {
         self.requests.insert(request, RequestState::Done { txn: None, decision: Decision::Abort, reason });
     }
 
-    /// A failed pre-check in a replicated group: no PREPARE goes out, and the refusal is logged
+    /// A failed pre-check (in a replicated group, and from revision 2 on a single co-located
+    /// coordinator too): no PREPARE goes out, and the refusal is logged
     /// (`Prepared(t)` for the whole transaction, then `Aborted(t)`) before the client hears it, so a
     /// new leader answers a retry the same way instead of running it again. Were `Aborted(t)` lost
     /// with the leader, the new one would resume the whole transaction, which nobody has been told

@@ -24,8 +24,6 @@ pub enum Phase {
     ResendingDecision,
     /// A new leader of a coordinator group found the transaction collecting votes.
     Resuming,
-    /// The coordinator's own shard failed its pre-check: no PREPARE went out (seed 002's phase 0).
-    RefusedAtPreCheck,
     // The participant's.
     /// Locks taken; the prepare record is being written.
     Preparing,
@@ -43,7 +41,7 @@ pub enum Phase {
 }
 
 impl Phase {
-    pub const ALL: [Phase; 17] = [
+    pub const ALL: [Phase; 16] = [
         Phase::LoggingPrepared,
         Phase::CollectingVotes,
         Phase::LoggingDecision,
@@ -52,7 +50,6 @@ impl Phase {
         Phase::Completed,
         Phase::ResendingDecision,
         Phase::Resuming,
-        Phase::RefusedAtPreCheck,
         Phase::Preparing,
         Phase::InDoubt,
         Phase::InDoubtAfterRecovery,
@@ -73,7 +70,6 @@ impl Phase {
             Phase::Completed => "completed",
             Phase::ResendingDecision => "resending decision after recovery",
             Phase::Resuming => "resuming after a leader change",
-            Phase::RefusedAtPreCheck => "refused at its pre-check: no PREPARE sent",
             Phase::Preparing => "preparing",
             Phase::InDoubt => "prepared (in doubt)",
             Phase::InDoubtAfterRecovery => "in doubt after recovery",

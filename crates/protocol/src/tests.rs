@@ -234,8 +234,20 @@ fn revision_2_a_failed_local_pre_check_sends_no_prepare_at_all() {
     let mut node = fresh(config(1, 0, true));
     let mut out = Vec::new();
     node.on_message(5, Endpoint::Client, &transfer_request(1, 500), &mut out);
-    assert_eq!(sends(&out), ["client Reply r1 t1 aborted (pre-check at n1: insufficient funds in 1001: 100 < 500)"]);
-    assert!(persists(&out).is_empty(), "nobody else heard of it: nothing to log under presumed abort");
+    assert!(sends(&out).is_empty(), "no PREPARE, and the client hears the refusal once it is durable");
+    // The refusal is logged before the client hears it: a coordinator that crashed after answering
+    // would otherwise run a retry of the same request afresh and might commit it.
+    let records = persists(&out);
+    let texts: Vec<String> = records.iter().map(|record| record.to_string()).collect();
+    assert_eq!(texts, ["Prepared(t1, n1, n4)", "Aborted(t1)"]);
+    out.clear();
+    node.on_persisted(7, &records[0], &mut out);
+    assert!(sends(&out).is_empty(), "no PREPARE once Prepared(t1) is durable either");
+    node.on_persisted(7, &records[1], &mut out);
+    assert_eq!(
+        sends(&out),
+        ["client Reply r1 t1 aborted (pre-check at n1: insufficient funds in 1001: 100 < 500)", "n1 Abort t1", "n4 Abort t1"]
+    );
     // Revision 1 asks everyone, its own shard votes NO.
     let mut node = fresh(config_of(1, 0, true, Revision::FIRST));
     let mut out = Vec::new();

@@ -170,6 +170,13 @@ pub fn verdict_text(simulation: &Simulation) -> String {
             }
         }
     }
+    let progress = crate::progress::Progress::of(simulation);
+    let status = match &progress {
+        crate::progress::Progress::Stuck { .. } => "STUCK",
+        crate::progress::Progress::NotJudged { .. } => "-",
+        crate::progress::Progress::Ok { .. } => "ok",
+    };
+    let _ = writeln!(text, "liveness:\n  {status:<9} {:<22} {progress}", "progress");
     let in_doubt = simulation.in_doubt();
     if !in_doubt.is_empty() {
         let _ = writeln!(text, "in doubt (blocked):");

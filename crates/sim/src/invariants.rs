@@ -12,6 +12,14 @@
 //! - **exclusive-locks**: no two unresolved transactions change the same account on one shard.
 //! - **commit-needs-all-yes**: COMMIT is logged only after every participant voted YES.
 //! - **wal-before-yes**: a participant votes YES only once its prepare record is durable.
+//! - **commit-needs-decision**: a participant's commit becomes durable only after the coordinator's
+//!   COMMIT decision is durable.
+//! - **completed-needs-outcomes**: `Completed(t)` is logged only once every participant's outcome
+//!   is durable (for COMMIT: every participant committed; for ABORT: no prepare record is left
+//!   without its rollback).
+//! - **reply-matches-decision**: the client hears COMMIT only for a durable COMMIT decision, and
+//!   ABORT only for a transaction never logged COMMIT (presumed abort covers what was never logged).
+//! - **journal-matches-commit**: a journal line exists exactly when its transaction committed.
 //!
 //! In the replicated mode a group stands for a node here: its committed entries are its durable
 //! records, counted once per group, and the consensus properties are checked in `consensus.rs`.
@@ -31,6 +39,10 @@ pub enum Invariant {
     ExclusiveLocks,
     CommitNeedsAllYes,
     WalBeforeYes,
+    CommitNeedsDecision,
+    CompletedNeedsOutcomes,
+    ReplyMatchesDecision,
+    JournalMatchesCommit,
     ElectionSafety,
     LogMatching,
     LeaderCompleteness,
@@ -42,13 +54,17 @@ pub enum Invariant {
 
 impl Invariant {
     /// The invariants of atomic commit, checked in every mode.
-    pub const TWO_PHASE: [Invariant; 6] = [
+    pub const TWO_PHASE: [Invariant; 10] = [
         Invariant::Atomicity,
         Invariant::DecisionStability,
         Invariant::Conservation,
         Invariant::ExclusiveLocks,
         Invariant::CommitNeedsAllYes,
         Invariant::WalBeforeYes,
+        Invariant::CommitNeedsDecision,
+        Invariant::CompletedNeedsOutcomes,
+        Invariant::ReplyMatchesDecision,
+        Invariant::JournalMatchesCommit,
     ];
 
     /// The safety properties of consensus, checked in the replicated mode.
@@ -81,6 +97,10 @@ impl Invariant {
             Invariant::ExclusiveLocks => "exclusive-locks",
             Invariant::CommitNeedsAllYes => "commit-needs-all-yes",
             Invariant::WalBeforeYes => "wal-before-yes",
+            Invariant::CommitNeedsDecision => "commit-needs-decision",
+            Invariant::CompletedNeedsOutcomes => "completed-needs-outcomes",
+            Invariant::ReplyMatchesDecision => "reply-matches-decision",
+            Invariant::JournalMatchesCommit => "journal-matches-commit",
             Invariant::ElectionSafety => "election-safety",
             Invariant::LogMatching => "log-matching",
             Invariant::LeaderCompleteness => "leader-completeness",
@@ -102,6 +122,12 @@ impl Invariant {
             Invariant::ExclusiveLocks => "no two unresolved transactions change the same account",
             Invariant::CommitNeedsAllYes => "COMMIT is logged only after every participant voted YES",
             Invariant::WalBeforeYes => "a participant votes YES only after its prepare record is durable",
+            Invariant::CommitNeedsDecision => "a participant commits only after the coordinator's COMMIT is durable",
+            Invariant::CompletedNeedsOutcomes => "Completed is logged only once every participant's outcome is durable",
+            Invariant::ReplyMatchesDecision => {
+                "the client hears COMMIT only for a durable COMMIT, ABORT only for a transaction never committed"
+            }
+            Invariant::JournalMatchesCommit => "a journal line exists exactly when its transaction committed",
             Invariant::ElectionSafety => "at most one leader is elected in a term, in each group",
             Invariant::LogMatching => {
                 "two logs with an entry of the same index and term hold the same entries up to it"
@@ -158,6 +184,16 @@ pub struct Checker {
     money_conserved: bool,
     /// Lock conflicts already reported (node, account, earlier holder, later holder).
     lock_conflicts: BTreeSet<(NodeId, AccountId, TxnId, TxnId)>,
+    /// Durable participant outcomes, until their transaction completes.
+    durable_outcomes: BTreeMap<(NodeId, TxnId), Decision>,
+    /// What the client was told of each transaction, and by whom.
+    replied: BTreeMap<TxnId, (Decision, NodeId)>,
+    /// Durable prepare records that carry a journal line, until their outcome.
+    journal_prepared: BTreeSet<(NodeId, TxnId)>,
+    /// Committed with a journal line: the line must be in the node's journal.
+    journal_due: BTreeSet<(NodeId, TxnId)>,
+    /// Journal lines already reported.
+    journal_reported: BTreeSet<(NodeId, TxnId)>,
 }
 
 impl Checker {
@@ -172,6 +208,11 @@ impl Checker {
             replies: BTreeMap::new(),
             money_conserved: true,
             lock_conflicts: BTreeSet::new(),
+            durable_outcomes: BTreeMap::new(),
+            replied: BTreeMap::new(),
+            journal_prepared: BTreeSet::new(),
+            journal_due: BTreeSet::new(),
+            journal_reported: BTreeSet::new(),
         }
     }
 
@@ -186,10 +227,25 @@ impl Checker {
                 self.participants.insert(*txn, participants.clone());
             }
             Record::Decided { txn, decision, .. } => self.on_decision(node, *txn, *decision, violations),
-            Record::PrepareVote { txn, .. } => {
+            Record::PrepareVote { txn, journal, .. } => {
                 self.durable_prepares.insert((node, *txn));
+                if journal.is_some() {
+                    self.journal_prepared.insert((node, *txn));
+                }
             }
             Record::Outcome { txn, decision } => {
+                self.durable_outcomes.insert((node, *txn), *decision);
+                if self.journal_prepared.remove(&(node, *txn)) && *decision == Decision::Commit {
+                    self.journal_due.insert((node, *txn));
+                }
+                if *decision == Decision::Commit && !self.decisions.contains_key(txn) {
+                    violations.push(Violation {
+                        invariant: Invariant::CommitNeedsDecision,
+                        nodes: vec![node],
+                        txn: Some(*txn),
+                        detail: format!("{node} committed {txn} before any coordinator's COMMIT of {txn} was durable"),
+                    });
+                }
                 // The prepare record stays known: a YES vote sent again later (a retransmission, or a
                 // bounced vote a router forwards) still follows a durable prepare record.
                 if let Some((logged, coordinator)) = self.decisions.get(txn) {
@@ -214,7 +270,95 @@ impl Checker {
                     }
                 }
             }
-            Record::Completed { txn } => self.forget(*txn),
+            Record::Completed { txn } => {
+                self.check_completed(node, *txn, violations);
+                self.forget(*txn);
+            }
+        }
+    }
+
+    /// `Completed(t)` became durable at `coordinator`: every participant's outcome must be.
+    fn check_completed(&mut self, coordinator: NodeId, txn: TxnId, violations: &mut Vec<Violation>) {
+        let decision = self.decisions.get(&txn).map(|(decision, _)| *decision);
+        let participants = self.participants.get(&txn).cloned().unwrap_or_default();
+        let missing: Vec<NodeId> = participants
+            .iter()
+            .copied()
+            .filter(|participant| {
+                let outcome = self.durable_outcomes.get(&(*participant, txn)).copied();
+                match decision {
+                    // Every participant voted YES and must have committed.
+                    Some(Decision::Commit) => outcome != Some(Decision::Commit),
+                    // A participant that never prepared has nothing to roll back.
+                    _ => self.durable_prepares.contains(&(*participant, txn)) && outcome.is_none(),
+                }
+            })
+            .collect();
+        for participant in &participants {
+            self.durable_outcomes.remove(&(*participant, txn));
+        }
+        if missing.is_empty() {
+            return;
+        }
+        let names: Vec<String> = missing.iter().map(|node| node.to_string()).collect();
+        let mut nodes = vec![coordinator];
+        nodes.extend(missing);
+        violations.push(Violation {
+            invariant: Invariant::CompletedNeedsOutcomes,
+            nodes,
+            txn: Some(txn),
+            detail: format!("{coordinator} completed {txn} without a durable outcome at {}", names.join(", ")),
+        });
+    }
+
+    /// The client heard `decision` of `txn`: COMMIT needs a durable COMMIT, and ABORT must never
+    /// meet one (checked again when a decision becomes durable).
+    pub fn on_reply_of(&mut self, node: NodeId, txn: TxnId, decision: Decision, violations: &mut Vec<Violation>) {
+        let logged = self.decisions.get(&txn).map(|(decision, _)| *decision);
+        let broken = match decision {
+            Decision::Commit => logged != Some(Decision::Commit),
+            Decision::Abort => logged == Some(Decision::Commit),
+        };
+        if broken {
+            let logged = logged.map_or("nothing durable yet".to_string(), |logged| format!("{logged} logged"));
+            violations.push(Violation {
+                invariant: Invariant::ReplyMatchesDecision,
+                nodes: vec![node],
+                txn: Some(txn),
+                detail: format!("{node} told the client {} of {txn} with {logged}", outcome_word_client(decision)),
+            });
+        }
+        self.replied.entry(txn).or_insert((decision, node));
+    }
+
+    /// Journal lines at `node` (a single node, or a group's committed state) match the commits.
+    pub fn check_journal(&mut self, key: NodeId, node: &Node, violations: &mut Vec<Violation>) {
+        let Some(participant) = node.participant() else { return };
+        let journal = participant.bank().journal();
+        if journal.is_empty() && self.journal_due.is_empty() {
+            return;
+        }
+        for (txn, _) in journal {
+            if !self.is_committed(*txn) && self.journal_reported.insert((key, *txn)) {
+                violations.push(Violation {
+                    invariant: Invariant::JournalMatchesCommit,
+                    nodes: vec![key],
+                    txn: Some(*txn),
+                    detail: format!("{key} holds a journal line of {txn}, which has no durable COMMIT"),
+                });
+            }
+        }
+        let due: Vec<TxnId> = self.journal_due.range((key, TxnId(0))..=(key, TxnId(u32::MAX))).map(|(_, txn)| *txn).collect();
+        for txn in due {
+            self.journal_due.remove(&(key, txn));
+            if !journal.iter().any(|(line_txn, _)| *line_txn == txn) && self.journal_reported.insert((key, txn)) {
+                violations.push(Violation {
+                    invariant: Invariant::JournalMatchesCommit,
+                    nodes: vec![key],
+                    txn: Some(txn),
+                    detail: format!("{key} committed {txn} but its journal line is missing"),
+                });
+            }
         }
     }
 
@@ -231,6 +375,26 @@ impl Checker {
             return;
         }
         self.decisions.insert(txn, (decision, node));
+        if let (Some((told, coordinator)), Decision::Commit) = (self.replied.get(&txn), decision) {
+            if *told == Decision::Abort {
+                violations.push(Violation {
+                    invariant: Invariant::ReplyMatchesDecision,
+                    nodes: vec![*coordinator, node],
+                    txn: Some(txn),
+                    detail: format!("the client was told ABORTED of {txn}, then {node} logged COMMIT"),
+                });
+            }
+        }
+        if let (Some((told, coordinator)), Decision::Abort) = (self.replied.get(&txn), decision) {
+            if *told == Decision::Commit {
+                violations.push(Violation {
+                    invariant: Invariant::ReplyMatchesDecision,
+                    nodes: vec![*coordinator, node],
+                    txn: Some(txn),
+                    detail: format!("the client was told COMMITTED of {txn}, then {node} logged ABORT"),
+                });
+            }
+        }
         if let Some((outcome, participant)) = self.outcomes.get(&txn) {
             if *outcome != decision {
                 violations.push(against_decision(txn, *participant, *outcome, node, decision));
@@ -372,6 +536,13 @@ fn against_decision(
         nodes: vec![participant, coordinator],
         txn: Some(txn),
         detail: format!("{txn} {} at {participant} but {coordinator} logged {logged}", outcome_word(outcome)),
+    }
+}
+
+fn outcome_word_client(decision: Decision) -> &'static str {
+    match decision {
+        Decision::Commit => "COMMITTED",
+        Decision::Abort => "ABORTED",
     }
 }
 

@@ -121,8 +121,11 @@ impl InvariantHooks {
         let node = self.group_of(node);
         match message {
             Message::Vote { txn, yes: true, .. } => self.checker.on_yes_vote(node, *txn, &mut step.violations),
-            Message::Reply { request, decision, .. } => {
-                self.checker.on_reply(node, *request, *decision, &mut step.violations)
+            Message::Reply { request, txn, decision, .. } => {
+                self.checker.on_reply(node, *request, *decision, &mut step.violations);
+                if let Some(txn) = txn {
+                    self.checker.on_reply_of(node, *txn, *decision, &mut step.violations);
+                }
             }
             _ => {}
         }
@@ -139,6 +142,13 @@ impl InvariantHooks {
         if let Some(node) = touched {
             let slot = &slots[&node];
             self.checker.check_locks(slot.node(), &mut step.violations);
+            // A group's journal is its committed state's; a single node's is its own.
+            let group = self.group_of(node);
+            match self.consensus.as_ref().and_then(|consensus| consensus.committed().get(&group)) {
+                Some(committed) => self.checker.check_journal(group, committed, &mut step.violations),
+                None if slot.up => self.checker.check_journal(node, slot.node(), &mut step.violations),
+                None => {}
+            }
             if let (Some(consensus), Some(raft)) =
                 (&mut self.consensus, slot.machine.replica().and_then(|replica| replica.raft()))
             {
