@@ -44,7 +44,7 @@ pub struct FormDraft {
 }
 
 /// The teaching bugs the form offers, with what each breaks.
-pub const BUG_SWITCHES: [(&str, &str); 9] = [
+pub const BUG_SWITCHES: [(&str, &str); 10] = [
     ("vote_before_wal", "participants vote YES before the prepare record is durable"),
     ("decide_before_log", "the coordinator sends its decision before logging it"),
     ("ignore_locks", "participants prepare without taking locks"),
@@ -54,6 +54,7 @@ pub const BUG_SWITCHES: [(&str, &str); 9] = [
     ("commit_old_term_by_count", "Raft: a leader commits an older term's entry by counting replicas (figure 8)"),
     ("commit_before_quorum", "Multi-Paxos: the leader sends COMMIT before a majority accepted"),
     ("update_in_place", "Multi-Paxos: a decision changes the prepare's entry in place, without an ACCEPT round"),
+    ("reply_before_log", "the coordinator answers the client before its decision is durable"),
 ];
 
 /// The switch of `BUG_SWITCHES` at `index`.
@@ -68,6 +69,7 @@ fn bug_switch(bugs: &mut Bugs, index: usize) -> Option<&mut bool> {
         6 => Some(&mut bugs.commit_old_term_by_count),
         7 => Some(&mut bugs.commit_before_quorum),
         8 => Some(&mut bugs.update_in_place),
+        9 => Some(&mut bugs.reply_before_log),
         _ => None,
     }
 }

@@ -5,7 +5,9 @@
 
 use commitlab_protocol::paxos::{PaxosMessage, PaxosNote, PaxosRole};
 use commitlab_protocol::raft::{Payload, RaftMessage, RaftNote, RaftRole};
-use commitlab_protocol::{Decision, Endpoint, Message, MessageId, Millis, NodeId, Note, Phase, Record, Role, Timer, TxnId};
+use commitlab_protocol::{
+    Decision, Endpoint, Message, MessageId, Millis, NodeId, Note, Phase, Record, Role, Timer, TxnId,
+};
 use commitlab_sim::{Simulation, TraceEvent};
 use std::collections::BTreeMap;
 use std::rc::Rc;

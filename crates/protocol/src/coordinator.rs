@@ -115,15 +115,14 @@ impl Coordinator {
         log: impl Iterator<Item = &'a Record>,
         context: &mut Context,
     ) -> Coordinator {
-        let mut coordinator =
-            Coordinator {
-                numbering,
-                next_txn: numbering.first,
-                txns: BTreeMap::new(),
-                requests: BTreeMap::new(),
-                by_request: context.config.recovery == Recovery::Resume,
-                asked: BTreeMap::new(),
-            };
+        let mut coordinator = Coordinator {
+            numbering,
+            next_txn: numbering.first,
+            txns: BTreeMap::new(),
+            requests: BTreeMap::new(),
+            by_request: context.config.recovery == Recovery::Resume,
+            asked: BTreeMap::new(),
+        };
         for record in log {
             coordinator.replay(record);
         }
@@ -137,11 +136,7 @@ impl Coordinator {
                     coordinator.decide(txn, Decision::Abort, Some(reason.to_string()), context);
                 }
                 Some(decision) => {
-                    context.note(Note::Phase {
-                        txn,
-                        role: Role::Coordinator,
-                        phase: Phase::ResendingDecision,
-                    });
+                    context.note(Note::Phase { txn, role: Role::Coordinator, phase: Phase::ResendingDecision });
                     coordinator.send_decision(txn, decision, context);
                 }
             }
@@ -268,7 +263,6 @@ impl Coordinator {
             entry.prepared_locally = true;
         }
     }
-
 
     /// Answers a request that cannot run: nothing was logged and nobody was asked.
     fn refuse(&mut self, request: RequestId, reason: String, context: &mut Context) {
@@ -399,8 +393,7 @@ impl Coordinator {
         // In seed 002's parallel flow votes may come while `Prepared(t)` is still replicating, and
         // from revision 2 the co-located shard's may come before PREPARE went to the others.
         let early = entry.prepare_sent || entry.prepared_locally;
-        let collecting =
-            entry.phase == CoordinatorPhase::Voting || entry.phase == CoordinatorPhase::Logging && early;
+        let collecting = entry.phase == CoordinatorPhase::Voting || entry.phase == CoordinatorPhase::Logging && early;
         if !collecting || !entry.participants.contains(&from) {
             return;
         }

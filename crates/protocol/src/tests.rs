@@ -246,7 +246,11 @@ fn revision_2_a_failed_local_pre_check_sends_no_prepare_at_all() {
     node.on_persisted(7, &records[1], &mut out);
     assert_eq!(
         sends(&out),
-        ["client Reply r1 t1 aborted (pre-check at n1: insufficient funds in 1001: 100 < 500)", "n1 Abort t1", "n4 Abort t1"]
+        [
+            "client Reply r1 t1 aborted (pre-check at n1: insufficient funds in 1001: 100 < 500)",
+            "n1 Abort t1",
+            "n4 Abort t1"
+        ]
     );
     // Revision 1 asks everyone, its own shard votes NO.
     let mut node = fresh(config_of(1, 0, true, Revision::FIRST));
@@ -270,7 +274,12 @@ fn revision_2_a_participant_refuses_to_acknowledge_a_commit_it_never_prepared() 
     // An ABORT of an unknown transaction is still acknowledged (presumed abort), and revision 1
     // acknowledged the COMMIT too.
     let mut out = Vec::new();
-    node.on_message(10, Endpoint::Node(NodeId(1)), &Message::Decide { txn: TxnId(8), decision: Decision::Abort }, &mut out);
+    node.on_message(
+        10,
+        Endpoint::Node(NodeId(1)),
+        &Message::Decide { txn: TxnId(8), decision: Decision::Abort },
+        &mut out,
+    );
     assert_eq!(sends(&out), ["n1 Ack t8"]);
     let mut old = fresh(config_of(4, 1, false, Revision::FIRST));
     let mut out = Vec::new();

@@ -348,7 +348,8 @@ impl Checker {
                 });
             }
         }
-        let due: Vec<TxnId> = self.journal_due.range((key, TxnId(0))..=(key, TxnId(u32::MAX))).map(|(_, txn)| *txn).collect();
+        let due: Vec<TxnId> =
+            self.journal_due.range((key, TxnId(0))..=(key, TxnId(u32::MAX))).map(|(_, txn)| *txn).collect();
         for txn in due {
             self.journal_due.remove(&(key, txn));
             if !journal.iter().any(|(line_txn, _)| *line_txn == txn) && self.journal_reported.insert((key, txn)) {

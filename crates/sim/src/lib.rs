@@ -25,8 +25,8 @@ pub mod world;
 pub use fault::{Fault, MessageFilter, MessageTarget, ScheduledFault};
 pub use invariants::{Invariant, Violation};
 pub use link::{LinkError, PairError, Shared, SharedPair, View};
-pub use progress::{Progress, Stuck};
 pub use presets::{comparison, preset, Comparison, Preset, COMPARISONS, PRESETS};
+pub use progress::{Progress, Stuck};
 pub use rng::{Ratio, Rng};
 pub use scenario::{limits, CoordinatorPlacement, Engine, Replication, Scenario, ScenarioError, SCENARIO_VERSION};
 pub use simulation::{

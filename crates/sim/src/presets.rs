@@ -153,6 +153,84 @@ atomicity invariant catches the participants' outcome contradicting the logged d
         build: bug_commit_before_log,
     },
     Preset {
+        name: "participant-crash-before-prepare-durable",
+        title: "A participant crashes before its prepare record is durable",
+        summary: "PREPARE reaches C2 (n4), which locks 3001, changes it in place and hands its prepare record to a slow disk (10 ms a write). It crashes 4 ms later: the record was never durable, so with it go the lock, the change and any promise. No YES was sent, since a participant votes only once its record is durable, so the TM hears nothing, aborts at the vote timeout and keeps resending ABORT. The restarted n4 finds no trace of t1 in its WAL and simply acknowledges: not voting YES is the right to abort alone.",
+        build: participant_crash_before_prepare_durable,
+    },
+    Preset {
+        name: "participant-crash-before-outcome-durable",
+        title: "A participant crashes after COMMIT arrives, before its outcome is durable",
+        summary: "Every shard voted YES and the TM logged Commit(t1). COMMIT reaches C2 (n4), which starts writing Committed(t1) to a slow disk and crashes 3 ms later, before the record is durable and so before any ACK. The TM keeps resending COMMIT to the dead node. On restart n4 finds only its prepare record: it is in doubt again, holding 3001, and asks the TM, which answers COMMIT; n4 commits, acknowledges, and the TM completes. An ACK before the outcome record would have let the TM forget a transaction n4 could not finish.",
+        build: participant_crash_before_outcome_durable,
+    },
+    Preset {
+        name: "coordinator-crash-during-commit-broadcast",
+        title: "The coordinator crashes during the COMMIT broadcast (seed 003)",
+        summary: "Seed 003's hard case. Three databases voted YES and the TM logged Commit(t1), then crashed while sending COMMIT: only C1 (n1) got it (the other two messages were lost with the sender). n1 commits and releases 1001; n4 and n7 stay in doubt, holding their locks and asking a dead TM. Nobody can decide for them: n1 knows the outcome but participants do not talk to each other in 2PC. When the TM restarts at 900 ms it finds Commit(t1) in its log and resends it; n4 and n7 commit. The data is consistent throughout, but blocked.",
+        build: coordinator_crash_during_commit_broadcast,
+    },
+    Preset {
+        name: "coordinator-crash-before-commit-durable",
+        title: "The coordinator crashes before COMMIT is durable: a unanimous YES still aborts",
+        summary: "Both shards voted YES and the TM starts writing Commit(t1) to a slow disk, then crashes 4 ms later. The decision was never durable, so nobody was told: on restart the TM finds Prepared(t1) and no decision, presumes abort, logs Aborted(t1) and sends ABORT. Every participant said YES and the transaction still aborts, which is correct: until the decision record is durable, COMMIT has not happened. Meanwhile both shards sat in doubt for 350 ms holding their locks.",
+        build: coordinator_crash_before_commit_durable,
+    },
+    Preset {
+        name: "lost-ack",
+        title: "A lost ACK: the coordinator retries until confirmed (seed 004)",
+        summary: "C2's ACK for COMMIT is lost. The TM cannot tell a lost ACK from a lost COMMIT, so it keeps t1 and resends COMMIT after the resend timeout; C2, already committed, acknowledges again, and only then does the TM log Completed(t1) and forget. Seed 004: the coordinator retries until every participant has confirmed.",
+        build: lost_ack,
+    },
+    Preset {
+        name: "vulnerability-window",
+        title: "The vulnerability window: a blocked transaction's locks make another abort (seed 004)",
+        summary: "Seed 004's window made concrete. t1 (1001 -> 3001) is coordinated by C1 (n1), which crashes after PREPARE: C2 (n4) votes YES and is stuck in doubt holding the lock on 3001. At 120 ms an unrelated transfer t3 (5001 -> 3001, coordinated by C3) needs 3001: n4 must vote NO (\"3001 locked by t1\") and t3 aborts, though nothing is wrong with it. Blocking is not only slow: it turns other work away until n1 returns at 1200 ms and presumes abort.",
+        build: vulnerability_window,
+    },
+    Preset {
+        name: "third-participant-votes-no",
+        title: "A third participant votes NO after two voted YES (seed 004's P3)",
+        summary: "Seed 004's picture with P3 still deciding: the TM sends PREPARE to three shards; C1 and C2 vote YES at once and sit in doubt holding their locks, while the PREPARE to C3 is held up 40 ms. When it arrives C3 finds too little money in 5001 and votes NO. One NO outweighs any number of YES votes: the TM logs Aborted(t1) and the two YES voters roll back their changes.",
+        build: third_participant_votes_no,
+    },
+    Preset {
+        name: "partition-during-commit",
+        title: "A partition during the commit phase",
+        summary: "The TM logs Commit(t1) and a partition cuts C2 off just before COMMIT reaches it. C1 commits; C2 has voted YES and is in doubt, holding 3001, its queries lost like the TM's resends. Nothing is inconsistent, only stuck. When the partition heals at 400 ms the next resent COMMIT gets through, C2 commits and acknowledges, and the TM completes.",
+        build: partition_during_commit,
+    },
+    Preset {
+        name: "abort-overtakes-prepare",
+        title: "An ABORT that overtakes its PREPARE",
+        summary: "The PREPARE to C2 is held up 200 ms on the network. The TM's vote timeout fires first: it aborts and sends ABORT, which reaches C2 before the PREPARE does. C2 acknowledges the ABORT of a transaction it has never seen and remembers it; when the stale PREPARE finally arrives it votes NO instead of locking 3001 for a transaction that is already over.",
+        build: abort_overtakes_prepare,
+    },
+    Preset {
+        name: "late-duplicate-prepare",
+        title: "A late duplicate PREPARE",
+        summary: "The network duplicates the PREPARE to C2 and holds the copy back 200 ms. The original arrives, C2 votes YES and t1 commits. When the copy arrives C2 has already committed t1: it neither prepares again nor votes, because a transaction's vote is given once. Without that memory the stale copy would lock 3001 and apply the transfer a second time.",
+        build: late_duplicate_prepare,
+    },
+    Preset {
+        name: "bug-ignore-locks",
+        title: "Bug: prepare without checking or taking locks",
+        summary: "A teaching bug: participants skip the lock check. Two transfers into 3001 both prepare at C2, each over the other's uncommitted change, and both commit. The exclusive-locks invariant fires the moment the second prepares: with undo images taken over each other's changes an abort would restore the wrong balance.",
+        build: bug_ignore_locks,
+    },
+    Preset {
+        name: "bug-commit-on-vote-timeout",
+        title: "Bug: commit when the vote timeout fires",
+        summary: "A teaching bug: the TM treats a missing vote as YES. C2 crashes before PREPARE arrives, the vote timeout fires and the TM logs COMMIT: commit-needs-all-yes and conservation fire, since C1 moved money C2 never received. When C2 restarts it has no record of t1 and refuses to acknowledge its COMMIT (protocol revision 2), so the TM resends forever and the progress check reports t1 stuck.",
+        build: bug_commit_on_vote_timeout,
+    },
+    Preset {
+        name: "bug-reply-before-log",
+        title: "Bug: tell the client before the decision is durable",
+        summary: "A teaching bug: the TM answers the client COMMIT as soon as every vote is in, while Commit(t1) is still being written to a slow disk, and crashes before it is durable. On restart its log holds no decision, so it presumes abort and rolls everything back; the client, told COMMIT, now hears ABORT. reply-matches-decision fires at the first reply and decision-stability when the second contradicts it.",
+        build: bug_reply_before_log,
+    },
+    Preset {
         name: "raft-seed-002",
         title: "Seed 002's picture over Raft: 1001 -> 3001 in three 3-node groups",
         summary: "Seed 002's whole picture: three clusters of three replicas, C1 = n1-n3, C2 = n4-n6, C3 = n7-n9. The first \
@@ -960,3 +1038,107 @@ const PAXOS_BEFORE_C2_PREPARE_MS: Millis = 116;
 const PAXOS_AFTER_C2_COMMIT_MS: Millis = 140;
 const PAXOS_BEFORE_C2_REWRITE_MS: Millis = 150;
 const PAXOS_AFTER_C2_ACK_MS: Millis = 157;
+
+// The failure modes seeds 003 and 004 describe, one preset each.
+
+/// A dedicated TM's transfer with slow disks (10 ms a write), so the windows between a message
+/// and its durable record are wide enough to crash in.
+fn slow_disk(faults: Vec<ScheduledFault>) -> Scenario {
+    let mut scenario = one_transfer(CoordinatorPlacement::Dedicated, faults);
+    scenario.disk.write_ms = 10;
+    scenario
+}
+
+fn participant_crash_before_prepare_durable() -> Scenario {
+    // PREPARE reaches n4 at 29 ms; its prepare record would be durable at 39 ms.
+    let faults = vec![at(33, Fault::Crash(NodeId(4))), at(400, Fault::Restart(NodeId(4)))];
+    named("participant-crash-before-prepare-durable", slow_disk(faults))
+}
+
+fn participant_crash_before_outcome_durable() -> Scenario {
+    // COMMIT reaches n4 at 77 ms; its Committed record would be durable at 87 ms.
+    let faults = vec![at(80, Fault::Crash(NodeId(4))), at(400, Fault::Restart(NodeId(4)))];
+    named("participant-crash-before-outcome-durable", slow_disk(faults))
+}
+
+fn coordinator_crash_during_commit_broadcast() -> Scenario {
+    let mut scenario = three_participants();
+    scenario.topology.shards = vec![accounts(&[(1001, 500)]), accounts(&[(3001, 200)]), accounts(&[(5001, 0)])];
+    scenario.faults = vec![
+        at(0, Fault::Drop(next("Commit", Some(TM), Some(4)))),
+        at(0, Fault::Drop(next("Commit", Some(TM), Some(7)))),
+        at(45, Fault::Crash(NodeId(TM))),
+        at(900, Fault::Restart(NodeId(TM))),
+    ];
+    named("coordinator-crash-during-commit-broadcast", scenario)
+}
+
+fn coordinator_crash_before_commit_durable() -> Scenario {
+    // Every YES is in at 59 ms; Commit(t1) would be durable at 69 ms.
+    let faults = vec![at(63, Fault::Crash(NodeId(TM))), at(400, Fault::Restart(NodeId(TM)))];
+    named("coordinator-crash-before-commit-durable", slow_disk(faults))
+}
+
+fn lost_ack() -> Scenario {
+    let faults = vec![at(0, Fault::Drop(next("Ack", Some(4), Some(TM))))];
+    named("lost-ack", one_transfer(CoordinatorPlacement::Dedicated, faults))
+}
+
+fn vulnerability_window() -> Scenario {
+    // t1 (1001 -> 3001) is coordinated by C1, which crashes with C2 in doubt holding 3001; t2
+    // (5001 -> 3001), coordinated by C3, needs the lock and is refused.
+    let mut scenario = one_transfer(CoordinatorPlacement::Colocated, vec![]);
+    scenario.workload.requests =
+        vec![request(0, vec![transfer(1001, 3001, 10)]), request(120, vec![transfer(5001, 3001, 5)])];
+    scenario.faults = vec![at(30, Fault::Crash(NodeId(1))), at(1_200, Fault::Restart(NodeId(1)))];
+    named("vulnerability-window", scenario)
+}
+
+fn third_participant_votes_no() -> Scenario {
+    let mut scenario = one_transfer(CoordinatorPlacement::Dedicated, vec![]);
+    scenario.workload.requests = vec![request(0, vec![transfer(1001, 3001, 10), transfer(5001, 3001, 500)])];
+    scenario.faults = vec![at(0, Fault::Delay { message: next("Prepare", Some(TM), Some(7)), by_ms: 40 })];
+    named("third-participant-votes-no", scenario)
+}
+
+fn partition_during_commit() -> Scenario {
+    let groups = vec![
+        vec![Endpoint::Node(NodeId(TM)), Endpoint::Node(NodeId(1)), Endpoint::Client],
+        vec![Endpoint::Node(NodeId(4))],
+    ];
+    let faults = vec![at(44, Fault::Partition(groups)), at(400, Fault::Heal)];
+    named("partition-during-commit", one_transfer(CoordinatorPlacement::Dedicated, faults))
+}
+
+fn abort_overtakes_prepare() -> Scenario {
+    let faults = vec![at(0, Fault::Delay { message: next("Prepare", Some(TM), Some(4)), by_ms: 200 })];
+    named("abort-overtakes-prepare", one_transfer(CoordinatorPlacement::Dedicated, faults))
+}
+
+fn late_duplicate_prepare() -> Scenario {
+    // m4 is the copy of the PREPARE to n4 (m3); the network holds it back until t1 is over.
+    let faults = vec![
+        at(0, Fault::Duplicate(next("Prepare", Some(TM), Some(4)))),
+        at(16, Fault::Delay { message: MessageTarget::Id(commitlab_protocol::MessageId(4)), by_ms: 200 }),
+    ];
+    named("late-duplicate-prepare", one_transfer(CoordinatorPlacement::Dedicated, faults))
+}
+
+fn bug_ignore_locks() -> Scenario {
+    let mut scenario = lock_conflict();
+    scenario.bugs.ignore_locks = true;
+    named("bug-ignore-locks", scenario)
+}
+
+fn bug_commit_on_vote_timeout() -> Scenario {
+    let mut scenario = participant_crash_before_vote();
+    scenario.bugs.commit_on_vote_timeout = true;
+    named("bug-commit-on-vote-timeout", scenario)
+}
+
+fn bug_reply_before_log() -> Scenario {
+    // The TM answers at 59 ms, when every YES is in, and crashes before Commit(t1) is durable (69 ms).
+    let mut scenario = slow_disk(vec![at(63, Fault::Crash(NodeId(TM))), at(400, Fault::Restart(NodeId(TM)))]);
+    scenario.bugs.reply_before_log = true;
+    named("bug-reply-before-log", scenario)
+}

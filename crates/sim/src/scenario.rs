@@ -10,8 +10,8 @@ use commitlab_protocol::replica::EngineConfig;
 use commitlab_protocol::replica::ReplicaConfig;
 use commitlab_protocol::route::{Group, Groups, RouteConfig};
 use commitlab_protocol::{
-    AccountId, Bugs, Directory, Endpoint, Millis, NodeConfig, NodeId, Recovery, RequestId, Revision, ShardEntry, ShardId,
-    Timeouts, Transfer, TxnNumbering, TxnSpec, MESSAGE_KINDS,
+    AccountId, Bugs, Directory, Endpoint, Millis, NodeConfig, NodeId, Recovery, RequestId, Revision, ShardEntry,
+    ShardId, Timeouts, Transfer, TxnNumbering, TxnSpec, MESSAGE_KINDS,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};

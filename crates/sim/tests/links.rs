@@ -89,12 +89,8 @@ fn released_links() -> Vec<PathBuf> {
 fn whole_run_hash(scenario: Scenario) -> String {
     let mut simulation = Simulation::new(scenario).expect("a released link holds a valid scenario");
     simulation.run_to_end();
-    let events: Vec<TraceEntry> = simulation
-        .trace()
-        .iter()
-        .filter(|entry| !matches!(entry.event, TraceEvent::Violation(_)))
-        .cloned()
-        .collect();
+    let events: Vec<TraceEntry> =
+        simulation.trace().iter().filter(|entry| !matches!(entry.event, TraceEvent::Violation(_))).cloned().collect();
     format!("{:016x} {} steps\n", trace_hash(&events), simulation.total_steps())
 }
 

@@ -137,7 +137,19 @@ fn correct_presets_keep_every_invariant_and_bug_presets_break_theirs() {
         vote_before_wal.contains(&"wal-before-yes") && vote_before_wal.contains(&"conservation"),
         "{vote_before_wal:?}"
     );
-    assert!(violated(&run_preset("bug-commit-before-log")).contains(&"atomicity"));
+    let commit_before_log = violated(&run_preset("bug-commit-before-log"));
+    assert!(
+        commit_before_log.contains(&"atomicity") && commit_before_log.contains(&"commit-needs-decision"),
+        "{commit_before_log:?}"
+    );
+    assert_eq!(violated(&run_preset("bug-ignore-locks")), ["exclusive-locks"]);
+    let commit_on_timeout = violated(&run_preset("bug-commit-on-vote-timeout"));
+    assert!(commit_on_timeout.contains(&"commit-needs-all-yes"), "{commit_on_timeout:?}");
+    let reply_before_log = violated(&run_preset("bug-reply-before-log"));
+    assert!(
+        reply_before_log.contains(&"reply-matches-decision") && reply_before_log.contains(&"decision-stability"),
+        "{reply_before_log:?}"
+    );
     let figure_8 = violated(&run_preset("raft-bug-commit-old-term-by-count"));
     assert!(figure_8.contains(&"leader-completeness") && figure_8.contains(&"state-machine-safety"), "{figure_8:?}");
     let vote_without_log_check = violated(&run_preset("raft-bug-vote-without-log-check"));
@@ -317,4 +329,84 @@ fn every_comparison_pairs_two_valid_runs_and_bug_pairs_differ_in_their_verdicts(
         }
     }
     assert!(commitlab_sim::comparison(commitlab_sim::presets::DEFAULT_COMPARISON).is_some());
+}
+
+fn whole_run(name: &str) -> Simulation {
+    let mut simulation = run_preset(name);
+    simulation.seek_step(simulation.total_steps());
+    simulation
+}
+
+fn whole_trace(simulation: &Simulation) -> String {
+    trace_text(simulation.trace())
+}
+
+#[test]
+fn progress_is_judged_apart_from_safety_once_faults_stop() {
+    use commitlab_sim::Progress;
+    for name in ["happy-path", "busy", "coordinator-crash-after-prepare", "lost-ack", "partition-during-commit"] {
+        assert!(matches!(Progress::of(&whole_run(name)), Progress::Ok { waiting: 0, .. }), "{name}");
+    }
+    // A refused COMMIT is resent forever: the run is safe by its own checks but stuck.
+    let progress = Progress::of(&whole_run("bug-commit-on-vote-timeout"));
+    let Progress::Stuck { stuck, .. } = &progress else { panic!("{progress}") };
+    assert_eq!(stuck[0].txn, Some(commitlab_protocol::TxnId(1)));
+    assert!(stuck[0].waited_ms > 1_000, "{progress}");
+    // While the coordinator is down, nothing is asked of liveness.
+    let mut blocked = run_preset("coordinator-crash-after-prepare");
+    blocked.seek_time(800);
+    assert!(matches!(Progress::of(&blocked), Progress::NotJudged { .. }));
+}
+
+#[test]
+fn the_failure_modes_of_seeds_003_and_004_happen_as_described() {
+    let crash_before_record = whole_trace(&whole_run("participant-crash-before-prepare-durable"));
+    assert!(
+        crash_before_record.contains("CRASH n4 (unwritten WAL records lost: PrepareVote(t1"),
+        "{crash_before_record}"
+    );
+    assert!(!crash_before_record.contains("n4 -> n10 Vote t1 YES"), "no YES without a durable record");
+    let crash_before_outcome = whole_trace(&whole_run("participant-crash-before-outcome-durable"));
+    assert!(crash_before_outcome.contains("CRASH n4 (unwritten WAL records lost: Committed(t1))"));
+    assert!(crash_before_outcome.contains("n4 t1 participant in doubt after recovery"));
+    assert_eq!(balance(&whole_run("participant-crash-before-outcome-durable"), 3001), 60);
+    // Seed 003: only n1 learned the outcome before the TM crashed; the others block until it returns.
+    let mut broadcast = run_preset("coordinator-crash-during-commit-broadcast");
+    broadcast.seek_time(800);
+    let blocked: Vec<u16> = broadcast.in_doubt().iter().map(|row| row.node.0).collect();
+    assert_eq!(blocked, [4, 7]);
+    // A unanimous YES still aborts when COMMIT never became durable.
+    let unanimous = whole_run("coordinator-crash-before-commit-durable");
+    assert_eq!(client_outcome(&unanimous), Some(commitlab_protocol::Decision::Abort));
+    assert!(whole_trace(&unanimous).contains("CRASH n10 (unwritten WAL records lost: Commit(t1))"));
+    // The lost ACK is answered by a resend, then completion.
+    let lost_ack = whole_trace(&whole_run("lost-ack"));
+    let resend = lost_ack.find("n10 timer resend-decision t1").expect("a resend");
+    assert!(lost_ack[resend..].contains("n10 WAL Completed(t1)"));
+    // Seed 004's vulnerability window: a blocked transaction's lock makes another vote NO.
+    let window = whole_trace(&whole_run("vulnerability-window"));
+    assert!(window.contains("Vote t3 NO (3001 locked by t1)"), "{window}");
+    let third = whole_trace(&whole_run("third-participant-votes-no"));
+    let yes = third.rfind("Vote t1 YES").expect("two YES");
+    assert!(third.find("Vote t1 NO").expect("a NO") > yes, "the NO comes after both YES votes");
+    let overtaken = whole_trace(&whole_run("abort-overtakes-prepare"));
+    assert!(overtaken.contains("Vote t1 NO (t1 was already aborted by its coordinator)"));
+    let late = whole_run("late-duplicate-prepare");
+    assert_eq!(balance(&late, 3001), 60, "the late copy does not apply the transfer again");
+}
+
+#[test]
+fn a_journal_line_without_a_durable_commit_is_caught() {
+    // Seed 004's log database under the decide-before-log bug: the TM crashes before its COMMIT is
+    // durable, the log database has already written its line, and the TM presumes abort.
+    let mut scenario = (commitlab_sim::preset("three-participants").expect("exists").build)();
+    scenario.bugs.decide_before_log = true;
+    scenario.faults = vec![commitlab_sim::ScheduledFault {
+        at_ms: 37,
+        fault: commitlab_sim::Fault::Crash(commitlab_protocol::NodeId(10)),
+    }];
+    let mut simulation = Simulation::new(scenario).expect("valid");
+    simulation.run_to_end();
+    simulation.seek_step(simulation.total_steps());
+    assert!(violated(&simulation).contains(&"journal-matches-commit"), "{}", whole_trace(&simulation));
 }

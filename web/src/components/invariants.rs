@@ -1,5 +1,6 @@
 //! The invariants at the cursor, each holding or violated; a violation jumps to its event and
-//! highlights the nodes and the transaction's messages. Below, who is blocked in doubt.
+//! highlights the nodes and the transaction's messages. Below, the progress verdict (liveness,
+//! apart from safety) and who is blocked in doubt.
 
 use crate::model::Action;
 use crate::state::Props;
@@ -27,6 +28,12 @@ pub fn Invariants(props: &Props) -> Html {
         })
         .collect();
     let in_doubt = playground.simulation.in_doubt();
+    let progress = commitlab_sim::Progress::of(&playground.simulation);
+    let (progress_class, progress_mark) = match &progress {
+        commitlab_sim::Progress::Stuck { .. } => ("stuck", "✗"),
+        commitlab_sim::Progress::NotJudged { .. } => ("not-judged", "–"),
+        commitlab_sim::Progress::Ok { .. } => ("ok", "✓"),
+    };
     html! {
         <section class="panel invariants-panel" aria-label="Invariants">
             <h2>{ "Invariants" }</h2>
@@ -59,6 +66,12 @@ pub fn Invariants(props: &Props) -> Html {
                     }
                 }) }
             </ul>
+            <h2>{ "Progress" }</h2>
+            <p id="progress" class={progress_class}
+                title="liveness, apart from safety: with every node up and connected, every transaction must resolve">
+                <span class="verdict" aria-label={progress_class}>{ progress_mark }</span>
+                { progress.to_string() }
+            </p>
             <h2>{ "Blocked in doubt" }</h2>
             if in_doubt.is_empty() {
                 <p class="none">{ "nobody is in doubt" }</p>
