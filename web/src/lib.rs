@@ -3,6 +3,7 @@
 //!
 //! - `model`: the state and every action, free of Yew (`Playground`, `Action`);
 //! - `run_index`: what the views draw, derived from the trace; `lanes`: the diagram's lanes;
+//!   `text_layout`: where the diagram's texts go so that none covers another;
 //! - `form`: the scenario editor's form;
 //! - `state`: the `Reducible` wrapper; `app` and `components`: the views, one per file;
 //! - `compare`: two runs side by side on one clock.
@@ -17,6 +18,7 @@ pub mod lanes;
 pub mod model;
 pub mod run_index;
 pub mod state;
+pub mod text_layout;
 
 pub use app::App;
 

@@ -14,14 +14,15 @@ pub struct RoundProps {
     pub y2: f64,
     /// `Some(true)` once committed, `Some(false)` if abandoned (crash, step-down), `None` while open.
     pub ended: Option<bool>,
-    pub labelled: bool,
+    /// The label's baseline, placed clear of the diagram's other texts; `None` unlabelled.
+    pub label_y: Option<f64>,
     /// On the rightmost lane: the label goes on the box's left.
     pub right_edge: bool,
 }
 
 #[component]
 pub fn RoundView(props: &RoundProps) -> Html {
-    let RoundProps { round, x, y1, y2, ended, labelled, right_edge } = props;
+    let RoundProps { round, x, y1, y2, ended, label_y, right_edge } = props;
     let (x, top) = (*x, *y1);
     let height = (y2 - y1).max(2.0);
     let state = match ended {
@@ -56,23 +57,28 @@ pub fn RoundView(props: &RoundProps) -> Html {
             }
         ),
     };
-    let label = match &round.ballot {
-        None => format!("{entry} {}@{}", round.index, round.term),
-        Some(_) => entry.to_string(),
-    };
     html! {
         <g class={classes!("round", state)} data-node={round.leader.to_string()} data-index={round.index.to_string()}>
             <title>{ title }</title>
             <rect class="outer" x={(x - 7.0).to_string()} y={top.to_string()} width="14" height={height.to_string()} rx="1" />
             <rect class="inner" x={(x - 4.5).to_string()} y={(top + 2.5).to_string()} width="9"
                 height={(height - 5.0).max(0.5).to_string()} />
-            if *labelled {
+            if let Some(label_y) = label_y {
                 // Beside the box, on its left where the right would run past the diagram's edge.
-                <text class="round-label" x={(if *right_edge { x - 10.0 } else { x + 10.0 }).to_string()} y={(top + 9.0).to_string()}
+                <text class="round-label" x={(if *right_edge { x - 10.0 } else { x + 10.0 }).to_string()} y={label_y.to_string()}
                     text-anchor={if *right_edge { "end" } else { "start" }}>
-                    { label }
+                    { round_label(round) }
                 </text>
             }
         </g>
+    }
+}
+
+/// A round's label: its entry and `index@term` (under Multi-Paxos seed 002's `seq 100 P` alone).
+pub fn round_label(round: &Round) -> String {
+    let entry = if round.entry.is_empty() { "entry" } else { round.entry.as_str() };
+    match &round.ballot {
+        None => format!("{entry} {}@{}", round.index, round.term),
+        Some(_) => entry.to_string(),
     }
 }

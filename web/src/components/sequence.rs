@@ -12,11 +12,12 @@
 //! smooth: the window follows the cursor during play.
 
 use crate::components::crown::crown;
-use crate::components::round::{RoundProps, RoundView};
+use crate::components::round::{round_label, RoundProps, RoundView};
 use crate::lanes::{Lane, Lanes};
 use crate::model::{Action, Playground};
-use crate::run_index::{Ending, Mark, MarkKind, MessageView};
+use crate::run_index::{Ending, Mark, MarkKind, MessageView, PhaseBand};
 use crate::state::{Props, State};
+use crate::text_layout::{Anchor, Placer, TextBox, TextSizes};
 use commitlab_protocol::paxos::PaxosRole;
 use commitlab_protocol::raft::RaftRole;
 use commitlab_protocol::{Endpoint, Millis, NodeId};
@@ -42,6 +43,11 @@ const LABELLED_ROUNDS_MAX: usize = 40;
 const NARROW_LANES: usize = 8;
 /// The width of one character of an arrow's label (10-pixel monospace), to keep labels inside.
 const LABEL_CHAR_WIDTH: f64 = 6.1;
+/// The distance between loops sent from one lane in the same millisecond: their labels, one
+/// line each, must not touch.
+const LOOP_PITCH: f64 = 14.0;
+/// How far an arrow's label may move off its arrow, up or down, when every place on it is taken.
+const ARROW_LABEL_LINE: f64 = 13.0;
 
 /// Maps virtual time and lanes to diagram coordinates. Content is drawn at absolute time
 /// coordinates (`y`) inside a group that is shifted to the window, so while the cursor moves only
@@ -126,6 +132,21 @@ pub fn SequenceDiagram(props: &Props) -> Html {
     let labelled = messages.len() <= LABELLED_ARROWS_MAX;
     let narrow = geometry.narrow();
     let detailed = messages.len() <= DETAILED_ARROWS_MAX;
+    let arrows = stacked(&messages, &geometry.lanes)
+        .map(|(message, stack)| {
+            let labelled = labelled && detailed && !(narrow && message.routine);
+            plan_arrow(&playground, &geometry, message, stack, labelled)
+        })
+        .collect();
+    let mut scene = Scene {
+        arrows,
+        marks: visible_marks(&playground, &geometry),
+        rounds: round_plans(&playground, &geometry),
+        bands: band_plans(&playground, &geometry),
+        ticks: tick_plans(&geometry),
+    };
+    let labels = place_texts(&playground, &geometry, detailed, &mut scene);
+    let Scene { arrows, marks, rounds, bands, ticks } = scene;
     html! {
         <figure class="sequence-figure">
             <svg id="sequence" viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="img"
@@ -137,19 +158,18 @@ pub fn SequenceDiagram(props: &Props) -> Html {
                 </defs>
                 { lane_lines(&playground, &geometry) }
                 <g class="content" transform={geometry.content_transform()}>
-                    { bands(&playground, &geometry) }
+                    { bands_view(&bands) }
                     { downtimes(&playground, &geometry) }
-                    { rounds(&playground, &geometry) }
-                    { time_axis(&geometry) }
+                    { rounds_view(rounds) }
+                    { time_axis(&ticks) }
                     // In a group of their own: a keyed list beside other children would be
                     // diffed by position, and every arrow would be drawn anew at every frame.
                     <g class="arrows">
-                        { for stacked(&messages, &geometry.lanes).map(|(message, stack)| {
-                            let labelled = labelled && !(narrow && message.routine);
-                            arrow(&playground, &geometry, message, stack, labelled, detailed, &dispatcher)
+                        { for arrows.into_iter().zip(labels).map(|(plan, label)| {
+                            arrow(&playground, plan, label, detailed, &dispatcher)
                         }) }
                     </g>
-                    { marks(&playground, &geometry) }
+                    { marks_view(&marks) }
                 </g>
                 { cursor_line(&playground, &geometry) }
                 { lane_headers(&playground, &geometry, props) }
@@ -167,7 +187,131 @@ pub fn SequenceDiagram(props: &Props) -> Html {
     }
 }
 
-fn bands(playground: &Playground, geometry: &Geometry) -> Html {
+/// Everything drawn in the content frame whose texts are laid out together.
+struct Scene<'a> {
+    arrows: Vec<ArrowPlan>,
+    marks: Vec<(usize, &'a Rc<Mark>, f64, f64)>,
+    rounds: Vec<(usize, RoundProps)>,
+    bands: Vec<BandPlan<'a>>,
+    ticks: Vec<TickPlan>,
+}
+
+/// The font sizes of the diagram's texts: `style.css` enlarges them in narrow frames.
+fn text_sizes() -> TextSizes {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let narrow = web_sys::window()
+            .and_then(|window| window.match_media("(max-width: 760px)").ok().flatten())
+            .is_some_and(|query| query.matches());
+        if narrow {
+            return TextSizes::NARROW;
+        }
+    }
+    TextSizes::WIDE
+}
+
+/// Decides where every movable text goes so that none covers another (see `text_layout`): what
+/// cannot move first, then round labels, arrow labels, band labels and last the time ticks.
+/// Answers each arrow's label place; the others are written into the scene.
+fn place_texts(
+    playground: &Playground,
+    geometry: &Geometry,
+    detailed: bool,
+    scene: &mut Scene,
+) -> Vec<Option<LabelAt>> {
+    let sizes = text_sizes();
+    let mut placer = Placer::default();
+    let cursor_ms = playground.display_ms;
+    placer.reserve(TextBox::of(
+        &cursor_text(cursor_ms),
+        WIDTH - 4.0,
+        geometry.y(cursor_ms) - 4.0,
+        sizes.cursor,
+        Anchor::End,
+    ));
+    for plan in scene.arrows.iter().filter(|plan| detailed && plan.end == ArrowEnd::Dropped) {
+        placer.reserve(TextBox::symbol(plan.x2, plan.y2 + 4.0, sizes.cross));
+    }
+    for (_, mark, x, y) in &scene.marks {
+        if matches!(mark.kind, MarkKind::Crash | MarkKind::Restart) {
+            placer.reserve(TextBox::symbol(*x, y + 6.0, sizes.mark));
+        }
+    }
+    for (_, round) in &mut scene.rounds {
+        round.label_y = round.label_y.and_then(|wanted| place_round_label(&mut placer, round, wanted, sizes.round));
+    }
+    let labels = scene.arrows.iter().map(|plan| place_arrow_label(&mut placer, plan, sizes.arrow)).collect();
+    for band in &mut scene.bands {
+        // Lower in its band when its first line is taken (by a band starting just before it).
+        let lines = (0..4).map(|line| band.top + 11.0 + 13.0 * f64::from(line));
+        let candidates = lines
+            .enumerate()
+            .filter(|(line, y)| *line == 0 || y + 3.0 <= band.bottom)
+            .map(|(_, y)| (TextBox::of(&band.label, 8.0, y, sizes.band, Anchor::Start), y));
+        band.label_y = placer.place(candidates.collect::<Vec<_>>());
+    }
+    for tick in &mut scene.ticks {
+        let text_box = TextBox::of(&tick_text(tick.ms), 12.0, tick.y + 3.0, sizes.tick, Anchor::Start);
+        tick.labelled = placer.place([(text_box, ())]).is_some();
+    }
+    labels
+}
+
+/// A round's label beside its box, or a line or two lower if that is taken.
+fn place_round_label(placer: &mut Placer, round: &RoundProps, wanted_y: f64, font_px: f64) -> Option<f64> {
+    let label = round_label(&round.round);
+    let (x, anchor) = if round.right_edge { (round.x - 10.0, Anchor::End) } else { (round.x + 10.0, Anchor::Start) };
+    let candidates: Vec<_> = (0..3)
+        .map(|line| wanted_y + 12.0 * f64::from(line))
+        .map(|y| (TextBox::of(&label, x, y, font_px, anchor), y))
+        .collect();
+    placer.place(candidates)
+}
+
+/// An arrow's label where it is best, else further along the arrow; a loop's label right of the
+/// loop, else left of its lane.
+fn place_arrow_label(placer: &mut Placer, plan: &ArrowPlan, font_px: f64) -> Option<LabelAt> {
+    let (label, best_at) = plan.label.as_ref()?;
+    let at = |x: f64, y: f64, anchor: Anchor| (TextBox::of(label, x, y, font_px, anchor), LabelAt { x, y, anchor });
+    let width = TextBox::of(label, 0.0, 0.0, font_px, Anchor::Start).width();
+    if plan.local {
+        let y = plan.y1 + 6.0;
+        let mut candidates = vec![at((plan.x1 + 38.0).min(WIDTH - width - 2.0), y, Anchor::Start)];
+        if plan.x1 - 20.0 - width >= 2.0 {
+            candidates.push(at(plan.x1 - 20.0, y, Anchor::End));
+        }
+        return placer.place(candidates);
+    }
+    let half_width = width / 2.0;
+    let fractions: Vec<f64> = [0.0, -0.12, 0.12, -0.24, 0.24, -0.36, 0.36]
+        .into_iter()
+        .map(|shift| best_at + shift)
+        .filter(|fraction| (0.08..=0.92).contains(fraction))
+        .collect();
+    // On the arrow first; then a line below or above it, where lanes are close together and
+    // a long label covers the whole of a short arrow.
+    let candidates: Vec<_> = [0.0, ARROW_LABEL_LINE, -ARROW_LABEL_LINE]
+        .into_iter()
+        .flat_map(|shift_y| fractions.iter().map(move |fraction| (*fraction, shift_y)))
+        .map(|(fraction, shift_y)| {
+            let x = (plan.x1 + (plan.x2 - plan.x1) * fraction)
+                .clamp(half_width + 2.0, (WIDTH - half_width - 2.0).max(half_width + 2.0));
+            at(x, plan.y1 + (plan.y2 - plan.y1) * fraction - 3.0 + shift_y, Anchor::Middle)
+        })
+        .collect();
+    placer.place(candidates)
+}
+
+/// A phase band in view; its label's baseline once placed (`None`: no room, left out).
+struct BandPlan<'a> {
+    band: &'a PhaseBand,
+    top: f64,
+    bottom: f64,
+    label: String,
+    label_y: Option<f64>,
+}
+
+fn band_plans<'a>(playground: &'a Playground, geometry: &Geometry) -> Vec<BandPlan<'a>> {
     let step = playground.simulation.cursor_step();
     let (from_ms, to_ms) = geometry.window();
     let cursor_ms = playground.display_ms;
@@ -179,18 +323,30 @@ fn bands(playground: &Playground, geometry: &Geometry) -> Html {
         .filter(|band| band.end.is_none_or(|(end_ms, end_step)| end_step > step || end_ms >= from_ms))
         .collect();
     if visible.len() > BANDS_MAX {
-        return html! {};
+        return Vec::new();
     }
+    visible
+        .into_iter()
+        .map(|band| {
+            let end_ms =
+                band.end.filter(|(_, end_step)| *end_step <= step).map_or(cursor_ms, |(end_ms, _)| end_ms as f64);
+            let (top, bottom) = (geometry.y(band.start_ms as f64), geometry.y(end_ms));
+            BandPlan { band, top, bottom, label: format!("{} {}", band.txn, band.phase), label_y: None }
+        })
+        .collect()
+}
+
+fn bands_view(bands: &[BandPlan]) -> Html {
     html! {
         <g class="bands">
-            { for visible.iter().map(|band| {
-                let end_ms = band.end.filter(|(_, end_step)| *end_step <= step).map_or(cursor_ms, |(end_ms, _)| end_ms as f64);
-                let (top, bottom) = (geometry.y(band.start_ms as f64), geometry.y(end_ms));
-                let label = format!("{} {}", band.txn, band.phase);
+            { for bands.iter().map(|plan| {
+                let band = plan.band;
                 html! {
                     <g key={format!("{}-{}", band.txn, band.phase)} class={classes!("band", band.phase)} data-txn={band.txn.to_string()}>
-                        <rect x="4" y={top.to_string()} width={(WIDTH - 8.0).to_string()} height={(bottom - top).max(1.0).to_string()} />
-                        <text x="8" y={(top + 11.0).to_string()}>{ label }</text>
+                        <rect x="4" y={plan.top.to_string()} width={(WIDTH - 8.0).to_string()} height={(plan.bottom - plan.top).max(1.0).to_string()} />
+                        if let Some(y) = plan.label_y {
+                            <text x="8" y={y.to_string()}>{ plan.label.clone() }</text>
+                        }
                     </g>
                 }
             }) }
@@ -310,41 +466,62 @@ struct ArrowProps {
     end: ArrowEnd,
     /// Drawn as a loop: both ends on one lane.
     local: bool,
-    /// Where along the arrow its label sits, from 0 (the sender) to 1.
-    label_at: f64,
+    /// Where its label goes; `None` unlabelled (too many arrows, or no room: see `place_texts`).
+    label: Option<LabelAt>,
     /// Name the sending replica in the label (it is drawn on its group's lane).
     named_sender: bool,
     selected: bool,
     highlighted: bool,
-    labelled: bool,
     detailed: bool,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn arrow(
+/// Where a label is drawn.
+#[derive(Clone, Copy, PartialEq)]
+struct LabelAt {
+    x: f64,
+    y: f64,
+    anchor: Anchor,
+}
+
+/// An arrow's geometry at the cursor, before its label is placed.
+struct ArrowPlan {
+    message: Rc<MessageView>,
+    x1: f64,
+    y1: f64,
+    x2: f64,
+    y2: f64,
+    end: ArrowEnd,
+    local: bool,
+    named_sender: bool,
+    /// The label, if it is to have one, and where along the arrow it sits best, from 0 (the
+    /// sender) to 1.
+    label: Option<(String, f64)>,
+}
+
+fn plan_arrow(
     playground: &Playground,
     geometry: &Geometry,
     message: &Rc<MessageView>,
     stack: Stack,
     labelled: bool,
-    detailed: bool,
-    dispatcher: &UseReducerDispatcher<State>,
-) -> Html {
+) -> ArrowPlan {
     let step = playground.simulation.cursor_step();
     let local = geometry.lanes.lane(message.from) == geometry.lanes.lane(message.to);
     let (x1, y1) = (
         geometry.x(message.from),
-        geometry.y(message.send_ms as f64) + if local { 11.0 * stack.rank as f64 } else { 0.0 },
+        geometry.y(message.send_ms as f64) + if local { LOOP_PITCH * stack.rank as f64 } else { 0.0 },
     );
     let x_to = geometry.x(message.to);
+    let named_sender = geometry.lanes.is_collapsed(message.from);
+    let label = labelled.then(|| arrow_label(message, named_sender));
     // A lone arrow is labelled at its middle; a broadcast's arrows just before their receivers,
     // which are a lane apart, where their middles may be only half a lane apart.
-    let label_at = if local || stack.size == 1 {
-        0.5
-    } else {
-        let label = arrow_label(message, geometry.lanes.is_collapsed(message.from));
-        let half_width = LABEL_CHAR_WIDTH * label.chars().count() as f64 / 2.0;
-        (1.0 - (half_width + 10.0) / (x_to - x1).abs().max(1.0)).clamp(0.5, 0.9)
+    let label_at = match &label {
+        Some(label) if !local && stack.size > 1 => {
+            let half_width = LABEL_CHAR_WIDTH * label.chars().count() as f64 / 2.0;
+            (1.0 - (half_width + 10.0) / (x_to - x1).abs().max(1.0)).clamp(0.5, 0.9)
+        }
+        _ => 0.5,
     };
     let y_due = geometry.y(message.due_ms as f64);
     let (x2, y2, end) = match message.ending_at(step) {
@@ -359,13 +536,33 @@ fn arrow(
             (x1 + (x_to - x1) * fraction, y1 + (y_due - y1) * fraction, ArrowEnd::InFlight)
         }
     };
+    ArrowPlan {
+        message: message.clone(),
+        x1,
+        y1,
+        x2,
+        y2,
+        end,
+        local,
+        named_sender,
+        label: label.map(|label| (label, label_at)),
+    }
+}
+
+fn arrow(
+    playground: &Playground,
+    plan: ArrowPlan,
+    label: Option<LabelAt>,
+    detailed: bool,
+    dispatcher: &UseReducerDispatcher<State>,
+) -> Html {
+    let ArrowPlan { message, x1, y1, x2, y2, end, local, named_sender, .. } = plan;
     html! {
         <Arrow key={message.id.0} message={message.clone()} dispatcher={dispatcher.clone()} {x1} {y1} {x2} {y2} {end}
-            {local} {label_at}
-            named_sender={geometry.lanes.is_collapsed(message.from)}
+            {local} {label} {named_sender}
             selected={playground.selected_message == Some(message.id)}
             highlighted={playground.highlighted_txn.is_some() && playground.highlighted_txn == message.txn}
-            {labelled} {detailed} />
+            {detailed} />
     }
 }
 
@@ -409,15 +606,6 @@ fn Arrow(props: &ArrowProps) -> Html {
         let marker = if cross { None } else { Some("url(#arrowhead)") };
         html! { <line class="shaft" x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} marker-end={marker} /> }
     };
-    let label = arrow_label(message, props.named_sender);
-    // Kept inside the diagram: a label half past the edge would be cut off.
-    let half_width = LABEL_CHAR_WIDTH * label.chars().count() as f64 / 2.0;
-    let label_x = if local {
-        (x1 + 38.0).min(WIDTH - 2.0 * half_width - 2.0)
-    } else {
-        (x1 + (x2 - x1) * props.label_at).clamp(half_width + 2.0, (WIDTH - half_width - 2.0).max(half_width + 2.0))
-    };
-    let label_y = if local { y1 + 6.0 } else { y1 + (y2 - y1) * props.label_at - 3.0 };
     html! {
         <g class={class} data-message={message.id.to_string()} {onclick} role="button" aria-label={title.clone()}>
             <title>{ title }</title>
@@ -427,10 +615,9 @@ fn Arrow(props: &ArrowProps) -> Html {
             if cross {
                 <text class="cross" x={x2.to_string()} y={(y2 + 4.0).to_string()} text-anchor="middle">{ "✕" }</text>
             }
-            if props.labelled {
-                <text class="label" x={label_x.to_string()} y={label_y.to_string()}
-                    text-anchor={if local { "start" } else { "middle" }}>
-                    { label }
+            if let Some(at) = props.label {
+                <text class="label" x={at.x.to_string()} y={at.y.to_string()} text-anchor={anchor_name(at.anchor)}>
+                    { arrow_label(message, props.named_sender) }
                 </text>
             }
         </g>
@@ -473,7 +660,8 @@ fn describe_shown(message: &MessageView, ended: bool) -> String {
     text
 }
 
-fn marks(playground: &Playground, geometry: &Geometry) -> Html {
+/// The marks in view with where they go.
+fn visible_marks<'a>(playground: &'a Playground, geometry: &Geometry) -> Vec<(usize, &'a Rc<Mark>, f64, f64)> {
     let step = playground.simulation.cursor_step();
     let (from_ms, to_ms) = geometry.window();
     let marks: Vec<_> = playground.index.marks_in_window(from_ms, to_ms, step).collect();
@@ -483,11 +671,18 @@ fn marks(playground: &Playground, geometry: &Geometry) -> Html {
         MarkKind::LockTaken(_) | MarkKind::LockReleased(_) => with_locks,
         _ => true,
     };
+    marks
+        .into_iter()
+        .filter(|(_, mark)| shown(mark))
+        .map(|(position, mark)| (position, mark, geometry.mark_x(mark.endpoint), geometry.y(mark.ms as f64)))
+        .collect()
+}
+
+fn marks_view(marks: &[(usize, &Rc<Mark>, f64, f64)]) -> Html {
     html! {
         <g class="marks">
-            { for marks.iter().filter(|(_, mark)| shown(mark)).map(|(position, mark)| {
-                let (x, y) = (geometry.mark_x(mark.endpoint), geometry.y(mark.ms as f64));
-                html! { <MarkView key={*position} mark={(*mark).clone()} {x} {y} /> }
+            { for marks.iter().map(|(position, mark, x, y)| {
+                html! { <MarkView key={*position} mark={(*mark).clone()} x={*x} y={*y} /> }
             }) }
         </g>
     }
@@ -562,28 +757,54 @@ fn lock_mark(x: f64, y: f64, node: &str, ms: Millis, text: &str, taken: bool) ->
     }
 }
 
+/// A time tick; its label is left out where another text has the place.
+struct TickPlan {
+    tick: u64,
+    ms: f64,
+    y: f64,
+    labelled: bool,
+}
+
 /// Time ticks down the left edge, at a round interval giving about six per view.
-fn time_axis(geometry: &Geometry) -> Html {
+fn tick_plans(geometry: &Geometry) -> Vec<TickPlan> {
     let interval = [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0]
         .into_iter()
         .find(|interval| geometry.span_ms / interval <= 7.0)
         .unwrap_or(10_000.0);
     let first = (geometry.top_ms / interval).ceil() as u64;
     let last = ((geometry.top_ms + geometry.span_ms) / interval).floor() as u64;
+    (first..=last)
+        .map(|tick| {
+            let ms = tick as f64 * interval;
+            TickPlan { tick, ms, y: geometry.y(ms), labelled: true }
+        })
+        .collect()
+}
+
+fn tick_text(ms: f64) -> String {
+    format!("{ms} ms")
+}
+
+fn time_axis(ticks: &[TickPlan]) -> Html {
     html! {
         <g class="time-axis">
-            { for (first..=last).map(|tick| {
-                let ms = tick as f64 * interval;
-                let y = geometry.y(ms);
+            { for ticks.iter().map(|tick| {
+                let y = tick.y;
                 html! {
-                    <g key={tick}>
+                    <g key={tick.tick}>
                         <line x1="0" y1={y.to_string()} x2="10" y2={y.to_string()} />
-                        <text x="12" y={(y + 3.0).to_string()}>{ format!("{ms} ms") }</text>
+                        if tick.labelled {
+                            <text x="12" y={(y + 3.0).to_string()}>{ tick_text(tick.ms) }</text>
+                        }
                     </g>
                 }
             }) }
         </g>
     }
+}
+
+fn cursor_text(display_ms: f64) -> String {
+    format!("{} ms", display_ms.floor())
 }
 
 fn cursor_line(playground: &Playground, geometry: &Geometry) -> Html {
@@ -592,7 +813,7 @@ fn cursor_line(playground: &Playground, geometry: &Geometry) -> Html {
         <g class="cursor">
             <line x1="0" y1={y.to_string()} x2={WIDTH.to_string()} y2={y.to_string()} />
             <text x={(WIDTH - 4.0).to_string()} y={(y - 4.0).to_string()} text-anchor="end">
-                { format!("{} ms", playground.display_ms.floor()) }
+                { cursor_text(playground.display_ms) }
             </text>
         </g>
     }
@@ -773,28 +994,45 @@ fn group_headers(playground: &Playground, geometry: &Geometry, props: &Props) ->
     }
 }
 
-/// The replication rounds in view, each a box on the lane of the leader that ran it.
-fn rounds(playground: &Playground, geometry: &Geometry) -> Html {
+/// The replication rounds in view, each a box on the lane of the leader that ran it, with where
+/// its label would go (placed later by `place_texts`).
+fn round_plans(playground: &Playground, geometry: &Geometry) -> Vec<(usize, RoundProps)> {
     let step = playground.simulation.cursor_step();
     let (from_ms, to_ms) = geometry.window();
     let rounds: Vec<_> = playground.index.rounds_in_window(from_ms, to_ms, step).collect();
     let labelled = rounds.len() <= LABELLED_ROUNDS_MAX;
+    rounds
+        .into_iter()
+        .map(|(position, round)| {
+            let ended = round.end.filter(|(_, end_step, _)| *end_step <= step);
+            let end_ms = ended.map_or(playground.display_ms, |(end_ms, _, _)| end_ms as f64);
+            let y1 = geometry.y(round.start_ms as f64);
+            let props = RoundProps {
+                round: round.clone(),
+                x: geometry.x(Endpoint::Node(round.leader)),
+                y1,
+                y2: geometry.y(end_ms),
+                ended: ended.map(|(_, _, committed)| committed),
+                label_y: labelled.then_some(y1 + 9.0),
+                right_edge: geometry.lanes.lane(Endpoint::Node(round.leader)) + 1 == geometry.lanes.lanes.len(),
+            };
+            (position, props)
+        })
+        .collect()
+}
+
+fn rounds_view(rounds: Vec<(usize, RoundProps)>) -> Html {
     html! {
         <g class="rounds">
-            { for rounds.iter().map(|(position, round)| {
-                let ended = round.end.filter(|(_, end_step, _)| *end_step <= step);
-                let end_ms = ended.map_or(playground.display_ms, |(end_ms, _, _)| end_ms as f64);
-                let props = RoundProps {
-                    round: (*round).clone(),
-                    x: geometry.x(Endpoint::Node(round.leader)),
-                    y1: geometry.y(round.start_ms as f64),
-                    y2: geometry.y(end_ms),
-                    ended: ended.map(|(_, _, committed)| committed),
-                    labelled,
-                    right_edge: geometry.lanes.lane(Endpoint::Node(round.leader)) + 1 == geometry.lanes.lanes.len(),
-                };
-                html! { <RoundView key={*position} ..props /> }
-            }) }
+            { for rounds.into_iter().map(|(position, props)| html! { <RoundView key={position} ..props /> }) }
         </g>
+    }
+}
+
+fn anchor_name(anchor: Anchor) -> &'static str {
+    match anchor {
+        Anchor::Start => "start",
+        Anchor::Middle => "middle",
+        Anchor::End => "end",
     }
 }
