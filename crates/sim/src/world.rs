@@ -117,6 +117,7 @@ impl World {
             world.effects.clear();
             world.slots.insert(id, NodeSlot::new(label, config, machine));
         }
+        world.hooks.count_money(&world.slots);
         world.work = Arc::new(world.draw_work());
         world.arm_first_elections();
         for index in 0..world.scenario.faults.len() {

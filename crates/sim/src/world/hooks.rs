@@ -26,6 +26,20 @@ pub(super) struct InvariantHooks {
     /// The replicated mode's groups and consensus checks; `None` with single nodes.
     groups: Option<Arc<Groups>>,
     consensus: Option<ConsensusChecker>,
+    money: MoneyCount,
+}
+
+/// The money of the committed view, counted per node (a single node, or a replicated group's
+/// committed state) and kept between steps: conservation is checked after every event, and an event
+/// changes at most one node's count, unless it logs a decision, which may change every node's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct MoneyCount {
+    /// Each node's money in the committed view, by node (group) address.
+    by_node: BTreeMap<NodeId, i64>,
+    /// The checker's count of logged decisions when `by_node` was last brought up to date.
+    decisions_logged: usize,
+    /// Replicated groups whose committed state changed during this step.
+    changed: Vec<NodeId>,
 }
 
 impl InvariantHooks {
@@ -41,7 +55,19 @@ impl InvariantHooks {
                 .collect();
             ConsensusChecker::new(groups, configs, scenario.replication.engine == Engine::MultiPaxos)
         });
-        InvariantHooks { checker: Checker::new(initial_money), groups, consensus }
+        let money = MoneyCount { by_node: BTreeMap::new(), decisions_logged: 0, changed: Vec::new() };
+        InvariantHooks { checker: Checker::new(initial_money), groups, consensus, money }
+    }
+
+    /// Counts every node's money once the world has its nodes; each step then recounts what it changed.
+    pub(super) fn count_money(&mut self, slots: &BTreeMap<NodeId, NodeSlot>) {
+        let checker = &self.checker;
+        self.money.by_node = match &self.consensus {
+            Some(consensus) => {
+                consensus.committed().iter().map(|(group, node)| (*group, checker.committed_money(node))).collect()
+            }
+            None => slots.iter().map(|(id, slot)| (*id, checker.committed_money(slot.node()))).collect(),
+        };
     }
 
     pub(super) fn checker(&self) -> &Checker {
@@ -76,6 +102,7 @@ impl InvariantHooks {
         let first = consensus.on_applied(now_ms, node, (index, seq), &Entry { term, payload }, &mut step.violations);
         if let (true, Some(record)) = (first, record) {
             let group = self.group_of(node);
+            self.money.changed.push(group);
             self.checker.on_durable(group, &record, &mut step.violations);
         }
     }
@@ -147,11 +174,46 @@ impl InvariantHooks {
         }
         // Money is counted once per group: a single node's memory, a group's committed state.
         match &self.consensus {
-            Some(consensus) => self.checker.check_money(consensus.committed().values(), &mut step.violations),
-            None => self.checker.check_money(slots.values().map(NodeSlot::node), &mut step.violations),
+            Some(consensus) => {
+                let changed = std::mem::take(&mut self.money.changed);
+                let committed = consensus.committed();
+                let money = self.money.count(&self.checker, |group| &committed[&group], changed);
+                self.checker.check_counted_money(money, committed.values(), &mut step.violations);
+            }
+            None => {
+                let money = self.money.count(&self.checker, |node| slots[&node].node(), touched);
+                self.checker.check_counted_money(money, slots.values().map(NodeSlot::node), &mut step.violations);
+            }
         }
         for violation in std::mem::take(&mut step.violations) {
             step.push(TraceEvent::Violation(Box::new(violation)));
         }
+    }
+}
+
+impl MoneyCount {
+    /// The committed view's money after a step that changed the nodes `changed` (and any node, if
+    /// it logged a decision), recounting only those; `node` finds a node by address.
+    fn count<'a>(
+        &mut self,
+        checker: &Checker,
+        node: impl Fn(NodeId) -> &'a Node,
+        changed: impl IntoIterator<Item = NodeId>,
+    ) -> i64 {
+        if checker.decisions_logged() != self.decisions_logged {
+            self.decisions_logged = checker.decisions_logged();
+            for (id, money) in &mut self.by_node {
+                *money = checker.committed_money(node(*id));
+            }
+        } else {
+            for id in changed {
+                *self.by_node.get_mut(&id).expect("a known node") = checker.committed_money(node(id));
+            }
+        }
+        debug_assert!(
+            self.by_node.iter().all(|(id, money)| *money == checker.committed_money(node(*id))),
+            "a node's money changed without the step touching it"
+        );
+        self.by_node.values().sum()
     }
 }
