@@ -124,9 +124,7 @@ impl World {
             let at_ms = world.scenario.faults[index].at_ms;
             world.queue.schedule(at_ms, Class::Fault, Event::Fault(index));
         }
-        for index in 0..world.work.len() {
-            world.queue.schedule(world.work[index].at_ms, Class::Event, Event::Submit(index));
-        }
+        world.queue.schedule_submits(world.work.iter().map(|item| item.at_ms));
         world
     }
 
