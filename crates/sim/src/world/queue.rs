@@ -68,16 +68,17 @@ pub(super) struct EventQueue {
     next_sequence: u64,
 }
 
-/// An event in the heap, ordered by its key alone (keys are unique).
+/// An event in the heap, ordered by its key alone (keys are unique), packed into one integer so
+/// the heap compares keys without branching: time, then class, then sequence number.
 #[derive(Clone, Debug)]
 struct Queued {
-    key: EventKey,
+    order: u128,
     event: Event,
 }
 
 impl PartialEq for Queued {
     fn eq(&self, other: &Queued) -> bool {
-        self.key == other.key
+        self.order == other.order
     }
 }
 
@@ -91,7 +92,19 @@ impl PartialOrd for Queued {
 
 impl Ord for Queued {
     fn cmp(&self, other: &Queued) -> Ordering {
-        self.key.cmp(&other.key)
+        self.order.cmp(&other.order)
+    }
+}
+
+impl EventKey {
+    fn packed(self) -> u128 {
+        debug_assert!(self.sequence < 1 << 63, "sequence numbers fit in 63 bits");
+        (u128::from(self.at_ms) << 64) | (u128::from(self.class == Class::Fault) << 63) | u128::from(self.sequence)
+    }
+
+    fn unpacked(order: u128) -> EventKey {
+        let class = if order >> 63 & 1 == 1 { Class::Fault } else { Class::Event };
+        EventKey { at_ms: (order >> 64) as Millis, class, sequence: (order as u64) & !(1 << 63) }
     }
 }
 
@@ -99,7 +112,7 @@ impl EventQueue {
     pub(super) fn schedule(&mut self, at_ms: Millis, class: Class, event: Event) -> EventKey {
         let key = EventKey { at_ms, class, sequence: self.next_sequence };
         self.next_sequence += 1;
-        self.heap.push(Reverse(Queued { key, event }));
+        self.heap.push(Reverse(Queued { order: key.packed(), event }));
         key
     }
 
@@ -120,7 +133,7 @@ impl EventQueue {
     }
 
     pub(super) fn peek(&self) -> Option<EventKey> {
-        let heap = self.heap.peek().map(|Reverse(queued)| queued.key);
+        let heap = self.heap.peek().map(|Reverse(queued)| EventKey::unpacked(queued.order));
         match (heap, self.next_submit_key()) {
             (Some(heap), Some(submit)) => Some(heap.min(submit)),
             (heap, submit) => heap.or(submit),
@@ -129,14 +142,14 @@ impl EventQueue {
 
     pub(super) fn pop(&mut self) -> Option<(EventKey, Event)> {
         let submit = self.next_submit_key();
-        let heap = self.heap.peek().map(|Reverse(queued)| queued.key);
+        let heap = self.heap.peek().map(|Reverse(queued)| EventKey::unpacked(queued.order));
         if let Some(submit) = submit.filter(|submit| heap.is_none_or(|heap| *submit < heap)) {
             self.next_submit += 1;
             return Some((submit, Event::Submit(self.submits[self.next_submit - 1].1)));
         }
-        let Reverse(Queued { key, event }) = self.heap.pop()?;
+        let Reverse(Queued { order, event }) = self.heap.pop()?;
         self.drop_cancelled_top();
-        Some((key, event))
+        Some((EventKey::unpacked(order), event))
     }
 
     /// Takes an event back out, for a message fault that drops or moves a delivery.
@@ -148,7 +161,7 @@ impl EventQueue {
     /// Keeps a live event at the heap's top.
     fn drop_cancelled_top(&mut self) {
         while let Some(Reverse(top)) = self.heap.peek() {
-            if !self.cancelled.remove(&top.key.sequence) {
+            if !self.cancelled.remove(&EventKey::unpacked(top.order).sequence) {
                 return;
             }
             self.heap.pop();
