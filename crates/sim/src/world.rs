@@ -15,6 +15,7 @@
 mod disk;
 mod faults;
 mod hooks;
+mod money;
 mod network;
 mod queue;
 

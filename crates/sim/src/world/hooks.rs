@@ -9,6 +9,7 @@
 //! consensus safety properties ([`crate::consensus`]) are checked beside the 2PC ones.
 
 use super::{NodeSlot, StepTrace};
+use super::money::MoneyCount;
 use crate::consensus::ConsensusChecker;
 use crate::invariants::Checker;
 use crate::scenario::{Engine, NodeLayout, Scenario};
@@ -29,19 +30,6 @@ pub(super) struct InvariantHooks {
     money: MoneyCount,
 }
 
-/// The money of the committed view, counted per node (a single node, or a replicated group's
-/// committed state) and kept between steps: conservation is checked after every event, and an event
-/// changes at most one node's count, unless it logs a decision, which may change every node's.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct MoneyCount {
-    /// Each node's money in the committed view, by node (group) address.
-    by_node: BTreeMap<NodeId, i64>,
-    /// The checker's count of logged decisions when `by_node` was last brought up to date.
-    decisions_logged: usize,
-    /// Replicated groups whose committed state changed during this step.
-    changed: Vec<NodeId>,
-}
-
 impl InvariantHooks {
     /// Conservation compares every step against the money the shards start with.
     pub(super) fn new(scenario: &Scenario, layouts: &[NodeLayout], groups: Option<Arc<Groups>>) -> InvariantHooks {
@@ -55,19 +43,15 @@ impl InvariantHooks {
                 .collect();
             ConsensusChecker::new(groups, configs, scenario.replication.engine == Engine::MultiPaxos)
         });
-        let money = MoneyCount { by_node: BTreeMap::new(), decisions_logged: 0, changed: Vec::new() };
-        InvariantHooks { checker: Checker::new(initial_money), groups, consensus, money }
+        InvariantHooks { checker: Checker::new(initial_money), groups, consensus, money: MoneyCount::default() }
     }
 
     /// Counts every node's money once the world has its nodes; each step then recounts what it changed.
     pub(super) fn count_money(&mut self, slots: &BTreeMap<NodeId, NodeSlot>) {
-        let checker = &self.checker;
-        self.money.by_node = match &self.consensus {
-            Some(consensus) => {
-                consensus.committed().iter().map(|(group, node)| (*group, checker.committed_money(node))).collect()
-            }
-            None => slots.iter().map(|(id, slot)| (*id, checker.committed_money(slot.node()))).collect(),
-        };
+        match &self.consensus {
+            Some(consensus) => self.money.start(&self.checker, consensus.committed()),
+            None => self.money.start(&self.checker, slots.iter().map(|(id, slot)| (id, slot.node()))),
+        }
     }
 
     pub(super) fn checker(&self) -> &Checker {
@@ -102,7 +86,7 @@ impl InvariantHooks {
         let first = consensus.on_applied(now_ms, node, (index, seq), &Entry { term, payload }, &mut step.violations);
         if let (true, Some(record)) = (first, record) {
             let group = self.group_of(node);
-            self.money.changed.push(group);
+            self.money.changed(group);
             self.checker.on_durable(group, &record, &mut step.violations);
         }
     }
@@ -175,9 +159,8 @@ impl InvariantHooks {
         // Money is counted once per group: a single node's memory, a group's committed state.
         match &self.consensus {
             Some(consensus) => {
-                let changed = std::mem::take(&mut self.money.changed);
                 let committed = consensus.committed();
-                let money = self.money.count(&self.checker, |group| &committed[&group], changed);
+                let money = self.money.count(&self.checker, |group| &committed[&group], None);
                 self.checker.check_counted_money(money, committed.values(), &mut step.violations);
             }
             None => {
@@ -191,29 +174,3 @@ impl InvariantHooks {
     }
 }
 
-impl MoneyCount {
-    /// The committed view's money after a step that changed the nodes `changed` (and any node, if
-    /// it logged a decision), recounting only those; `node` finds a node by address.
-    fn count<'a>(
-        &mut self,
-        checker: &Checker,
-        node: impl Fn(NodeId) -> &'a Node,
-        changed: impl IntoIterator<Item = NodeId>,
-    ) -> i64 {
-        if checker.decisions_logged() != self.decisions_logged {
-            self.decisions_logged = checker.decisions_logged();
-            for (id, money) in &mut self.by_node {
-                *money = checker.committed_money(node(*id));
-            }
-        } else {
-            for id in changed {
-                *self.by_node.get_mut(&id).expect("a known node") = checker.committed_money(node(id));
-            }
-        }
-        debug_assert!(
-            self.by_node.iter().all(|(id, money)| *money == checker.committed_money(node(*id))),
-            "a node's money changed without the step touching it"
-        );
-        self.by_node.values().sum()
-    }
-}
