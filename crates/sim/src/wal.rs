@@ -1,6 +1,7 @@
 //! A node's durable log as an append-only chunked list: full chunks are shared (reference
 //! counted) between the world and its checkpoints, so keeping a checkpoint every thousand events
-//! does not copy every log each time.
+//! does not copy every log each time. Each record is shared too, with the trace entry that shows
+//! it reaching the disk.
 
 use commitlab_protocol::Record;
 use std::sync::Arc;
@@ -9,12 +10,17 @@ const CHUNK_LEN: usize = 256;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Wal {
-    chunks: Vec<Arc<[Record]>>,
-    tail: Vec<Record>,
+    chunks: Vec<Arc<[Arc<Record>]>>,
+    tail: Vec<Arc<Record>>,
 }
 
 impl Wal {
     pub fn push(&mut self, record: Record) {
+        self.push_shared(Arc::new(record));
+    }
+
+    /// Appends a record that others (the trace) hold too.
+    pub fn push_shared(&mut self, record: Arc<Record>) {
         self.tail.push(record);
         if self.tail.len() == CHUNK_LEN {
             let full = std::mem::take(&mut self.tail);
@@ -31,7 +37,7 @@ impl Wal {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Record> + Clone {
-        self.chunks.iter().flat_map(|chunk| chunk.iter()).chain(self.tail.iter())
+        self.chunks.iter().flat_map(|chunk| chunk.iter()).chain(self.tail.iter()).map(|record| &**record)
     }
 }
 

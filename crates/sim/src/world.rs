@@ -15,6 +15,7 @@
 mod disk;
 mod faults;
 mod hooks;
+mod money;
 mod network;
 mod queue;
 
@@ -117,15 +118,14 @@ impl World {
             world.effects.clear();
             world.slots.insert(id, NodeSlot::new(label, config, machine));
         }
+        world.hooks.count_money(&world.slots);
         world.work = Arc::new(world.draw_work());
         world.arm_first_elections();
         for index in 0..world.scenario.faults.len() {
             let at_ms = world.scenario.faults[index].at_ms;
             world.queue.schedule(at_ms, Class::Fault, Event::Fault(index));
         }
-        for index in 0..world.work.len() {
-            world.queue.schedule(world.work[index].at_ms, Class::Event, Event::Submit(index));
-        }
+        world.queue.schedule_submits(world.work.iter().map(|item| item.at_ms));
         world
     }
 

@@ -33,10 +33,10 @@ impl NodeSlot {
     }
 
     /// The oldest unwritten record reaches the WAL: writes complete in the order they started.
-    pub(super) fn finish_write(&mut self, node: NodeId, step: &mut StepTrace) -> Record {
-        let record = self.unwritten.remove(0);
-        self.wal.push(record.clone());
-        step.push(TraceEvent::WalAppend { node, record: Arc::new(record.clone()) });
+    pub(super) fn finish_write(&mut self, node: NodeId, step: &mut StepTrace) -> Arc<Record> {
+        let record = Arc::new(self.unwritten.remove(0));
+        self.wal.push_shared(record.clone());
+        step.push(TraceEvent::WalAppend { node, record: record.clone() });
         record
     }
 

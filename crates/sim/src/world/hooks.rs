@@ -9,6 +9,7 @@
 //! consensus safety properties ([`crate::consensus`]) are checked beside the 2PC ones.
 
 use super::{NodeSlot, StepTrace};
+use super::money::MoneyCount;
 use crate::consensus::ConsensusChecker;
 use crate::invariants::Checker;
 use crate::scenario::{Engine, NodeLayout, Scenario};
@@ -26,6 +27,7 @@ pub(super) struct InvariantHooks {
     /// The replicated mode's groups and consensus checks; `None` with single nodes.
     groups: Option<Arc<Groups>>,
     consensus: Option<ConsensusChecker>,
+    money: MoneyCount,
 }
 
 impl InvariantHooks {
@@ -41,7 +43,15 @@ impl InvariantHooks {
                 .collect();
             ConsensusChecker::new(groups, configs, scenario.replication.engine == Engine::MultiPaxos)
         });
-        InvariantHooks { checker: Checker::new(initial_money), groups, consensus }
+        InvariantHooks { checker: Checker::new(initial_money), groups, consensus, money: MoneyCount::default() }
+    }
+
+    /// Counts every node's money once the world has its nodes; each step then recounts what it changed.
+    pub(super) fn count_money(&mut self, slots: &BTreeMap<NodeId, NodeSlot>) {
+        match &self.consensus {
+            Some(consensus) => self.money.start(&self.checker, consensus.committed()),
+            None => self.money.start(&self.checker, slots.iter().map(|(id, slot)| (id, slot.node()))),
+        }
     }
 
     pub(super) fn checker(&self) -> &Checker {
@@ -76,6 +86,7 @@ impl InvariantHooks {
         let first = consensus.on_applied(now_ms, node, (index, seq), &Entry { term, payload }, &mut step.violations);
         if let (true, Some(record)) = (first, record) {
             let group = self.group_of(node);
+            self.money.changed(group);
             self.checker.on_durable(group, &record, &mut step.violations);
         }
     }
@@ -157,11 +168,19 @@ impl InvariantHooks {
         }
         // Money is counted once per group: a single node's memory, a group's committed state.
         match &self.consensus {
-            Some(consensus) => self.checker.check_money(consensus.committed().values(), &mut step.violations),
-            None => self.checker.check_money(slots.values().map(NodeSlot::node), &mut step.violations),
+            Some(consensus) => {
+                let committed = consensus.committed();
+                let money = self.money.count(&self.checker, |group| &committed[&group], None);
+                self.checker.check_counted_money(money, committed.values(), &mut step.violations);
+            }
+            None => {
+                let money = self.money.count(&self.checker, |node| slots[&node].node(), touched);
+                self.checker.check_counted_money(money, slots.values().map(NodeSlot::node), &mut step.violations);
+            }
         }
         for violation in std::mem::take(&mut step.violations) {
             step.push(TraceEvent::Violation(Box::new(violation)));
         }
     }
 }
+

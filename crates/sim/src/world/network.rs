@@ -17,12 +17,12 @@ use crate::rng::Rng;
 use crate::scenario::Scenario;
 use crate::trace::{DropReason, TraceEvent};
 use commitlab_protocol::{Endpoint, Message, MessageId, Millis, NodeId};
-use std::collections::BTreeMap;
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(super) struct Network {
-    in_flight: BTreeMap<MessageId, InFlight>,
+    in_flight: InFlightTable,
     /// The last message id handed out; ids start at 1.
     next_message: u32,
     /// Groups of endpoints that reach each other; empty when the network is whole.
@@ -69,7 +69,7 @@ impl Network {
 
     /// Messages sent and not yet delivered or dropped, with their due times.
     pub(super) fn in_flight(&self) -> impl Iterator<Item = (MessageId, Endpoint, Endpoint, &Arc<Message>, Millis)> {
-        self.in_flight.iter().map(|(id, flight)| (*id, flight.from, flight.to, &flight.message, flight.key.at_ms))
+        self.in_flight.iter().map(|(id, flight)| (id, flight.from, flight.to, &flight.message, flight.key.at_ms))
     }
 
     pub(super) fn is_in_flight(&self, id: MessageId) -> bool {
@@ -225,7 +225,7 @@ impl Network {
 
     /// A second copy of message `of`, with a new id and its own latency.
     fn duplicate(&mut self, context: &mut NetworkContext, of: MessageId, step: &mut StepTrace) {
-        let flight = self.in_flight[&of].clone();
+        let flight = self.in_flight.get(&of).expect("in flight").clone();
         let id = self.new_message_id();
         let deliver_ms = draw_deliver_ms(context);
         let key = context.queue.schedule(deliver_ms, Class::Event, Event::Deliver(id));
@@ -246,3 +246,71 @@ fn draw_deliver_ms(context: &mut NetworkContext) -> Millis {
     let network = context.scenario.network;
     context.now_ms + context.rng.between(network.latency_ms_min, network.latency_ms_max)
 }
+
+/// The messages in flight by id. Ids are handed out in order and a message is on the wire for a
+/// few milliseconds, so the table is a window of ids from the oldest one in flight on, indexed by
+/// id (lost messages leave holes): no search and no allocation per message, and iteration in id
+/// order, as views list them.
+#[derive(Clone, Debug, Default)]
+struct InFlightTable {
+    /// The id of `window[0]`.
+    first: u32,
+    window: VecDeque<Option<InFlight>>,
+}
+
+impl InFlightTable {
+    fn position(&self, id: MessageId) -> Option<usize> {
+        let position = id.0.checked_sub(self.first)? as usize;
+        (position < self.window.len()).then_some(position)
+    }
+
+    fn get(&self, id: &MessageId) -> Option<&InFlight> {
+        self.window[self.position(*id)?].as_ref()
+    }
+
+    fn get_mut(&mut self, id: &MessageId) -> Option<&mut InFlight> {
+        let position = self.position(*id)?;
+        self.window[position].as_mut()
+    }
+
+    fn contains_key(&self, id: &MessageId) -> bool {
+        self.get(id).is_some()
+    }
+
+    /// Adds a message with an id newer than every one in the table.
+    fn insert(&mut self, id: MessageId, flight: InFlight) {
+        if self.window.is_empty() {
+            self.first = id.0;
+        }
+        let position = (id.0 - self.first) as usize;
+        assert!(position >= self.window.len(), "message ids are handed out in order");
+        self.window.resize_with(position, || None);
+        self.window.push_back(Some(flight));
+    }
+
+    fn remove(&mut self, id: &MessageId) -> Option<InFlight> {
+        let position = self.position(*id)?;
+        let flight = self.window[position].take();
+        while let Some(None) = self.window.front() {
+            self.window.pop_front();
+            self.first += 1;
+        }
+        flight
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (MessageId, &InFlight)> {
+        let first = self.first;
+        self.window
+            .iter()
+            .enumerate()
+            .filter_map(move |(position, flight)| Some((MessageId(first + position as u32), flight.as_ref()?)))
+    }
+}
+
+impl PartialEq for InFlightTable {
+    fn eq(&self, other: &InFlightTable) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for InFlightTable {}

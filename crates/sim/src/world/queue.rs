@@ -11,7 +11,9 @@
 //! or cancelling a timer never searches the queue.
 
 use commitlab_protocol::{Endpoint, MessageId, Millis, NodeId, Timer};
-use std::collections::BTreeMap;
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::sync::Arc;
 
 /// Where an event sorts among the events of its millisecond.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -48,31 +50,122 @@ pub(super) enum Event {
     Fault(usize),
 }
 
+/// The events to come: a min-heap of the events caused during the run, beside the client's
+/// requests, which are all known at the start and wait in a list sorted by key rather than fill
+/// the heap (and every checkpoint's copy of it) from the first step. Taking the earlier of the two
+/// gives the same order as one queue holding both.
 #[derive(Clone, Debug, Default)]
 pub(super) struct EventQueue {
-    events: BTreeMap<EventKey, Event>,
+    heap: BinaryHeap<Reverse<Queued>>,
+    /// Sequence numbers of events taken back (a delivery a fault dropped or moved) that are still
+    /// in the heap; never the heap's top, which is always a live event.
+    cancelled: BTreeSet<u64>,
+    /// The requests: (due time, work index), sorted; request `index` has sequence number
+    /// `first_submit_sequence + index`, reserved when the list is made.
+    submits: Arc<[(Millis, usize)]>,
+    next_submit: usize,
+    first_submit_sequence: u64,
     next_sequence: u64,
+}
+
+/// An event in the heap, ordered by its key alone (keys are unique), packed into one integer so
+/// the heap compares keys without branching: time, then class, then sequence number.
+#[derive(Clone, Debug)]
+struct Queued {
+    order: u128,
+    event: Event,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Queued) -> bool {
+        self.order == other.order
+    }
+}
+
+impl Eq for Queued {}
+
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Queued) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Queued {
+    fn cmp(&self, other: &Queued) -> Ordering {
+        self.order.cmp(&other.order)
+    }
+}
+
+impl EventKey {
+    fn packed(self) -> u128 {
+        debug_assert!(self.sequence < 1 << 63, "sequence numbers fit in 63 bits");
+        (u128::from(self.at_ms) << 64) | (u128::from(self.class == Class::Fault) << 63) | u128::from(self.sequence)
+    }
+
+    fn unpacked(order: u128) -> EventKey {
+        let class = if order >> 63 & 1 == 1 { Class::Fault } else { Class::Event };
+        EventKey { at_ms: (order >> 64) as Millis, class, sequence: (order as u64) & !(1 << 63) }
+    }
 }
 
 impl EventQueue {
     pub(super) fn schedule(&mut self, at_ms: Millis, class: Class, event: Event) -> EventKey {
         let key = EventKey { at_ms, class, sequence: self.next_sequence };
         self.next_sequence += 1;
-        self.events.insert(key, event);
+        self.heap.push(Reverse(Queued { order: key.packed(), event }));
         key
     }
 
+    /// Schedules the client's requests, one per due time in `due_ms` (by work index), as if each
+    /// were scheduled in turn now.
+    pub(super) fn schedule_submits(&mut self, due_ms: impl Iterator<Item = Millis>) {
+        debug_assert!(self.submits.is_empty(), "the requests are scheduled once");
+        let mut submits: Vec<(Millis, usize)> = due_ms.enumerate().map(|(index, at_ms)| (at_ms, index)).collect();
+        submits.sort_unstable();
+        self.first_submit_sequence = self.next_sequence;
+        self.next_sequence += submits.len() as u64;
+        self.submits = submits.into();
+    }
+
+    fn next_submit_key(&self) -> Option<EventKey> {
+        let (at_ms, index) = *self.submits.get(self.next_submit)?;
+        Some(EventKey { at_ms, class: Class::Event, sequence: self.first_submit_sequence + index as u64 })
+    }
+
     pub(super) fn peek(&self) -> Option<EventKey> {
-        self.events.keys().next().copied()
+        let heap = self.heap.peek().map(|Reverse(queued)| EventKey::unpacked(queued.order));
+        match (heap, self.next_submit_key()) {
+            (Some(heap), Some(submit)) => Some(heap.min(submit)),
+            (heap, submit) => heap.or(submit),
+        }
     }
 
     pub(super) fn pop(&mut self) -> Option<(EventKey, Event)> {
-        self.events.pop_first()
+        let submit = self.next_submit_key();
+        let heap = self.heap.peek().map(|Reverse(queued)| EventKey::unpacked(queued.order));
+        if let Some(submit) = submit.filter(|submit| heap.is_none_or(|heap| *submit < heap)) {
+            self.next_submit += 1;
+            return Some((submit, Event::Submit(self.submits[self.next_submit - 1].1)));
+        }
+        let Reverse(Queued { order, event }) = self.heap.pop()?;
+        self.drop_cancelled_top();
+        Some((EventKey::unpacked(order), event))
     }
 
     /// Takes an event back out, for a message fault that drops or moves a delivery.
     pub(super) fn cancel(&mut self, key: EventKey) {
-        self.events.remove(&key);
+        self.cancelled.insert(key.sequence);
+        self.drop_cancelled_top();
+    }
+
+    /// Keeps a live event at the heap's top.
+    fn drop_cancelled_top(&mut self) {
+        while let Some(Reverse(top)) = self.heap.peek() {
+            if !self.cancelled.remove(&EventKey::unpacked(top.order).sequence) {
+                return;
+            }
+            self.heap.pop();
+        }
     }
 }
 
