@@ -56,7 +56,7 @@ async fn the_default_scenario_renders_its_lanes_and_arrows() {
     type_into(&find(&root, "#scrubber"), "60").await;
     assert_eq!(find(&root, "#time").text_content().as_deref(), Some("60 ms"));
     assert!(count(&root, "svg#sequence g.arrow.delivered") >= 8, "the run's messages are drawn");
-    let prepare = find(&root, r#"svg#sequence g.arrow[data-message="m3"]"#);
+    let prepare = find(&root, r#"svg#sequence g.arrow[data-message="m2"]"#);
     assert!(prepare.text_content().unwrap_or_default().contains("Prepare t1"), "arrows carry the canonical label");
     let balance = find(&root, r#"section.node-state[data-node="n1"] td.balance[data-account="1001"]"#);
     assert_eq!(balance.text_content().as_deref(), Some("90"));
