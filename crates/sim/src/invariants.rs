@@ -468,10 +468,19 @@ impl Checker {
     /// Checks a node the event touched for two transactions changing one account; each conflict
     /// is reported once.
     ///
-    /// Runs after every event, so the owners are a sorted list rather than a map: a node has few
-    /// unresolved writes, and a list costs one allocation where a map costs a node per handful.
     pub fn check_locks(&mut self, node: &Node, violations: &mut Vec<Violation>) {
-        let mut owners: Vec<(AccountId, TxnId)> = Vec::new();
+        self.check_locks_with(node, &mut Vec::new(), violations);
+    }
+
+    /// `check_locks` with the list of owners to use: it runs after every event, so the owners are
+    /// a sorted list, which a caller can keep between events, rather than a map built each time.
+    pub fn check_locks_with(
+        &mut self,
+        node: &Node,
+        owners: &mut Vec<(AccountId, TxnId)>,
+        violations: &mut Vec<Violation>,
+    ) {
+        owners.clear();
         for (txn, writes) in node.unresolved_writes() {
             for write in writes {
                 let other = match owners.binary_search_by_key(&write.account, |(account, _)| *account) {

@@ -407,10 +407,11 @@ impl World {
     }
 
     fn send(&mut self, from: Endpoint, to: Endpoint, message: Message, step: &mut StepTrace) {
-        let message = Arc::new(message);
-        let (network, mut context) = self.network_and_context();
-        network.send(&mut context, from, to, message.clone(), step);
+        // The checker only reads the message and reports at the step's end; the network then takes
+        // it, so it is not copied (its reference count is touched once per trace entry).
         self.hooks.after_send(from, &message, step);
+        let (network, mut context) = self.network_and_context();
+        network.send(&mut context, from, to, Arc::new(message), step);
     }
 
     /// The network and what it borrows from the rest of the world, split so both can be used at once.

@@ -17,7 +17,7 @@ use crate::trace::TraceEvent;
 use commitlab_protocol::paxos::PaxosNote;
 use commitlab_protocol::raft::{Entry, Payload, RaftNote, RaftRole};
 use commitlab_protocol::route::Groups;
-use commitlab_protocol::{Endpoint, Message, Millis, Node, NodeId, Note, Record, Seq};
+use commitlab_protocol::{AccountId, Endpoint, Message, Millis, Node, NodeId, Note, Record, Seq, TxnId};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -28,6 +28,8 @@ pub(super) struct InvariantHooks {
     groups: Option<Arc<Groups>>,
     consensus: Option<ConsensusChecker>,
     money: MoneyCount,
+    /// The lock check's list of owners, kept to reuse its allocation (empty between steps).
+    lock_owners: Vec<(AccountId, TxnId)>,
 }
 
 impl InvariantHooks {
@@ -43,7 +45,7 @@ impl InvariantHooks {
                 .collect();
             ConsensusChecker::new(groups, configs, scenario.replication.engine == Engine::MultiPaxos)
         });
-        InvariantHooks { checker: Checker::new(initial_money), groups, consensus, money: MoneyCount::default() }
+        InvariantHooks { checker: Checker::new(initial_money), groups, consensus, money: MoneyCount::default(), lock_owners: Vec::new() }
     }
 
     /// Counts every node's money once the world has its nodes; each step then recounts what it changed.
@@ -152,7 +154,8 @@ impl InvariantHooks {
     ) {
         if let Some(node) = touched {
             let slot = &slots[&node];
-            self.checker.check_locks(slot.node(), &mut step.violations);
+            self.checker.check_locks_with(slot.node(), &mut self.lock_owners, &mut step.violations);
+            self.lock_owners.clear();
             // A group's journal is its committed state's; a single node's is its own.
             let group = self.group_of(node);
             match self.consensus.as_ref().and_then(|consensus| consensus.committed().get(&group)) {

@@ -110,11 +110,14 @@ impl Network {
             return;
         }
         let key = context.queue.schedule(deliver_ms, Class::Event, Event::Deliver(id));
-        self.in_flight.insert(id, InFlight { from, to, message: message.clone(), key });
+        self.in_flight.insert(id, InFlight { from, to, message, key });
         if context.rng.chance(context.scenario.network.duplication) {
             self.duplicate(context, id, step);
         }
-        self.apply_message_faults(context, id, from, to, &message, step);
+        if !self.message_faults.is_empty() {
+            let message = self.in_flight.get(&id).expect("just sent").message.clone();
+            self.apply_message_faults(context, id, from, to, &message, step);
+        }
     }
 
     /// Takes message `id` off the wire at its due time. It arrives unless a partition separates

@@ -12,7 +12,8 @@
 
 use commitlab_protocol::{Endpoint, MessageId, Millis, NodeId, Timer};
 use std::cmp::{Ordering, Reverse};
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::collections::{BTreeSet, BinaryHeap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 /// Where an event sorts among the events of its millisecond.
@@ -171,9 +172,57 @@ impl EventQueue {
 
 /// The live scheduled event of every armed timer: the sequence number of its key and its due
 /// time (kept only so views can show a timer running down; the queue alone decides when it fires).
+///
+/// A hash table: it is looked up for every timer event and never iterated where the order could
+/// show (cancelling keeps or removes entries whatever their order).
 #[derive(Clone, Debug, Default)]
 pub(super) struct Timers {
-    armed: BTreeMap<(Endpoint, Timer), (u64, Millis)>,
+    armed: HashMap<(Endpoint, Timer), (u64, Millis), BuildHasherDefault<FxHasher>>,
+}
+
+/// rustc's Fx hash: a multiply and a rotate per word, fixed (no per-process seed), fast on the
+/// timer table's small keys.
+#[derive(Clone, Copy, Default)]
+pub(super) struct FxHasher {
+    hash: u64,
+}
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.add(u64::from(*byte));
+        }
+    }
+
+    fn write_u8(&mut self, value: u8) {
+        self.add(u64::from(value));
+    }
+
+    fn write_u32(&mut self, value: u32) {
+        self.add(u64::from(value));
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.add(value);
+    }
+
+    fn write_usize(&mut self, value: usize) {
+        self.add(value as u64);
+    }
+
+    fn write_isize(&mut self, value: isize) {
+        self.add(value as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.hash
+    }
 }
 
 impl Timers {
