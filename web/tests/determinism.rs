@@ -8,7 +8,7 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 /// The pinned native runs, compiled in.
-const PINNED: [(&str, &str); 40] = [
+const PINNED: [(&str, &str); 53] = [
     ("happy-path", include_str!("../../tests/scenarios/presets/happy-path.trace")),
     ("vote-no", include_str!("../../tests/scenarios/presets/vote-no.trace")),
     ("lock-conflict", include_str!("../../tests/scenarios/presets/lock-conflict.trace")),
@@ -88,6 +88,31 @@ const PINNED: [(&str, &str); 40] = [
     ),
     ("paxos-bug-update-in-place", include_str!("../../tests/scenarios/presets/paxos-bug-update-in-place.trace")),
     ("paxos-busy", include_str!("../../tests/scenarios/presets/paxos-busy.trace")),
+    (
+        "participant-crash-before-prepare-durable",
+        include_str!("../../tests/scenarios/presets/participant-crash-before-prepare-durable.trace"),
+    ),
+    (
+        "participant-crash-before-outcome-durable",
+        include_str!("../../tests/scenarios/presets/participant-crash-before-outcome-durable.trace"),
+    ),
+    (
+        "coordinator-crash-during-commit-broadcast",
+        include_str!("../../tests/scenarios/presets/coordinator-crash-during-commit-broadcast.trace"),
+    ),
+    (
+        "coordinator-crash-before-commit-durable",
+        include_str!("../../tests/scenarios/presets/coordinator-crash-before-commit-durable.trace"),
+    ),
+    ("lost-ack", include_str!("../../tests/scenarios/presets/lost-ack.trace")),
+    ("vulnerability-window", include_str!("../../tests/scenarios/presets/vulnerability-window.trace")),
+    ("third-participant-votes-no", include_str!("../../tests/scenarios/presets/third-participant-votes-no.trace")),
+    ("partition-during-commit", include_str!("../../tests/scenarios/presets/partition-during-commit.trace")),
+    ("abort-overtakes-prepare", include_str!("../../tests/scenarios/presets/abort-overtakes-prepare.trace")),
+    ("late-duplicate-prepare", include_str!("../../tests/scenarios/presets/late-duplicate-prepare.trace")),
+    ("bug-ignore-locks", include_str!("../../tests/scenarios/presets/bug-ignore-locks.trace")),
+    ("bug-commit-on-vote-timeout", include_str!("../../tests/scenarios/presets/bug-commit-on-vote-timeout.trace")),
+    ("bug-reply-before-log", include_str!("../../tests/scenarios/presets/bug-reply-before-log.trace")),
 ];
 
 fn pinned_hash(trace: &str) -> &str {
