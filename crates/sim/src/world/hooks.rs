@@ -8,8 +8,8 @@
 //! a group stands for a node, its first applied entries are its durable records, and the
 //! consensus safety properties ([`crate::consensus`]) are checked beside the 2PC ones.
 
-use super::{NodeSlot, StepTrace};
 use super::money::MoneyCount;
+use super::{NodeSlot, StepTrace};
 use crate::consensus::ConsensusChecker;
 use crate::invariants::Checker;
 use crate::scenario::{Engine, NodeLayout, Scenario};
@@ -45,7 +45,13 @@ impl InvariantHooks {
                 .collect();
             ConsensusChecker::new(groups, configs, scenario.replication.engine == Engine::MultiPaxos)
         });
-        InvariantHooks { checker: Checker::new(initial_money), groups, consensus, money: MoneyCount::default(), lock_owners: Vec::new() }
+        InvariantHooks {
+            checker: Checker::new(initial_money),
+            groups,
+            consensus,
+            money: MoneyCount::default(),
+            lock_owners: Vec::new(),
+        }
     }
 
     /// Counts every node's money once the world has its nodes; each step then recounts what it changed.
@@ -186,4 +192,3 @@ impl InvariantHooks {
         }
     }
 }
-

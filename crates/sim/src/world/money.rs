@@ -54,7 +54,12 @@ impl MoneyCount {
 
     /// The committed view's money after a step that changed `touched` (a single node) or the
     /// groups reported through `changed`; `node` finds a node (or group state) by address.
-    pub(super) fn count<'a>(&mut self, checker: &Checker, node: impl Fn(NodeId) -> &'a Node, touched: Option<NodeId>) -> i64 {
+    pub(super) fn count<'a>(
+        &mut self,
+        checker: &Checker,
+        node: impl Fn(NodeId) -> &'a Node,
+        touched: Option<NodeId>,
+    ) -> i64 {
         let decided = checker.decisions_logged() != self.decisions_logged;
         self.decisions_logged = checker.decisions_logged();
         if decided {
