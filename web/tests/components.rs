@@ -262,3 +262,22 @@ async fn with_every_group_expanded_heartbeats_lose_their_labels_and_headers_shor
     let subtitle = find(&root, r#"svg#sequence g.lane-header[data-endpoint="n2"] text.subtitle"#);
     assert_eq!(subtitle.text_content().as_deref(), Some("t1"), "a follower shows its term");
 }
+
+#[wasm_bindgen_test]
+async fn the_progress_box_tells_running_from_stuck_and_not_judged() {
+    let root = mount().await;
+    type_into(&find(&root, "#scrubber"), "5").await;
+    let progress = find(&root, "p#progress");
+    assert_eq!(progress.class_name(), "ok");
+    assert!(progress.text_content().unwrap_or_default().contains("1 still running"), "r1 has just been sent");
+    choose_preset(&root, "coordinator-crash-after-prepare").await;
+    type_into(&find(&root, "#scrubber"), "800").await;
+    let progress = find(&root, "p#progress");
+    assert_eq!(progress.class_name(), "not-judged");
+    assert!(progress.text_content().unwrap_or_default().contains("n10 down"));
+    choose_preset(&root, "bug-commit-on-vote-timeout").await;
+    type_into(&find(&root, "#scrubber"), "2000").await;
+    let progress = find(&root, "p#progress");
+    assert_eq!(progress.class_name(), "stuck");
+    assert!(progress.text_content().unwrap_or_default().contains("t1 unresolved for"));
+}

@@ -14,6 +14,7 @@
 
 use crate::context::Context;
 use crate::effect::{Note, Recovery, Role, Timer, TxnNumbering};
+use crate::fnv::Fnv64;
 use crate::ids::{Endpoint, NodeId, RequestId, TxnId};
 use crate::message::{Decision, Message, Record, TxnSpec, Work};
 use crate::participant::Participant;
@@ -550,28 +551,21 @@ fn pre_check(
     local.check(own_work, ignore_locks).map(|_| ()).map_err(|reason| format!("pre-check at {own}: {reason}"))
 }
 
-/// A stable fingerprint of a transaction's planned work (FNV-1a over its fields), to tell a
-/// reused request id from a retry.
+/// A stable fingerprint of a transaction's planned work, to tell a reused request id from a retry.
 fn fingerprint(work: &BTreeMap<NodeId, Work>) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut mix = |bytes: &[u8]| {
-        for byte in bytes {
-            hash ^= u64::from(*byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    };
+    let mut hash = Fnv64::default();
     for (node, part) in work {
-        mix(&node.0.to_le_bytes());
+        hash.write(&node.0.to_le_bytes());
         for (account, delta) in &part.deltas {
-            mix(&account.0.to_le_bytes());
-            mix(&delta.to_le_bytes());
+            hash.write(&account.0.to_le_bytes());
+            hash.write(&delta.to_le_bytes());
         }
         if let Some(line) = &part.journal {
-            mix(line.as_bytes());
+            hash.write(line.as_bytes());
         }
-        mix(b";");
+        hash.write(b";");
     }
-    hash
+    hash.finish()
 }
 
 /// Splits a transaction into the work of each participant, by the directory's account ranges.

@@ -10,6 +10,7 @@ pub mod client;
 pub mod context;
 pub mod coordinator;
 pub mod effect;
+pub mod fnv;
 pub mod ids;
 pub mod message;
 pub mod node;

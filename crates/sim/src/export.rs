@@ -159,12 +159,12 @@ pub fn verdict_text(simulation: &Simulation) -> String {
     for status in simulation.invariants() {
         match &status.violation {
             None => {
-                let _ = writeln!(text, "  ok        {:<22} {}", status.invariant, status.description);
+                let _ = writeln!(text, "  ok        {:<24} {}", status.invariant, status.description);
             }
             Some((step, time_ms, violation)) => {
                 let _ = writeln!(
                     text,
-                    "  VIOLATED  {:<22} at {time_ms} ms (step {step}): {}",
+                    "  VIOLATED  {:<24} at {time_ms} ms (step {step}): {}",
                     status.invariant, violation.detail
                 );
             }
@@ -176,7 +176,7 @@ pub fn verdict_text(simulation: &Simulation) -> String {
         crate::progress::Progress::NotJudged { .. } => "-",
         crate::progress::Progress::Ok { .. } => "ok",
     };
-    let _ = writeln!(text, "liveness:\n  {status:<9} {:<22} {progress}", "progress");
+    let _ = writeln!(text, "liveness:\n  {status:<9} {:<24} {progress}", "progress");
     let in_doubt = simulation.in_doubt();
     if !in_doubt.is_empty() {
         let _ = writeln!(text, "in doubt (blocked):");

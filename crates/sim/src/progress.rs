@@ -8,7 +8,7 @@ use crate::simulation::Simulation;
 use crate::world::World;
 use commitlab_protocol::{Millis, NodeId, RequestId, TxnId};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// The verdict at one moment of a run.
@@ -102,44 +102,36 @@ impl Progress {
         let bound_ms = bound_ms(scenario);
         let started: BTreeMap<RequestId, Millis> =
             world.work().iter().rev().map(|item| (item.request, item.at_ms)).collect();
-        // Each unresolved transaction, where it is unresolved, and since when.
-        let mut open: BTreeMap<(Option<TxnId>, Option<RequestId>), (Vec<NodeId>, Millis)> = BTreeMap::new();
-        let mut txn_of_request: BTreeMap<RequestId, TxnId> = BTreeMap::new();
-        for (group, node, _) in world.group_states() {
-            if let Some(coordinator) = node.coordinator() {
-                for (txn, entry) in coordinator.txns() {
-                    txn_of_request.insert(entry.request, *txn);
-                    let since = started.get(&entry.request).copied().unwrap_or(0);
-                    let row = open.entry((Some(*txn), Some(entry.request))).or_insert((Vec::new(), since));
-                    row.0.push(group);
-                }
+        // Each unresolved transaction: its request when a coordinator still holds it, where it is
+        // unresolved, and since when.
+        let mut open: BTreeMap<TxnId, (Option<RequestId>, Vec<NodeId>, Millis)> = BTreeMap::new();
+        let groups = world.group_states();
+        for (group, node, _) in &groups {
+            let Some(coordinator) = node.coordinator() else { continue };
+            for (txn, entry) in coordinator.txns() {
+                let since = started.get(&entry.request).copied().unwrap_or(0);
+                let row = open.entry(*txn).or_insert((Some(entry.request), Vec::new(), since));
+                row.1.push(*group);
             }
         }
-        for (group, node, _) in world.group_states() {
-            if let Some(participant) = node.participant() {
-                for (txn, entry) in participant.txns() {
-                    let request = txn_of_request.iter().find(|(_, t)| *t == txn).map(|(request, _)| *request);
-                    let since = entry.in_doubt_since_ms.unwrap_or(calm_since);
-                    let key = match request {
-                        Some(request) => (Some(*txn), Some(request)),
-                        None => (Some(*txn), None),
-                    };
-                    let row = open.entry(key).or_insert((Vec::new(), since));
-                    row.0.push(group);
-                }
+        for (group, node, _) in &groups {
+            let Some(participant) = node.participant() else { continue };
+            for (txn, entry) in participant.txns() {
+                let since = entry.in_doubt_since_ms.unwrap_or(calm_since);
+                open.entry(*txn).or_insert((None, Vec::new(), since)).1.push(*group);
             }
         }
-        for request in world.client().pending().keys() {
-            if txn_of_request.contains_key(request) {
-                continue;
-            }
-            let since = started.get(request).copied().unwrap_or(0);
-            open.entry((None, Some(*request))).or_insert((Vec::new(), since));
+        let running: BTreeSet<RequestId> = open.values().filter_map(|(request, _, _)| *request).collect();
+        let mut rows: Vec<(Option<TxnId>, Option<RequestId>, Vec<NodeId>, Millis)> =
+            open.into_iter().map(|(txn, (request, nodes, since))| (Some(txn), request, nodes, since)).collect();
+        // A request the client still waits on that no coordinator holds (lost, or refused unheard).
+        for request in world.client().pending().keys().filter(|request| !running.contains(request)) {
+            rows.push((None, Some(*request), Vec::new(), started.get(request).copied().unwrap_or(0)));
         }
-        let waiting = open.len();
-        let stuck: Vec<Stuck> = open
+        let waiting = rows.len();
+        let stuck: Vec<Stuck> = rows
             .into_iter()
-            .filter_map(|((txn, request), (nodes, since))| {
+            .filter_map(|(txn, request, nodes, since)| {
                 let since_ms = since.max(calm_since);
                 let waited_ms = now.saturating_sub(since_ms);
                 (waited_ms > bound_ms).then_some(Stuck { request, txn, nodes, waited_ms, since_ms })

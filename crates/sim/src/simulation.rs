@@ -550,15 +550,12 @@ impl Simulation {
 
 pub fn trace_hash(trace: &[TraceEntry]) -> u64 {
     use std::fmt::Write;
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut hash = commitlab_protocol::fnv::Fnv64::default();
     let mut line = String::new();
     for entry in trace {
         line.clear();
         writeln!(line, "{}#{}", entry.step, entry).expect("writing to a String");
-        for byte in line.bytes() {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
+        hash.write(line.as_bytes());
     }
-    hash
+    hash.finish()
 }

@@ -306,7 +306,7 @@ fn injecting_and_seeking_are_exact(scenario: &Scenario, position: f64, fault_see
     seek_matches_a_fresh_run(&mut simulation, scenario, position)?;
     let nodes: Vec<NodeId> = scenario.node_ids().into_iter().collect();
     let node = nodes[(fault_seed % nodes.len() as u64) as usize];
-    let fault = if fault_seed % 2 == 0 { Fault::Crash(node) } else { Fault::Restart(node) };
+    let fault = if fault_seed.is_multiple_of(2) { Fault::Crash(node) } else { Fault::Restart(node) };
     simulation.inject(fault).expect("valid fault");
     simulation.run_to_end();
     let replayed = run(simulation.scenario());

@@ -229,8 +229,8 @@ fn place_texts(
         sizes.cursor,
         Anchor::End,
     ));
-    for plan in scene.arrows.iter().filter(|plan| detailed && plan.end == ArrowEnd::Dropped) {
-        placer.reserve(TextBox::symbol(plan.x2, plan.y2 + 4.0, sizes.cross));
+    for plan in scene.arrows.iter().filter(|plan| detailed && plan.shape.end == ArrowEnd::Dropped) {
+        placer.reserve(TextBox::symbol(plan.shape.x2, plan.shape.y2 + 4.0, sizes.cross));
     }
     for (_, mark, x, y) in &scene.marks {
         if matches!(mark.kind, MarkKind::Crash | MarkKind::Restart) {
@@ -272,6 +272,7 @@ fn place_round_label(placer: &mut Placer, round: &RoundProps, wanted_y: f64, fon
 /// loop, else left of its lane.
 fn place_arrow_label(placer: &mut Placer, plan: &ArrowPlan, font_px: f64) -> Option<LabelAt> {
     let (label, best_at) = plan.label.as_ref()?;
+    let plan = &plan.shape;
     let at = |x: f64, y: f64, anchor: Anchor| (TextBox::of(label, x, y, font_px, anchor), LabelAt { x, y, anchor });
     let width = TextBox::of(label, 0.0, 0.0, font_px, Anchor::Start).width();
     if plan.local {
@@ -459,17 +460,9 @@ enum ArrowEnd {
 struct ArrowProps {
     message: Rc<MessageView>,
     dispatcher: UseReducerDispatcher<State>,
-    x1: f64,
-    y1: f64,
-    x2: f64,
-    y2: f64,
-    end: ArrowEnd,
-    /// Drawn as a loop: both ends on one lane.
-    local: bool,
+    shape: ArrowShape,
     /// Where its label goes; `None` unlabelled (too many arrows, or no room: see `place_texts`).
     label: Option<LabelAt>,
-    /// Name the sending replica in the label (it is drawn on its group's lane).
-    named_sender: bool,
     selected: bool,
     highlighted: bool,
     detailed: bool,
@@ -483,16 +476,24 @@ struct LabelAt {
     anchor: Anchor,
 }
 
-/// An arrow's geometry at the cursor, before its label is placed.
-struct ArrowPlan {
-    message: Rc<MessageView>,
+/// Where an arrow runs at the cursor and how it ends.
+#[derive(Clone, Copy, PartialEq)]
+struct ArrowShape {
     x1: f64,
     y1: f64,
     x2: f64,
     y2: f64,
     end: ArrowEnd,
+    /// Drawn as a loop: both ends on one lane.
     local: bool,
+    /// Name the sending replica in the label (it is drawn on its group's lane).
     named_sender: bool,
+}
+
+/// An arrow at the cursor, before its label is placed.
+struct ArrowPlan {
+    message: Rc<MessageView>,
+    shape: ArrowShape,
     /// The label, if it is to have one, and where along the arrow it sits best, from 0 (the
     /// sender) to 1.
     label: Option<(String, f64)>,
@@ -538,13 +539,7 @@ fn plan_arrow(
     };
     ArrowPlan {
         message: message.clone(),
-        x1,
-        y1,
-        x2,
-        y2,
-        end,
-        local,
-        named_sender,
+        shape: ArrowShape { x1, y1, x2, y2, end, local, named_sender },
         label: label.map(|label| (label, label_at)),
     }
 }
@@ -556,10 +551,9 @@ fn arrow(
     detailed: bool,
     dispatcher: &UseReducerDispatcher<State>,
 ) -> Html {
-    let ArrowPlan { message, x1, y1, x2, y2, end, local, named_sender, .. } = plan;
+    let ArrowPlan { message, shape, .. } = plan;
     html! {
-        <Arrow key={message.id.0} message={message.clone()} dispatcher={dispatcher.clone()} {x1} {y1} {x2} {y2} {end}
-            {local} {label} {named_sender}
+        <Arrow key={message.id.0} message={message.clone()} dispatcher={dispatcher.clone()} {shape} {label}
             selected={playground.selected_message == Some(message.id)}
             highlighted={playground.highlighted_txn.is_some() && playground.highlighted_txn == message.txn}
             {detailed} />
@@ -568,8 +562,8 @@ fn arrow(
 
 #[component]
 fn Arrow(props: &ArrowProps) -> Html {
-    let ArrowProps { message, x1, y1, x2, y2, end, .. } = props;
-    let (x1, y1, x2, y2) = (*x1, *y1, *x2, *y2);
+    let message = &props.message;
+    let ArrowShape { x1, y1, x2, y2, ref end, local, named_sender } = props.shape;
     let mut class = classes!("arrow", format!("kind-{}", message.kind));
     class.push(match end {
         ArrowEnd::Delivered => "delivered",
@@ -598,7 +592,6 @@ fn Arrow(props: &ArrowProps) -> Html {
     }
     let cross = *end == ArrowEnd::Dropped;
     let title = describe_shown(message, *end != ArrowEnd::InFlight);
-    let local = props.local;
     let body = if local {
         let path = format!("M {x1} {y1} C {} {} {} {} {x1} {}", x1 + 34.0, y1 - 4.0, x1 + 34.0, y1 + 12.0, y1 + 8.0);
         html! { <path class="shaft" d={path} marker-end="url(#arrowhead)" /> }
@@ -617,7 +610,7 @@ fn Arrow(props: &ArrowProps) -> Html {
             }
             if let Some(at) = props.label {
                 <text class="label" x={at.x.to_string()} y={at.y.to_string()} text-anchor={anchor_name(at.anchor)}>
-                    { arrow_label(message, props.named_sender) }
+                    { arrow_label(message, named_sender) }
                 </text>
             }
         </g>
