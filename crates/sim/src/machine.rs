@@ -8,6 +8,9 @@ use commitlab_protocol::replica::{Replica, ReplicaConfig, ReplicaDurable};
 use commitlab_protocol::{Effect, Endpoint, Message, Millis, Node, NodeConfig, Record, Timer};
 use std::sync::Arc;
 
+// A single node stays inline: it is every event's machine in the single-node mode, where a box
+// would cost an indirection per event; a replica, far larger, is boxed.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Machine {
     Single(Node),

@@ -103,38 +103,37 @@ impl Progress {
         let started: BTreeMap<RequestId, Millis> =
             world.work().iter().rev().map(|item| (item.request, item.at_ms)).collect();
         // Each unresolved transaction: its request when a coordinator still holds it, where it is
-        // unresolved, and since when.
-        let mut open: BTreeMap<TxnId, (Option<RequestId>, Vec<NodeId>, Millis)> = BTreeMap::new();
+        // unresolved, and since when (waited is filled in below).
+        let row = |txn, request, since_ms| Stuck { request, txn, nodes: Vec::new(), waited_ms: 0, since_ms };
+        let mut open: BTreeMap<TxnId, Stuck> = BTreeMap::new();
         let groups = world.group_states();
         for (group, node, _) in &groups {
             let Some(coordinator) = node.coordinator() else { continue };
             for (txn, entry) in coordinator.txns() {
                 let since = started.get(&entry.request).copied().unwrap_or(0);
-                let row = open.entry(*txn).or_insert((Some(entry.request), Vec::new(), since));
-                row.1.push(*group);
+                open.entry(*txn).or_insert_with(|| row(Some(*txn), Some(entry.request), since)).nodes.push(*group);
             }
         }
         for (group, node, _) in &groups {
             let Some(participant) = node.participant() else { continue };
             for (txn, entry) in participant.txns() {
                 let since = entry.in_doubt_since_ms.unwrap_or(calm_since);
-                open.entry(*txn).or_insert((None, Vec::new(), since)).1.push(*group);
+                open.entry(*txn).or_insert_with(|| row(Some(*txn), None, since)).nodes.push(*group);
             }
         }
-        let running: BTreeSet<RequestId> = open.values().filter_map(|(request, _, _)| *request).collect();
-        let mut rows: Vec<(Option<TxnId>, Option<RequestId>, Vec<NodeId>, Millis)> =
-            open.into_iter().map(|(txn, (request, nodes, since))| (Some(txn), request, nodes, since)).collect();
+        let running: BTreeSet<RequestId> = open.values().filter_map(|stuck| stuck.request).collect();
+        let mut rows: Vec<Stuck> = open.into_values().collect();
         // A request the client still waits on that no coordinator holds (lost, or refused unheard).
         for request in world.client().pending().keys().filter(|request| !running.contains(request)) {
-            rows.push((None, Some(*request), Vec::new(), started.get(request).copied().unwrap_or(0)));
+            rows.push(row(None, Some(*request), started.get(request).copied().unwrap_or(0)));
         }
         let waiting = rows.len();
         let stuck: Vec<Stuck> = rows
             .into_iter()
-            .filter_map(|(txn, request, nodes, since)| {
-                let since_ms = since.max(calm_since);
-                let waited_ms = now.saturating_sub(since_ms);
-                (waited_ms > bound_ms).then_some(Stuck { request, txn, nodes, waited_ms, since_ms })
+            .filter_map(|mut row| {
+                row.since_ms = row.since_ms.max(calm_since);
+                row.waited_ms = now.saturating_sub(row.since_ms);
+                (row.waited_ms > bound_ms).then_some(row)
             })
             .collect();
         if stuck.is_empty() {
