@@ -66,6 +66,9 @@ pub struct CoordinatorTxn {
     /// The co-located shard prepared at the request, before PREPARE went out (seed 002's phase 0
     /// on a single node, revision 2): PREPARE goes only to the others.
     pub prepared_locally: bool,
+    /// No participant has heard of it (a single node's refusal at its own pre-check): its
+    /// decision goes to nobody and it completes once the decision is durable.
+    pub unheard: bool,
 }
 
 impl CoordinatorTxn {
@@ -83,6 +86,7 @@ impl CoordinatorTxn {
             decision_sent: false,
             prepare_sent: false,
             prepared_locally: false,
+            unheard: false,
         }
     }
 }
@@ -278,7 +282,8 @@ impl Coordinator {
     /// (`Prepared(t)` for the whole transaction, then `Aborted(t)`) before the client hears it, so a
     /// new leader answers a retry the same way instead of running it again. Were `Aborted(t)` lost
     /// with the leader, the new one would resume the whole transaction, which nobody has been told
-    /// anything about yet. The ABORT then reaches every participant, as in seed 002's abort picture.
+    /// anything about yet. In a group the ABORT then reaches every participant, as in seed 002's abort
+    /// picture; a single node, which asked nobody, tells nobody.
     fn abort_before_prepare(
         &mut self,
         request: RequestId,
@@ -290,7 +295,10 @@ impl Coordinator {
         let participants: Vec<NodeId> = work.keys().copied().collect();
         context.persist(Record::Prepared { txn, request, participants: participants.clone(), work: work.clone() });
         self.requests.insert(request, RequestState::Running(txn));
-        let entry = CoordinatorTxn::logging(request, participants, work);
+        // A replicated group's ABORT still reaches every participant, as seed 002 draws it; a single
+        // node has told nobody and tells nobody.
+        let unheard = context.config.recovery == Recovery::PresumeAbort;
+        let entry = CoordinatorTxn { unheard, ..CoordinatorTxn::logging(request, participants, work) };
         self.txns.insert(txn, entry);
         self.decide(txn, Decision::Abort, Some(reason), context);
     }
@@ -464,7 +472,7 @@ impl Coordinator {
         context.note(Note::Phase { txn, role: Role::Coordinator, phase: entry.phase.phase() });
         let request = entry.request;
         let reason = entry.reason.clone();
-        let already_sent = entry.decision_sent;
+        let already_sent = entry.decision_sent || entry.unheard;
         if !context.config.bugs.reply_before_log {
             let reply = Message::Reply { request, txn: Some(txn), decision, reason: reason.clone() };
             context.send(Endpoint::Client, reply);
@@ -508,7 +516,8 @@ impl Coordinator {
 
     fn complete_if_acknowledged(&mut self, txn: TxnId, context: &mut Context) {
         let Some(entry) = self.txns.get_mut(&txn) else { return };
-        if entry.phase != CoordinatorPhase::Resolving || entry.acks.len() < entry.participants.len() {
+        let acknowledged = entry.unheard || entry.acks.len() >= entry.participants.len();
+        if entry.phase != CoordinatorPhase::Resolving || !acknowledged {
             return;
         }
         entry.phase = CoordinatorPhase::Completing;

@@ -246,12 +246,11 @@ fn revision_2_a_failed_local_pre_check_sends_no_prepare_at_all() {
     node.on_persisted(7, &records[1], &mut out);
     assert_eq!(
         sends(&out),
-        [
-            "client Reply r1 t1 aborted (pre-check at n1: insufficient funds in 1001: 100 < 500)",
-            "n1 Abort t1",
-            "n4 Abort t1"
-        ]
+        ["client Reply r1 t1 aborted (pre-check at n1: insufficient funds in 1001: 100 < 500)"],
+        "nobody heard of t1, so nobody is told"
     );
+    let completed = persists(&out);
+    assert_eq!(completed.last().map(|record| record.to_string()).as_deref(), Some("Completed(t1)"));
     // Revision 1 asks everyone, its own shard votes NO.
     let mut node = fresh(config_of(1, 0, true, Revision::FIRST));
     let mut out = Vec::new();

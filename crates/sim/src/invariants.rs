@@ -186,7 +186,7 @@ pub struct Checker {
     lock_conflicts: BTreeSet<(NodeId, AccountId, TxnId, TxnId)>,
     /// Durable participant outcomes, until their transaction completes.
     durable_outcomes: BTreeMap<(NodeId, TxnId), Decision>,
-    /// What the client was told of each transaction, and by whom.
+    /// What the client was told of each transaction before its decision was durable, and by whom.
     replied: BTreeMap<TxnId, (Decision, NodeId)>,
     /// Durable prepare records that carry a journal line, until their outcome.
     journal_prepared: BTreeSet<(NodeId, TxnId)>,
@@ -328,7 +328,10 @@ impl Checker {
                 detail: format!("{node} told the client {} of {txn} with {logged}", outcome_word_client(decision)),
             });
         }
-        self.replied.entry(txn).or_insert((decision, node));
+        // Only a reply ahead of the durable decision can be contradicted by it later.
+        if logged.is_none() {
+            self.replied.entry(txn).or_insert((decision, node));
+        }
     }
 
     /// Journal lines at `node` (a single node, or a group's committed state) match the commits.
