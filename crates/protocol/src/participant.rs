@@ -88,6 +88,9 @@ pub struct Participant {
     /// Transactions refused, committed or rolled back here. The durable ones (those with an
     /// outcome record) are rebuilt on recovery; a NO vote needs no record (presumed abort).
     finished: BTreeMap<TxnId, Finished>,
+    /// Counts the changes to the shard data: balances, locks, and the writes of the open
+    /// transactions (see [`Participant::shard_changes`]).
+    shard_changes: u64,
 }
 
 impl Participant {
@@ -98,6 +101,7 @@ impl Participant {
             bank: Bank::new(context.config.initial_balances.clone()),
             txns: BTreeMap::new(),
             finished: BTreeMap::new(),
+            shard_changes: 0,
         };
         // Replaying reproduces old changes; only the end state matters, so its notes are dropped.
         let mut replay_out = Vec::new();
@@ -128,6 +132,7 @@ impl Participant {
     pub fn replay(&mut self, record: &Record, context: &mut Context) {
         match record {
             Record::PrepareVote { txn, coordinator, writes, journal, at_ms } => {
+                self.shard_changes += 1;
                 self.bank.apply_after(writes, context);
                 if !context.config.bugs.ignore_locks {
                     for write in writes {
@@ -161,6 +166,13 @@ impl Participant {
 
     pub fn txns(&self) -> &BTreeMap<TxnId, ParticipantTxn> {
         &self.txns
+    }
+
+    /// How many times the shard data (balances, locks, the writes of open transactions) has
+    /// changed since this participant was built: an observer that saw the same number before has
+    /// nothing new to look at. (The simulator's checks after every event rely on it.)
+    pub fn shard_changes(&self) -> u64 {
+        self.shard_changes
     }
 
     pub fn on_prepare(&mut self, coordinator: NodeId, txn: TxnId, work: &Work, context: &mut Context) {
@@ -229,6 +241,7 @@ impl Participant {
         context: &mut Context,
     ) {
         let bugs = context.config.bugs;
+        self.shard_changes += 1;
         if !bugs.ignore_locks {
             for write in &writes {
                 self.bank.lock(write.account, txn, context);
@@ -324,6 +337,7 @@ impl Participant {
 
     /// Applies a decision whose outcome record is durable: keep or undo, then release the locks.
     fn finish(&mut self, txn: TxnId, entry: ParticipantTxn, decision: Decision, context: &mut Context) {
+        self.shard_changes += 1;
         match decision {
             Decision::Commit => {
                 if let Some(line) = entry.journal {

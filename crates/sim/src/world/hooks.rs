@@ -12,6 +12,7 @@ use super::money::MoneyCount;
 use super::{NodeSlot, StepTrace};
 use crate::consensus::ConsensusChecker;
 use crate::invariants::Checker;
+use crate::machine::Machine;
 use crate::scenario::{Engine, NodeLayout, Scenario};
 use crate::trace::TraceEvent;
 use commitlab_protocol::paxos::PaxosNote;
@@ -30,6 +31,10 @@ pub(super) struct InvariantHooks {
     money: MoneyCount,
     /// The lock check's list of owners, kept to reuse its allocation (empty between steps).
     lock_owners: Vec<(AccountId, TxnId)>,
+    /// Each single node's count of shard changes when its locks were last checked: a node whose
+    /// shard data did not change since holds the same locks. (A replica's 2PC roles are rebuilt
+    /// inside it when it takes over or steps down, so its locks are checked at every event.)
+    locks_checked: BTreeMap<NodeId, u64>,
     /// Some request writes a journal line (seed 004's log database): only then are journals checked.
     journals: bool,
 }
@@ -53,6 +58,7 @@ impl InvariantHooks {
             consensus,
             money: MoneyCount::default(),
             lock_owners: Vec::new(),
+            locks_checked: BTreeMap::new(),
             journals: scenario.workload.requests.iter().any(|request| !request.journal.is_empty()),
         }
     }
@@ -98,8 +104,28 @@ impl InvariantHooks {
         if let (true, Some(record)) = (first, record) {
             let group = self.group_of(node);
             self.money.changed(group);
-            self.checker.on_durable(group, &record, &mut step.violations);
+            self.on_durable(group, &record, step);
         }
+    }
+
+    /// The checker sees a durable record; the money count hears of a transaction's first COMMIT.
+    fn on_durable(&mut self, node: NodeId, record: &Record, step: &mut StepTrace) {
+        let committed_before = match record {
+            Record::Decided { txn, .. } => Some((*txn, self.checker.is_committed(*txn))),
+            _ => None,
+        };
+        self.checker.on_durable(node, record, &mut step.violations);
+        if let Some((txn, false)) = committed_before {
+            if self.checker.is_committed(txn) {
+                self.money.committed(txn);
+            }
+        }
+    }
+
+    /// A node's memory was rebuilt from its durable state (a crash or a restart).
+    pub(super) fn after_rebuilt(&mut self, node: NodeId) {
+        self.money.rebuilt(node);
+        self.locks_checked.remove(&node);
     }
 
     /// A replica's consensus note: an election to check, or a truncation to check again after.
@@ -132,7 +158,7 @@ impl InvariantHooks {
 
     /// A record reached a node's WAL.
     pub(super) fn after_durable(&mut self, node: NodeId, record: &Record, step: &mut StepTrace) {
-        self.checker.on_durable(node, record, &mut step.violations);
+        self.on_durable(node, record, step);
     }
 
     /// A message left `from`: YES votes and client replies are what the checks need to see.
@@ -153,6 +179,20 @@ impl InvariantHooks {
         }
     }
 
+    /// The lock check of a node an event touched, unless its shard data is as it was at its last check.
+    fn check_locks(&mut self, id: NodeId, slot: &NodeSlot, step: &mut StepTrace) {
+        let node = slot.node();
+        if let (Machine::Single(_), Some(participant)) = (&slot.machine, node.participant()) {
+            let changes = participant.shard_changes();
+            if self.locks_checked.insert(id, changes) == Some(changes) {
+                debug_assert!(self.checker.locks_reported(node), "{id}'s locks changed without a shard change");
+                return;
+            }
+        }
+        self.checker.check_locks_with(node, &mut self.lock_owners, &mut step.violations);
+        self.lock_owners.clear();
+    }
+
     /// The checks of the whole state after every step; every violation found during the step
     /// becomes a trace entry of that step.
     pub(super) fn after_step(
@@ -163,8 +203,7 @@ impl InvariantHooks {
     ) {
         if let Some(node) = touched {
             let slot = &slots[&node];
-            self.checker.check_locks_with(slot.node(), &mut self.lock_owners, &mut step.violations);
-            self.lock_owners.clear();
+            self.check_locks(node, slot, step);
             if self.journals {
                 // A group's journal is its committed state's; a single node's is its own.
                 let group = self.group_of(node);
