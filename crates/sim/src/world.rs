@@ -246,7 +246,7 @@ impl World {
 
     /// Time of the next event, if any.
     pub fn next_event_ms(&self) -> Option<Millis> {
-        self.queue.peek().map(|key| key.at_ms)
+        self.queue.peek().map(|next| next.key.at_ms)
     }
 
     pub fn checker(&self) -> &Checker {
@@ -268,10 +268,11 @@ impl World {
             return false;
         }
         loop {
-            let Some(key) = self.queue.peek() else {
+            let Some(next) = self.queue.peek() else {
                 self.stopped = Some(Stop::Quiescent);
                 return false;
             };
+            let key = next.key;
             if key.at_ms > self.scenario.end_ms {
                 self.stopped = Some(Stop::EndTime);
                 return false;
@@ -280,7 +281,7 @@ impl World {
                 self.stopped = Some(Stop::StepLimit);
                 return false;
             }
-            let (_, event) = self.queue.pop().expect("peeked");
+            let event = self.queue.pop(next);
             if self.is_stale(key, &event) {
                 continue;
             }
