@@ -16,7 +16,7 @@ use crate::context::Context;
 use crate::effect::{Note, Recovery, Role, Timer, TxnNumbering};
 use crate::fnv::Fnv64;
 use crate::ids::{Endpoint, NodeId, RequestId, TxnId};
-use crate::message::{Decision, Message, Record, TxnSpec, Work};
+use crate::message::{Decision, Message, Plan, Record, TxnSpec, Work};
 use crate::participant::Participant;
 use crate::phase::Phase;
 use std::collections::{BTreeMap, BTreeSet};
@@ -52,7 +52,7 @@ pub struct CoordinatorTxn {
     pub request: RequestId,
     pub participants: Vec<NodeId>,
     /// The work to send with PREPARE, kept in the `Prepared` record so a new leader can resend it.
-    pub work: BTreeMap<NodeId, Work>,
+    pub work: Plan,
     pub votes: BTreeMap<NodeId, bool>,
     pub acks: BTreeSet<NodeId>,
     pub phase: CoordinatorPhase,
@@ -73,7 +73,7 @@ pub struct CoordinatorTxn {
 
 impl CoordinatorTxn {
     /// A transaction whose `Prepared(t)` record is being written: no votes, no decision yet.
-    fn logging(request: RequestId, participants: Vec<NodeId>, work: BTreeMap<NodeId, Work>) -> CoordinatorTxn {
+    fn logging(request: RequestId, participants: Vec<NodeId>, work: Plan) -> CoordinatorTxn {
         CoordinatorTxn {
             request,
             participants,
@@ -245,7 +245,7 @@ impl Coordinator {
         let participants: Vec<NodeId> = work.keys().copied().collect();
         // A replicated coordinator resumes a transaction from its log, so it logs the work; from
         // revision 2 a single node logs it too, to know a reused request id after a restart.
-        let logged_work = if parallel || revision.refuses_reused_request() { work.clone() } else { BTreeMap::new() };
+        let logged_work = if parallel || revision.refuses_reused_request() { work.clone() } else { Plan::default() };
         context.persist(Record::Prepared { txn, request, participants: participants.clone(), work: logged_work });
         context.note(Note::Phase { txn, role: Role::Coordinator, phase: CoordinatorPhase::Logging.phase() });
         self.requests.insert(request, RequestState::Running(txn));
@@ -288,7 +288,7 @@ impl Coordinator {
         &mut self,
         request: RequestId,
         txn: TxnId,
-        work: BTreeMap<NodeId, Work>,
+        work: Plan,
         reason: String,
         context: &mut Context,
     ) {
@@ -548,12 +548,7 @@ fn own_address(context: &Context) -> Option<NodeId> {
 
 /// Seed 002's phase 0 in a replicated group: the co-located shard checks its own part (balance,
 /// lock) before anyone else hears of the transaction; a failure ends it here.
-fn pre_check(
-    work: &BTreeMap<NodeId, Work>,
-    local: Option<&Participant>,
-    locally_first: bool,
-    context: &Context,
-) -> Result<(), String> {
+fn pre_check(work: &Plan, local: Option<&Participant>, locally_first: bool, context: &Context) -> Result<(), String> {
     let (true, Some(local), Some(own)) = (locally_first, local, own_address(context)) else { return Ok(()) };
     let Some(own_work) = work.get(&own) else { return Ok(()) };
     let ignore_locks = context.config.bugs.ignore_locks;
@@ -561,7 +556,7 @@ fn pre_check(
 }
 
 /// A stable fingerprint of a transaction's planned work, to tell a reused request id from a retry.
-fn fingerprint(work: &BTreeMap<NodeId, Work>) -> u64 {
+fn fingerprint(work: &Plan) -> u64 {
     let mut hash = Fnv64::default();
     for (node, part) in work {
         hash.write(&node.0.to_le_bytes());
@@ -578,29 +573,38 @@ fn fingerprint(work: &BTreeMap<NodeId, Work>) -> u64 {
 }
 
 /// Splits a transaction into the work of each participant, by the directory's account ranges.
-fn plan(spec: &TxnSpec, context: &Context) -> Result<BTreeMap<NodeId, Work>, String> {
+fn plan(spec: &TxnSpec, context: &Context) -> Result<Plan, String> {
     let directory = &context.config.directory;
-    let mut work: BTreeMap<NodeId, Work> = BTreeMap::new();
-    let mut add = |account, delta: i64| -> Result<(), String> {
-        let entry = directory.shard_of(account).ok_or_else(|| format!("no shard holds account {account}"))?;
-        let deltas = &mut work.entry(entry.node).or_default().deltas;
-        match deltas.iter_mut().find(|(existing, _)| *existing == account) {
-            Some((_, total)) => *total += delta,
-            None => deltas.push((account, delta)),
-        }
-        Ok(())
-    };
+    let mut work: Vec<(NodeId, Work)> = Vec::new();
     for transfer in &spec.transfers {
         let amount = i64::try_from(transfer.amount).map_err(|_| format!("amount {} too large", transfer.amount))?;
-        add(transfer.from, -amount)?;
-        add(transfer.to, amount)?;
+        for (account, delta) in [(transfer.from, -amount), (transfer.to, amount)] {
+            let entry = directory.shard_of(account).ok_or_else(|| format!("no shard holds account {account}"))?;
+            let deltas = &mut work_of(&mut work, entry.node).deltas;
+            match deltas.iter_mut().find(|(existing, _)| *existing == account) {
+                Some((_, total)) => *total += delta,
+                None => deltas.push((account, delta)),
+            }
+        }
     }
     for shard in &spec.journal {
         let entry = directory.entry(*shard).ok_or_else(|| format!("no shard {shard}"))?;
-        work.entry(entry.node).or_default().journal = Some(spec.to_string());
+        work_of(&mut work, entry.node).journal = Some(spec.to_string());
     }
     if work.is_empty() {
         return Err("empty transaction".to_string());
     }
-    Ok(work)
+    Ok(Plan::new(work))
+}
+
+/// The work of `participant` in a plan being built (sorted by participant), added if new.
+fn work_of(work: &mut Vec<(NodeId, Work)>, participant: NodeId) -> &mut Work {
+    let position = match work.binary_search_by_key(&participant, |(node, _)| *node) {
+        Ok(position) => position,
+        Err(position) => {
+            work.insert(position, (participant, Work::default()));
+            position
+        }
+    };
+    &mut work[position].1
 }

@@ -12,6 +12,7 @@ use crate::raft::{RaftMessage, RAFT_MESSAGE_KINDS};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 /// Move `amount` from one account to another.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +59,71 @@ pub struct Work {
     pub deltas: Vec<(AccountId, i64)>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub journal: Option<String>,
+}
+
+/// A transaction's work by participant, in participant order: what the coordinator plans, keeps
+/// in its table and logs in `Prepared(t)`. One shared (reference-counted) list serves all three,
+/// so logging the plan copies nothing, and a log of thousands of transactions holds one small
+/// list each. Serialized as a map from participant to work.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Plan(Option<Arc<[(NodeId, Work)]>>);
+
+impl Plan {
+    /// The plan of `parts`, which name each participant once, in order.
+    pub fn new(parts: Vec<(NodeId, Work)>) -> Plan {
+        assert!(parts.windows(2).all(|pair| pair[0].0 < pair[1].0), "a plan names each participant once, in order");
+        Plan((!parts.is_empty()).then(|| parts.into()))
+    }
+
+    fn parts(&self) -> &[(NodeId, Work)] {
+        self.0.as_deref().unwrap_or(&[])
+    }
+
+    /// The work of `participant`, if it has any.
+    pub fn get(&self, participant: &NodeId) -> Option<&Work> {
+        let parts = self.parts();
+        parts.binary_search_by_key(participant, |(node, _)| *node).ok().map(|position| &parts[position].1)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&NodeId, &Work)> {
+        self.parts().iter().map(|(node, work)| (node, work))
+    }
+
+    /// The participants, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &NodeId> {
+        self.parts().iter().map(|(node, _)| node)
+    }
+
+    pub fn len(&self) -> usize {
+        self.parts().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+impl<'a> IntoIterator for &'a Plan {
+    type Item = (&'a NodeId, &'a Work);
+    type IntoIter =
+        std::iter::Map<std::slice::Iter<'a, (NodeId, Work)>, fn(&'a (NodeId, Work)) -> (&'a NodeId, &'a Work)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.parts().iter().map(|(node, work)| (node, work))
+    }
+}
+
+impl Serialize for Plan {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Plan {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Plan, D::Error> {
+        let parts = BTreeMap::<NodeId, Work>::deserialize(deserializer)?;
+        Ok(Plan::new(parts.into_iter().collect()))
+    }
 }
 
 /// The outcome of a transaction.
@@ -246,8 +312,8 @@ pub enum Record {
         txn: TxnId,
         request: RequestId,
         participants: Vec<NodeId>,
-        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-        work: BTreeMap<NodeId, Work>,
+        #[serde(default, skip_serializing_if = "Plan::is_empty")]
+        work: Plan,
     },
     /// Coordinator: the decision. `Commit` is the point of no return.
     Decided { txn: TxnId, decision: Decision, reason: Option<String> },

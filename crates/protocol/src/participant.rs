@@ -19,7 +19,7 @@
 use crate::bank::Bank;
 use crate::context::Context;
 use crate::effect::{Note, Recovery, Role, Timer};
-use crate::ids::{AccountId, Millis, NodeId, TxnId};
+use crate::ids::{Millis, NodeId, TxnId};
 use crate::message::{Decision, Message, Record, Work, Write};
 use crate::phase::Phase;
 use std::collections::BTreeMap;
@@ -204,7 +204,8 @@ impl Participant {
 
     /// Computes the writes of `work`, or the reason this participant must vote NO.
     pub fn check(&self, work: &Work, ignore_locks: bool) -> Result<Vec<Write>, String> {
-        let mut pending: BTreeMap<AccountId, i64> = BTreeMap::new();
+        // The writes, by account: a work's few deltas, usually on different accounts.
+        let mut writes: Vec<Write> = Vec::with_capacity(work.deltas.len());
         for &(account, delta) in &work.deltas {
             let balance = self.bank.balance(account).ok_or_else(|| format!("unknown account {account}"))?;
             if !ignore_locks {
@@ -212,17 +213,17 @@ impl Participant {
                     return Err(format!("{account} locked by {holder}"));
                 }
             }
-            let current = pending.get(&account).copied().unwrap_or(balance);
+            let position = writes.binary_search_by_key(&account, |write| write.account);
+            let current = position.map_or(balance, |position| writes[position].after);
             let after = current.checked_add(delta).ok_or_else(|| format!("balance of {account} would overflow"))?;
             if after < 0 {
                 return Err(format!("insufficient funds in {account}: {current} < {}", -delta));
             }
-            pending.insert(account, after);
+            match position {
+                Ok(position) => writes[position].after = after,
+                Err(position) => writes.insert(position, Write { account, before: balance, after }),
+            }
         }
-        let writes = pending
-            .into_iter()
-            .map(|(account, after)| Write { account, before: self.bank.balance(account).unwrap_or(0), after })
-            .collect();
         Ok(writes)
     }
 

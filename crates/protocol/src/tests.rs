@@ -167,7 +167,7 @@ fn a_recovered_coordinator_presumes_abort_and_answers_unknown_queries_with_abort
         txn: TxnId(1),
         request: RequestId(1),
         participants: vec![NodeId(1), NodeId(4)],
-        work: BTreeMap::new(),
+        work: Plan::default(),
     }];
     let mut out = Vec::new();
     let mut node = Node::recover(config(1, 0, true), log.iter(), 100, &mut out);
