@@ -12,6 +12,7 @@
 //! the decisions it had logged, and aborts what it has no decision for (presumed abort). A query
 //! about a transaction it does not know is answered ABORT for the same reason.
 
+use crate::chunk_map::ChunkMap;
 use crate::context::Context;
 use crate::effect::{Note, Recovery, Role, Timer, TxnNumbering};
 use crate::fnv::Fnv64;
@@ -103,13 +104,14 @@ pub struct Coordinator {
     numbering: TxnNumbering,
     next_txn: u32,
     txns: BTreeMap<TxnId, CoordinatorTxn>,
-    requests: BTreeMap<RequestId, RequestState>,
+    /// Every request seen (a table that only grows: shared between copies, see [`ChunkMap`]).
+    requests: ChunkMap<RequestId, RequestState>,
     /// Transactions are named after their requests (a replicated group; see `new_txn`).
     by_request: bool,
     /// What each request asked for (the fingerprint of its planned work), so a request id reused
     /// for another transfer is refused (revision 2). Rebuilt from `Prepared` records that log
     /// their work.
-    asked: BTreeMap<RequestId, u64>,
+    asked: ChunkMap<RequestId, u64>,
 }
 
 impl Coordinator {
@@ -124,9 +126,9 @@ impl Coordinator {
             numbering,
             next_txn: numbering.first,
             txns: BTreeMap::new(),
-            requests: BTreeMap::new(),
+            requests: ChunkMap::new(),
             by_request: context.config.recovery == Recovery::Resume,
-            asked: BTreeMap::new(),
+            asked: ChunkMap::new(),
         };
         for record in log {
             coordinator.replay(record);
@@ -193,7 +195,7 @@ impl Coordinator {
         &self.txns
     }
 
-    pub fn requests(&self) -> &BTreeMap<RequestId, RequestState> {
+    pub fn requests(&self) -> &ChunkMap<RequestId, RequestState> {
         &self.requests
     }
 

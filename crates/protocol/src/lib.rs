@@ -6,6 +6,7 @@
 //! that drives it or the web page that draws it.
 
 pub mod bank;
+pub mod chunk_map;
 pub mod client;
 pub mod context;
 pub mod coordinator;
@@ -21,6 +22,7 @@ pub mod raft;
 pub mod replica;
 pub mod route;
 
+pub use chunk_map::ChunkMap;
 pub use client::Client;
 pub use context::Context;
 pub use effect::{

@@ -17,6 +17,7 @@
 //! it: that is the blocking problem of 2PC.
 
 use crate::bank::Bank;
+use crate::chunk_map::ChunkMap;
 use crate::context::Context;
 use crate::effect::{Note, Recovery, Role, Timer};
 use crate::ids::{Millis, NodeId, TxnId};
@@ -87,7 +88,7 @@ pub struct Participant {
     txns: BTreeMap<TxnId, ParticipantTxn>,
     /// Transactions refused, committed or rolled back here. The durable ones (those with an
     /// outcome record) are rebuilt on recovery; a NO vote needs no record (presumed abort).
-    finished: BTreeMap<TxnId, Finished>,
+    finished: ChunkMap<TxnId, Finished>,
     /// Counts the changes to the shard data: balances, locks, and the writes of the open
     /// transactions (see [`Participant::shard_changes`]).
     shard_changes: u64,
@@ -100,7 +101,7 @@ impl Participant {
         let mut participant = Participant {
             bank: Bank::new(context.config.initial_balances.clone()),
             txns: BTreeMap::new(),
-            finished: BTreeMap::new(),
+            finished: ChunkMap::new(),
             shard_changes: 0,
         };
         // Replaying reproduces old changes; only the end state matters, so its notes are dropped.
@@ -279,7 +280,9 @@ impl Participant {
             // ABORT that overtook its PREPARE leaves a tombstone, so the PREPARE gets a NO when it
             // arrives instead of locking for a transaction that is already over.
             if decision == Decision::Abort {
-                self.finished.entry(txn).or_insert(Finished::AbortedBeforePrepare);
+                if !self.finished.contains_key(&txn) {
+                    self.finished.insert(txn, Finished::AbortedBeforePrepare);
+                }
             } else if context.config.revision.refuses_unknown_commit()
                 && self.finished.get(&txn) != Some(&Finished::Committed)
             {
