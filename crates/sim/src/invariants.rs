@@ -25,7 +25,7 @@
 //! records, counted once per group, and the consensus properties are checked in `consensus.rs`.
 
 use crate::scenario::Engine;
-use commitlab_protocol::{AccountId, Decision, Node, NodeId, Record, RequestId, TxnId};
+use commitlab_protocol::{AccountId, ChunkMap, Decision, Node, NodeId, Record, RequestId, TxnId};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -172,14 +172,15 @@ impl fmt::Display for Violation {
 pub struct Checker {
     initial_money: i64,
     /// The first durable decision of each transaction, with the node that logged it.
-    decisions: BTreeMap<TxnId, (Decision, NodeId)>,
+    decisions: ChunkMap<TxnId, (Decision, NodeId)>,
     participants: BTreeMap<TxnId, Vec<NodeId>>,
     yes_votes: BTreeSet<(TxnId, NodeId)>,
     /// Every prepare record that ever became durable (one per participant and transaction).
-    durable_prepares: BTreeSet<(NodeId, TxnId)>,
+    /// (Keyed by transaction first: the keys then mostly arrive in order.)
+    durable_prepares: ChunkMap<(TxnId, NodeId), ()>,
     /// The first participant outcome of each transaction.
     outcomes: BTreeMap<TxnId, (Decision, NodeId)>,
-    replies: BTreeMap<RequestId, Decision>,
+    replies: ChunkMap<RequestId, Decision>,
     /// Whether money was conserved after the previous event, so a break is reported once.
     money_conserved: bool,
     /// Lock conflicts already reported (node, account, earlier holder, later holder).
@@ -200,12 +201,12 @@ impl Checker {
     pub fn new(initial_money: i64) -> Checker {
         Checker {
             initial_money,
-            decisions: BTreeMap::new(),
+            decisions: ChunkMap::new(),
             participants: BTreeMap::new(),
             yes_votes: BTreeSet::new(),
-            durable_prepares: BTreeSet::new(),
+            durable_prepares: ChunkMap::new(),
             outcomes: BTreeMap::new(),
-            replies: BTreeMap::new(),
+            replies: ChunkMap::new(),
             money_conserved: true,
             lock_conflicts: BTreeSet::new(),
             durable_outcomes: BTreeMap::new(),
@@ -228,7 +229,7 @@ impl Checker {
             }
             Record::Decided { txn, decision, .. } => self.on_decision(node, *txn, *decision, violations),
             Record::PrepareVote { txn, journal, .. } => {
-                self.durable_prepares.insert((node, *txn));
+                self.durable_prepares.insert((*txn, node), ());
                 if journal.is_some() {
                     self.journal_prepared.insert((node, *txn));
                 }
@@ -238,7 +239,8 @@ impl Checker {
                 if self.journal_prepared.remove(&(node, *txn)) && *decision == Decision::Commit {
                     self.journal_due.insert((node, *txn));
                 }
-                if *decision == Decision::Commit && !self.decisions.contains_key(txn) {
+                let logged = self.decisions.get(txn);
+                if *decision == Decision::Commit && logged.is_none() {
                     violations.push(Violation {
                         invariant: Invariant::CommitNeedsDecision,
                         nodes: vec![node],
@@ -248,7 +250,7 @@ impl Checker {
                 }
                 // The prepare record stays known: a YES vote sent again later (a retransmission, or a
                 // bounced vote a router forwards) still follows a durable prepare record.
-                if let Some((logged, coordinator)) = self.decisions.get(txn) {
+                if let Some((logged, coordinator)) = logged {
                     if logged != decision {
                         violations.push(against_decision(*txn, node, *decision, *coordinator, *logged));
                     }
@@ -271,16 +273,22 @@ impl Checker {
                 }
             }
             Record::Completed { txn } => {
-                self.check_completed(node, *txn, violations);
-                self.forget(*txn);
+                let participants = self.participants.remove(txn).unwrap_or_default();
+                self.check_completed(node, *txn, &participants, violations);
+                self.forget(*txn, &participants);
             }
         }
     }
 
     /// `Completed(t)` became durable at `coordinator`: every participant's outcome must be.
-    fn check_completed(&mut self, coordinator: NodeId, txn: TxnId, violations: &mut Vec<Violation>) {
+    fn check_completed(
+        &mut self,
+        coordinator: NodeId,
+        txn: TxnId,
+        participants: &[NodeId],
+        violations: &mut Vec<Violation>,
+    ) {
         let decision = self.decisions.get(&txn).map(|(decision, _)| *decision);
-        let participants = self.participants.get(&txn).cloned().unwrap_or_default();
         let missing: Vec<NodeId> = participants
             .iter()
             .copied()
@@ -290,11 +298,11 @@ impl Checker {
                     // Every participant voted YES and must have committed.
                     Some(Decision::Commit) => outcome != Some(Decision::Commit),
                     // A participant that never prepared has nothing to roll back.
-                    _ => self.durable_prepares.contains(&(*participant, txn)) && outcome.is_none(),
+                    _ => self.durable_prepares.contains_key(&(txn, *participant)) && outcome.is_none(),
                 }
             })
             .collect();
-        for participant in &participants {
+        for participant in participants {
             self.durable_outcomes.remove(&(*participant, txn));
         }
         if missing.is_empty() {
@@ -405,9 +413,12 @@ impl Checker {
             }
         }
         if decision == Decision::Commit {
-            let participants = self.participants.get(&txn).cloned().unwrap_or_default();
-            let missing: Vec<NodeId> =
-                participants.into_iter().filter(|participant| !self.yes_votes.contains(&(txn, *participant))).collect();
+            let participants = self.participants.get(&txn).map_or(&[][..], Vec::as_slice);
+            let missing: Vec<NodeId> = participants
+                .iter()
+                .copied()
+                .filter(|participant| !self.yes_votes.contains(&(txn, *participant)))
+                .collect();
             if !missing.is_empty() {
                 let names: Vec<String> = missing.iter().map(|node| node.to_string()).collect();
                 let mut nodes = vec![node];
@@ -426,11 +437,9 @@ impl Checker {
     /// needed, and later participant outcomes are still checked against the decision, which is
     /// kept. (A participant may still prepare later, when the ABORT overtook the PREPARE: its
     /// prepare records are forgotten only with its own outcome.)
-    fn forget(&mut self, txn: TxnId) {
-        if let Some(participants) = self.participants.remove(&txn) {
-            for participant in participants {
-                self.yes_votes.remove(&(txn, participant));
-            }
+    fn forget(&mut self, txn: TxnId, participants: &[NodeId]) {
+        for participant in participants {
+            self.yes_votes.remove(&(txn, *participant));
         }
         self.outcomes.remove(&txn);
     }
@@ -438,7 +447,7 @@ impl Checker {
     /// A participant sent a YES vote.
     pub fn on_yes_vote(&mut self, node: NodeId, txn: TxnId, violations: &mut Vec<Violation>) {
         self.yes_votes.insert((txn, node));
-        if !self.durable_prepares.contains(&(node, txn)) {
+        if !self.durable_prepares.contains_key(&(txn, node)) {
             violations.push(Violation {
                 invariant: Invariant::WalBeforeYes,
                 nodes: vec![node],
