@@ -33,7 +33,6 @@ use commitlab_protocol::{
 use hooks::InvariantHooks;
 use network::{Arrival, Network, NetworkContext};
 use queue::{Class, Event, EventKey, EventQueue, Timers};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// A node's slot in the world: its durable WAL (a single node's; a replica keeps its Raft log),
@@ -54,6 +53,85 @@ impl NodeSlot {
     /// The 2PC roles on this node.
     pub fn node(&self) -> &Node {
         self.machine.node()
+    }
+}
+
+/// The nodes' slots by id, in id order: a list, with a table from id to position so the event
+/// loop finds a node's slot with one index rather than a search.
+#[derive(Clone, Debug, Default)]
+pub struct Slots {
+    slots: Vec<(NodeId, NodeSlot)>,
+    /// The position of node `n` in `slots` is `positions[n]`; `NONE` for no such node.
+    positions: Vec<u16>,
+}
+
+impl Slots {
+    const NONE: u16 = u16::MAX;
+
+    fn position(&self, id: &NodeId) -> Option<usize> {
+        let position = *self.positions.get(usize::from(id.0))?;
+        (position != Slots::NONE).then_some(usize::from(position))
+    }
+
+    pub fn get(&self, id: &NodeId) -> Option<&NodeSlot> {
+        self.position(id).map(|position| &self.slots[position].1)
+    }
+
+    pub fn get_mut(&mut self, id: &NodeId) -> Option<&mut NodeSlot> {
+        self.position(id).map(|position| &mut self.slots[position].1)
+    }
+
+    pub fn contains_key(&self, id: &NodeId) -> bool {
+        self.position(id).is_some()
+    }
+
+    /// The slots in id order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&NodeId, &NodeSlot)> + ExactSizeIterator + Clone {
+        self.slots.iter().map(|(id, slot)| (id, slot))
+    }
+
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &NodeId> + ExactSizeIterator + Clone {
+        self.slots.iter().map(|(id, _)| id)
+    }
+
+    pub fn values(&self) -> impl DoubleEndedIterator<Item = &NodeSlot> + ExactSizeIterator + Clone {
+        self.slots.iter().map(|(_, slot)| slot)
+    }
+
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Adds a node with an id greater than every other's.
+    fn push(&mut self, id: NodeId, slot: NodeSlot) {
+        assert!(self.slots.last().is_none_or(|(last, _)| *last < id), "nodes are added in id order");
+        let index = usize::from(id.0);
+        if self.positions.len() <= index {
+            self.positions.resize(index + 1, Slots::NONE);
+        }
+        self.positions[index] = u16::try_from(self.slots.len()).expect("fewer than 65,535 nodes");
+        self.slots.push((id, slot));
+    }
+}
+
+impl<'a> IntoIterator for &'a Slots {
+    type Item = (&'a NodeId, &'a NodeSlot);
+    type IntoIter = std::iter::Map<std::slice::Iter<'a, (NodeId, NodeSlot)>, fn(&'a (NodeId, NodeSlot)) -> Self::Item>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.slots.iter().map(|(id, slot)| (id, slot))
+    }
+}
+
+impl std::ops::Index<&NodeId> for Slots {
+    type Output = NodeSlot;
+
+    fn index(&self, id: &NodeId) -> &NodeSlot {
+        self.get(id).expect("a known node")
     }
 }
 
@@ -78,7 +156,7 @@ pub struct World {
     queue: EventQueue,
     timers: Timers,
     rng: Rng,
-    slots: BTreeMap<NodeId, NodeSlot>,
+    slots: Slots,
     client: Client,
     network: Network,
     hooks: InvariantHooks,
@@ -105,7 +183,7 @@ impl World {
             queue: EventQueue::default(),
             timers: Timers::default(),
             rng: Rng::new(scenario.seed),
-            slots: BTreeMap::new(),
+            slots: Slots::default(),
             client,
             network: Network::default(),
             hooks: InvariantHooks::new(&scenario, &layouts, groups),
@@ -116,7 +194,7 @@ impl World {
         for NodeLayout { id, label, config, replica } in layouts {
             let machine = Machine::start(&config, replica.as_ref(), &mut world.effects);
             world.effects.clear();
-            world.slots.insert(id, NodeSlot::new(label, config, machine));
+            world.slots.push(id, NodeSlot::new(label, config, machine));
         }
         world.hooks.count_money(&world.slots);
         world.work = Arc::new(world.draw_work());
@@ -217,7 +295,7 @@ impl World {
         self.stopped
     }
 
-    pub fn slots(&self) -> &BTreeMap<NodeId, NodeSlot> {
+    pub fn slots(&self) -> &Slots {
         &self.slots
     }
 

@@ -9,7 +9,7 @@
 //! consensus safety properties ([`crate::consensus`]) are checked beside the 2PC ones.
 
 use super::money::MoneyCount;
-use super::{NodeSlot, StepTrace};
+use super::{NodeSlot, Slots, StepTrace};
 use crate::consensus::ConsensusChecker;
 use crate::invariants::Checker;
 use crate::machine::Machine;
@@ -64,7 +64,7 @@ impl InvariantHooks {
     }
 
     /// Counts every node's money once the world has its nodes; each step then recounts what it changed.
-    pub(super) fn count_money(&mut self, slots: &BTreeMap<NodeId, NodeSlot>) {
+    pub(super) fn count_money(&mut self, slots: &Slots) {
         match &self.consensus {
             Some(consensus) => self.money.start(&self.checker, consensus.committed()),
             None => self.money.start(&self.checker, slots.iter().map(|(id, slot)| (id, slot.node()))),
@@ -129,13 +129,7 @@ impl InvariantHooks {
     }
 
     /// A replica's consensus note: an election to check, or a truncation to check again after.
-    pub(super) fn after_note(
-        &mut self,
-        at: Endpoint,
-        note: &Note,
-        slots: &BTreeMap<NodeId, NodeSlot>,
-        step: &mut StepTrace,
-    ) {
+    pub(super) fn after_note(&mut self, at: Endpoint, note: &Note, slots: &Slots, step: &mut StepTrace) {
         let (Endpoint::Node(node), Some(consensus)) = (at, &mut self.consensus) else { return };
         let engine = || slots[&node].machine.replica().expect("a replica").engine();
         match note {
@@ -195,12 +189,7 @@ impl InvariantHooks {
 
     /// The checks of the whole state after every step; every violation found during the step
     /// becomes a trace entry of that step.
-    pub(super) fn after_step(
-        &mut self,
-        touched: Option<NodeId>,
-        slots: &BTreeMap<NodeId, NodeSlot>,
-        step: &mut StepTrace,
-    ) {
+    pub(super) fn after_step(&mut self, touched: Option<NodeId>, slots: &Slots, step: &mut StepTrace) {
         if let Some(node) = touched {
             let slot = &slots[&node];
             self.check_locks(node, slot, step);
