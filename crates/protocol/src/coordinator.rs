@@ -17,7 +17,7 @@ use crate::context::Context;
 use crate::effect::{Note, Recovery, Role, Timer, TxnNumbering};
 use crate::fnv::Fnv64;
 use crate::ids::{Endpoint, NodeId, RequestId, TxnId};
-use crate::message::{Decision, Message, Plan, Record, TxnSpec, Work};
+use crate::message::{Decision, Message, Plan, Record, TxnSpec, Work, Write};
 use crate::participant::Participant;
 use crate::phase::Phase;
 use std::collections::{BTreeMap, BTreeSet};
@@ -241,9 +241,10 @@ impl Coordinator {
         }
         let txn = self.new_txn(request, parallel);
         let locally_first = parallel || revision.checks_locally_first();
-        if let Err(reason) = pre_check(&work, local.as_deref(), locally_first, context) {
-            return self.abort_before_prepare(request, txn, work, reason, context);
-        }
+        let checked = match pre_check(&work, local.as_deref(), locally_first, context) {
+            Ok(checked) => checked,
+            Err(reason) => return self.abort_before_prepare(request, txn, work, reason, context),
+        };
         let participants: Vec<NodeId> = work.keys().copied().collect();
         // A replicated coordinator resumes a transaction from its log, so it logs the work; from
         // revision 2 a single node logs it too, to know a reused request id after a restart.
@@ -254,19 +255,26 @@ impl Coordinator {
         let entry = CoordinatorTxn::logging(request, participants, work);
         self.txns.insert(txn, entry);
         if parallel {
-            self.prepare_in_parallel(txn, local, context);
+            self.prepare_in_parallel(txn, local, checked, context);
         } else if revision.checks_locally_first() {
-            self.prepare_locally(txn, local, context);
+            self.prepare_locally(txn, local, checked, context);
         }
     }
 
     /// Seed 002's phase 0 on a single node (revision 2): the co-located shard locks and logs its
     /// part now, beside `Prepared(t)`; PREPARE goes to the others once `Prepared(t)` is durable.
-    fn prepare_locally(&mut self, txn: TxnId, local: Option<&mut Participant>, context: &mut Context) {
+    /// `checked` is its pre-check's result, if it ran (the shard has not changed since).
+    fn prepare_locally(
+        &mut self,
+        txn: TxnId,
+        local: Option<&mut Participant>,
+        checked: Option<Vec<Write>>,
+        context: &mut Context,
+    ) {
         let (Some(local), Some(own)) = (local, own_address(context)) else { return };
         let entry = self.txns.get_mut(&txn).expect("just inserted");
         if let Some(work) = entry.work.get(&own) {
-            local.on_prepare(own, txn, work, context);
+            local.on_prepare_checked(own, txn, work, checked, context);
             entry.prepared_locally = true;
         }
     }
@@ -320,12 +328,18 @@ impl Coordinator {
 
     /// Seed 002's parallel flow: the co-located shard prepares now (its record follows
     /// `Prepared(t)` in the group's log), and PREPARE goes to the other participants at once.
-    fn prepare_in_parallel(&mut self, txn: TxnId, local: Option<&mut Participant>, context: &mut Context) {
+    fn prepare_in_parallel(
+        &mut self,
+        txn: TxnId,
+        local: Option<&mut Participant>,
+        checked: Option<Vec<Write>>,
+        context: &mut Context,
+    ) {
         let own = own_address(context);
         let entry = self.txns.get_mut(&txn).expect("just inserted");
         if let (Some(local), Some(own)) = (local, own) {
             if let Some(work) = entry.work.get(&own) {
-                local.on_prepare(own, txn, work, context);
+                local.on_prepare_checked(own, txn, work, checked, context);
             }
         }
         for (participant, work) in &entry.work {
@@ -549,12 +563,18 @@ fn own_address(context: &Context) -> Option<NodeId> {
 }
 
 /// Seed 002's phase 0 in a replicated group: the co-located shard checks its own part (balance,
-/// lock) before anyone else hears of the transaction; a failure ends it here.
-fn pre_check(work: &Plan, local: Option<&Participant>, locally_first: bool, context: &Context) -> Result<(), String> {
-    let (true, Some(local), Some(own)) = (locally_first, local, own_address(context)) else { return Ok(()) };
-    let Some(own_work) = work.get(&own) else { return Ok(()) };
+/// lock) before anyone else hears of the transaction; a failure ends it here. Returns the writes
+/// the check found, if it ran, for the prepare that follows.
+fn pre_check(
+    work: &Plan,
+    local: Option<&Participant>,
+    locally_first: bool,
+    context: &Context,
+) -> Result<Option<Vec<Write>>, String> {
+    let (true, Some(local), Some(own)) = (locally_first, local, own_address(context)) else { return Ok(None) };
+    let Some(own_work) = work.get(&own) else { return Ok(None) };
     let ignore_locks = context.config.bugs.ignore_locks;
-    local.check(own_work, ignore_locks).map(|_| ()).map_err(|reason| format!("pre-check at {own}: {reason}"))
+    local.check(own_work, ignore_locks).map(Some).map_err(|reason| format!("pre-check at {own}: {reason}"))
 }
 
 /// A stable fingerprint of a transaction's planned work, to tell a reused request id from a retry.

@@ -177,6 +177,20 @@ impl Participant {
     }
 
     pub fn on_prepare(&mut self, coordinator: NodeId, txn: TxnId, work: &Work, context: &mut Context) {
+        self.on_prepare_checked(coordinator, txn, work, None, context);
+    }
+
+    /// `on_prepare` with the result of [`Participant::check`] for `work` already known when
+    /// `checked` is given: the coordinator on the same node pre-checked it and nothing has changed
+    /// the shard since.
+    pub fn on_prepare_checked(
+        &mut self,
+        coordinator: NodeId,
+        txn: TxnId,
+        work: &Work,
+        checked: Option<Vec<Write>>,
+        context: &mut Context,
+    ) {
         if let Some(entry) = self.txns.get(&txn) {
             // In a replicated group a transaction is named after its request, so a PREPARE may come
             // from a new leader re-running a request whose first run this shard is rolling back:
@@ -197,7 +211,12 @@ impl Participant {
             }
             return;
         }
-        match self.check(work, context.config.bugs.ignore_locks) {
+        let ignore_locks = context.config.bugs.ignore_locks;
+        debug_assert!(
+            checked.as_ref().is_none_or(|writes| self.check(work, ignore_locks).as_ref() == Ok(writes)),
+            "{txn} was pre-checked against another state of the shard"
+        );
+        match checked.map_or_else(|| self.check(work, ignore_locks), Ok) {
             Err(reason) => self.refuse(coordinator, txn, reason, context),
             Ok(writes) => self.prepare(coordinator, txn, writes, work.journal.clone(), context),
         }
