@@ -21,6 +21,7 @@ use crate::message::{Decision, Message, Plan, Record, TxnSpec, Work, Write};
 use crate::participant::Participant;
 use crate::phase::Phase;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum CoordinatorPhase {
@@ -51,7 +52,7 @@ impl CoordinatorPhase {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CoordinatorTxn {
     pub request: RequestId,
-    pub participants: Vec<NodeId>,
+    pub participants: Arc<[NodeId]>,
     /// The work to send with PREPARE, kept in the `Prepared` record so a new leader can resend it.
     pub work: Plan,
     pub votes: BTreeMap<NodeId, bool>,
@@ -74,7 +75,7 @@ pub struct CoordinatorTxn {
 
 impl CoordinatorTxn {
     /// A transaction whose `Prepared(t)` record is being written: no votes, no decision yet.
-    fn logging(request: RequestId, participants: Vec<NodeId>, work: Plan) -> CoordinatorTxn {
+    fn logging(request: RequestId, participants: Arc<[NodeId]>, work: Plan) -> CoordinatorTxn {
         CoordinatorTxn {
             request,
             participants,
@@ -245,7 +246,7 @@ impl Coordinator {
             Ok(checked) => checked,
             Err(reason) => return self.abort_before_prepare(request, txn, work, reason, context),
         };
-        let participants: Vec<NodeId> = work.keys().copied().collect();
+        let participants: Arc<[NodeId]> = work.keys().copied().collect();
         // A replicated coordinator resumes a transaction from its log, so it logs the work; from
         // revision 2 a single node logs it too, to know a reused request id after a restart.
         let logged_work = if parallel || revision.refuses_reused_request() { work.clone() } else { Plan::default() };
@@ -302,7 +303,7 @@ impl Coordinator {
         reason: String,
         context: &mut Context,
     ) {
-        let participants: Vec<NodeId> = work.keys().copied().collect();
+        let participants: Arc<[NodeId]> = work.keys().copied().collect();
         context.persist(Record::Prepared { txn, request, participants: participants.clone(), work: work.clone() });
         self.requests.insert(request, RequestState::Running(txn));
         // A replicated group's ABORT still reaches every participant, as seed 002 draws it; a single
@@ -503,7 +504,7 @@ impl Coordinator {
     fn send_decision(&mut self, txn: TxnId, decision: Decision, context: &mut Context) {
         let entry = self.txns.get_mut(&txn).expect("send the decision of a known transaction");
         entry.decision_sent = true;
-        for participant in &entry.participants {
+        for participant in entry.participants.iter() {
             if !entry.acks.contains(participant) {
                 context.send(*participant, Message::Decide { txn, decision });
             }

@@ -311,7 +311,7 @@ pub enum Record {
     Prepared {
         txn: TxnId,
         request: RequestId,
-        participants: Vec<NodeId>,
+        participants: Arc<[NodeId]>,
         #[serde(default, skip_serializing_if = "Plan::is_empty")]
         work: Plan,
     },
@@ -349,7 +349,7 @@ impl fmt::Display for Record {
         match self {
             Record::Prepared { txn, participants, .. } => {
                 write!(f, "Prepared({txn}")?;
-                for participant in participants {
+                for participant in participants.iter() {
                     write!(f, ", {participant}")?;
                 }
                 f.write_str(")")

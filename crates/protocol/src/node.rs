@@ -189,7 +189,7 @@ impl Node {
                     txn: *txn,
                     role: Role::Coordinator,
                     phase: entry.phase.phase(),
-                    peers: entry.participants.clone(),
+                    peers: entry.participants.to_vec(),
                     votes: entry.votes.iter().map(|(node, yes)| (*node, *yes)).collect(),
                     acks: entry.acks.iter().copied().collect(),
                     decision: entry.decision,

@@ -29,6 +29,7 @@ use commitlab_protocol::{AccountId, ChunkMap, Decision, Node, NodeId, Record, Re
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::Arc;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -173,7 +174,7 @@ pub struct Checker {
     initial_money: i64,
     /// The first durable decision of each transaction, with the node that logged it.
     decisions: ChunkMap<TxnId, (Decision, NodeId)>,
-    participants: BTreeMap<TxnId, Vec<NodeId>>,
+    participants: BTreeMap<TxnId, Arc<[NodeId]>>,
     yes_votes: BTreeSet<(TxnId, NodeId)>,
     /// Every prepare record that ever became durable (one per participant and transaction).
     /// (Keyed by transaction first: the keys then mostly arrive in order.)
@@ -413,7 +414,7 @@ impl Checker {
             }
         }
         if decision == Decision::Commit {
-            let participants = self.participants.get(&txn).map_or(&[][..], Vec::as_slice);
+            let participants = self.participants.get(&txn).map_or(&[][..], |participants| &participants[..]);
             let missing: Vec<NodeId> = participants
                 .iter()
                 .copied()
