@@ -89,6 +89,11 @@ impl<K: Ord + Copy, V: Clone> ChunkMap<K, V> {
             Ok(position) => return Some(std::mem::replace(&mut entries[position].1, value)),
             Err(position) => position,
         };
+        if entries.len() == entries.capacity() {
+            // Grow by doubling up to one over a full chunk, never past it: a chunk that stays
+            // full (most of them, with keys that arrive in order) wastes no room.
+            entries.reserve_exact(entries.len().clamp(1, CHUNK_LEN + 1 - entries.len()));
+        }
         entries.insert(position, (key, value));
         self.len += 1;
         if position == 0 {
