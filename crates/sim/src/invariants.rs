@@ -174,20 +174,16 @@ pub struct Checker {
     initial_money: i64,
     /// The first durable decision of each transaction, with the node that logged it.
     decisions: ChunkMap<TxnId, (Decision, NodeId)>,
-    participants: BTreeMap<TxnId, Arc<[NodeId]>>,
-    yes_votes: BTreeSet<(TxnId, NodeId)>,
+    /// What is known of each transaction while it runs (see [`LiveTxn`]).
+    live: BTreeMap<TxnId, LiveTxn>,
     /// Every prepare record that ever became durable (one per participant and transaction).
     /// (Keyed by transaction first: the keys then mostly arrive in order.)
     durable_prepares: ChunkMap<(TxnId, NodeId), ()>,
-    /// The first participant outcome of each transaction.
-    outcomes: BTreeMap<TxnId, (Decision, NodeId)>,
     replies: ChunkMap<RequestId, Decision>,
     /// Whether money was conserved after the previous event, so a break is reported once.
     money_conserved: bool,
     /// Lock conflicts already reported (node, account, earlier holder, later holder).
     lock_conflicts: BTreeSet<(NodeId, AccountId, TxnId, TxnId)>,
-    /// Durable participant outcomes, until their transaction completes.
-    durable_outcomes: BTreeMap<(NodeId, TxnId), Decision>,
     /// What the client was told of each transaction before its decision was durable, and by whom.
     replied: BTreeMap<TxnId, (Decision, NodeId)>,
     /// Durable prepare records that carry a journal line, until their outcome.
@@ -203,14 +199,11 @@ impl Checker {
         Checker {
             initial_money,
             decisions: ChunkMap::new(),
-            participants: BTreeMap::new(),
-            yes_votes: BTreeSet::new(),
+            live: BTreeMap::new(),
             durable_prepares: ChunkMap::new(),
-            outcomes: BTreeMap::new(),
             replies: ChunkMap::new(),
             money_conserved: true,
             lock_conflicts: BTreeSet::new(),
-            durable_outcomes: BTreeMap::new(),
             replied: BTreeMap::new(),
             journal_prepared: BTreeSet::new(),
             journal_due: BTreeSet::new(),
@@ -226,7 +219,7 @@ impl Checker {
     pub fn on_durable(&mut self, node: NodeId, record: &Record, violations: &mut Vec<Violation>) {
         match record {
             Record::Prepared { txn, participants, .. } => {
-                self.participants.insert(*txn, participants.clone());
+                self.live.entry(*txn).or_default().participants = Some(participants.clone());
             }
             Record::Decided { txn, decision, .. } => self.on_decision(node, *txn, *decision, violations),
             Record::PrepareVote { txn, journal, .. } => {
@@ -236,7 +229,11 @@ impl Checker {
                 }
             }
             Record::Outcome { txn, decision } => {
-                self.durable_outcomes.insert((node, *txn), *decision);
+                let live = self.live.entry(*txn).or_default();
+                match live.durable_outcomes.iter_mut().find(|(participant, _)| *participant == node) {
+                    Some((_, durable)) => *durable = *decision,
+                    None => live.durable_outcomes.push((node, *decision)),
+                }
                 if self.journal_prepared.remove(&(node, *txn)) && *decision == Decision::Commit {
                     self.journal_due.insert((node, *txn));
                 }
@@ -256,7 +253,7 @@ impl Checker {
                         violations.push(against_decision(*txn, node, *decision, *coordinator, *logged));
                     }
                 }
-                match self.outcomes.get(txn) {
+                match &live.outcome {
                     Some((first, other)) if first != decision => violations.push(Violation {
                         invariant: Invariant::Atomicity,
                         nodes: vec![*other, node],
@@ -268,13 +265,12 @@ impl Checker {
                         ),
                     }),
                     Some(_) => {}
-                    None => {
-                        self.outcomes.insert(*txn, (*decision, node));
-                    }
+                    None => live.outcome = Some((*decision, node)),
                 }
             }
             Record::Completed { txn } => {
-                let participants = self.participants.remove(txn).unwrap_or_default();
+                let live = self.live.get_mut(txn);
+                let participants = live.and_then(|live| live.participants.take()).unwrap_or_else(|| Arc::new([]));
                 self.check_completed(node, *txn, &participants, violations);
                 self.forget(*txn, &participants);
             }
@@ -294,7 +290,7 @@ impl Checker {
             .iter()
             .copied()
             .filter(|participant| {
-                let outcome = self.durable_outcomes.get(&(*participant, txn)).copied();
+                let outcome = self.live.get(&txn).and_then(|live| live.durable_outcome(*participant));
                 match decision {
                     // Every participant voted YES and must have committed.
                     Some(Decision::Commit) => outcome != Some(Decision::Commit),
@@ -303,8 +299,8 @@ impl Checker {
                 }
             })
             .collect();
-        for participant in participants {
-            self.durable_outcomes.remove(&(*participant, txn));
+        if let Some(live) = self.live.get_mut(&txn) {
+            live.durable_outcomes.retain(|(participant, _)| !participants.contains(participant));
         }
         if missing.is_empty() {
             return;
@@ -408,18 +404,19 @@ impl Checker {
                 });
             }
         }
-        if let Some((outcome, participant)) = self.outcomes.get(&txn) {
-            if *outcome != decision {
-                violations.push(against_decision(txn, *participant, *outcome, node, decision));
+        let live = self.live.get(&txn);
+        if let Some((outcome, participant)) = live.and_then(|live| live.outcome) {
+            if outcome != decision {
+                violations.push(against_decision(txn, participant, outcome, node, decision));
             }
         }
         if decision == Decision::Commit {
-            let participants = self.participants.get(&txn).map_or(&[][..], |participants| &participants[..]);
-            let missing: Vec<NodeId> = participants
-                .iter()
-                .copied()
-                .filter(|participant| !self.yes_votes.contains(&(txn, *participant)))
-                .collect();
+            let (participants, yes_votes) = match live {
+                Some(live) => (live.participants.as_deref().unwrap_or(&[]), &live.yes_votes[..]),
+                None => (&[][..], &[][..]),
+            };
+            let missing: Vec<NodeId> =
+                participants.iter().copied().filter(|participant| !yes_votes.contains(participant)).collect();
             if !missing.is_empty() {
                 let names: Vec<String> = missing.iter().map(|node| node.to_string()).collect();
                 let mut nodes = vec![node];
@@ -439,15 +436,20 @@ impl Checker {
     /// kept. (A participant may still prepare later, when the ABORT overtook the PREPARE: its
     /// prepare records are forgotten only with its own outcome.)
     fn forget(&mut self, txn: TxnId, participants: &[NodeId]) {
-        for participant in participants {
-            self.yes_votes.remove(&(txn, *participant));
+        let Some(live) = self.live.get_mut(&txn) else { return };
+        live.yes_votes.retain(|voter| !participants.contains(voter));
+        live.outcome = None;
+        if live.is_empty() {
+            self.live.remove(&txn);
         }
-        self.outcomes.remove(&txn);
     }
 
     /// A participant sent a YES vote.
     pub fn on_yes_vote(&mut self, node: NodeId, txn: TxnId, violations: &mut Vec<Violation>) {
-        self.yes_votes.insert((txn, node));
+        let yes_votes = &mut self.live.entry(txn).or_default().yes_votes;
+        if !yes_votes.contains(&node) {
+            yes_votes.push(node);
+        }
         if !self.durable_prepares.contains_key(&(txn, node)) {
             violations.push(Violation {
                 invariant: Invariant::WalBeforeYes,
@@ -575,6 +577,34 @@ fn lock_conflicts(
                 conflict(write.account, other, txn);
             }
         }
+    }
+}
+
+/// What the checker knows of a transaction while it runs, in one entry so that each fact costs one
+/// lookup: from its first fact (a prepare record, a vote, an outcome) until `Completed(t)` is
+/// durable, when what concerns its participants is dropped (what concerns other nodes stays).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct LiveTxn {
+    /// The participants its durable `Prepared` record names.
+    participants: Option<Arc<[NodeId]>>,
+    /// The nodes that sent a YES vote for it.
+    yes_votes: Vec<NodeId>,
+    /// Its first participant outcome, with the participant.
+    outcome: Option<(Decision, NodeId)>,
+    /// Each participant's durable outcome.
+    durable_outcomes: Vec<(NodeId, Decision)>,
+}
+
+impl LiveTxn {
+    fn durable_outcome(&self, participant: NodeId) -> Option<Decision> {
+        self.durable_outcomes.iter().find(|(node, _)| *node == participant).map(|(_, decision)| *decision)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.participants.is_none()
+            && self.yes_votes.is_empty()
+            && self.outcome.is_none()
+            && self.durable_outcomes.is_empty()
     }
 }
 
