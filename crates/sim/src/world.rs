@@ -425,28 +425,34 @@ impl World {
     fn deliver(&mut self, id: MessageId, step: &mut StepTrace) -> Option<NodeId> {
         let slots = &self.slots;
         let Arrival { from, to, message } = self.network.arrive(id, |node| slots[&node].up, step)?;
-        match to {
+        let touched = match to {
             Endpoint::Client => {
                 if let Endpoint::Node(from) = from {
                     self.client.on_message(from, &message, &mut self.effects);
                 }
-                self.perform(to, step);
                 None
             }
             Endpoint::Node(node) => {
                 let slot = self.slots.get_mut(&node).expect("known node");
                 slot.machine.on_message(self.now_ms, from, &message, &mut self.effects);
-                self.perform(to, step);
                 Some(node)
             }
-        }
+        };
+        // Traced here, before what the handler caused (it only queued effects), so the trace entry
+        // takes the message rather than another reference to it.
+        step.push(TraceEvent::Deliver { id, from, to, message });
+        self.perform(to, step);
+        touched
     }
 
     fn on_disk_done(&mut self, node: NodeId, step: &mut StepTrace) {
         let slot = self.slots.get_mut(&node).expect("known node");
-        let record = slot.finish_write(node, step);
+        let record = slot.finish_write();
         self.hooks.after_durable(node, &record, step);
         slot.machine.on_persisted(self.now_ms, &record, &mut self.effects);
+        // Traced before what the node does next (the checks only note violations for the step's
+        // end), so the trace entry takes the record rather than another reference to it.
+        step.push(TraceEvent::WalAppend { node, record });
         self.perform(Endpoint::Node(node), step);
     }
 
