@@ -8,8 +8,8 @@
 //! decided COMMIT), and it changes only two ways:
 //! - the node's shard data changed (its participant counts such changes, see
 //!   [`commitlab_protocol::Participant::shard_changes`]): the node is recounted, walking its open
-//!   transactions but looking up only those it has not seen decided COMMIT (a transaction decided
-//!   COMMIT stays committed: the checker keeps the first decision);
+//!   transactions but looking up only those it has not seen before (a transaction decided COMMIT
+//!   stays committed: the checker keeps the first decision);
 //! - a transaction is first decided COMMIT: every node holding it unresolved gets its change back,
 //!   found by a binary search in its list.
 //!
@@ -124,8 +124,10 @@ impl NodeMoney {
         scratch.clear();
         for (txn, writes) in node.unresolved_writes() {
             while known.next_if(|seen| seen.txn < txn).is_some() {}
+            // A transaction seen before keeps what was seen: its first COMMIT since was applied to
+            // every list (`on_committed`) before this recount.
             let committed = match known.peek() {
-                Some(seen) if seen.txn == txn && seen.committed => true,
+                Some(seen) if seen.txn == txn => seen.committed,
                 _ => checker.is_committed(txn),
             };
             let change = writes.iter().map(|write| write.after - write.before).sum::<i64>();
