@@ -213,9 +213,9 @@ impl Coordinator {
     ) {
         let revision = context.config.revision;
         let planned = plan(spec, context);
-        if revision.refuses_reused_request() {
-            let asked = planned.as_ref().ok().map(fingerprint);
-            if let (Some(first), Some(now)) = (self.asked.get(&request), asked) {
+        let asked = planned.as_ref().ok().filter(|_| revision.refuses_reused_request()).map(fingerprint);
+        if let Some(now) = asked {
+            if let Some(first) = self.asked.get(&request) {
                 if *first != now {
                     let reason = format!("{request} already names another transfer; a request id names one transfer");
                     context.send(Endpoint::Client, Message::Refused { request, reason });
@@ -237,8 +237,8 @@ impl Coordinator {
             Ok(work) => work,
             Err(reason) => return self.refuse(request, reason, context),
         };
-        if revision.refuses_reused_request() {
-            self.asked.insert(request, fingerprint(&work));
+        if let Some(asked) = asked {
+            self.asked.insert(request, asked);
         }
         let txn = self.new_txn(request, parallel);
         let locally_first = parallel || revision.checks_locally_first();
