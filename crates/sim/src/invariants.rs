@@ -269,20 +269,24 @@ impl Checker {
                 }
             }
             Record::Completed { txn } => {
-                let live = self.live.get_mut(txn);
-                let participants = live.and_then(|live| live.participants.take()).unwrap_or_else(|| Arc::new([]));
-                self.check_completed(node, *txn, &participants, violations);
-                self.forget(*txn, &participants);
+                let mut live = self.live.remove(txn).unwrap_or_default();
+                let participants = live.participants.take().unwrap_or_else(|| Arc::new([]));
+                self.check_completed(node, *txn, &participants, &live, violations);
+                live.forget(&participants);
+                if !live.is_empty() {
+                    self.live.insert(*txn, live);
+                }
             }
         }
     }
 
     /// `Completed(t)` became durable at `coordinator`: every participant's outcome must be.
     fn check_completed(
-        &mut self,
+        &self,
         coordinator: NodeId,
         txn: TxnId,
         participants: &[NodeId],
+        live: &LiveTxn,
         violations: &mut Vec<Violation>,
     ) {
         let decision = self.decisions.get(&txn).map(|(decision, _)| *decision);
@@ -290,7 +294,7 @@ impl Checker {
             .iter()
             .copied()
             .filter(|participant| {
-                let outcome = self.live.get(&txn).and_then(|live| live.durable_outcome(*participant));
+                let outcome = live.durable_outcome(*participant);
                 match decision {
                     // Every participant voted YES and must have committed.
                     Some(Decision::Commit) => outcome != Some(Decision::Commit),
@@ -299,9 +303,6 @@ impl Checker {
                 }
             })
             .collect();
-        if let Some(live) = self.live.get_mut(&txn) {
-            live.durable_outcomes.retain(|(participant, _)| !participants.contains(participant));
-        }
         if missing.is_empty() {
             return;
         }
@@ -428,19 +429,6 @@ impl Checker {
                     detail: format!("{node} logged COMMIT for {txn} without a YES vote from {}", names.join(", ")),
                 });
             }
-        }
-    }
-
-    /// Every participant has acknowledged: no COMMIT record can follow, so the votes are no longer
-    /// needed, and later participant outcomes are still checked against the decision, which is
-    /// kept. (A participant may still prepare later, when the ABORT overtook the PREPARE: its
-    /// prepare records are forgotten only with its own outcome.)
-    fn forget(&mut self, txn: TxnId, participants: &[NodeId]) {
-        let Some(live) = self.live.get_mut(&txn) else { return };
-        live.yes_votes.retain(|voter| !participants.contains(voter));
-        live.outcome = None;
-        if live.is_empty() {
-            self.live.remove(&txn);
         }
     }
 
@@ -598,6 +586,16 @@ struct LiveTxn {
 impl LiveTxn {
     fn durable_outcome(&self, participant: NodeId) -> Option<Decision> {
         self.durable_outcomes.iter().find(|(node, _)| *node == participant).map(|(_, decision)| *decision)
+    }
+
+    /// Every participant has acknowledged (`Completed` is durable): no COMMIT record can follow, so
+    /// the votes are no longer needed, and later participant outcomes are still checked against the
+    /// decision, which is kept. (A participant may still prepare later, when the ABORT overtook the
+    /// PREPARE: its prepare records are forgotten only with its own outcome.)
+    fn forget(&mut self, participants: &[NodeId]) {
+        self.durable_outcomes.retain(|(participant, _)| !participants.contains(participant));
+        self.yes_votes.retain(|voter| !participants.contains(voter));
+        self.outcome = None;
     }
 
     fn is_empty(&self) -> bool {
