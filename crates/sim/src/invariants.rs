@@ -215,13 +215,14 @@ impl Checker {
         matches!(self.decisions.get(&txn), Some((Decision::Commit, _)))
     }
 
-    /// A record became durable at `node`.
-    pub fn on_durable(&mut self, node: NodeId, record: &Record, violations: &mut Vec<Violation>) {
+    /// A record became durable at `node`. Returns true when it is the first decision of its
+    /// transaction and that decision is COMMIT (the transaction's changes now count as committed).
+    pub fn on_durable(&mut self, node: NodeId, record: &Record, violations: &mut Vec<Violation>) -> bool {
         match record {
             Record::Prepared { txn, participants, .. } => {
                 self.live.entry(*txn).or_default().participants = Some(participants.clone());
             }
-            Record::Decided { txn, decision, .. } => self.on_decision(node, *txn, *decision, violations),
+            Record::Decided { txn, decision, .. } => return self.on_decision(node, *txn, *decision, violations),
             Record::PrepareVote { txn, journal, .. } => {
                 self.durable_prepares.insert((*txn, node), ());
                 if journal.is_some() {
@@ -278,6 +279,7 @@ impl Checker {
                 }
             }
         }
+        false
     }
 
     /// `Completed(t)` became durable at `coordinator`: every participant's outcome must be.
@@ -372,7 +374,8 @@ impl Checker {
         }
     }
 
-    fn on_decision(&mut self, node: NodeId, txn: TxnId, decision: Decision, violations: &mut Vec<Violation>) {
+    /// A decision became durable; returns true when it is the transaction's first, and COMMIT.
+    fn on_decision(&mut self, node: NodeId, txn: TxnId, decision: Decision, violations: &mut Vec<Violation>) -> bool {
         if let Some((first, _)) = self.decisions.get(&txn) {
             if *first != decision {
                 violations.push(Violation {
@@ -382,7 +385,7 @@ impl Checker {
                     detail: format!("{node} logged {decision} for {txn} after logging {first}"),
                 });
             }
-            return;
+            return false;
         }
         self.decisions.insert(txn, (decision, node));
         if let (Some((told, coordinator)), Decision::Commit) = (self.replied.get(&txn), decision) {
@@ -430,6 +433,7 @@ impl Checker {
                 });
             }
         }
+        decision == Decision::Commit
     }
 
     /// A participant sent a YES vote.

@@ -110,15 +110,8 @@ impl InvariantHooks {
 
     /// The checker sees a durable record; the money count hears of a transaction's first COMMIT.
     fn on_durable(&mut self, node: NodeId, record: &Record, step: &mut StepTrace) {
-        let committed_before = match record {
-            Record::Decided { txn, .. } => Some((*txn, self.checker.is_committed(*txn))),
-            _ => None,
-        };
-        self.checker.on_durable(node, record, &mut step.violations);
-        if let Some((txn, false)) = committed_before {
-            if self.checker.is_committed(txn) {
-                self.money.committed(txn);
-            }
+        if self.checker.on_durable(node, record, &mut step.violations) {
+            self.money.committed(record.txn());
         }
     }
 
