@@ -48,7 +48,11 @@ impl<K: Ord + Copy, V: Clone> ChunkMap<K, V> {
     /// The chunk that holds `key` if any does, or where it would go: the last one whose first key
     /// is not after it (the first chunk for a key before every chunk).
     fn chunk_of(&self, key: &K) -> usize {
-        self.firsts.partition_point(|first| first <= key).saturating_sub(1)
+        // Keys mostly arrive in order and are mostly looked up while recent: in the last chunk.
+        match self.firsts.last() {
+            Some(last) if last <= key => self.firsts.len() - 1,
+            _ => self.firsts.partition_point(|first| first <= key).saturating_sub(1),
+        }
     }
 
     /// The chunk and position of `key`, if present.
