@@ -4,32 +4,46 @@
 //!
 //! The simulator keeps copies of the whole world as checkpoints, so seeking replays from a nearby
 //! one. With a `BTreeMap` every copy holds every entry: late in a long run such tables are most of
-//! a world. Here a copy shares every chunk with the original (a reference count each); a chunk is
-//! copied only when one of them changes it (`Arc::make_mut`), so a checkpoint costs the chunks
-//! changed after it, usually the last one or two. Lookups are two binary searches: the chunks'
-//! first keys, kept in a list of their own, then the chunk. Iteration is in key order, like a
-//! `BTreeMap`'s, so views and equality do not depend on how the entries fell into chunks.
+//! a world. Here a copy shares every full chunk with the original (a reference count each); a
+//! chunk is copied only when one of them changes it (`Arc::make_mut`), which keys arriving in
+//! order seldom do. The newest entries, where nearly every change and most lookups happen, are a
+//! plain list of their own (the tail), copied with the map: changing them costs no reference
+//! count, and a checkpoint costs its tail and the few chunks changed after it. Lookups are two
+//! binary searches: the chunks' first keys, kept in a list of their own, then the chunk (or the
+//! tail, first). Iteration is in key order, like a `BTreeMap`'s, so views and equality do not
+//! depend on how the entries fell into chunks.
 
 use std::fmt;
 use std::sync::Arc;
 
-/// Entries in a chunk, at most. Keys mostly arrive in increasing order, so a full last chunk is
-/// left full and the new key starts the next one; a full chunk elsewhere splits in halves.
+/// Entries in a chunk or the tail, at most. Keys mostly arrive in increasing order, so a full tail
+/// becomes a full chunk and the new key starts the next tail; a full chunk elsewhere splits in
+/// halves.
 const CHUNK_LEN: usize = 64;
 
 #[derive(Clone)]
 pub struct ChunkMap<K, V> {
     /// The first key of each chunk.
     firsts: Vec<K>,
-    /// Non-empty chunks, sorted, each holding the keys from its first key to the next chunk's.
+    /// Non-empty shared chunks, sorted, each holding the keys from its first key to the next
+    /// chunk's; every key in them is before every key in the tail.
     chunks: Vec<Arc<Vec<(K, V)>>>,
+    /// The newest entries, sorted.
+    tail: Vec<(K, V)>,
     len: usize,
 }
 
 impl<K, V> Default for ChunkMap<K, V> {
     fn default() -> ChunkMap<K, V> {
-        ChunkMap { firsts: Vec::new(), chunks: Vec::new(), len: 0 }
+        ChunkMap { firsts: Vec::new(), chunks: Vec::new(), tail: Vec::new(), len: 0 }
     }
+}
+
+/// Where a key is, or would go.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Place {
+    Tail,
+    Chunk(usize),
 }
 
 impl<K: Ord + Copy, V: Clone> ChunkMap<K, V> {
@@ -45,28 +59,45 @@ impl<K: Ord + Copy, V: Clone> ChunkMap<K, V> {
         self.len == 0
     }
 
-    /// The chunk that holds `key` if any does, or where it would go: the last one whose first key
-    /// is not after it (the first chunk for a key before every chunk).
-    fn chunk_of(&self, key: &K) -> usize {
-        // Keys mostly arrive in order and are mostly looked up while recent: in the last chunk.
-        match self.firsts.last() {
-            Some(last) if last <= key => self.firsts.len() - 1,
-            _ => self.firsts.partition_point(|first| first <= key).saturating_sub(1),
+    /// The tail for a key from the tail's first key on (or after every chunk, when the tail is
+    /// empty, and any key when there are no chunks); otherwise the last chunk whose first key is
+    /// not after it (the first chunk for a key before every chunk).
+    fn place(&self, key: &K) -> Place {
+        let Some(last_chunk) = self.chunks.last() else { return Place::Tail };
+        let in_tail = match self.tail.first() {
+            Some((first, _)) => first <= key,
+            None => last_chunk.last().is_some_and(|(last, _)| last < key),
+        };
+        if in_tail {
+            return Place::Tail;
+        }
+        Place::Chunk(self.firsts.partition_point(|first| first <= key).saturating_sub(1))
+    }
+
+    fn entries(&self, place: Place) -> &[(K, V)] {
+        match place {
+            Place::Tail => &self.tail,
+            Place::Chunk(chunk) => &self.chunks[chunk],
         }
     }
 
-    /// The chunk and position of `key`, if present.
-    fn find(&self, key: &K) -> Option<(usize, usize)> {
-        if self.chunks.is_empty() {
-            return None;
+    /// The entries at `place` to change; a chunk is copied first if a copy of the map shares it.
+    fn entries_mut(&mut self, place: Place) -> &mut Vec<(K, V)> {
+        match place {
+            Place::Tail => &mut self.tail,
+            Place::Chunk(chunk) => Arc::make_mut(&mut self.chunks[chunk]),
         }
-        let chunk = self.chunk_of(key);
-        let position = self.chunks[chunk].binary_search_by(|(probe, _)| probe.cmp(key)).ok()?;
-        Some((chunk, position))
+    }
+
+    /// The place and position of `key`, if present.
+    fn find(&self, key: &K) -> Option<(Place, usize)> {
+        let place = self.place(key);
+        let position = self.entries(place).binary_search_by(|(probe, _)| probe.cmp(key)).ok()?;
+        Some((place, position))
     }
 
     pub fn get(&self, key: &K) -> Option<&V> {
-        self.find(key).map(|(chunk, position)| &self.chunks[chunk][position].1)
+        self.find(key).map(|(place, position)| &self.entries(place)[position].1)
     }
 
     pub fn contains_key(&self, key: &K) -> bool {
@@ -75,20 +106,14 @@ impl<K: Ord + Copy, V: Clone> ChunkMap<K, V> {
 
     /// The value of `key` to change; its chunk is copied first if a copy of the map shares it.
     pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
-        let (chunk, position) = self.find(key)?;
-        Some(&mut Arc::make_mut(&mut self.chunks[chunk])[position].1)
+        let (place, position) = self.find(key)?;
+        Some(&mut self.entries_mut(place)[position].1)
     }
 
     /// Inserts `value` at `key`, returning the value it replaces.
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
-        if self.chunks.is_empty() {
-            self.firsts.push(key);
-            self.chunks.push(Arc::new(vec![(key, value)]));
-            self.len = 1;
-            return None;
-        }
-        let chunk = self.chunk_of(&key);
-        let entries = Arc::make_mut(&mut self.chunks[chunk]);
+        let place = self.place(&key);
+        let entries = self.entries_mut(place);
         let position = match entries.binary_search_by(|(probe, _)| probe.cmp(&key)) {
             Ok(position) => return Some(std::mem::replace(&mut entries[position].1, value)),
             Err(position) => position,
@@ -99,25 +124,36 @@ impl<K: Ord + Copy, V: Clone> ChunkMap<K, V> {
             entries.reserve_exact(entries.len().clamp(1, CHUNK_LEN + 1 - entries.len()));
         }
         entries.insert(position, (key, value));
+        let full = entries.len() > CHUNK_LEN;
         self.len += 1;
-        if position == 0 {
+        if let (Place::Chunk(chunk), 0) = (place, position) {
             self.firsts[chunk] = key;
         }
-        if entries.len() > CHUNK_LEN {
-            self.split(chunk, position);
+        if full {
+            self.split(place, position);
         }
         None
     }
 
-    /// Splits a chunk that just went over `CHUNK_LEN` with an entry at `inserted`.
-    fn split(&mut self, chunk: usize, inserted: usize) {
-        let last = chunk == self.chunks.len() - 1;
-        let entries = Arc::make_mut(&mut self.chunks[chunk]);
-        let appended = last && inserted == entries.len() - 1;
-        let at = if appended { entries.len() - 1 } else { entries.len() / 2 };
-        let tail = entries.split_off(at);
-        self.firsts.insert(chunk + 1, tail[0].0);
-        self.chunks.insert(chunk + 1, Arc::new(tail));
+    /// Splits the tail or a chunk that just went over `CHUNK_LEN` with an entry at `inserted`. A
+    /// tail that grew at its end keeps only the new entry and becomes a full chunk; otherwise the
+    /// first half becomes a chunk of its own.
+    fn split(&mut self, place: Place, inserted: usize) {
+        match place {
+            Place::Tail => {
+                let at = if inserted == self.tail.len() - 1 { self.tail.len() - 1 } else { self.tail.len() / 2 };
+                let rest = self.tail.split_off(at);
+                let chunk = std::mem::replace(&mut self.tail, rest);
+                self.firsts.push(chunk[0].0);
+                self.chunks.push(Arc::new(chunk));
+            }
+            Place::Chunk(chunk) => {
+                let entries = Arc::make_mut(&mut self.chunks[chunk]);
+                let tail = entries.split_off(entries.len() / 2);
+                self.firsts.insert(chunk + 1, tail[0].0);
+                self.chunks.insert(chunk + 1, Arc::new(tail));
+            }
+        }
     }
 
     /// The value at `key`, inserted by `make` first if there is none.
@@ -129,22 +165,26 @@ impl<K: Ord + Copy, V: Clone> ChunkMap<K, V> {
     }
 
     pub fn remove(&mut self, key: &K) -> Option<V> {
-        let (chunk, position) = self.find(key)?;
-        let entries = Arc::make_mut(&mut self.chunks[chunk]);
+        let (place, position) = self.find(key)?;
+        let entries = self.entries_mut(place);
         let (_, value) = entries.remove(position);
+        let first = entries.first().map(|(first, _)| *first);
         self.len -= 1;
-        if entries.is_empty() {
-            self.firsts.remove(chunk);
-            self.chunks.remove(chunk);
-        } else if position == 0 {
-            self.firsts[chunk] = entries[0].0;
+        if let Place::Chunk(chunk) = place {
+            match first {
+                None => {
+                    self.firsts.remove(chunk);
+                    self.chunks.remove(chunk);
+                }
+                Some(first) => self.firsts[chunk] = first,
+            }
         }
         Some(value)
     }
 
     /// The entries in key order.
     pub fn iter(&self) -> Iter<'_, K, V> {
-        Iter { chunks: self.chunks.iter(), entries: [].iter() }
+        Iter { chunks: self.chunks.iter(), entries: [].iter(), tail: Some(self.tail.iter()) }
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &K> + Clone {
@@ -157,7 +197,11 @@ impl<K: Ord + Copy, V: Clone> ChunkMap<K, V> {
 
     /// The entry with the greatest key.
     pub fn last_key_value(&self) -> Option<(&K, &V)> {
-        self.chunks.last().and_then(|chunk| chunk.last()).map(|(key, value)| (key, value))
+        let last = match self.tail.last() {
+            Some(last) => Some(last),
+            None => self.chunks.last().and_then(|chunk| chunk.last()),
+        };
+        last.map(|(key, value)| (key, value))
     }
 }
 
@@ -166,6 +210,8 @@ impl<K: Ord + Copy, V: Clone> ChunkMap<K, V> {
 pub struct Iter<'a, K, V> {
     chunks: std::slice::Iter<'a, Arc<Vec<(K, V)>>>,
     entries: std::slice::Iter<'a, (K, V)>,
+    /// The tail, until the chunks are done.
+    tail: Option<std::slice::Iter<'a, (K, V)>>,
 }
 
 impl<'a, K, V> Iterator for Iter<'a, K, V> {
@@ -176,7 +222,10 @@ impl<'a, K, V> Iterator for Iter<'a, K, V> {
             if let Some((key, value)) = self.entries.next() {
                 return Some((key, value));
             }
-            self.entries = self.chunks.next()?.iter();
+            self.entries = match self.chunks.next() {
+                Some(chunk) => chunk.iter(),
+                None => self.tail.take()?,
+            };
         }
     }
 }
@@ -255,6 +304,8 @@ mod tests {
             }
             assert!(map.iter().eq(expected.iter()), "seed {seed}");
             assert!(map.chunks.iter().all(|chunk| !chunk.is_empty() && chunk.len() <= CHUNK_LEN));
+            assert!(map.tail.len() <= CHUNK_LEN);
+            assert!(map.chunks.iter().zip(&map.firsts).all(|(chunk, first)| chunk[0].0 == *first));
             for (copy, expected) in copies {
                 assert!(copy.iter().eq(expected.iter()), "a copy keeps its entries after the original changed");
             }
@@ -264,12 +315,13 @@ mod tests {
     #[test]
     fn a_copy_shares_the_chunks_it_does_not_change() {
         let mut map: ChunkMap<u32, u32> = (0..1_000).map(|key| (key, key)).collect();
-        assert!(map.chunks[..map.chunks.len() - 1].iter().all(|chunk| chunk.len() == CHUNK_LEN), "appends fill chunks");
+        assert!(map.chunks.iter().all(|chunk| chunk.len() == CHUNK_LEN), "appends fill chunks");
+        assert_eq!(map.tail.len(), 1_000 % CHUNK_LEN);
         let copy = map.clone();
         map.insert(1_000, 0);
         *map.get_mut(&3).expect("present") = 7;
         let shared = map.chunks.iter().zip(&copy.chunks).filter(|(a, b)| Arc::ptr_eq(a, b)).count();
-        assert_eq!(shared, copy.chunks.len() - 2, "only the first and the last chunk were copied");
+        assert_eq!(shared, copy.chunks.len() - 1, "only the first chunk was copied (the tail is the map's own)");
         assert_eq!(copy.get(&3), Some(&3));
         assert_eq!(map.get(&3), Some(&7));
     }
