@@ -142,7 +142,10 @@ impl<K: Ord + Copy, V: Clone> ChunkMap<K, V> {
         match place {
             Place::Tail => {
                 let at = if inserted == self.tail.len() - 1 { self.tail.len() - 1 } else { self.tail.len() / 2 };
-                let rest = self.tail.split_off(at);
+                // The map has filled a tail, so it will likely fill the next: room for a full one
+                // at once (copies of the map take only the entries).
+                let mut rest = Vec::with_capacity(CHUNK_LEN + 1);
+                rest.extend(self.tail.drain(at..));
                 let chunk = std::mem::replace(&mut self.tail, rest);
                 self.firsts.push(chunk[0].0);
                 self.chunks.push(Arc::new(chunk));
