@@ -20,7 +20,7 @@ use crate::ids::{Endpoint, NodeId, RequestId, TxnId};
 use crate::message::{Decision, Message, Plan, Record, TxnSpec, Work, Write};
 use crate::participant::Participant;
 use crate::phase::Phase;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -55,8 +55,11 @@ pub struct CoordinatorTxn {
     pub participants: Arc<[NodeId]>,
     /// The work to send with PREPARE, kept in the `Prepared` record so a new leader can resend it.
     pub work: Plan,
-    pub votes: BTreeMap<NodeId, bool>,
-    pub acks: BTreeSet<NodeId>,
+    /// The participants that voted (bit `i` for `participants[i]`), and those that voted YES.
+    voted: u32,
+    voted_yes: u32,
+    /// The participants that acknowledged the decision.
+    acked: u32,
     pub phase: CoordinatorPhase,
     pub decision: Option<Decision>,
     pub reason: Option<String>,
@@ -76,12 +79,15 @@ pub struct CoordinatorTxn {
 impl CoordinatorTxn {
     /// A transaction whose `Prepared(t)` record is being written: no votes, no decision yet.
     fn logging(request: RequestId, participants: Arc<[NodeId]>, work: Plan) -> CoordinatorTxn {
+        assert!(participants.len() <= 32, "at most 32 participants");
+        debug_assert!(participants.windows(2).all(|pair| pair[0] < pair[1]), "participants are named once, in order");
         CoordinatorTxn {
             request,
             participants,
             work,
-            votes: BTreeMap::new(),
-            acks: BTreeSet::new(),
+            voted: 0,
+            voted_yes: 0,
+            acked: 0,
             phase: CoordinatorPhase::Logging,
             decision: None,
             reason: None,
@@ -90,6 +96,55 @@ impl CoordinatorTxn {
             prepared_locally: false,
             unheard: false,
         }
+    }
+}
+
+impl CoordinatorTxn {
+    /// The position of `node` among the participants.
+    fn position(&self, node: NodeId) -> Option<usize> {
+        self.participants.iter().position(|participant| *participant == node)
+    }
+
+    fn bit(&self, node: NodeId) -> u32 {
+        self.position(node).map_or(0, |position| 1 << position)
+    }
+
+    /// The votes in, by participant, in participant order.
+    pub fn votes(&self) -> impl Iterator<Item = (NodeId, bool)> + '_ {
+        let (voted, yes) = (self.voted, self.voted_yes);
+        self.participants
+            .iter()
+            .enumerate()
+            .filter(move |(position, _)| voted >> position & 1 == 1)
+            .map(move |(position, participant)| (*participant, yes >> position & 1 == 1))
+    }
+
+    pub fn has_voted(&self, node: NodeId) -> bool {
+        self.voted & self.bit(node) != 0
+    }
+
+    /// The participants that acknowledged the decision, in participant order.
+    pub fn acks(&self) -> impl Iterator<Item = NodeId> + '_ {
+        let acked = self.acked;
+        self.participants
+            .iter()
+            .enumerate()
+            .filter(move |(position, _)| acked >> position & 1 == 1)
+            .map(|(_, node)| *node)
+    }
+
+    pub fn has_acked(&self, node: NodeId) -> bool {
+        self.acked & self.bit(node) != 0
+    }
+
+    /// Every participant voted, and YES.
+    fn all_yes(&self) -> bool {
+        self.voted.count_ones() as usize == self.participants.len() && self.voted_yes == self.voted
+    }
+
+    /// Every participant acknowledged.
+    fn all_acked(&self) -> bool {
+        self.acked.count_ones() as usize >= self.participants.len()
     }
 }
 
@@ -407,7 +462,7 @@ impl Coordinator {
             return;
         }
         for (participant, work) in &entry.work {
-            if !entry.votes.contains_key(participant) {
+            if !entry.has_voted(*participant) {
                 context.send(*participant, Message::Prepare { txn, work: work.clone() });
             }
         }
@@ -420,10 +475,13 @@ impl Coordinator {
         // from revision 2 the co-located shard's may come before PREPARE went to the others.
         let early = entry.prepare_sent || entry.prepared_locally;
         let collecting = entry.phase == CoordinatorPhase::Voting || entry.phase == CoordinatorPhase::Logging && early;
-        if !collecting || !entry.participants.contains(&from) {
-            return;
+        let Some(position) = entry.position(from).filter(|_| collecting) else { return };
+        entry.voted |= 1 << position;
+        if yes {
+            entry.voted_yes |= 1 << position;
+        } else {
+            entry.voted_yes &= !(1 << position);
         }
-        entry.votes.insert(from, yes);
         if !yes {
             let reason = format!("{from} voted NO: {}", reason.unwrap_or("no reason given"));
             self.decide(txn, Decision::Abort, Some(reason), context);
@@ -436,8 +494,7 @@ impl Coordinator {
     /// parallel flow must finish before the decision.
     fn decide_if_all_voted(&mut self, txn: TxnId, context: &mut Context) {
         let entry = &self.txns[&txn];
-        let all_yes = entry.votes.len() == entry.participants.len() && entry.votes.values().all(|yes| *yes);
-        if entry.phase == CoordinatorPhase::Voting && all_yes {
+        if entry.phase == CoordinatorPhase::Voting && entry.all_yes() {
             self.decide(txn, Decision::Commit, None, context);
         }
     }
@@ -450,7 +507,7 @@ impl Coordinator {
         let missing: Vec<String> = entry
             .participants
             .iter()
-            .filter(|participant| !entry.votes.contains_key(participant))
+            .filter(|participant| !entry.has_voted(**participant))
             .map(|participant| participant.to_string())
             .collect();
         let reason = format!("vote timeout: no vote from {}", missing.join(", "));
@@ -505,7 +562,7 @@ impl Coordinator {
         let entry = self.txns.get_mut(&txn).expect("send the decision of a known transaction");
         entry.decision_sent = true;
         for participant in entry.participants.iter() {
-            if !entry.acks.contains(participant) {
+            if !entry.has_acked(*participant) {
                 context.send(*participant, Message::Decide { txn, decision });
             }
         }
@@ -524,16 +581,14 @@ impl Coordinator {
 
     pub fn on_ack(&mut self, from: NodeId, txn: TxnId, context: &mut Context) {
         let Some(entry) = self.txns.get_mut(&txn) else { return };
-        if entry.decision.is_none() || !entry.participants.contains(&from) {
-            return;
-        }
-        entry.acks.insert(from);
+        let Some(position) = entry.position(from).filter(|_| entry.decision.is_some()) else { return };
+        entry.acked |= 1 << position;
         self.complete_if_acknowledged(txn, context);
     }
 
     fn complete_if_acknowledged(&mut self, txn: TxnId, context: &mut Context) {
         let Some(entry) = self.txns.get_mut(&txn) else { return };
-        let acknowledged = entry.unheard || entry.acks.len() >= entry.participants.len();
+        let acknowledged = entry.unheard || entry.all_acked();
         if entry.phase != CoordinatorPhase::Resolving || !acknowledged {
             return;
         }
