@@ -231,10 +231,7 @@ impl Checker {
             }
             Record::Outcome { txn, decision } => {
                 let live = self.live.entry(*txn).or_default();
-                match live.durable_outcomes.iter_mut().find(|(participant, _)| *participant == node) {
-                    Some((_, durable)) => *durable = *decision,
-                    None => live.durable_outcomes.push((node, *decision)),
-                }
+                live.of(node).durable_outcome = Some(*decision);
                 if self.journal_prepared.remove(&(node, *txn)) && *decision == Decision::Commit {
                     self.journal_due.insert((node, *txn));
                 }
@@ -415,12 +412,10 @@ impl Checker {
             }
         }
         if decision == Decision::Commit {
-            let (participants, yes_votes) = match live {
-                Some(live) => (live.participants.as_deref().unwrap_or(&[]), &live.yes_votes[..]),
-                None => (&[][..], &[][..]),
-            };
+            let participants = live.and_then(|live| live.participants.as_deref()).unwrap_or(&[]);
+            let voted_yes = |participant: &NodeId| live.is_some_and(|live| live.voted_yes(*participant));
             let missing: Vec<NodeId> =
-                participants.iter().copied().filter(|participant| !yes_votes.contains(participant)).collect();
+                participants.iter().copied().filter(|participant| !voted_yes(participant)).collect();
             if !missing.is_empty() {
                 let names: Vec<String> = missing.iter().map(|node| node.to_string()).collect();
                 let mut nodes = vec![node];
@@ -438,10 +433,7 @@ impl Checker {
 
     /// A participant sent a YES vote.
     pub fn on_yes_vote(&mut self, node: NodeId, txn: TxnId, violations: &mut Vec<Violation>) {
-        let yes_votes = &mut self.live.entry(txn).or_default().yes_votes;
-        if !yes_votes.contains(&node) {
-            yes_votes.push(node);
-        }
+        self.live.entry(txn).or_default().of(node).voted_yes = true;
         if !self.durable_prepares.contains_key(&(txn, node)) {
             violations.push(Violation {
                 invariant: Invariant::WalBeforeYes,
@@ -579,17 +571,39 @@ fn lock_conflicts(
 struct LiveTxn {
     /// The participants its durable `Prepared` record names.
     participants: Option<Arc<[NodeId]>>,
-    /// The nodes that sent a YES vote for it.
-    yes_votes: Vec<NodeId>,
+    /// What each node did: voted YES, made its outcome durable.
+    nodes: Vec<NodeFacts>,
     /// Its first participant outcome, with the participant.
     outcome: Option<(Decision, NodeId)>,
-    /// Each participant's durable outcome.
-    durable_outcomes: Vec<(NodeId, Decision)>,
+}
+
+/// What one node did for a running transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct NodeFacts {
+    node: NodeId,
+    voted_yes: bool,
+    durable_outcome: Option<Decision>,
 }
 
 impl LiveTxn {
-    fn durable_outcome(&self, participant: NodeId) -> Option<Decision> {
-        self.durable_outcomes.iter().find(|(node, _)| *node == participant).map(|(_, decision)| *decision)
+    /// What `node` did, to record more.
+    fn of(&mut self, node: NodeId) -> &mut NodeFacts {
+        let position = match self.nodes.iter().position(|facts| facts.node == node) {
+            Some(position) => position,
+            None => {
+                self.nodes.push(NodeFacts { node, voted_yes: false, durable_outcome: None });
+                self.nodes.len() - 1
+            }
+        };
+        &mut self.nodes[position]
+    }
+
+    fn voted_yes(&self, node: NodeId) -> bool {
+        self.nodes.iter().any(|facts| facts.node == node && facts.voted_yes)
+    }
+
+    fn durable_outcome(&self, node: NodeId) -> Option<Decision> {
+        self.nodes.iter().find(|facts| facts.node == node).and_then(|facts| facts.durable_outcome)
     }
 
     /// Every participant has acknowledged (`Completed` is durable): no COMMIT record can follow, so
@@ -597,16 +611,12 @@ impl LiveTxn {
     /// decision, which is kept. (A participant may still prepare later, when the ABORT overtook the
     /// PREPARE: its prepare records are forgotten only with its own outcome.)
     fn forget(&mut self, participants: &[NodeId]) {
-        self.durable_outcomes.retain(|(participant, _)| !participants.contains(participant));
-        self.yes_votes.retain(|voter| !participants.contains(voter));
+        self.nodes.retain(|facts| !participants.contains(&facts.node));
         self.outcome = None;
     }
 
     fn is_empty(&self) -> bool {
-        self.participants.is_none()
-            && self.yes_votes.is_empty()
-            && self.outcome.is_none()
-            && self.durable_outcomes.is_empty()
+        self.participants.is_none() && self.nodes.is_empty() && self.outcome.is_none()
     }
 }
 
