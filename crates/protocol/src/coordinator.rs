@@ -62,7 +62,9 @@ pub struct CoordinatorTxn {
     acked: u32,
     pub phase: CoordinatorPhase,
     pub decision: Option<Decision>,
-    pub reason: Option<String>,
+    /// Why it aborted (shared with its `Decided` record, the client's reply and the request's
+    /// cached answer).
+    pub reason: Option<Arc<str>>,
     /// True once the decision has gone out (early only with the `decide_before_log` bug).
     pub decision_sent: bool,
     /// True once PREPARE has gone out: early in a replicated group, where it travels while the
@@ -152,7 +154,7 @@ impl CoordinatorTxn {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RequestState {
     Running(TxnId),
-    Done { txn: Option<TxnId>, decision: Decision, reason: Option<String> },
+    Done { txn: Option<TxnId>, decision: Decision, reason: Option<Arc<str>> },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -337,7 +339,7 @@ impl Coordinator {
 
     /// Answers a request that cannot run: nothing was logged and nobody was asked.
     fn refuse(&mut self, request: RequestId, reason: String, context: &mut Context) {
-        let reason = Some(reason);
+        let reason = Some(Arc::from(reason));
         let reply = Message::Reply { request, txn: None, decision: Decision::Abort, reason: reason.clone() };
         context.send(Endpoint::Client, reply);
         self.requests.insert(request, RequestState::Done { txn: None, decision: Decision::Abort, reason });
@@ -517,6 +519,7 @@ impl Coordinator {
 
     /// Logs the decision. Everyone hears of it only once it is durable (unless the bug is on).
     fn decide(&mut self, txn: TxnId, decision: Decision, reason: Option<String>, context: &mut Context) {
+        let reason: Option<Arc<str>> = reason.map(Arc::from);
         let entry = self.txns.get_mut(&txn).expect("decide on a known transaction");
         assert!(entry.decision.is_none(), "{txn} decided twice");
         entry.phase = CoordinatorPhase::Deciding;

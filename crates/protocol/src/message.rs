@@ -148,7 +148,7 @@ pub enum Message {
     /// Client to coordinator: run this transaction. Retries keep the request id.
     Request { request: RequestId, spec: TxnSpec },
     /// Coordinator to client: the outcome, with the reason for an abort.
-    Reply { request: RequestId, txn: Option<TxnId>, decision: Decision, reason: Option<String> },
+    Reply { request: RequestId, txn: Option<TxnId>, decision: Decision, reason: Option<Arc<str>> },
     /// Coordinator to client: this request id already names another transfer; nothing ran
     /// (revision 2). Not an outcome: the first transfer's outcome stands.
     Refused { request: RequestId, reason: String },
@@ -316,7 +316,7 @@ pub enum Record {
         work: Plan,
     },
     /// Coordinator: the decision. `Commit` is the point of no return.
-    Decided { txn: TxnId, decision: Decision, reason: Option<String> },
+    Decided { txn: TxnId, decision: Decision, reason: Option<Arc<str>> },
     /// Coordinator: every participant acknowledged; the transaction may be forgotten.
     Completed { txn: TxnId },
     /// Participant: locks taken and changes made, with undo data; written before voting YES.
