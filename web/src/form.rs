@@ -14,6 +14,8 @@ pub struct RequestDraft {
     pub amount: String,
     /// A shard that journals the transaction (`C3`), or empty.
     pub journal: String,
+    /// Run it as a saga instead of two-phase commit.
+    pub saga: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,6 +92,7 @@ pub enum Field {
     RequestTo(usize),
     RequestAmount(usize),
     RequestJournal(usize),
+    RequestSaga(usize),
     LatencyMin,
     LatencyMax,
     Loss,
@@ -135,6 +138,7 @@ impl FormDraft {
                     to: first.map(|transfer| transfer.to.to_string()).unwrap_or_default(),
                     amount: first.map(|transfer| transfer.amount.to_string()).unwrap_or_default(),
                     journal: request.journal.first().map(ShardId::to_string).unwrap_or_default(),
+                    saga: request.saga,
                 }
             })
             .collect();
@@ -185,6 +189,11 @@ impl FormDraft {
                 };
                 *slot = value;
             }
+            Field::RequestSaga(index) => {
+                if let Some(draft) = self.requests.get_mut(*index) {
+                    draft.saga = value == "true";
+                }
+            }
             Field::LatencyMin => self.latency_ms_min = value,
             Field::LatencyMax => self.latency_ms_max = value,
             Field::Loss => self.loss = value,
@@ -227,6 +236,7 @@ impl FormDraft {
             to: String::new(),
             amount: "10".to_string(),
             journal: String::new(),
+            saga: false,
         });
         self.requests.push(template);
     }
@@ -317,6 +327,7 @@ fn parse_request(index: usize, draft: &RequestDraft) -> Result<RequestSpec, Stri
         request: None,
         transfers: vec![transfer],
         journal,
+        saga: draft.saga,
     })
 }
 

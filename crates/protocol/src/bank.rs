@@ -79,6 +79,11 @@ impl Bank {
         self.journal.push((txn, line));
     }
 
+    /// Removes `txn`'s journal line (a saga step's compensation).
+    pub fn remove_journal(&mut self, txn: TxnId) {
+        self.journal.retain(|(line_txn, _)| *line_txn != txn);
+    }
+
     /// Applies redo images, as on prepare or on replay of a prepare record.
     pub fn apply_after(&mut self, writes: &[Write], context: &mut Context) {
         for write in writes {

@@ -21,6 +21,9 @@ use crate::participant::Participant;
 use crate::phase::Phase;
 use std::collections::{BTreeMap, BTreeSet};
 
+pub mod saga;
+use saga::Saga;
+
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum CoordinatorPhase {
     /// `Prepared(t, ...)` is being written.
@@ -110,6 +113,8 @@ pub struct Coordinator {
     /// for another transfer is refused (revision 2). Rebuilt from `Prepared` records that log
     /// their work.
     asked: BTreeMap<RequestId, u64>,
+    /// The sagas this node orchestrates (requests run as sagas instead of 2PC).
+    sagas: BTreeMap<TxnId, Saga>,
 }
 
 impl Coordinator {
@@ -127,10 +132,12 @@ impl Coordinator {
             requests: BTreeMap::new(),
             by_request: context.config.recovery == Recovery::Resume,
             asked: BTreeMap::new(),
+            sagas: BTreeMap::new(),
         };
         for record in log {
             coordinator.replay(record);
         }
+        coordinator.resume_sagas(context);
         let txns: Vec<TxnId> = coordinator.txns.keys().copied().collect();
         for txn in txns {
             let entry = &coordinator.txns[&txn];
@@ -185,7 +192,15 @@ impl Coordinator {
             Record::Completed { txn } => {
                 self.txns.remove(txn);
             }
-            Record::PrepareVote { .. } | Record::Outcome { .. } => {}
+            Record::SagaBegun { .. }
+            | Record::SagaStepDone { .. }
+            | Record::SagaCompensated { .. }
+            | Record::SagaEnded { .. } => self.replay_saga(record),
+            Record::PrepareVote { .. }
+            | Record::Outcome { .. }
+            | Record::StepApplied { .. }
+            | Record::StepRefused { .. }
+            | Record::StepCompensated { .. } => {}
         }
     }
 
@@ -228,6 +243,14 @@ impl Coordinator {
             }
             Some(RequestState::Running(_)) => return,
             None => {}
+        }
+        if spec.saga {
+            if let Ok(work) = &planned {
+                if revision.refuses_reused_request() {
+                    self.asked.insert(request, fingerprint(work));
+                }
+            }
+            return self.begin_saga(request, spec, context);
         }
         let parallel = context.config.recovery == Recovery::Resume;
         let work = match planned {
@@ -345,7 +368,15 @@ impl Coordinator {
                     context.note(Note::Phase { txn: *txn, role: Role::Coordinator, phase: Phase::Completed });
                 }
             }
-            Record::PrepareVote { .. } | Record::Outcome { .. } => {}
+            Record::SagaBegun { .. }
+            | Record::SagaStepDone { .. }
+            | Record::SagaCompensated { .. }
+            | Record::SagaEnded { .. } => self.on_saga_persisted(record, context),
+            Record::PrepareVote { .. }
+            | Record::Outcome { .. }
+            | Record::StepApplied { .. }
+            | Record::StepRefused { .. }
+            | Record::StepCompensated { .. } => {}
         }
     }
 

@@ -34,6 +34,10 @@ pub struct TxnSpec {
     pub transfers: Vec<Transfer>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub journal: Vec<ShardId>,
+    /// Run it as a saga (seed 004's alternative): one local transaction per participant in turn,
+    /// compensated in reverse order when a step fails, instead of two-phase commit.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub saga: bool,
 }
 
 impl fmt::Display for TxnSpec {
@@ -46,6 +50,9 @@ impl fmt::Display for TxnSpec {
         }
         for shard in &self.journal {
             write!(f, " +journal {shard}")?;
+        }
+        if self.saga {
+            f.write_str(" as saga")?;
         }
         Ok(())
     }
@@ -96,6 +103,16 @@ pub enum Message {
     Ack { txn: TxnId },
     /// In-doubt participant to coordinator: what was decided for this transaction?
     Query { txn: TxnId },
+    /// Saga orchestrator to participant: run step `step` (numbered from 1) of saga `txn` as a
+    /// local transaction that commits at once.
+    Step { txn: TxnId, step: u32, work: Work },
+    /// Participant to orchestrator: the step committed locally (`ok`), or was refused, with the
+    /// reason; either way the answer is durable.
+    StepDone { txn: TxnId, step: u32, ok: bool, reason: Option<String> },
+    /// Orchestrator to participant: undo step `step` with its compensating local transaction.
+    Compensate { txn: TxnId, step: u32 },
+    /// Participant to orchestrator: the compensation of step `step` is durable.
+    Compensated { txn: TxnId, step: u32 },
     /// Consensus traffic between the replicas of one group.
     Raft(RaftMessage<Record>),
     /// Multi-Paxos traffic between the replicas of one group: each value is a record stamped with
@@ -120,6 +137,11 @@ impl Message {
             Message::Decide { decision: Decision::Abort, .. } => "Abort",
             Message::Ack { .. } => "Ack",
             Message::Query { .. } => "Query",
+            Message::Step { .. } => "Step",
+            Message::StepDone { ok: true, .. } => "StepOk",
+            Message::StepDone { ok: false, .. } => "StepFailed",
+            Message::Compensate { .. } => "Compensate",
+            Message::Compensated { .. } => "Compensated",
             Message::Raft(message) => message.kind(),
             Message::Paxos(message) => message.kind(),
             Message::NotLeader { .. } => "NotLeader",
@@ -135,7 +157,11 @@ impl Message {
             | Message::Vote { txn, .. }
             | Message::Decide { txn, .. }
             | Message::Ack { txn }
-            | Message::Query { txn } => Some(*txn),
+            | Message::Query { txn }
+            | Message::Step { txn, .. }
+            | Message::StepDone { txn, .. }
+            | Message::Compensate { txn, .. }
+            | Message::Compensated { txn, .. } => Some(*txn),
             Message::Raft(_) | Message::Paxos(_) => None,
             Message::NotLeader { bounced, .. } => bounced.txn(),
         }
@@ -146,7 +172,12 @@ impl Message {
     pub fn expects_answer(&self) -> bool {
         matches!(
             self,
-            Message::Request { .. } | Message::Prepare { .. } | Message::Decide { .. } | Message::Query { .. }
+            Message::Request { .. }
+                | Message::Prepare { .. }
+                | Message::Decide { .. }
+                | Message::Query { .. }
+                | Message::Step { .. }
+                | Message::Compensate { .. }
         )
     }
 
@@ -157,7 +188,7 @@ impl Message {
 }
 
 /// Every message kind a filter may name.
-pub const MESSAGE_KINDS: [&str; 24] = [
+pub const MESSAGE_KINDS: [&str; 29] = [
     "Request",
     "Reply",
     "Refused",
@@ -168,6 +199,11 @@ pub const MESSAGE_KINDS: [&str; 24] = [
     "Abort",
     "Ack",
     "Query",
+    "Step",
+    "StepOk",
+    "StepFailed",
+    "Compensate",
+    "Compensated",
     "NotLeader",
     RAFT_MESSAGE_KINDS[0],
     RAFT_MESSAGE_KINDS[1],
@@ -217,6 +253,17 @@ impl fmt::Display for Message {
             Message::Decide { txn, decision: Decision::Abort } => write!(f, "Abort {txn}"),
             Message::Ack { txn } => write!(f, "Ack {txn}"),
             Message::Query { txn } => write!(f, "Query {txn}"),
+            Message::Step { txn, step, .. } => write!(f, "Step {txn}/{step}"),
+            Message::StepDone { txn, step, ok: true, .. } => write!(f, "Step {txn}/{step} OK"),
+            Message::StepDone { txn, step, ok: false, reason } => {
+                write!(f, "Step {txn}/{step} FAILED")?;
+                if let Some(reason) = reason {
+                    write!(f, " ({reason})")?;
+                }
+                Ok(())
+            }
+            Message::Compensate { txn, step } => write!(f, "Compensate {txn}/{step}"),
+            Message::Compensated { txn, step } => write!(f, "Compensated {txn}/{step}"),
             Message::Raft(message) => message.fmt(f),
             Message::Paxos(message) => message.fmt(f),
             Message::NotLeader { hint: Some(leader), bounced } => {
@@ -259,6 +306,38 @@ pub enum Record {
     PrepareVote { txn: TxnId, coordinator: NodeId, writes: Vec<Write>, journal: Option<String>, at_ms: Millis },
     /// Participant: the decision applied locally.
     Outcome { txn: TxnId, decision: Decision },
+    /// Saga orchestrator: saga `txn` for client `request`, with its steps in the order they run
+    /// (the saga log's first record; a restarted orchestrator resumes from it).
+    SagaBegun { txn: TxnId, request: RequestId, steps: Vec<SagaStep> },
+    /// Saga orchestrator: step `step` answered: done, or refused with the reason (then the saga
+    /// compensates the steps done, in reverse order).
+    SagaStepDone { txn: TxnId, step: u32, ok: bool, reason: Option<String> },
+    /// Saga orchestrator: step `step` is compensated.
+    SagaCompensated { txn: TxnId, step: u32 },
+    /// Saga orchestrator: the saga is over: COMMIT when every step is done, ABORT once every step
+    /// done is compensated. The client hears the outcome once this is durable.
+    SagaEnded { txn: TxnId, decision: Decision, reason: Option<String> },
+    /// Participant: a saga step applied and committed locally, with its before and after images
+    /// (and the journal line it wrote).
+    StepApplied {
+        txn: TxnId,
+        step: u32,
+        writes: Vec<Write>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        journal: Option<String>,
+    },
+    /// Participant: a saga step refused; nothing changed.
+    StepRefused { txn: TxnId, step: u32, reason: String },
+    /// Participant: a step's compensation applied and committed locally: the step's changes taken
+    /// back as deltas (others may have changed the accounts since), and its journal line removed.
+    StepCompensated { txn: TxnId, step: u32, writes: Vec<Write> },
+}
+
+/// One step of a saga: the work one participant does as a local transaction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SagaStep {
+    pub node: NodeId,
+    pub work: Work,
 }
 
 impl Record {
@@ -268,13 +347,29 @@ impl Record {
             | Record::Decided { txn, .. }
             | Record::Completed { txn }
             | Record::PrepareVote { txn, .. }
-            | Record::Outcome { txn, .. } => *txn,
+            | Record::Outcome { txn, .. }
+            | Record::SagaBegun { txn, .. }
+            | Record::SagaStepDone { txn, .. }
+            | Record::SagaCompensated { txn, .. }
+            | Record::SagaEnded { txn, .. }
+            | Record::StepApplied { txn, .. }
+            | Record::StepRefused { txn, .. }
+            | Record::StepCompensated { txn, .. } => *txn,
         }
     }
 
-    /// True for the records written by the coordinator role.
+    /// True for the records written by the coordinator role (a saga's orchestrator included).
     pub fn is_coordinator_record(&self) -> bool {
-        matches!(self, Record::Prepared { .. } | Record::Decided { .. } | Record::Completed { .. })
+        matches!(
+            self,
+            Record::Prepared { .. }
+                | Record::Decided { .. }
+                | Record::Completed { .. }
+                | Record::SagaBegun { .. }
+                | Record::SagaStepDone { .. }
+                | Record::SagaCompensated { .. }
+                | Record::SagaEnded { .. }
+        )
     }
 }
 
@@ -303,6 +398,36 @@ impl fmt::Display for Record {
             }
             Record::Outcome { txn, decision: Decision::Commit } => write!(f, "Committed({txn})"),
             Record::Outcome { txn, decision: Decision::Abort } => write!(f, "RolledBack({txn})"),
+            Record::SagaBegun { txn, steps, .. } => {
+                write!(f, "Saga({txn}")?;
+                for step in steps {
+                    write!(f, ", {}", step.node)?;
+                }
+                f.write_str(")")
+            }
+            Record::SagaStepDone { txn, step, ok: true, .. } => write!(f, "StepDone({txn}/{step})"),
+            Record::SagaStepDone { txn, step, ok: false, .. } => write!(f, "StepFailed({txn}/{step})"),
+            Record::SagaCompensated { txn, step } => write!(f, "Compensated({txn}/{step})"),
+            Record::SagaEnded { txn, decision: Decision::Commit, .. } => write!(f, "SagaCommitted({txn})"),
+            Record::SagaEnded { txn, decision: Decision::Abort, .. } => write!(f, "SagaAborted({txn})"),
+            Record::StepApplied { txn, step, writes, journal } => {
+                write!(f, "Step({txn}/{step}")?;
+                for write in writes {
+                    write!(f, ", {}: {}->{}", write.account, write.before, write.after)?;
+                }
+                if journal.is_some() {
+                    f.write_str(", journal")?;
+                }
+                f.write_str(")")
+            }
+            Record::StepRefused { txn, step, .. } => write!(f, "StepRefused({txn}/{step})"),
+            Record::StepCompensated { txn, step, writes } => {
+                write!(f, "Compensation({txn}/{step}")?;
+                for write in writes {
+                    write!(f, ", {}: {}->{}", write.account, write.before, write.after)?;
+                }
+                f.write_str(")")
+            }
         }
     }
 }
@@ -330,7 +455,15 @@ impl Record {
                 Decision::Commit => 'C',
                 Decision::Abort => 'A',
             }),
-            Record::Completed { .. } => None,
+            // Sagas run on single nodes only: their records are never stamped.
+            Record::Completed { .. }
+            | Record::SagaBegun { .. }
+            | Record::SagaStepDone { .. }
+            | Record::SagaCompensated { .. }
+            | Record::SagaEnded { .. }
+            | Record::StepApplied { .. }
+            | Record::StepRefused { .. }
+            | Record::StepCompensated { .. } => None,
         }
     }
 }

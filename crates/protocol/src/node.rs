@@ -85,6 +85,26 @@ impl Node {
                     participant.on_decide(*txn, *decision, from, &mut context);
                 }
             }
+            (Message::Step { txn, step, work }, Endpoint::Node(from)) => {
+                if let Some(participant) = participant {
+                    participant.on_step(from, *txn, *step, work, &mut context);
+                }
+            }
+            (Message::Compensate { txn, step }, Endpoint::Node(from)) => {
+                if let Some(participant) = participant {
+                    participant.on_compensate(from, *txn, *step, &mut context);
+                }
+            }
+            (Message::StepDone { txn, step, ok, reason }, Endpoint::Node(from)) => {
+                if let Some(coordinator) = coordinator {
+                    coordinator.on_step_done(from, *txn, *step, *ok, reason.as_deref(), &mut context);
+                }
+            }
+            (Message::Compensated { txn, step }, Endpoint::Node(from)) => {
+                if let Some(coordinator) = coordinator {
+                    coordinator.on_compensated(from, *txn, *step, &mut context);
+                }
+            }
             // Replies go to the client, and nodes do not take requests from nodes.
             _ => {}
         }
@@ -112,6 +132,11 @@ impl Node {
             Timer::ResendPrepare(txn) => {
                 if let Some(coordinator) = &mut self.coordinator {
                     coordinator.on_resend_prepare_timeout(txn, &mut context);
+                }
+            }
+            Timer::ResendStep(txn) => {
+                if let Some(coordinator) = &mut self.coordinator {
+                    coordinator.on_resend_step_timeout(txn, &mut context);
                 }
             }
             Timer::ClientRetry(_) | Timer::Election | Timer::Heartbeat => {}
@@ -155,6 +180,11 @@ impl Node {
         self.participant
             .iter()
             .flat_map(|participant| participant.txns().iter().map(|(txn, entry)| (*txn, entry.writes.as_slice())))
+    }
+
+    /// The change saga `txn`'s steps leave in this node's balances now (zero without a shard).
+    pub fn saga_net(&self, txn: TxnId) -> i64 {
+        self.participant.as_ref().map_or(0, |participant| participant.saga_net(txn))
     }
 
     /// The node's volatile state, in the shape of seed 002's "STATE AFTER PREPARE" tables.

@@ -24,6 +24,9 @@ use crate::message::{Decision, Message, Record, Work, Write};
 use crate::phase::Phase;
 use std::collections::BTreeMap;
 
+pub mod steps;
+use steps::StepEntry;
+
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ParticipantPhase {
     /// Locks taken and changes made; the prepare record is being written.
@@ -88,6 +91,9 @@ pub struct Participant {
     /// Transactions refused, committed or rolled back here. The durable ones (those with an
     /// outcome record) are rebuilt on recovery; a NO vote needs no record (presumed abort).
     finished: BTreeMap<TxnId, Finished>,
+    /// Saga steps run here (by saga and step), with their state; kept so a repeated step or
+    /// compensation gets the same answer.
+    steps: BTreeMap<(TxnId, u32), StepEntry>,
 }
 
 impl Participant {
@@ -98,6 +104,7 @@ impl Participant {
             bank: Bank::new(context.config.initial_balances.clone()),
             txns: BTreeMap::new(),
             finished: BTreeMap::new(),
+            steps: BTreeMap::new(),
         };
         // Replaying reproduces old changes; only the end state matters, so its notes are dropped.
         let mut replay_out = Vec::new();
@@ -151,7 +158,10 @@ impl Participant {
                     self.finish(*txn, entry, *decision, context);
                 }
             }
-            Record::Prepared { .. } | Record::Decided { .. } | Record::Completed { .. } => {}
+            Record::StepApplied { .. } | Record::StepRefused { .. } | Record::StepCompensated { .. } => {
+                self.replay_step(record, context)
+            }
+            _ => {}
         }
     }
 
@@ -303,7 +313,10 @@ impl Participant {
                 self.finish(*txn, entry, *decision, context);
                 context.send(coordinator, Message::Ack { txn: *txn });
             }
-            Record::Prepared { .. } | Record::Decided { .. } | Record::Completed { .. } => {}
+            Record::StepApplied { .. } | Record::StepRefused { .. } | Record::StepCompensated { .. } => {
+                self.on_step_record_durable(record, context)
+            }
+            _ => {}
         }
     }
 

@@ -21,11 +21,20 @@
 //!   ABORT only for a transaction never logged COMMIT (presumed abort covers what was never logged).
 //! - **journal-matches-commit**: a journal line exists exactly when its transaction committed.
 //!
+//! A saga's end record stands for its decision (stability and the client's reply are checked the
+//! same way), and until it ends the changes its steps left are taken back from the committed view,
+//! so **conservation** says the money is all there once the saga is over (committed, or every step
+//! done compensated). One more property is checked when a scenario runs sagas, and breaks by design:
+//!
+//! - **isolation**: no transaction changes an account that an unfinished saga has changed (its
+//!   half-done state). Two-phase commit keeps it with locks held to the decision; a saga's steps
+//!   commit at once and hold nothing, so another transaction sees the money half moved.
+//!
 //! In the replicated mode a group stands for a node here: its committed entries are its durable
 //! records, counted once per group, and the consensus properties are checked in `consensus.rs`.
 
-use crate::scenario::Engine;
-use commitlab_protocol::{AccountId, Decision, Node, NodeId, Record, RequestId, TxnId};
+use crate::scenario::{Engine, Scenario};
+use commitlab_protocol::{AccountId, Decision, Node, NodeId, Record, RequestId, TxnId, Write};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -43,6 +52,7 @@ pub enum Invariant {
     CompletedNeedsOutcomes,
     ReplyMatchesDecision,
     JournalMatchesCommit,
+    Isolation,
     ElectionSafety,
     LogMatching,
     LeaderCompleteness,
@@ -78,10 +88,13 @@ impl Invariant {
     /// The safety properties of Multi-Paxos, checked when groups run it.
     pub const PAXOS: [Invariant; 3] = [Invariant::OneValuePerSlot, Invariant::SeqAgreement, Invariant::ChosenSurvives];
 
-    /// The invariants that apply to a run under `engine`, in the order the page lists them.
-    pub fn checked(engine: Engine) -> Vec<Invariant> {
+    /// The invariants that apply to a run of `scenario`, in the order the page lists them.
+    pub fn checked(scenario: &Scenario) -> Vec<Invariant> {
         let mut invariants = Invariant::TWO_PHASE.to_vec();
-        match engine {
+        if scenario.runs_sagas() {
+            invariants.push(Invariant::Isolation);
+        }
+        match scenario.replication.engine {
             Engine::None => {}
             Engine::Raft => invariants.extend(Invariant::CONSENSUS),
             Engine::MultiPaxos => invariants.extend(Invariant::PAXOS),
@@ -101,6 +114,7 @@ impl Invariant {
             Invariant::CompletedNeedsOutcomes => "completed-needs-outcomes",
             Invariant::ReplyMatchesDecision => "reply-matches-decision",
             Invariant::JournalMatchesCommit => "journal-matches-commit",
+            Invariant::Isolation => "isolation",
             Invariant::ElectionSafety => "election-safety",
             Invariant::LogMatching => "log-matching",
             Invariant::LeaderCompleteness => "leader-completeness",
@@ -128,6 +142,9 @@ impl Invariant {
                 "the client hears COMMIT only for a durable COMMIT, ABORT only for a transaction never committed"
             }
             Invariant::JournalMatchesCommit => "a journal line exists exactly when its transaction committed",
+            Invariant::Isolation => {
+                "no transaction changes what an unfinished saga changed (2PC's locks keep this; sagas do not, by design)"
+            }
             Invariant::ElectionSafety => "at most one leader is elected in a term, in each group",
             Invariant::LogMatching => {
                 "two logs with an entry of the same index and term hold the same entries up to it"
@@ -194,6 +211,13 @@ pub struct Checker {
     journal_due: BTreeSet<(NodeId, TxnId)>,
     /// Journal lines already reported.
     journal_reported: BTreeSet<(NodeId, TxnId)>,
+    /// Sagas whose first record is durable and whose end is not.
+    open_sagas: BTreeSet<TxnId>,
+    /// Accounts a saga's durable step changed and no durable compensation took back yet, with
+    /// the saga, while it is open.
+    saga_touched: BTreeSet<(NodeId, AccountId, TxnId)>,
+    /// Isolation breaks already reported: (the transaction, the saga it saw).
+    isolation_reported: BTreeSet<(TxnId, TxnId)>,
 }
 
 impl Checker {
@@ -213,6 +237,44 @@ impl Checker {
             journal_prepared: BTreeSet::new(),
             journal_due: BTreeSet::new(),
             journal_reported: BTreeSet::new(),
+            open_sagas: BTreeSet::new(),
+            saga_touched: BTreeSet::new(),
+            isolation_reported: BTreeSet::new(),
+        }
+    }
+
+    /// True while saga `txn` is open: its steps' changes are not yet part of the committed view.
+    pub fn is_open_saga(&self, txn: TxnId) -> bool {
+        self.open_sagas.contains(&txn)
+    }
+
+    pub fn open_sagas(&self) -> &BTreeSet<TxnId> {
+        &self.open_sagas
+    }
+
+    /// A transaction's change to these accounts at `node` became durable: an open saga that
+    /// changed one of them before is seen half done.
+    fn check_isolation(&mut self, node: NodeId, txn: TxnId, writes: &[Write], violations: &mut Vec<Violation>) {
+        if self.saga_touched.is_empty() {
+            return;
+        }
+        for write in writes {
+            let range = (node, write.account, TxnId(0))..=(node, write.account, TxnId(u32::MAX));
+            let seen: Vec<TxnId> =
+                self.saga_touched.range(range).map(|(_, _, saga)| *saga).filter(|saga| *saga != txn).collect();
+            for saga in seen {
+                if self.isolation_reported.insert((txn, saga)) {
+                    violations.push(Violation {
+                        invariant: Invariant::Isolation,
+                        nodes: vec![node],
+                        txn: Some(txn),
+                        detail: format!(
+                            "{txn} changed {} at {node}, which saga {saga} had changed and has not finished: it saw {saga} half done",
+                            write.account
+                        ),
+                    });
+                }
+            }
         }
     }
 
@@ -227,7 +289,8 @@ impl Checker {
                 self.participants.insert(*txn, participants.clone());
             }
             Record::Decided { txn, decision, .. } => self.on_decision(node, *txn, *decision, violations),
-            Record::PrepareVote { txn, journal, .. } => {
+            Record::PrepareVote { txn, journal, writes, .. } => {
+                self.check_isolation(node, *txn, writes, violations);
                 self.durable_prepares.insert((node, *txn));
                 if journal.is_some() {
                     self.journal_prepared.insert((node, *txn));
@@ -274,6 +337,28 @@ impl Checker {
                 self.check_completed(node, *txn, violations);
                 self.forget(*txn);
             }
+            Record::SagaBegun { txn, .. } => {
+                self.open_sagas.insert(*txn);
+            }
+            Record::SagaEnded { txn, decision, .. } => {
+                self.on_decision(node, *txn, *decision, violations);
+                self.open_sagas.remove(txn);
+                self.saga_touched.retain(|(_, _, saga)| saga != txn);
+            }
+            Record::StepApplied { txn, writes, .. } => {
+                self.check_isolation(node, *txn, writes, violations);
+                if self.open_sagas.contains(txn) {
+                    for write in writes.iter().filter(|write| write.after != write.before) {
+                        self.saga_touched.insert((node, write.account, *txn));
+                    }
+                }
+            }
+            Record::StepCompensated { txn, writes, .. } => {
+                for write in writes {
+                    self.saga_touched.remove(&(node, write.account, *txn));
+                }
+            }
+            Record::SagaStepDone { .. } | Record::SagaCompensated { .. } | Record::StepRefused { .. } => {}
         }
     }
 
@@ -342,7 +427,8 @@ impl Checker {
             return;
         }
         for (txn, _) in journal {
-            if !self.is_committed(*txn) && self.journal_reported.insert((key, *txn)) {
+            let open = self.open_sagas.contains(txn);
+            if !self.is_committed(*txn) && !open && self.journal_reported.insert((key, *txn)) {
                 violations.push(Violation {
                     invariant: Invariant::JournalMatchesCommit,
                     nodes: vec![key],
@@ -507,7 +593,7 @@ impl Checker {
 
     /// The committed view of one node: its balances minus the changes not decided COMMIT.
     pub fn committed_money(&self, node: &Node) -> i64 {
-        let mut money = node.balance_total();
+        let mut money = node.balance_total() - self.open_saga_money(node);
         for (txn, writes) in node.unresolved_writes() {
             if !self.is_committed(txn) {
                 money -= writes.iter().map(|write| write.after - write.before).sum::<i64>();
@@ -516,8 +602,14 @@ impl Checker {
         money
     }
 
-    /// How many transactions have a logged decision. It only grows, and `committed_money` changes
-    /// with it, so a caller that keeps each node's count recounts every node when it changes.
+    /// What the steps of open sagas changed in `node`'s balances: not yet in the committed view.
+    pub fn open_saga_money(&self, node: &Node) -> i64 {
+        self.open_sagas.iter().map(|txn| node.saga_net(*txn)).sum()
+    }
+
+    /// How many transactions have a logged decision (a saga's end counts as one). It only grows,
+    /// and `committed_money` changes with it, so a caller that keeps each node's count recounts
+    /// every node when it changes.
     pub fn decisions_logged(&self) -> usize {
         self.decisions.len()
     }

@@ -331,6 +331,7 @@ mod tests {
                     amount: 1 + index * 13 % 97,
                 }],
                 journal: Vec::new(),
+                saga: false,
             })
             .collect();
         let result = encode(&Shared { scenario, view: View::default() });

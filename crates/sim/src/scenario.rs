@@ -163,6 +163,9 @@ pub struct RequestSpec {
     pub transfers: Vec<Transfer>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub journal: Vec<ShardId>,
+    /// Run this request as a saga instead of two-phase commit (seed 004's alternative).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub saga: bool,
 }
 
 /// `count` transfers between random accounts, one every `interval_ms`: contention comes from
@@ -175,6 +178,9 @@ pub struct RandomWorkload {
     pub start_ms: Millis,
     pub interval_ms: Millis,
     pub amount_max: u64,
+    /// Run every random transfer as a saga instead of two-phase commit.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub saga: bool,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -502,7 +508,8 @@ impl Scenario {
             .iter()
             .enumerate()
             .map(|(index, spec)| {
-                let txn_spec = TxnSpec { transfers: spec.transfers.clone(), journal: spec.journal.clone() };
+                let txn_spec =
+                    TxnSpec { transfers: spec.transfers.clone(), journal: spec.journal.clone(), saga: spec.saga };
                 WorkItem {
                     at_ms: spec.at_ms,
                     request: spec.request.unwrap_or(RequestId(index as u32 + 1)),
@@ -511,6 +518,12 @@ impl Scenario {
                 }
             })
             .collect()
+    }
+
+    /// True when some request runs as a saga.
+    pub fn runs_sagas(&self) -> bool {
+        self.workload.requests.iter().any(|request| request.saga)
+            || self.workload.random.is_some_and(|random| random.saga && random.count > 0)
     }
 
     pub fn validate(&self) -> Result<(), ScenarioError> {
@@ -710,6 +723,20 @@ impl Scenario {
             }
         }
         self.validate_request_ids()?;
+        if self.replication.is_replicated() {
+            let saga = requests
+                .iter()
+                .position(|request| request.saga)
+                .map(|index| format!("workload.requests[{index}].saga"));
+            let random =
+                self.workload.random.is_some_and(|random| random.saga).then(|| "workload.random.saga".to_string());
+            if let Some(field) = saga.or(random) {
+                return Err(invalid(
+                    field,
+                    "sagas run with single-node coordinators and shards: set replication to none, or run it as 2PC",
+                ));
+            }
+        }
         if let Some(random) = self.workload.random {
             if random.amount_max == 0 || random.amount_max > limits::AMOUNT {
                 return Err(invalid("workload.random.amount_max", format!("must be between 1 and {}", limits::AMOUNT)));

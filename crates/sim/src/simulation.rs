@@ -519,7 +519,7 @@ impl Simulation {
     pub fn invariants(&self) -> Vec<InvariantStatus> {
         let violations: Vec<&TraceEntry> =
             self.trace_to_cursor().iter().filter(|entry| matches!(entry.event, TraceEvent::Violation(_))).collect();
-        Invariant::checked(self.scenario.replication.engine)
+        Invariant::checked(&self.scenario)
             .iter()
             .map(|invariant| InvariantStatus {
                 invariant: *invariant,

@@ -103,8 +103,9 @@ fn scenario_strategy_in(settle: bool, mode: Mode) -> impl Strategy<Value = Scena
             let account = proptest::sample::select(accounts);
             let transfer =
                 (account.clone(), account, 1u64..80).prop_map(|(from, to, amount)| Transfer { from, to, amount });
-            let request = (0u64..150, proptest::collection::vec(transfer, 1..=2))
-                .prop_map(|(at_ms, transfers)| RequestSpec { at_ms, request: None, transfers, journal: Vec::new() });
+            let request = (0u64..150, proptest::collection::vec(transfer, 1..=2)).prop_map(|(at_ms, transfers)| {
+                RequestSpec { at_ms, request: None, transfers, journal: Vec::new(), saga: false }
+            });
             // A fault is either one fault or a late duplicate: the next matching message is
             // copied and the original held back, so a stale copy arrives long after the first.
             let fault = (0u64..600, fault_strategy(nodes.clone(), mode))

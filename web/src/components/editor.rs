@@ -16,6 +16,21 @@ fn edit(state: &Handle, field: Field) -> Callback<InputEvent> {
     })
 }
 
+/// Runs a request as a saga instead of two-phase commit.
+fn saga_switch(state: &Handle, number: usize, index: usize, checked: bool) -> Html {
+    let state = state.clone();
+    let onchange = Callback::from(move |event: Event| {
+        let input: HtmlInputElement = event.target_unchecked_into();
+        state.dispatch(Action::EditForm(Field::RequestSaga(index), input.checked().to_string()));
+    });
+    html! {
+        <label class="saga">
+            <input type="checkbox" {checked} {onchange} aria-label={format!("r{number} as a saga")} />
+            { "saga" }
+        </label>
+    }
+}
+
 fn text_field(state: &Handle, label: &str, field: Field, value: &str) -> Html {
     html! {
         <label class="field">
@@ -108,6 +123,7 @@ fn form(props: &Props) -> Html {
                             { text_field(state, &format!("r{number} to"), Field::RequestTo(index), &request.to) }
                             { text_field(state, &format!("r{number} amount"), Field::RequestAmount(index), &request.amount) }
                             { text_field(state, &format!("r{number} journal shard"), Field::RequestJournal(index), &request.journal) }
+                            { saga_switch(state, number, index, request.saga) }
                             <button onclick={send(Action::RemoveRequest(index))} aria-label={format!("Remove transfer r{number}")}>{ "remove" }</button>
                         </div>
                     }

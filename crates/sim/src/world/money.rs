@@ -86,7 +86,7 @@ impl MoneyCount {
 impl NodeMoney {
     /// Counts `node` again; `decided` says whether a decision was logged since the last recount.
     fn recount(&mut self, checker: &Checker, node: &Node, scratch: &mut Vec<(TxnId, bool)>, decided: bool) {
-        let mut money = node.balance_total();
+        let mut money = node.balance_total() - checker.open_saga_money(node);
         let mut known = self.unresolved.iter().peekable();
         scratch.clear();
         for (txn, writes) in node.unresolved_writes() {
