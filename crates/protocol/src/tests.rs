@@ -128,6 +128,7 @@ fn transfer_request(request: u32, amount: u64) -> Message {
         spec: TxnSpec {
             transfers: vec![Transfer { from: AccountId(1001), to: AccountId(3001), amount }],
             journal: vec![],
+            saga: false,
         },
     }
 }

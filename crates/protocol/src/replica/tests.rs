@@ -181,6 +181,7 @@ impl Cluster {
         let spec = TxnSpec {
             transfers: vec![Transfer { from: AccountId(1001), to: AccountId(3001), amount }],
             journal: vec![],
+            saga: false,
         };
         let mut out = Vec::new();
         self.client.submit(self.now_ms, RequestId(1), spec, NodeId(to), &mut out);
