@@ -351,7 +351,19 @@ impl Builder {
                     self.open_band(*txn, at, decision_phase(decision), ms, step, open);
                 }
             }
-            Note::Phase { txn, role: Role::Coordinator, phase: Phase::Completed } => {
+            // A saga's forward band runs from its first record to a failed step, its compensation
+            // band from there to its end.
+            Note::Phase { txn, role: Role::Coordinator, phase } if phase.is_saga_forward() => {
+                if !open.get(txn).is_some_and(|position| self.bands[*position].phase == "saga") {
+                    self.open_band(*txn, at, "saga", ms, step, open);
+                }
+            }
+            Note::Phase { txn, role: Role::Coordinator, phase: Phase::Compensating } => {
+                if !open.get(txn).is_some_and(|position| self.bands[*position].phase == "compensate") {
+                    self.open_band(*txn, at, "compensate", ms, step, open);
+                }
+            }
+            Note::Phase { txn, role: Role::Coordinator, phase: Phase::Completed | Phase::SagaEnded } => {
                 if let Some(position) = open.remove(txn) {
                     self.bands[position].end = Some((ms, step));
                 }

@@ -28,7 +28,7 @@ pub use effect::{
 };
 pub use ids::{AccountId, Endpoint, MessageId, Millis, NodeId, ParseIdError, RequestId, ShardId, TxnId};
 pub use message::{Decision, Message, Record, SagaStep, Seq, Stamped, Transfer, TxnSpec, Work, Write, MESSAGE_KINDS};
-pub use node::{Node, NodeView, TxnView};
+pub use node::{Node, NodeView, SagaMark, StepMark, StepView, TxnView};
 pub use phase::Phase;
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! memory; the durable WAL lives in the world, and `recover` rebuilds a node from it.
 
 use crate::context::Context;
+use crate::coordinator::saga::{Saga, SagaPhase};
 use crate::coordinator::{Coordinator, RequestState};
 use crate::effect::{Effect, NodeConfig, Role, Timer};
 use crate::ids::{AccountId, Endpoint, Millis, NodeId, RequestId, TxnId};
@@ -10,6 +11,7 @@ use crate::message::{Decision, Message, Record, Write};
 use crate::participant::Participant;
 use crate::phase::Phase;
 use serde::Serialize;
+use std::fmt;
 use std::sync::Arc;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -210,7 +212,27 @@ impl Node {
                     in_doubt_since_ms: entry.in_doubt_since_ms,
                     locks: entry.writes.iter().map(|write| write.account).collect(),
                     undo: entry.writes.iter().map(|write| (write.account, write.before)).collect(),
+                    steps: Vec::new(),
                 });
+            }
+            for ((txn, step), entry) in participant.steps() {
+                let changes = entry.writes.iter().map(|write| (write.account, write.after - write.before)).collect();
+                view.steps.push(StepView { txn: *txn, step: *step, phase: entry.phase(), changes });
+                if entry.holds_locks() {
+                    view.txns.push(TxnView {
+                        txn: *txn,
+                        role: Role::Participant,
+                        phase: entry.phase(),
+                        peers: Vec::new(),
+                        votes: Vec::new(),
+                        acks: Vec::new(),
+                        decision: None,
+                        in_doubt_since_ms: None,
+                        locks: entry.writes.iter().map(|write| write.account).collect(),
+                        undo: Vec::new(),
+                        steps: Vec::new(),
+                    });
+                }
             }
         }
         if let Some(coordinator) = &self.coordinator {
@@ -226,6 +248,25 @@ impl Node {
                     in_doubt_since_ms: None,
                     locks: Vec::new(),
                     undo: Vec::new(),
+                    steps: Vec::new(),
+                });
+            }
+            for (txn, saga) in coordinator.sagas() {
+                view.txns.push(TxnView {
+                    txn: *txn,
+                    role: Role::Coordinator,
+                    phase: saga.table_phase(),
+                    peers: saga.steps.iter().map(|step| step.node).collect(),
+                    votes: Vec::new(),
+                    acks: Vec::new(),
+                    decision: match saga.phase {
+                        SagaPhase::Ending(decision) => Some(decision),
+                        _ => None,
+                    },
+                    in_doubt_since_ms: None,
+                    locks: Vec::new(),
+                    undo: Vec::new(),
+                    steps: saga_marks(saga),
                 });
             }
             for (request, state) in coordinator.requests() {
@@ -237,6 +278,93 @@ impl Node {
         view.txns.sort_by_key(|row| (row.txn, row.role));
         view
     }
+}
+
+/// Where each step of a saga stands, as its orchestrator's row shows it.
+fn saga_marks(saga: &Saga) -> Vec<SagaMark> {
+    let running = match saga.phase {
+        SagaPhase::Running(step) | SagaPhase::Compensating(step) => Some(step),
+        _ => None,
+    };
+    let undone_from = saga.done - saga.compensated;
+    (1..=saga.steps.len() as u32)
+        .map(|step| {
+            let node = saga.steps[step as usize - 1].node;
+            let state = if step <= saga.done {
+                if step > undone_from {
+                    StepMark::Compensated
+                } else if running == Some(step) && saga.failure.is_some() {
+                    StepMark::Compensating
+                } else {
+                    StepMark::Done
+                }
+            } else if step == saga.done + 1 && saga.failure.is_some() {
+                StepMark::Failed
+            } else if running == Some(step) {
+                StepMark::Running
+            } else {
+                StepMark::Pending
+            };
+            SagaMark { step, node, state }
+        })
+        .collect()
+}
+
+/// One step on a saga orchestrator's row.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SagaMark {
+    pub step: u32,
+    pub node: NodeId,
+    pub state: StepMark,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepMark {
+    Pending,
+    Running,
+    Done,
+    Failed,
+    Compensating,
+    Compensated,
+}
+
+impl StepMark {
+    pub fn name(self) -> &'static str {
+        match self {
+            StepMark::Pending => "pending",
+            StepMark::Running => "running",
+            StepMark::Done => "done",
+            StepMark::Failed => "failed",
+            StepMark::Compensating => "compensating",
+            StepMark::Compensated => "compensated",
+        }
+    }
+}
+
+impl fmt::Display for SagaMark {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at {} {}", self.step, self.node, self.state.name())
+    }
+}
+
+impl fmt::Display for StepView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.txn, self.step)?;
+        for (account, delta) in &self.changes {
+            write!(f, " {account} {delta:+}")?;
+        }
+        write!(f, ": {}", self.phase)
+    }
+}
+
+/// A saga step a participant ran: its state and the changes it made (account, delta).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StepView {
+    pub txn: TxnId,
+    pub step: u32,
+    pub phase: Phase,
+    pub changes: Vec<(AccountId, i64)>,
 }
 
 /// One row of a node's transaction table.
@@ -256,6 +384,9 @@ pub struct TxnView {
     /// `twoPCWAL[t1][1001] = 100`, kept on every replica, deleted at COMMIT, rolled back from at ABORT.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub undo: Vec<(AccountId, i64)>,
+    /// A saga orchestrator's row: where each step stands.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<SagaMark>,
 }
 
 /// A node's volatile state at one moment.
@@ -266,4 +397,7 @@ pub struct NodeView {
     pub balances: Vec<(AccountId, i64)>,
     pub journal: Vec<(TxnId, String)>,
     pub cached_replies: Vec<(RequestId, Option<TxnId>, Decision)>,
+    /// Saga steps this participant ran, committed or not.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<StepView>,
 }

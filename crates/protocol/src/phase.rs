@@ -58,6 +58,8 @@ pub enum Phase {
     StepCommitted,
     /// The step was refused (a check failed); the refusal is being written.
     RefusingStep,
+    /// The refusal is durable.
+    StepRefused,
     /// The compensation's changes are made; its record is being written.
     CompensatingStep,
     /// The compensation is durable.
@@ -65,7 +67,7 @@ pub enum Phase {
 }
 
 impl Phase {
-    pub const ALL: [Phase; 27] = [
+    pub const ALL: [Phase; 28] = [
         Phase::LoggingPrepared,
         Phase::CollectingVotes,
         Phase::LoggingDecision,
@@ -91,6 +93,7 @@ impl Phase {
         Phase::ApplyingStep,
         Phase::StepCommitted,
         Phase::RefusingStep,
+        Phase::StepRefused,
         Phase::CompensatingStep,
         Phase::StepCompensated,
     ];
@@ -122,6 +125,7 @@ impl Phase {
             Phase::ApplyingStep => "applying step",
             Phase::StepCommitted => "step committed locally",
             Phase::RefusingStep => "refusing step",
+            Phase::StepRefused => "step refused",
             Phase::CompensatingStep => "compensating step",
             Phase::StepCompensated => "step compensated",
         }

@@ -134,6 +134,10 @@ fn memory_table(text: &mut String, snapshot: &NodeSnapshot) {
                 row.votes.iter().map(|(node, yes)| format!("{node}={}", if *yes { "YES" } else { "NO" })).collect();
             let _ = write!(line, ", votes {}", votes.join(" "));
         }
+        if !row.steps.is_empty() {
+            let steps: Vec<String> = row.steps.iter().map(ToString::to_string).collect();
+            let _ = write!(line, ", steps {}", steps.join(", "));
+        }
         if let Some(decision) = row.decision {
             let _ = write!(line, ", decision {decision}");
         }
@@ -145,6 +149,9 @@ fn memory_table(text: &mut String, snapshot: &NodeSnapshot) {
             let _ = write!(line, ", holds {}", locks.join(" "));
         }
         let _ = writeln!(text, "{line}");
+    }
+    for step in &memory.steps {
+        let _ = writeln!(text, "    saga step {step}");
     }
     for (request, txn, decision) in &memory.cached_replies {
         let txn = txn.map(|txn| format!(" {txn}")).unwrap_or_default();

@@ -113,6 +113,12 @@ impl Progress {
                 let since = started.get(&entry.request).copied().unwrap_or(0);
                 open.entry(*txn).or_insert_with(|| row(Some(*txn), Some(entry.request), since)).nodes.push(*group);
             }
+            // A saga is unresolved at its orchestrator until it ends (a compensation that waits
+            // for money keeps it open).
+            for (txn, saga) in coordinator.sagas() {
+                let since = started.get(&saga.request).copied().unwrap_or(0);
+                open.entry(*txn).or_insert_with(|| row(Some(*txn), Some(saga.request), since)).nodes.push(*group);
+            }
         }
         for (group, node, _) in &groups {
             let Some(participant) = node.participant() else { continue };

@@ -60,14 +60,32 @@ impl TxnSummary {
         self.messages.values().sum()
     }
 
-    /// The messages of two-phase commit itself (and the client's request and reply).
+    /// The messages of the commit protocol itself, two-phase commit or a saga's steps (and the
+    /// client's request and reply): everything but consensus.
     pub fn two_phase_messages(&self) -> u64 {
         self.messages.iter().filter(|(kind, _)| is_two_phase_kind(kind)).map(|(_, count)| count).sum()
     }
 }
 
 fn is_two_phase_kind(kind: &str) -> bool {
-    matches!(kind, "Request" | "Reply" | "Prepare" | "VoteYes" | "VoteNo" | "Commit" | "Abort" | "Ack" | "Query")
+    matches!(
+        kind,
+        "Request"
+            | "Reply"
+            | "Prepare"
+            | "VoteYes"
+            | "VoteNo"
+            | "Commit"
+            | "Abort"
+            | "Ack"
+            | "Query"
+            | "Refused"
+            | "Step"
+            | "StepOk"
+            | "StepFailed"
+            | "Compensate"
+            | "Compensated"
+    )
 }
 
 /// A run's costs at the cursor.
@@ -327,7 +345,7 @@ pub fn rows(runs: &[&RunSummary]) -> Vec<(String, Vec<String>)> {
         };
         rows.push((format!("{txn}"), cell(&|summary| summary.decision.map_or("open".to_string(), |d| d.to_string()))));
         rows.push(("  messages".to_string(), cell(&|summary| summary.message_total().to_string())));
-        rows.push(("    2PC and client".to_string(), cell(&|summary| summary.two_phase_messages().to_string())));
+        rows.push(("    2PC/saga and client".to_string(), cell(&|summary| summary.two_phase_messages().to_string())));
         let mut kinds: Vec<&'static str> =
             runs.iter().filter_map(|run| run.txn(txn)).flat_map(|summary| summary.messages.keys().copied()).collect();
         kinds.sort();

@@ -2,11 +2,12 @@
 //! random fault schedules. A failure prints the whole scenario as JSON: save it to a file and
 //! replay it with `commitlab run failing.json`.
 
-use commitlab_protocol::{AccountId, Endpoint, NodeId, Timeouts, Transfer, MESSAGE_KINDS};
+use commitlab_protocol::{AccountId, Endpoint, NodeId, Note, Timeouts, Transfer, MESSAGE_KINDS};
 use commitlab_sim::scenario::{Disk, Network, RequestSpec, ShardSpec, Topology, Workload};
+use commitlab_sim::trace::TraceEvent;
 use commitlab_sim::{
-    CoordinatorPlacement, Engine, Fault, MessageFilter, MessageTarget, Ratio, Replication, Scenario, ScheduledFault,
-    Simulation, Stop, SCENARIO_VERSION,
+    CoordinatorPlacement, Engine, Fault, Invariant, MessageFilter, MessageTarget, Ratio, Replication, Scenario,
+    ScheduledFault, Simulation, Stop, SCENARIO_VERSION,
 };
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -17,9 +18,23 @@ fn cases(default: u32) -> u32 {
     std::env::var("PROPTEST_CASES").ok().and_then(|value| value.parse().ok()).unwrap_or(default)
 }
 
-const KINDS: [&str; 8] = ["Request", "Reply", "Prepare", "VoteYes", "VoteNo", "Commit", "Abort", "Ack"];
+const KINDS: [&str; 13] = [
+    "Request",
+    "Reply",
+    "Prepare",
+    "VoteYes",
+    "VoteNo",
+    "Commit",
+    "Abort",
+    "Ack",
+    "Step",
+    "StepOk",
+    "StepFailed",
+    "Compensate",
+    "Compensated",
+];
 /// Single nodes, or every group replicated over 3 replicas by Raft or by Multi-Paxos.
-#[derive(Copy, Clone, Debug)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum Mode {
     Single,
     Raft,
@@ -103,9 +118,12 @@ fn scenario_strategy_in(settle: bool, mode: Mode) -> impl Strategy<Value = Scena
             let account = proptest::sample::select(accounts);
             let transfer =
                 (account.clone(), account, 1u64..80).prop_map(|(from, to, amount)| Transfer { from, to, amount });
-            let request = (0u64..150, proptest::collection::vec(transfer, 1..=2)).prop_map(|(at_ms, transfers)| {
-                RequestSpec { at_ms, request: None, transfers, journal: Vec::new(), saga: false }
-            });
+            // Single nodes run some requests as sagas (replicated groups do not run sagas).
+            let saga = proptest::bool::weighted(if mode == Mode::Single { 0.3 } else { 0.0 });
+            let request =
+                (0u64..150, proptest::collection::vec(transfer, 1..=2), saga).prop_map(|(at_ms, transfers, saga)| {
+                    RequestSpec { at_ms, request: None, transfers, journal: Vec::new(), saga }
+                });
             // A fault is either one fault or a late duplicate: the next matching message is
             // copied and the original held back, so a stale copy arrives long after the first.
             let fault = (0u64..600, fault_strategy(nodes.clone(), mode))
@@ -204,7 +222,7 @@ proptest! {
     #[test]
     fn invariants_hold_under_random_faults(scenario in scenario_strategy(false)) {
         let simulation = run(&scenario);
-        let violations: Vec<String> = simulation.violations().map(|violation| violation.to_string()).collect();
+        let violations = safety_violations(&simulation);
         prop_assert!(violations.is_empty(), "seed {}: {:?}\nreplay this scenario with `commitlab run <file>`:\n{}",
             scenario.seed, violations, scenario.to_json_pretty());
     }
@@ -269,20 +287,44 @@ fn seek_matches_a_fresh_run(
 
 /// Nothing is left open: no request unanswered, no participant in doubt, no lock held anywhere.
 fn assert_resolved(simulation: &Simulation, scenario: &Scenario) -> Result<(), TestCaseError> {
-    let violations: Vec<String> = simulation.violations().map(|violation| violation.to_string()).collect();
+    let violations = safety_violations(simulation);
     prop_assert!(violations.is_empty(), "{:?}\n{}", violations, scenario.to_json_pretty());
     prop_assert!(simulation.in_doubt().is_empty(), "{:?}\n{}", simulation.in_doubt(), scenario.to_json_pretty());
-    prop_assert!(simulation.world().client().pending().is_empty(), "\n{}", scenario.to_json_pretty());
+    // A saga whose compensation waits for money another transfer spent meanwhile stays open: the
+    // price of its missing isolation, not a lost message. Anything else must be answered.
+    prop_assert!(
+        simulation.world().client().pending().is_empty() || compensation_waits(simulation),
+        "\n{}",
+        scenario.to_json_pretty()
+    );
     let locks: usize =
         simulation.snapshots().iter().filter_map(|node| node.memory.as_ref()).map(|memory| memory.locks.len()).sum();
     prop_assert_eq!(locks, 0, "\n{}", scenario.to_json_pretty());
     Ok(())
 }
 
+/// Every violation but isolation's: sagas give it up by design (the saga scenario tests check
+/// that it is reported), and every other invariant must hold for them too.
+fn safety_violations(simulation: &Simulation) -> Vec<String> {
+    simulation
+        .violations()
+        .filter(|violation| violation.invariant != Invariant::Isolation)
+        .map(|violation| violation.to_string())
+        .collect()
+}
+
+/// Some saga's compensation found its money spent and waits for it.
+fn compensation_waits(simulation: &Simulation) -> bool {
+    simulation
+        .trace()
+        .iter()
+        .any(|entry| matches!(&entry.event, TraceEvent::Note { note: Note::CompensationWaits { .. }, .. }))
+}
+
 /// No invariant is violated in the run; on failure, the scenario to replay.
 fn holds_every_invariant(scenario: &Scenario) -> Result<(), TestCaseError> {
     let simulation = run(scenario);
-    let violations: Vec<String> = simulation.violations().map(|violation| violation.to_string()).collect();
+    let violations = safety_violations(&simulation);
     prop_assert!(
         violations.is_empty(),
         "seed {}: {:?}\nreplay this scenario with `commitlab run <file>`:\n{}",

@@ -125,6 +125,13 @@ fn memory_view(memory: &NodeView, previous: Option<&NodeView>) -> Html {
                     { for memory.journal.iter().map(|(txn, line)| html! { <li>{ format!("journal {txn}: {line}") }</li> }) }
                 </ul>
             }
+            if !memory.steps.is_empty() {
+                <ul class="saga-steps" aria-label="saga steps">
+                    { for memory.steps.iter().map(|step| html! {
+                        <li data-txn={step.txn.to_string()}>{ format!("saga step {step}") }</li>
+                    }) }
+                </ul>
+            }
             if !memory.cached_replies.is_empty() {
                 <p class="cache">{ format!("{} cached replies", memory.cached_replies.len()) }</p>
             }
@@ -141,14 +148,19 @@ fn txn_table(memory: &NodeView, previous: Option<&NodeView>) -> Html {
     html! {
         <table class="txns">
             <thead><tr>
-                <th>{ "txn" }</th><th>{ "role" }</th><th>{ "phase" }</th><th>{ "votes" }</th>
+                <th>{ "txn" }</th><th>{ "role" }</th><th>{ "phase" }</th><th>{ "votes / steps" }</th>
                 <th>{ "decision" }</th><th>{ "in doubt since" }</th><th>{ "locks" }</th>
             </tr></thead>
             <tbody>
                 { for memory.txns.iter().map(|row| {
                     let old = old_row(row);
                     let new_row = old.is_none() && previous.is_some();
-                    let votes: Vec<String> = row.votes.iter().map(|(node, yes)| format!("{node} {}", if *yes { "YES" } else { "NO" })).collect();
+                    // A saga's row shows where each step stands instead of votes.
+                    let votes: Vec<String> = if row.steps.is_empty() {
+                        row.votes.iter().map(|(node, yes)| format!("{node} {}", if *yes { "YES" } else { "NO" })).collect()
+                    } else {
+                        row.steps.iter().map(ToString::to_string).collect()
+                    };
                     let peers: Vec<String> = row.peers.iter().map(|node| node.to_string()).collect();
                     let locks: Vec<String> = row.locks.iter().map(|account| account.to_string()).collect();
                     html! {
@@ -157,7 +169,7 @@ fn txn_table(memory: &NodeView, previous: Option<&NodeView>) -> Html {
                             <td>{ row.txn.to_string() }</td>
                             <td>{ row.role.to_string() }</td>
                             <td class={classes!("phase", changed(old.is_some_and(|old| old.phase != row.phase)))}>{ row.phase.name() }</td>
-                            <td class={classes!(changed(old.is_some_and(|old| old.votes != row.votes)))}>{ votes.join(", ") }</td>
+                            <td class={classes!(changed(old.is_some_and(|old| old.votes != row.votes || old.steps != row.steps)))}>{ votes.join(", ") }</td>
                             <td class={classes!(changed(old.is_some_and(|old| old.decision != row.decision)))}>
                                 { row.decision.map(|decision| decision.to_string()).unwrap_or_default() }
                             </td>

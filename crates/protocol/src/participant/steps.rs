@@ -64,7 +64,8 @@ impl StepEntry {
         match self.state {
             StepState::Applying { .. } => Phase::ApplyingStep,
             StepState::Applied => Phase::StepCommitted,
-            StepState::Refusing { .. } | StepState::Refused(_) => Phase::RefusingStep,
+            StepState::Refusing { .. } => Phase::RefusingStep,
+            StepState::Refused(_) => Phase::StepRefused,
             StepState::Compensating { .. } => Phase::CompensatingStep,
             StepState::Compensated => Phase::StepCompensated,
         }
@@ -209,7 +210,7 @@ impl Participant {
             ),
             StepState::Refusing { reply_to, reason } => (
                 StepState::Refused(reason.clone()),
-                Phase::RefusingStep,
+                Phase::StepRefused,
                 (reply_to, Message::StepDone { txn, step, ok: false, reason: Some(reason) }),
                 Vec::new(),
             ),
@@ -223,9 +224,7 @@ impl Participant {
         };
         entry.state = next;
         self.bank.unlock(&locked, txn, context);
-        if phase != Phase::RefusingStep {
-            context.note(Note::Phase { txn, role: Role::Participant, phase });
-        }
+        context.note(Note::Phase { txn, role: Role::Participant, phase });
         context.send(answer.0, answer.1);
     }
 
