@@ -695,6 +695,21 @@ mod tests {
     }
 
     #[test]
+    fn a_saga_gets_a_forward_band_and_a_compensation_band_from_its_phases() {
+        assert_eq!(bands_of("saga-completes"), [band("saga", "n10")]);
+        assert_eq!(bands_of("saga-compensates"), [band("saga", "n10"), band("compensate", "n10")]);
+        let playground = Playground::from_preset("saga-compensates");
+        let spans: Vec<(&str, Millis, Option<Millis>)> = playground
+            .index
+            .bands
+            .iter()
+            .map(|band| (band.phase, band.start_ms, band.end.map(|(end_ms, _)| end_ms)))
+            .collect();
+        // From the request's arrival to the failed step's record, then to the saga's end record.
+        assert_eq!(spans, [("saga", 14, Some(81)), ("compensate", 81, Some(123))]);
+    }
+
+    #[test]
     fn consensus_arrows_carry_short_labels_and_routine_traffic_is_marked() {
         let playground = Playground::from_preset("raft-seed-002");
         let shorts = |from: u16, kind: &str| -> Vec<(String, bool)> {
