@@ -281,3 +281,28 @@ async fn the_progress_box_tells_running_from_stuck_and_not_judged() {
     assert_eq!(progress.class_name(), "stuck");
     assert!(progress.text_content().unwrap_or_default().contains("t1 unresolved for"));
 }
+
+#[wasm_bindgen_test]
+async fn a_saga_shows_its_steps_its_bands_and_the_isolation_it_gives_up() {
+    let root = mount().await;
+    choose_preset(&root, "saga-half-done-visible").await;
+    // At 300 ms the third step has failed and C2's compensation waits for money t2 spent.
+    type_into(&find(&root, "#scrubber"), "300").await;
+    let row = find(&root, "table.txns tr[data-txn=\"t1\"][data-role=\"coordinator\"]");
+    let text = row.text_content().unwrap_or_default();
+    assert!(text.contains("compensating"), "{text}");
+    assert!(
+        text.contains("1 at n1 done") && text.contains("2 at n4 compensating") && text.contains("3 at n7 failed"),
+        "{text}"
+    );
+    let steps = find(&root, "ul.saga-steps li[data-txn=\"t1\"]").text_content().unwrap_or_default();
+    assert!(steps.contains("t1/1 1001 -50"), "{steps}");
+    assert!(count(&root, "g.band.compensate") >= 1, "the compensation band is drawn");
+    assert!(count(&root, "g.arrow.kind-Compensate") >= 1, "compensation arrows carry their kind");
+    let isolation = find(&root, "li[data-invariant=\"isolation\"]");
+    assert_eq!(isolation.class_name(), "violated");
+    // Earlier, the saga runs forward under its own band, isolation not yet broken.
+    type_into(&find(&root, "#scrubber"), "40").await;
+    assert!(count(&root, "g.band.saga") >= 1, "the saga band is drawn");
+    assert_eq!(find(&root, "li[data-invariant=\"isolation\"]").class_name(), "ok");
+}
