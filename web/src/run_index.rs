@@ -354,14 +354,10 @@ impl Builder {
             // A saga's forward band runs from its first record to a failed step, its compensation
             // band from there to its end.
             Note::Phase { txn, role: Role::Coordinator, phase } if phase.is_saga_forward() => {
-                if !open.get(txn).is_some_and(|position| self.bands[*position].phase == "saga") {
-                    self.open_band(*txn, at, "saga", ms, step, open);
-                }
+                self.enter_band(*txn, at, "saga", ms, step, open);
             }
             Note::Phase { txn, role: Role::Coordinator, phase: Phase::Compensating } => {
-                if !open.get(txn).is_some_and(|position| self.bands[*position].phase == "compensate") {
-                    self.open_band(*txn, at, "compensate", ms, step, open);
-                }
+                self.enter_band(*txn, at, "compensate", ms, step, open);
             }
             Note::Phase { txn, role: Role::Coordinator, phase: Phase::Completed | Phase::SagaEnded } => {
                 if let Some(position) = open.remove(txn) {
@@ -509,6 +505,21 @@ impl Builder {
     }
 
     /// Ends the transaction's open band, if any, and opens `phase`.
+    /// Opens a band of `phase` for `txn` unless the open one already is.
+    fn enter_band(
+        &mut self,
+        txn: TxnId,
+        at: Endpoint,
+        phase: &'static str,
+        ms: Millis,
+        step: u64,
+        open: &mut BTreeMap<TxnId, usize>,
+    ) {
+        if open.get(&txn).is_none_or(|position| self.bands[*position].phase != phase) {
+            self.open_band(txn, at, phase, ms, step, open);
+        }
+    }
+
     fn open_band(
         &mut self,
         txn: TxnId,
