@@ -313,3 +313,117 @@ fn revision_2_a_request_id_reused_for_another_transfer_is_refused() {
     assert_eq!(sends(&out).len(), 1);
     assert!(sends(&out)[0].starts_with("client Refused r1"), "{out:?}");
 }
+
+fn step(txn: u32, step: u32, account: u64, delta: i64) -> Message {
+    let work = Work { deltas: vec![(AccountId(account), delta)], journal: None };
+    Message::Step { txn: TxnId(txn), step, work }
+}
+
+#[test]
+fn a_saga_step_commits_locally_and_a_repeated_one_gets_the_recorded_answer() {
+    let mut node = fresh(config(4, 1, false));
+    let from = Endpoint::Node(NodeId(1));
+    let mut out = Vec::new();
+    node.on_message(10, from, &step(1, 2, 3001, 30), &mut out);
+    assert!(sends(&out).is_empty(), "no answer before the step's record is durable");
+    let records = persists(&out);
+    assert_eq!(records[0].to_string(), "Step(t1/2, 3001: 50->80)");
+    assert_eq!(node.participant().unwrap().bank().lock_holder(AccountId(3001)), Some(TxnId(1)), "a short lock");
+    out.clear();
+    node.on_persisted(12, &records[0], &mut out);
+    assert_eq!(sends(&out), ["n1 Step t1/2 OK"]);
+    assert!(node.participant().unwrap().bank().locks().is_empty(), "committed: nothing is held");
+    assert!(node.view().txns.is_empty(), "nobody is in doubt");
+    // The same step again (a resend, or a restarted orchestrator): the same answer, applied once.
+    out.clear();
+    node.on_message(20, from, &step(1, 2, 3001, 30), &mut out);
+    assert_eq!(sends(&out), ["n1 Step t1/2 OK"]);
+    assert!(persists(&out).is_empty());
+    assert_eq!(node.participant().unwrap().bank().balance(AccountId(3001)), Some(80));
+    // A refused step is recorded too, so its answer never changes.
+    out.clear();
+    node.on_message(30, from, &step(2, 1, 3001, -500), &mut out);
+    let refused = persists(&out);
+    assert_eq!(refused[0].to_string(), "StepRefused(t2/1)");
+    out.clear();
+    node.on_persisted(32, &refused[0], &mut out);
+    assert_eq!(sends(&out), ["n1 Step t2/1 FAILED (insufficient funds in 3001: 80 < 500)"]);
+    // After a restart the records rebuild the balance and the answers.
+    let log = [records[0].clone(), refused[0].clone()];
+    let mut node = Node::recover(config(4, 1, false), log.iter(), 40, &mut Vec::new());
+    assert_eq!(node.participant().unwrap().bank().balance(AccountId(3001)), Some(80));
+    let mut out = Vec::new();
+    node.on_message(41, from, &step(2, 1, 3001, -5), &mut out);
+    assert_eq!(sends(&out), ["n1 Step t2/1 FAILED (insufficient funds in 3001: 80 < 500)"]);
+}
+
+#[test]
+fn a_compensation_takes_a_step_back_by_its_delta_and_waits_rather_than_overdraw() {
+    let mut node = fresh(config(4, 1, false));
+    let from = Endpoint::Node(NodeId(1));
+    let mut out = Vec::new();
+    node.on_message(10, from, &step(1, 1, 3001, 30), &mut out);
+    let applied = persists(&out);
+    node.on_persisted(12, &applied[0], &mut out);
+    // Another transaction spends 60 of the 80 (the saga's credit is not final, but visible).
+    out.clear();
+    node.on_message(13, from, &prepare(2, 3001, -60), &mut out);
+    let prepared = persists(&out);
+    node.on_persisted(15, &prepared[0], &mut out);
+    node.on_message(16, from, &Message::Decide { txn: TxnId(2), decision: Decision::Commit }, &mut out);
+    let outcome = persists(&out).pop().expect("the outcome record");
+    node.on_persisted(18, &outcome, &mut out);
+    assert_eq!(node.participant().unwrap().bank().balance(AccountId(3001)), Some(20));
+    out.clear();
+    let compensate = Message::Compensate { txn: TxnId(1), step: 1 };
+    node.on_message(20, from, &compensate, &mut out);
+    assert!(sends(&out).is_empty() && persists(&out).is_empty(), "it cannot take 30 back from 20: {out:?}");
+    assert!(out.iter().any(|effect| matches!(effect, Effect::Note(Note::CompensationWaits { .. }))));
+    // Money comes in; the orchestrator asks again and the compensation goes through by its delta.
+    out.clear();
+    node.on_message(30, from, &step(3, 1, 3001, 15), &mut out);
+    let refill = persists(&out);
+    node.on_persisted(32, &refill[0], &mut out);
+    out.clear();
+    node.on_message(40, from, &compensate, &mut out);
+    let compensation = persists(&out);
+    assert_eq!(compensation[0].to_string(), "Compensation(t1/1, 3001: 35->5)");
+    out.clear();
+    node.on_persisted(42, &compensation[0], &mut out);
+    assert_eq!(sends(&out), ["n1 Compensated t1/1"]);
+    // A compensation of a step that never ran here changes nothing and is acknowledged.
+    out.clear();
+    node.on_message(50, from, &Message::Compensate { txn: TxnId(9), step: 1 }, &mut out);
+    assert_eq!(sends(&out), ["n1 Compensated t9/1"]);
+}
+
+#[test]
+fn a_restarted_orchestrator_resumes_its_saga_from_the_saga_log() {
+    let steps = vec![
+        SagaStep { node: NodeId(1), work: Work { deltas: vec![(AccountId(1001), -10)], journal: None } },
+        SagaStep { node: NodeId(4), work: Work { deltas: vec![(AccountId(3001), 10)], journal: None } },
+    ];
+    let log = [
+        Record::SagaBegun { txn: TxnId(1), request: RequestId(1), steps },
+        Record::SagaStepDone { txn: TxnId(1), step: 1, ok: true, reason: None },
+    ];
+    let mut out = Vec::new();
+    let node = Node::recover(config(1, 0, true), log.iter(), 500, &mut out);
+    assert_eq!(sends(&out), ["n4 Step t1/2"], "step 1 is logged done: step 2 runs next");
+    let row = node.view().txns.into_iter().find(|row| row.role == Role::Coordinator).expect("the saga's row");
+    let marks: Vec<String> = row.steps.iter().map(ToString::to_string).collect();
+    assert_eq!(marks, ["1 at n1 done", "2 at n4 running"]);
+    // Failed at step 2 and nothing compensated yet: step 1 is compensated next.
+    let mut failed = log.to_vec();
+    failed.push(Record::SagaStepDone { txn: TxnId(1), step: 2, ok: false, reason: Some("no".to_string()) });
+    let mut out = Vec::new();
+    Node::recover(config(1, 0, true), failed.iter(), 500, &mut out);
+    assert_eq!(sends(&out), ["n1 Compensate t1/1"]);
+    // Ended: nothing to resume, and the request is answered from the log.
+    failed.push(Record::SagaCompensated { txn: TxnId(1), step: 1 });
+    failed.push(Record::SagaEnded { txn: TxnId(1), decision: Decision::Abort, reason: None });
+    let mut out = Vec::new();
+    let node = Node::recover(config(1, 0, true), failed.iter(), 500, &mut out);
+    assert!(sends(&out).is_empty());
+    assert_eq!(node.view().cached_replies, [(RequestId(1), Some(TxnId(1)), Decision::Abort)]);
+}
