@@ -658,6 +658,16 @@ mod tests {
         ("t1".to_string(), phase, coordinator.to_string())
     }
 
+    /// Each band's phase, start and end.
+    fn band_spans(playground: &Playground) -> Vec<(&'static str, Millis, Option<Millis>)> {
+        playground
+            .index
+            .bands
+            .iter()
+            .map(|band| (band.phase, band.start_ms, band.end.map(|(end_ms, _)| end_ms)))
+            .collect()
+    }
+
     fn bands_of(preset: &str) -> Vec<(String, &'static str, String)> {
         let playground = Playground::from_preset(preset);
         playground
@@ -684,12 +694,7 @@ mod tests {
             let round = playground.index.rounds.iter().find(|round| round.entry == entry).expect("a round");
             (round.start_ms, round.end.expect("the round ends").0)
         };
-        let spans: Vec<(&str, Millis, Option<Millis>)> = playground
-            .index
-            .bands
-            .iter()
-            .map(|band| (band.phase, band.start_ms, band.end.map(|(end_ms, _)| end_ms)))
-            .collect();
+        let spans = band_spans(&playground);
         let (prepared, decided, completed) = (round("Prepared(t1)"), round("Commit(t1)"), round("Completed(t1)"));
         assert_eq!(spans, [("prepare", prepared.0, Some(decided.1)), ("commit", decided.1, Some(completed.1))]);
     }
@@ -698,13 +703,7 @@ mod tests {
     fn a_saga_gets_a_forward_band_and_a_compensation_band_from_its_phases() {
         assert_eq!(bands_of("saga-completes"), [band("saga", "n10")]);
         assert_eq!(bands_of("saga-compensates"), [band("saga", "n10"), band("compensate", "n10")]);
-        let playground = Playground::from_preset("saga-compensates");
-        let spans: Vec<(&str, Millis, Option<Millis>)> = playground
-            .index
-            .bands
-            .iter()
-            .map(|band| (band.phase, band.start_ms, band.end.map(|(end_ms, _)| end_ms)))
-            .collect();
+        let spans = band_spans(&Playground::from_preset("saga-compensates"));
         // From the request's arrival to the failed step's record, then to the saga's end record.
         assert_eq!(spans, [("saga", 14, Some(81)), ("compensate", 81, Some(123))]);
     }
