@@ -27,7 +27,7 @@ pub use effect::{
     Bugs, Directory, Effect, NodeConfig, Note, Recovery, Revision, Role, ShardEntry, Timeouts, Timer, TxnNumbering,
 };
 pub use ids::{AccountId, Endpoint, MessageId, Millis, NodeId, ParseIdError, RequestId, ShardId, TxnId};
-pub use message::{Decision, Message, Record, Seq, Stamped, Transfer, TxnSpec, Work, Write, MESSAGE_KINDS};
+pub use message::{Decision, Message, Record, Seq, Stamped, Transfer, TxnSpec, Work, Write, WriteMode, MESSAGE_KINDS};
 pub use node::{Node, NodeView, TxnView};
 pub use phase::Phase;
 

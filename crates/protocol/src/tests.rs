@@ -37,6 +37,7 @@ fn config_of(id: u16, shard: u16, coordinator: bool, revision: Revision) -> Arc<
         bugs: Bugs::default(),
         recovery: Recovery::default(),
         revision,
+        writes: WriteMode::InPlace,
     })
 }
 
@@ -106,6 +107,7 @@ fn a_restarted_participant_rebuilds_locks_and_doubt_from_its_wal_and_asks() {
         writes: vec![Write { account: AccountId(3001), before: 50, after: 60 }],
         journal: None,
         at_ms: 31,
+        mode: WriteMode::InPlace,
     }];
     let mut out = Vec::new();
     let node = Node::recover(config(4, 1, false), log.iter(), 500, &mut out);

@@ -6,7 +6,7 @@ use crate::scenario::{
     CoordinatorPlacement, Disk, Engine, Network, RandomWorkload, Replication, RequestSpec, Scenario, ShardSpec,
     Topology, Workload, SCENARIO_VERSION,
 };
-use commitlab_protocol::{AccountId, Bugs, Endpoint, Millis, NodeId, Revision, ShardId, Timeouts, Transfer};
+use commitlab_protocol::{AccountId, Bugs, Endpoint, Millis, NodeId, Revision, ShardId, Timeouts, Transfer, WriteMode};
 
 pub struct Preset {
     pub name: &'static str,
@@ -607,6 +607,7 @@ fn one_transfer(coordinator: CoordinatorPlacement, faults: Vec<ScheduledFault>) 
         network: Network::default(),
         disk: Disk::default(),
         timeouts: Timeouts::default(),
+        writes: WriteMode::InPlace,
         bugs: Bugs::default(),
         replication: Replication::default(),
         faults,

@@ -2,7 +2,7 @@
 //! random fault schedules. A failure prints the whole scenario as JSON: save it to a file and
 //! replay it with `commitlab run failing.json`.
 
-use commitlab_protocol::{AccountId, Endpoint, NodeId, Timeouts, Transfer, MESSAGE_KINDS};
+use commitlab_protocol::{AccountId, Endpoint, NodeId, Timeouts, Transfer, WriteMode, MESSAGE_KINDS};
 use commitlab_sim::scenario::{Disk, Network, RequestSpec, ShardSpec, Topology, Workload};
 use commitlab_sim::{
     CoordinatorPlacement, Engine, Fault, MessageFilter, MessageTarget, Ratio, Replication, Scenario, ScheduledFault,
@@ -174,6 +174,7 @@ fn scenario_strategy_in(settle: bool, mode: Mode) -> impl Strategy<Value = Scena
                         // Votes outlast an election, so a leader change need not abort.
                         Mode::Raft | Mode::Paxos => Timeouts { vote_ms: 800, ..Timeouts::default() },
                     },
+                    writes: WriteMode::InPlace,
                     bugs: Default::default(),
                     replication: match mode {
                         Mode::Single => Replication::default(),

@@ -57,6 +57,7 @@ fn replica_config(id: u16, kind: Kind, bugs: Bugs) -> Arc<ReplicaConfig> {
         bugs,
         recovery: Recovery::Resume,
         revision: crate::Revision::CURRENT,
+        writes: crate::WriteMode::InPlace,
     });
     let first = if shard == 0 { 1 } else { 4 };
     let members: Vec<NodeId> = (first..first + 3).map(NodeId).collect();
