@@ -200,22 +200,22 @@ fn run(scenario: &Scenario) -> Simulation {
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(300), ..ProptestConfig::default() })]
 
-    /// With the correct protocol, no fault schedule breaks an invariant.
+    /// With the correct protocol, no fault schedule breaks an invariant, with writes in place or
+    /// deferred.
     #[test]
     fn invariants_hold_under_random_faults(scenario in scenario_strategy(false)) {
-        let simulation = run(&scenario);
-        let violations: Vec<String> = simulation.violations().map(|violation| violation.to_string()).collect();
-        prop_assert!(violations.is_empty(), "seed {}: {:?}\nreplay this scenario with `commitlab run <file>`:\n{}",
-            scenario.seed, violations, scenario.to_json_pretty());
+        holds_every_invariant(&scenario)?;
     }
 
     /// Once every node is back and the network healed, every request is answered, nobody stays in
     /// doubt, and the run comes to rest.
     #[test]
     fn everything_resolves_once_faults_stop(scenario in scenario_strategy(true)) {
-        let simulation = run(&scenario);
-        prop_assert_eq!(simulation.stop(), Some(Stop::Quiescent), "\n{}", scenario.to_json_pretty());
-        assert_resolved(&simulation, &scenario)?;
+        for scenario in in_both_write_modes(&scenario) {
+            let simulation = run(&scenario);
+            prop_assert_eq!(simulation.stop(), Some(Stop::Quiescent), "\n{}", scenario.to_json_pretty());
+            assert_resolved(&simulation, &scenario)?;
+        }
     }
 
     /// A fault injected at the cursor gives the same run as the scenario that has it in its schedule.
@@ -225,29 +225,47 @@ proptest! {
         position in 0.0f64..1.0,
         fault_seed in any::<u64>(),
     ) {
-        let mut simulation = run(&scenario);
-        let step = (simulation.total_steps() as f64 * position) as u64;
-        simulation.seek_step(step);
-        let nodes: Vec<NodeId> = scenario.node_ids().into_iter().collect();
-        let node = nodes[(fault_seed % nodes.len() as u64) as usize];
-        let fault = match fault_seed % 3 {
-            0 => Fault::Crash(node),
-            1 => Fault::Restart(node),
-            _ => Fault::Drop(MessageTarget::Next(MessageFilter { to: Some(Endpoint::Node(node)), ..MessageFilter::default() })),
-        };
-        simulation.inject(fault).expect("valid fault");
-        simulation.run_to_end();
-        let replayed = run(simulation.scenario());
-        prop_assert_eq!(simulation.trace_hash(), replayed.trace_hash(), "\n{}", simulation.scenario().to_json_pretty());
-        prop_assert_eq!(simulation.trace(), replayed.trace());
+        for scenario in in_both_write_modes(&scenario) {
+            injecting_at_the_cursor_replays(&scenario, position, fault_seed)?;
+        }
     }
 
     /// Seeking anywhere shows exactly the state a fresh run has after that many steps.
     #[test]
     fn seeking_equals_stepping_from_the_start(scenario in scenario_strategy(false), position in 0.0f64..1.0) {
-        let mut simulation = run(&scenario);
-        seek_matches_a_fresh_run(&mut simulation, &scenario, position)?;
+        for scenario in in_both_write_modes(&scenario) {
+            let mut simulation = run(&scenario);
+            seek_matches_a_fresh_run(&mut simulation, &scenario, position)?;
+        }
     }
+}
+
+/// The scenario with writes in place and deferred (the strategies draw in place): every property
+/// holds in both modes.
+fn in_both_write_modes(scenario: &Scenario) -> [Scenario; 2] {
+    [WriteMode::InPlace, WriteMode::Deferred].map(|writes| Scenario { writes, ..scenario.clone() })
+}
+
+fn injecting_at_the_cursor_replays(scenario: &Scenario, position: f64, fault_seed: u64) -> Result<(), TestCaseError> {
+    let mut simulation = run(scenario);
+    let step = (simulation.total_steps() as f64 * position) as u64;
+    simulation.seek_step(step);
+    let nodes: Vec<NodeId> = scenario.node_ids().into_iter().collect();
+    let node = nodes[(fault_seed % nodes.len() as u64) as usize];
+    let fault = match fault_seed % 3 {
+        0 => Fault::Crash(node),
+        1 => Fault::Restart(node),
+        _ => Fault::Drop(MessageTarget::Next(MessageFilter {
+            to: Some(Endpoint::Node(node)),
+            ..MessageFilter::default()
+        })),
+    };
+    simulation.inject(fault).expect("valid fault");
+    simulation.run_to_end();
+    let replayed = run(simulation.scenario());
+    prop_assert_eq!(simulation.trace_hash(), replayed.trace_hash(), "\n{}", simulation.scenario().to_json_pretty());
+    prop_assert_eq!(simulation.trace(), replayed.trace());
+    Ok(())
 }
 
 /// Seeks to `position` (a fraction of the run) and checks the state equals a fresh run stepped there.
@@ -279,30 +297,48 @@ fn assert_resolved(simulation: &Simulation, scenario: &Scenario) -> Result<(), T
     Ok(())
 }
 
-/// No invariant is violated in the run; on failure, the scenario to replay.
+/// No invariant is violated in the run, with writes in place or deferred; on failure, the
+/// scenario to replay.
 fn holds_every_invariant(scenario: &Scenario) -> Result<(), TestCaseError> {
-    let simulation = run(scenario);
-    let violations: Vec<String> = simulation.violations().map(|violation| violation.to_string()).collect();
-    prop_assert!(
-        violations.is_empty(),
-        "seed {}: {:?}\nreplay this scenario with `commitlab run <file>`:\n{}",
-        scenario.seed,
-        violations,
-        scenario.to_json_pretty()
-    );
+    for scenario in in_both_write_modes(scenario) {
+        let simulation = run(&scenario);
+        let violations: Vec<String> = simulation.violations().map(|violation| violation.to_string()).collect();
+        prop_assert!(
+            violations.is_empty(),
+            "seed {}: {:?}\nreplay this scenario with `commitlab run <file>`:\n{}",
+            scenario.seed,
+            violations,
+            scenario.to_json_pretty()
+        );
+    }
     Ok(())
 }
 
 /// Once every replica is back and the network healed, every transaction resolves on every
 /// replica. (Leaders keep sending heartbeats, so the run ends at `end_ms`, never at rest.)
 fn resolves_on_every_replica(scenario: &Scenario) -> Result<(), TestCaseError> {
-    let simulation = run(scenario);
-    prop_assert_eq!(simulation.stop(), Some(Stop::EndTime), "\n{}", scenario.to_json_pretty());
-    assert_resolved(&simulation, scenario)
+    for scenario in in_both_write_modes(scenario) {
+        let simulation = run(&scenario);
+        prop_assert_eq!(simulation.stop(), Some(Stop::EndTime), "\n{}", scenario.to_json_pretty());
+        assert_resolved(&simulation, &scenario)?;
+    }
+    Ok(())
 }
 
-/// Seeking is exact, and a crash or restart injected at the cursor replays exactly.
+/// Seeking is exact, and a crash or restart injected at the cursor replays exactly, with writes in
+/// place or deferred.
 fn injecting_and_seeking_are_exact(scenario: &Scenario, position: f64, fault_seed: u64) -> Result<(), TestCaseError> {
+    for scenario in in_both_write_modes(scenario) {
+        injecting_and_seeking_are_exact_in(&scenario, position, fault_seed)?;
+    }
+    Ok(())
+}
+
+fn injecting_and_seeking_are_exact_in(
+    scenario: &Scenario,
+    position: f64,
+    fault_seed: u64,
+) -> Result<(), TestCaseError> {
     let mut simulation = run(scenario);
     seek_matches_a_fresh_run(&mut simulation, scenario, position)?;
     let nodes: Vec<NodeId> = scenario.node_ids().into_iter().collect();
