@@ -2,7 +2,7 @@
 //! to a validated scenario. Everything the form does not show (faults, bugs, the random workload)
 //! is kept from the scenario it was opened on. Pure data, no Yew.
 
-use commitlab_protocol::{AccountId, Bugs, ShardId, Transfer};
+use commitlab_protocol::{AccountId, Bugs, ShardId, Transfer, WriteMode};
 use commitlab_sim::scenario::{RequestSpec, ShardSpec};
 use commitlab_sim::{CoordinatorPlacement, Engine, Ratio, Scenario};
 
@@ -21,6 +21,8 @@ pub struct RequestDraft {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FormDraft {
     pub dedicated: bool,
+    /// When participants' writes reach their balances: in place at PREPARE or deferred to COMMIT.
+    pub writes: WriteMode,
     /// One line per shard: `1001:100 1002:100`.
     pub shards: Vec<String>,
     pub requests: Vec<RequestDraft>,
@@ -86,6 +88,8 @@ pub fn bug_on(bugs: &Bugs, index: usize) -> bool {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Field {
     Dedicated,
+    /// "in_place" or "deferred".
+    Writes,
     Shard(usize),
     RequestAt(usize),
     RequestFrom(usize),
@@ -144,6 +148,7 @@ impl FormDraft {
             .collect();
         FormDraft {
             dedicated: scenario.topology.coordinator == CoordinatorPlacement::Dedicated,
+            writes: scenario.writes,
             shards,
             requests,
             latency_ms_min: scenario.network.latency_ms_min.to_string(),
@@ -169,6 +174,9 @@ impl FormDraft {
     pub fn set(&mut self, field: &Field, value: String) {
         match field {
             Field::Dedicated => self.dedicated = value == "dedicated",
+            Field::Writes => {
+                self.writes = if value == WriteMode::Deferred.name() { WriteMode::Deferred } else { WriteMode::InPlace }
+            }
             Field::Shard(index) => {
                 if let Some(shard) = self.shards.get_mut(*index) {
                     *shard = value;
@@ -246,6 +254,7 @@ impl FormDraft {
         let mut scenario = base.clone();
         scenario.topology.coordinator =
             if self.dedicated { CoordinatorPlacement::Dedicated } else { CoordinatorPlacement::Colocated };
+        scenario.writes = self.writes;
         scenario.topology.shards =
             self.shards.iter().enumerate().map(|(index, line)| parse_shard(index, line)).collect::<Result<_, _>>()?;
         scenario.workload.requests = self
@@ -380,6 +389,19 @@ mod tests {
         assert!(paxos.bugs.update_in_place);
         draft.set(&Field::Engine, "none".to_string());
         assert_eq!(draft.to_scenario(&scenario).expect("valid").replication.engine, Engine::None);
+    }
+
+    #[test]
+    fn the_write_mode_reaches_the_scenario_and_comes_back() {
+        let scenario = happy();
+        let mut draft = FormDraft::from_scenario(&scenario);
+        assert_eq!(draft.writes, WriteMode::InPlace);
+        draft.set(&Field::Writes, "deferred".to_string());
+        let deferred = draft.to_scenario(&scenario).expect("valid");
+        assert_eq!(deferred.writes, WriteMode::Deferred);
+        assert_eq!(FormDraft::from_scenario(&deferred), draft);
+        draft.set(&Field::Writes, "in_place".to_string());
+        assert_eq!(draft.to_scenario(&scenario), Ok(scenario), "back to in place: the scenario as it was");
     }
 
     #[test]

@@ -306,3 +306,35 @@ async fn a_saga_shows_its_steps_its_bands_and_the_isolation_it_gives_up() {
     assert!(count(&root, "g.band.saga") >= 1, "the saga band is drawn");
     assert_eq!(find(&root, "li[data-invariant=\"isolation\"]").class_name(), "ok");
 }
+
+#[wasm_bindgen_test]
+async fn the_balance_table_shows_undo_images_in_place_and_pending_redo_images_deferred() {
+    let root = mount().await;
+    let c2 = r#"section.node-state[data-node="n4"]"#;
+    // In place (the lost COMMIT keeps C2 in doubt): the balance already holds t1's change.
+    choose_preset(&root, "lost-commit").await;
+    type_into(&find(&root, "#scrubber"), "80").await;
+    let balance = find(&root, &format!(r#"{c2} td.balance[data-account="3001"]"#));
+    assert_eq!(balance.text_content().as_deref(), Some("60"));
+    let undo = find(&root, &format!(r#"{c2} td.pending[data-account="3001"] .pending-undo"#));
+    assert_eq!(undo.text_content().as_deref(), Some("t1: undo 50"));
+    assert!(undo.get_attribute("title").unwrap_or_default().contains("ABORT restores 50"));
+    assert_eq!(count(&root, &format!("{c2} td.pending .pending-redo")), 0);
+    // Deferred: the balance is unchanged while in doubt and the change waits for COMMIT.
+    choose_preset(&root, "deferred-writes").await;
+    type_into(&find(&root, "#scrubber"), "80").await;
+    let balance = find(&root, &format!(r#"{c2} td.balance[data-account="3001"]"#));
+    assert_eq!(balance.text_content().as_deref(), Some("200"), "locked but not changed");
+    let redo = find(&root, &format!(r#"{c2} td.pending[data-account="3001"] .pending-redo"#));
+    assert_eq!(redo.text_content().as_deref(), Some("t1: → 300 at COMMIT"));
+    assert!(redo.get_attribute("title").unwrap_or_default().contains("COMMIT applies 300 from the redo record"));
+    assert_eq!(count(&root, &format!("{c2} td.pending .pending-undo")), 0);
+    assert_eq!(count(&root, &format!("{c2} ul.undo")), 0, "no undo images to keep");
+    let writes = find(&root, r#"select[aria-label="Writes"]"#);
+    assert_eq!(writes.dyn_ref::<web_sys::HtmlSelectElement>().expect("select").value(), "deferred");
+    // Once COMMIT arrives the redo image is applied and nothing is pending.
+    type_into(&find(&root, "#scrubber"), "120").await;
+    let balance = find(&root, &format!(r#"{c2} td.balance[data-account="3001"]"#));
+    assert_eq!(balance.text_content().as_deref(), Some("300"));
+    assert_eq!(count(&root, &format!("{c2} td.pending span")), 0);
+}

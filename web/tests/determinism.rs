@@ -8,7 +8,7 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 /// The pinned native runs, compiled in.
-const PINNED: [(&str, &str); 57] = [
+const PINNED: [(&str, &str); 58] = [
     ("happy-path", include_str!("../../tests/scenarios/presets/happy-path.trace")),
     ("vote-no", include_str!("../../tests/scenarios/presets/vote-no.trace")),
     ("lock-conflict", include_str!("../../tests/scenarios/presets/lock-conflict.trace")),
@@ -32,6 +32,7 @@ const PINNED: [(&str, &str); 57] = [
     ("lost-commit", include_str!("../../tests/scenarios/presets/lost-commit.trace")),
     ("partition-during-voting", include_str!("../../tests/scenarios/presets/partition-during-voting.trace")),
     ("three-participants", include_str!("../../tests/scenarios/presets/three-participants.trace")),
+    ("deferred-writes", include_str!("../../tests/scenarios/presets/deferred-writes.trace")),
     ("duplicate-request", include_str!("../../tests/scenarios/presets/duplicate-request.trace")),
     ("busy", include_str!("../../tests/scenarios/presets/busy.trace")),
     ("bug-vote-before-wal", include_str!("../../tests/scenarios/presets/bug-vote-before-wal.trace")),

@@ -84,7 +84,8 @@ impl Bank {
         self.journal.retain(|(line_txn, _)| *line_txn != txn);
     }
 
-    /// Applies redo images, as on prepare or on replay of a prepare record.
+    /// Applies redo images: at PREPARE when writes are made in place, at COMMIT when they are
+    /// deferred, and on replay of either record.
     pub fn apply_after(&mut self, writes: &[Write], context: &mut Context) {
         for write in writes {
             self.set(write.account, write.after, context);

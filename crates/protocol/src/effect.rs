@@ -6,7 +6,7 @@
 //! durable (a local WAL write today, an entry committed by a consensus group later).
 
 use crate::ids::{AccountId, Endpoint, Millis, NodeId, RequestId, ShardId, TxnId};
-use crate::message::{Decision, Message, Record, Seq};
+use crate::message::{Decision, Message, Record, Seq, WriteMode};
 use crate::paxos::{Ballot, PaxosNote};
 use crate::phase::Phase;
 use crate::raft::RaftNote;
@@ -321,6 +321,8 @@ pub struct NodeConfig {
     pub bugs: Bugs,
     pub recovery: Recovery,
     pub revision: Revision,
+    /// When a participant's writes reach its balances: in place at PREPARE, or deferred to COMMIT.
+    pub writes: WriteMode,
 }
 
 /// The protocol revision a scenario runs. Fixes that change a run go behind a new revision, so a

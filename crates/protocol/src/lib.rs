@@ -27,7 +27,9 @@ pub use effect::{
     Bugs, Directory, Effect, NodeConfig, Note, Recovery, Revision, Role, ShardEntry, Timeouts, Timer, TxnNumbering,
 };
 pub use ids::{AccountId, Endpoint, MessageId, Millis, NodeId, ParseIdError, RequestId, ShardId, TxnId};
-pub use message::{Decision, Message, Record, SagaStep, Seq, Stamped, Transfer, TxnSpec, Work, Write, MESSAGE_KINDS};
+pub use message::{
+    Decision, Message, Record, SagaStep, Seq, Stamped, Transfer, TxnSpec, Work, Write, WriteMode, MESSAGE_KINDS,
+};
 pub use node::{Node, NodeView, SagaMark, StepMark, StepView, TxnView};
 pub use phase::Phase;
 

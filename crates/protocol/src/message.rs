@@ -4,7 +4,9 @@
 //! participants' YES/NO votes, the decision (COMMIT or ABORT), the ACK, and a participant's query
 //! for an outcome it is in doubt about. Log records are seed 000's `Prepared(t1, p1, p2)`,
 //! `Commit(t1)`, `Aborted(t1)`, `Completed(t1)` on the coordinator, and on a participant its prepare
-//! record with undo data (seed 002's `twoPCWAL[t][1001] = 100`) and its outcome record.
+//! record and its outcome record. The prepare record is an undo record when writes are made in
+//! place (seed 002's `twoPCWAL[t][1001] = 100`) and a redo record when they are deferred until
+//! COMMIT (seed 004's "resources are locked but not changed").
 
 use crate::ids::{AccountId, Millis, NodeId, RequestId, ShardId, TxnId};
 use crate::paxos::{PaxosMessage, PAXOS_MESSAGE_KINDS};
@@ -283,6 +285,33 @@ pub struct Write {
     pub after: i64,
 }
 
+/// When a participant's writes reach its balances: the two ways seeds 002 and 004 describe.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteMode {
+    /// Seed 002: PREPARE changes the balances in place and logs the undo images (`before`); COMMIT
+    /// keeps the changes, ABORT restores the undo images.
+    #[default]
+    InPlace,
+    /// Seed 004: PREPARE locks but changes nothing and logs a redo record (the `after` images);
+    /// COMMIT applies them, ABORT has nothing to undo and only releases the locks.
+    Deferred,
+}
+
+impl WriteMode {
+    pub fn is_in_place(&self) -> bool {
+        *self == WriteMode::InPlace
+    }
+
+    /// The scenario's spelling: `in_place` or `deferred`.
+    pub fn name(self) -> &'static str {
+        match self {
+            WriteMode::InPlace => "in_place",
+            WriteMode::Deferred => "deferred",
+        }
+    }
+}
+
 /// A durable log record. Coordinator and participant records share one log per node (a node
 /// can play both roles, as in seed 002), so each names its role.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -300,10 +329,19 @@ pub enum Record {
     Decided { txn: TxnId, decision: Decision, reason: Option<String> },
     /// Coordinator: every participant acknowledged; the transaction may be forgotten.
     Completed { txn: TxnId },
-    /// Participant: locks taken and changes made, with undo data; written before voting YES.
-    /// `at_ms` is when it was written, so a restarted participant knows how long it has been in
-    /// doubt.
-    PrepareVote { txn: TxnId, coordinator: NodeId, writes: Vec<Write>, journal: Option<String>, at_ms: Millis },
+    /// Participant: locks taken, written before voting YES. In place (`mode` left out of the
+    /// JSON) the changes are made and this is the undo record; deferred, nothing is changed yet
+    /// and this is the redo record COMMIT applies. `at_ms` is when it was written, so a restarted
+    /// participant knows how long it has been in doubt.
+    PrepareVote {
+        txn: TxnId,
+        coordinator: NodeId,
+        writes: Vec<Write>,
+        journal: Option<String>,
+        at_ms: Millis,
+        #[serde(default, skip_serializing_if = "WriteMode::is_in_place")]
+        mode: WriteMode,
+    },
     /// Participant: the decision applied locally.
     Outcome { txn: TxnId, decision: Decision },
     /// Saga orchestrator: saga `txn` for client `request`, with its steps in the order they run
@@ -386,10 +424,18 @@ impl fmt::Display for Record {
             Record::Decided { txn, decision: Decision::Commit, .. } => write!(f, "Commit({txn})"),
             Record::Decided { txn, decision: Decision::Abort, .. } => write!(f, "Aborted({txn})"),
             Record::Completed { txn } => write!(f, "Completed({txn})"),
-            Record::PrepareVote { txn, writes, journal, .. } => {
+            Record::PrepareVote { txn, writes, journal, mode, .. } => {
+                // In place the record has always read `3001: 50->60` (pinned in every trace);
+                // a redo record says so before its images.
                 write!(f, "PrepareVote({txn}")?;
+                let deferred = *mode == WriteMode::Deferred;
+                let mut separator = if deferred { ", redo " } else { ", " };
                 for write in writes {
-                    write!(f, ", {}: {}->{}", write.account, write.before, write.after)?;
+                    write!(f, "{separator}{}: {}->{}", write.account, write.before, write.after)?;
+                    separator = ", ";
+                }
+                if deferred && writes.is_empty() {
+                    f.write_str(", redo")?;
                 }
                 if journal.is_some() {
                     f.write_str(", journal")?;

@@ -7,7 +7,7 @@ use crate::coordinator::saga::{Saga, SagaPhase};
 use crate::coordinator::{Coordinator, RequestState};
 use crate::effect::{Effect, NodeConfig, Role, Timer};
 use crate::ids::{AccountId, Endpoint, Millis, NodeId, RequestId, TxnId};
-use crate::message::{Decision, Message, Record, Write};
+use crate::message::{Decision, Message, Record, Write, WriteMode};
 use crate::participant::Participant;
 use crate::phase::Phase;
 use serde::Serialize;
@@ -177,7 +177,7 @@ impl Node {
         self.participant.as_ref().map_or(0, |participant| participant.bank().total())
     }
 
-    /// Changes made by transactions that are prepared here but not yet resolved here.
+    /// Changes of transactions that are prepared here but not yet resolved here.
     pub fn unresolved_writes(&self) -> impl Iterator<Item = (TxnId, &[Write])> {
         self.participant
             .iter()
@@ -187,6 +187,15 @@ impl Node {
     /// The change saga `txn`'s steps leave in this node's balances now (zero without a shard).
     pub fn saga_net(&self, txn: TxnId) -> i64 {
         self.participant.as_ref().map_or(0, |participant| participant.saga_net(txn))
+    }
+
+    /// The transactions prepared here and not yet resolved, each with the money its writes move
+    /// and whether the balances already hold that change (in place) or not yet (deferred): what
+    /// the committed view needs to count this node's money in either mode.
+    pub fn unresolved_changes(&self) -> impl Iterator<Item = (TxnId, i64, bool)> + '_ {
+        self.participant.iter().flat_map(|participant| {
+            participant.txns().iter().map(|(txn, entry)| (*txn, entry.delta(), entry.applied()))
+        })
     }
 
     /// The node's volatile state, in the shape of seed 002's "STATE AFTER PREPARE" tables.
@@ -211,7 +220,14 @@ impl Node {
                     },
                     in_doubt_since_ms: entry.in_doubt_since_ms,
                     locks: entry.writes.iter().map(|write| write.account).collect(),
-                    undo: entry.writes.iter().map(|write| (write.account, write.before)).collect(),
+                    undo: match entry.mode {
+                        WriteMode::InPlace => entry.writes.iter().map(|write| (write.account, write.before)).collect(),
+                        WriteMode::Deferred => Vec::new(),
+                    },
+                    redo: match entry.mode {
+                        WriteMode::InPlace => Vec::new(),
+                        WriteMode::Deferred => entry.writes.iter().map(|write| (write.account, write.after)).collect(),
+                    },
                     steps: Vec::new(),
                 });
             }
@@ -230,6 +246,7 @@ impl Node {
                         in_doubt_since_ms: None,
                         locks: entry.writes.iter().map(|write| write.account).collect(),
                         undo: Vec::new(),
+                        redo: Vec::new(),
                         steps: Vec::new(),
                     });
                 }
@@ -248,6 +265,7 @@ impl Node {
                     in_doubt_since_ms: None,
                     locks: Vec::new(),
                     undo: Vec::new(),
+                    redo: Vec::new(),
                     steps: Vec::new(),
                 });
             }
@@ -266,6 +284,7 @@ impl Node {
                     in_doubt_since_ms: None,
                     locks: Vec::new(),
                     undo: Vec::new(),
+                    redo: Vec::new(),
                     steps: saga_marks(saga),
                 });
             }
@@ -387,6 +406,10 @@ pub struct TxnView {
     /// A saga orchestrator's row: where each step stands.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<SagaMark>,
+    /// A participant's redo images while the transaction is open, when writes are deferred: the
+    /// balances are not changed yet and COMMIT sets these (an ABORT drops them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub redo: Vec<(AccountId, i64)>,
 }
 
 /// A node's volatile state at one moment.

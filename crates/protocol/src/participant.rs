@@ -1,16 +1,19 @@
 //! The participant role of two-phase commit (a shard, a database).
 //!
 //! Phase 1: on PREPARE the participant checks its constraints (known accounts, no negative
-//! balance), takes no-wait exclusive locks (a lock held by another transaction means NO), makes
-//! the changes in place and writes a prepare record with undo data to its WAL. Only once that
-//! record is durable does it vote YES: from then on it has given up the right to abort on its own
-//! and is *in doubt* until it learns the decision. A participant that has not voted YES may still
-//! abort alone: voting NO is exactly that.
+//! balance), takes no-wait exclusive locks (a lock held by another transaction means NO) and
+//! writes a prepare record to its WAL. Writes go one of two ways ([`WriteMode`]): *in place*
+//! (seed 002) it changes the balances now and the record holds the undo images; *deferred*
+//! (seed 004's "resources are locked but not changed") it changes nothing and the record is a
+//! redo record holding the after images. Only once that record is durable does it vote YES: from
+//! then on it has given up the right to abort on its own and is *in doubt* until it learns the
+//! decision. A participant that has not voted YES may still abort alone: voting NO is exactly that.
 //!
-//! Phase 2: on the decision it writes an outcome record, then applies it (keeps the changes or
-//! restores the undo images), releases its locks and acknowledges. The outcome record must be
-//! durable before the ACK: once the coordinator has every ACK it forgets the transaction and would
-//! answer a later query with "abort" (presumed abort).
+//! Phase 2: on the decision it writes an outcome record, then applies it (in place: keeps the
+//! changes or restores the undo images; deferred: applies the redo images or drops them), releases
+//! its locks and acknowledges. The outcome record must be durable before the ACK: once the
+//! coordinator has every ACK it forgets the transaction and would answer a later query with
+//! "abort" (presumed abort).
 //!
 //! While in doubt it asks the coordinator for the outcome every `query_ms`; after a crash it rebuilds
 //! its balances, locks and in-doubt entries from the WAL and asks at once. Nothing else can unblock
@@ -20,7 +23,7 @@ use crate::bank::Bank;
 use crate::context::Context;
 use crate::effect::{Note, Recovery, Role, Timer};
 use crate::ids::{AccountId, Millis, NodeId, TxnId};
-use crate::message::{Decision, Message, Record, Work, Write};
+use crate::message::{Decision, Message, Record, Work, Write, WriteMode};
 use crate::phase::Phase;
 use std::collections::BTreeMap;
 
@@ -29,7 +32,7 @@ use steps::StepEntry;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ParticipantPhase {
-    /// Locks taken and changes made; the prepare record is being written.
+    /// Locks taken (and, in place, changes made); the prepare record is being written.
     Preparing,
     /// Voted YES; waiting for the decision, locks held.
     InDoubt,
@@ -53,9 +56,24 @@ pub struct ParticipantTxn {
     pub coordinator: NodeId,
     pub phase: ParticipantPhase,
     pub writes: Vec<Write>,
+    /// In place, the balances hold `writes`' after images; deferred, they still hold the before
+    /// images until COMMIT.
+    pub mode: WriteMode,
     pub journal: Option<String>,
     pub voted_yes: bool,
     pub in_doubt_since_ms: Option<Millis>,
+}
+
+impl ParticipantTxn {
+    /// The money this transaction's writes add to the balances once committed.
+    pub fn delta(&self) -> i64 {
+        self.writes.iter().map(|write| write.after - write.before).sum()
+    }
+
+    /// Whether the balances already hold this transaction's changes (in place) or not (deferred).
+    pub fn applied(&self) -> bool {
+        self.mode == WriteMode::InPlace
+    }
 }
 
 /// How a transaction ended here, remembered so that a PREPARE arriving late (a retransmission or
@@ -131,11 +149,15 @@ impl Participant {
     }
 
     /// Replays one durable record into the shard state: how a replica of a participant group
-    /// keeps its copy of balances, locks and undo data (seed 002's twoPCWAL on every replica).
+    /// keeps its copy of balances, locks and undo or redo data (seed 002's twoPCWAL on every
+    /// replica). The record says which: an undo record's changes were made at PREPARE, a redo
+    /// record's wait for COMMIT.
     pub fn replay(&mut self, record: &Record, context: &mut Context) {
         match record {
-            Record::PrepareVote { txn, coordinator, writes, journal, at_ms } => {
-                self.bank.apply_after(writes, context);
+            Record::PrepareVote { txn, coordinator, writes, journal, at_ms, mode } => {
+                if *mode == WriteMode::InPlace {
+                    self.bank.apply_after(writes, context);
+                }
                 if !context.config.bugs.ignore_locks {
                     for write in writes {
                         self.bank.lock(write.account, *txn, context);
@@ -147,6 +169,7 @@ impl Participant {
                         coordinator: *coordinator,
                         phase: ParticipantPhase::InDoubt,
                         writes: writes.clone(),
+                        mode: *mode,
                         journal: journal.clone(),
                         voted_yes: true,
                         in_doubt_since_ms: Some(*at_ms),
@@ -204,7 +227,7 @@ impl Participant {
     pub fn check(&self, work: &Work, ignore_locks: bool) -> Result<Vec<Write>, String> {
         let mut pending: BTreeMap<AccountId, i64> = BTreeMap::new();
         for &(account, delta) in &work.deltas {
-            let balance = self.bank.balance(account).ok_or_else(|| format!("unknown account {account}"))?;
+            let balance = self.balance_after_pending(account).ok_or_else(|| format!("unknown account {account}"))?;
             if !ignore_locks {
                 if let Some(holder) = self.bank.lock_holder(account) {
                     return Err(format!("{account} locked by {holder}"));
@@ -219,9 +242,24 @@ impl Participant {
         }
         let writes = pending
             .into_iter()
-            .map(|(account, after)| Write { account, before: self.bank.balance(account).unwrap_or(0), after })
+            .map(|(account, after)| Write { account, before: self.balance_after_pending(account).unwrap_or(0), after })
             .collect();
         Ok(writes)
+    }
+
+    /// The balance a new transaction builds on: the stored one, plus the changes of deferred
+    /// transactions prepared here and not yet applied (in place, the stored balance holds them
+    /// already). With locks no prepared transaction shares an account with another, so this is the
+    /// stored balance unless the `ignore_locks` bug lets two in.
+    fn balance_after_pending(&self, account: AccountId) -> Option<i64> {
+        let balance = self.bank.balance(account)?;
+        let deferred = self.txns.values().filter(|entry| !entry.applied());
+        let pending: i64 = deferred
+            .flat_map(|entry| entry.writes.iter())
+            .filter(|write| write.account == account)
+            .map(|write| write.after - write.before)
+            .sum();
+        Some(balance + pending)
     }
 
     fn refuse(&mut self, coordinator: NodeId, txn: TxnId, reason: String, context: &mut Context) {
@@ -239,12 +277,15 @@ impl Participant {
         context: &mut Context,
     ) {
         let bugs = context.config.bugs;
+        let mode = context.config.writes;
         if !bugs.ignore_locks {
             for write in &writes {
                 self.bank.lock(write.account, txn, context);
             }
         }
-        self.bank.apply_after(&writes, context);
+        if mode == WriteMode::InPlace {
+            self.bank.apply_after(&writes, context);
+        }
         let at_ms = context.now_ms;
         context.persist(Record::PrepareVote {
             txn,
@@ -252,6 +293,7 @@ impl Participant {
             writes: writes.clone(),
             journal: journal.clone(),
             at_ms,
+            mode,
         });
         context.note(Note::Phase { txn, role: Role::Participant, phase: ParticipantPhase::Preparing.phase() });
         let voted_yes = bugs.vote_before_wal;
@@ -262,6 +304,7 @@ impl Participant {
             coordinator,
             phase: ParticipantPhase::Preparing,
             writes,
+            mode,
             journal,
             voted_yes,
             in_doubt_since_ms: voted_yes.then_some(context.now_ms),
@@ -335,15 +378,17 @@ impl Participant {
         context.set_timer(Timer::QueryDecision(txn), context.config.timeouts.query_ms);
     }
 
-    /// Applies a decision whose outcome record is durable: keep or undo, then release the locks.
+    /// Applies a decision whose outcome record is durable, then releases the locks. In place a
+    /// COMMIT keeps the changes and an ABORT restores the undo images; deferred a COMMIT applies
+    /// the redo images and an ABORT has nothing to undo.
     fn finish(&mut self, txn: TxnId, entry: ParticipantTxn, decision: Decision, context: &mut Context) {
-        match decision {
-            Decision::Commit => {
-                if let Some(line) = entry.journal {
-                    self.bank.append_journal(txn, line);
-                }
-            }
-            Decision::Abort => self.bank.apply_before(&entry.writes, context),
+        match (decision, entry.mode) {
+            (Decision::Commit, WriteMode::InPlace) | (Decision::Abort, WriteMode::Deferred) => {}
+            (Decision::Commit, WriteMode::Deferred) => self.bank.apply_after(&entry.writes, context),
+            (Decision::Abort, WriteMode::InPlace) => self.bank.apply_before(&entry.writes, context),
+        }
+        if let (Decision::Commit, Some(line)) = (decision, entry.journal) {
+            self.bank.append_journal(txn, line);
         }
         self.bank.unlock(&entry.writes, txn, context);
         let phase = match decision {

@@ -37,6 +37,7 @@ fn config_of(id: u16, shard: u16, coordinator: bool, revision: Revision) -> Arc<
         bugs: Bugs::default(),
         recovery: Recovery::default(),
         revision,
+        writes: WriteMode::InPlace,
     })
 }
 
@@ -106,6 +107,7 @@ fn a_restarted_participant_rebuilds_locks_and_doubt_from_its_wal_and_asks() {
         writes: vec![Write { account: AccountId(3001), before: 50, after: 60 }],
         journal: None,
         at_ms: 31,
+        mode: WriteMode::InPlace,
     }];
     let mut out = Vec::new();
     let node = Node::recover(config(4, 1, false), log.iter(), 500, &mut out);
@@ -426,4 +428,135 @@ fn a_restarted_orchestrator_resumes_its_saga_from_the_saga_log() {
     let node = Node::recover(config(1, 0, true), failed.iter(), 500, &mut out);
     assert!(sends(&out).is_empty());
     assert_eq!(node.view().cached_replies, [(RequestId(1), Some(TxnId(1)), Decision::Abort)]);
+}
+
+// Deferred writes (seed 004: "resources are locked but not changed"): PREPARE locks and logs a redo
+// record, COMMIT applies it, ABORT only unlocks.
+
+fn with_writes(config: Arc<NodeConfig>, writes: WriteMode) -> Arc<NodeConfig> {
+    Arc::new(NodeConfig { writes, ..(*config).clone() })
+}
+
+fn balance_notes(effects: &[Effect]) -> Vec<String> {
+    effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::Note(note @ Note::Balance { .. }) => Some(note.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A participant n4 (3001: 50) that prepared t1 (+10) and whose prepare record is durable.
+fn prepared_participant(writes: WriteMode) -> (Node, Record) {
+    let mut node = fresh(with_writes(config(4, 1, false), writes));
+    let mut out = Vec::new();
+    node.on_message(10, Endpoint::Node(NodeId(1)), &prepare(1, 3001, 10), &mut out);
+    let record = persists(&out).remove(0);
+    node.on_persisted(12, &record, &mut out);
+    assert_eq!(sends(&out), ["n1 Vote t1 YES"], "{writes:?}: YES once the record is durable, in either mode");
+    (node, record)
+}
+
+/// Delivers the decision and makes its outcome record durable; the effects of both steps.
+fn decide(node: &mut Node, decision: Decision) -> Vec<Effect> {
+    let mut out = Vec::new();
+    node.on_message(20, Endpoint::Node(NodeId(1)), &Message::Decide { txn: TxnId(1), decision }, &mut out);
+    let outcome = persists(&out).pop().expect("an outcome record");
+    node.on_persisted(22, &outcome, &mut out);
+    out
+}
+
+#[test]
+fn deferred_prepare_locks_and_logs_a_redo_record_without_changing_the_balance() {
+    let (node, record) = prepared_participant(WriteMode::Deferred);
+    assert_eq!(record.to_string(), "PrepareVote(t1, redo 3001: 50->60)");
+    let bank = node.participant().unwrap().bank();
+    assert_eq!(bank.balance(AccountId(3001)), Some(50), "locked but not changed");
+    assert_eq!(bank.lock_holder(AccountId(3001)), Some(TxnId(1)));
+    let row = &node.view().txns[0];
+    assert_eq!((row.undo.as_slice(), row.redo.as_slice()), (&[][..], &[(AccountId(3001), 60)][..]));
+    // In place the same PREPARE changes the balance and keeps the undo image.
+    let (node, record) = prepared_participant(WriteMode::InPlace);
+    assert_eq!(record.to_string(), "PrepareVote(t1, 3001: 50->60)");
+    assert_eq!(node.participant().unwrap().bank().balance(AccountId(3001)), Some(60));
+    let row = &node.view().txns[0];
+    assert_eq!((row.undo.as_slice(), row.redo.as_slice()), (&[(AccountId(3001), 50)][..], &[][..]));
+}
+
+#[test]
+fn deferred_commit_applies_the_redo_images_and_abort_only_unlocks() {
+    let (mut node, _) = prepared_participant(WriteMode::Deferred);
+    let out = decide(&mut node, Decision::Commit);
+    assert_eq!(balance_notes(&out), ["balance[3001] 50 -> 60"], "the change happens at COMMIT");
+    assert_eq!(sends(&out), ["n1 Ack t1"]);
+    assert!(node.participant().unwrap().bank().locks().is_empty());
+    let (mut node, _) = prepared_participant(WriteMode::Deferred);
+    let out = decide(&mut node, Decision::Abort);
+    assert!(balance_notes(&out).is_empty(), "nothing to undo: {out:?}");
+    assert_eq!(node.participant().unwrap().bank().balance(AccountId(3001)), Some(50));
+    assert!(node.participant().unwrap().bank().locks().is_empty());
+    assert_eq!(sends(&out), ["n1 Ack t1"]);
+    // In place it is the other way round: COMMIT changes nothing more, ABORT restores.
+    let (mut node, _) = prepared_participant(WriteMode::InPlace);
+    assert!(balance_notes(&decide(&mut node, Decision::Commit)).is_empty());
+    let (mut node, _) = prepared_participant(WriteMode::InPlace);
+    assert_eq!(balance_notes(&decide(&mut node, Decision::Abort)), ["balance[3001] 60 -> 50"]);
+}
+
+#[test]
+fn a_restarted_deferred_participant_rebuilds_from_its_redo_record() {
+    let (_, prepare_record) = prepared_participant(WriteMode::Deferred);
+    let deferred = with_writes(config(4, 1, false), WriteMode::Deferred);
+    let mut out = Vec::new();
+    let node = Node::recover(deferred.clone(), [prepare_record.clone()].iter(), 500, &mut out);
+    let bank = node.participant().unwrap().bank();
+    assert_eq!((bank.balance(AccountId(3001)), bank.lock_holder(AccountId(3001))), (Some(50), Some(TxnId(1))));
+    assert_eq!(sends(&out), ["n1 Query t1"], "in doubt again, and asks");
+    assert_eq!(node.view().txns[0].redo, [(AccountId(3001), 60)]);
+    for (decision, balance) in [(Decision::Commit, 60), (Decision::Abort, 50)] {
+        let log = [prepare_record.clone(), Record::Outcome { txn: TxnId(1), decision }];
+        let mut out = Vec::new();
+        let node = Node::recover(deferred.clone(), log.iter(), 500, &mut out);
+        let bank = node.participant().unwrap().bank();
+        assert_eq!(bank.balance(AccountId(3001)), Some(balance), "{decision}");
+        assert!(bank.locks().is_empty() && sends(&out).is_empty(), "{decision}");
+    }
+    // The record says how it was written: a node replays an undo record as one whatever its own
+    // setting, so a log never means two things.
+    let (_, undo_record) = prepared_participant(WriteMode::InPlace);
+    let node = Node::recover(deferred, [undo_record].iter(), 500, &mut Vec::new());
+    assert_eq!(node.participant().unwrap().bank().balance(AccountId(3001)), Some(60));
+}
+
+#[test]
+fn a_deferred_check_counts_the_pending_writes_of_other_transactions() {
+    // With locks a second transaction on 3001 is refused for the lock, in both modes.
+    let (mut node, _) = prepared_participant(WriteMode::Deferred);
+    let mut out = Vec::new();
+    node.on_message(30, Endpoint::Node(NodeId(1)), &prepare(2, 3001, -55), &mut out);
+    assert_eq!(sends(&out), ["n1 Vote t2 NO (3001 locked by t1)"]);
+    // Without them (the ignore_locks bug) the check still builds on the pending 60, not the
+    // stored 50, as an in-place participant builds on its changed balance.
+    let bugs = Bugs { ignore_locks: true, ..Bugs::default() };
+    let config = with_writes(Arc::new(NodeConfig { bugs, ..(*config(4, 1, false)).clone() }), WriteMode::Deferred);
+    let mut node = fresh(config);
+    let mut out = Vec::new();
+    node.on_message(10, Endpoint::Node(NodeId(1)), &prepare(1, 3001, 10), &mut out);
+    node.on_message(11, Endpoint::Node(NodeId(1)), &prepare(2, 3001, -65), &mut out);
+    assert_eq!(sends(&out), ["n1 Vote t2 NO (insufficient funds in 3001: 60 < 65)"]);
+    out.clear();
+    node.on_message(12, Endpoint::Node(NodeId(1)), &prepare(3, 3001, -55), &mut out);
+    assert_eq!(persists(&out)[0].to_string(), "PrepareVote(t3, redo 3001: 60->5)");
+}
+
+#[test]
+fn a_deferred_colocated_coordinator_locks_its_own_shard_without_changing_it() {
+    let mut node = fresh(with_writes(config(1, 0, true), WriteMode::Deferred));
+    let mut out = Vec::new();
+    node.on_message(5, Endpoint::Client, &transfer_request(1, 10), &mut out);
+    let texts: Vec<String> = persists(&out).iter().map(|record| record.to_string()).collect();
+    assert_eq!(texts, ["Prepared(t1, n1, n4)", "PrepareVote(t1, redo 1001: 100->90)"]);
+    let bank = node.participant().unwrap().bank();
+    assert_eq!((bank.balance(AccountId(1001)), bank.lock_holder(AccountId(1001))), (Some(100), Some(TxnId(1))));
 }

@@ -126,6 +126,9 @@ fn memory_table(text: &mut String, snapshot: &NodeSnapshot) {
         for (account, before) in &row.undo {
             let _ = writeln!(text, "    twoPCWAL[{}][{account}] = {before}", row.txn);
         }
+        for (account, after) in &row.redo {
+            let _ = writeln!(text, "    redo[{}][{account}] = {after} (not applied: waits for COMMIT)", row.txn);
+        }
     }
     for row in &memory.txns {
         let mut line = format!("    {} {}: {}", row.txn, row.role, row.phase);

@@ -591,13 +591,13 @@ impl Checker {
         }
     }
 
-    /// The committed view of one node: its balances minus the changes not decided COMMIT.
+    /// The committed view of one node: its balances minus the changes they hold that are not
+    /// decided COMMIT (writes made in place), plus the changes decided COMMIT they do not hold
+    /// yet (deferred writes waiting for the outcome record).
     pub fn committed_money(&self, node: &Node) -> i64 {
         let mut money = node.balance_total() - self.open_saga_money(node);
-        for (txn, writes) in node.unresolved_writes() {
-            if !self.is_committed(txn) {
-                money -= writes.iter().map(|write| write.after - write.before).sum::<i64>();
-            }
+        for (txn, delta, applied) in node.unresolved_changes() {
+            money += committed_view_correction(delta, applied, self.is_committed(txn));
         }
         money
     }
@@ -639,6 +639,17 @@ impl Checker {
             });
         }
         self.money_conserved = conserved;
+    }
+}
+
+/// What an unresolved transaction's change adds to a node's balances to give the committed view:
+/// a change the balances hold (in place) counts only once decided COMMIT, and a change they do not
+/// hold yet (deferred) counts as soon as it is.
+pub fn committed_view_correction(delta: i64, applied: bool, committed: bool) -> i64 {
+    match (applied, committed) {
+        (true, false) => -delta,
+        (false, true) => delta,
+        (true, true) | (false, false) => 0,
     }
 }
 

@@ -6,7 +6,7 @@ use crate::scenario::{
     CoordinatorPlacement, Disk, Engine, Network, RandomWorkload, Replication, RequestSpec, Scenario, ShardSpec,
     Topology, Workload, SCENARIO_VERSION,
 };
-use commitlab_protocol::{AccountId, Bugs, Endpoint, Millis, NodeId, Revision, ShardId, Timeouts, Transfer};
+use commitlab_protocol::{AccountId, Bugs, Endpoint, Millis, NodeId, Revision, ShardId, Timeouts, Transfer, WriteMode};
 
 pub struct Preset {
     pub name: &'static str,
@@ -114,6 +114,12 @@ queries are lost too. When the partition heals, the resent ABORT gets through an
 the transfer on database 3. A transaction manager runs two-phase commit across all three; the log database \
 votes like the others and writes its journal line only on COMMIT. Either all three change, or none.",
         build: three_participants,
+    },
+    Preset {
+        name: "deferred-writes",
+        title: "Deferred writes: resources locked but not changed (seed 004)",
+        summary: "Seed 004's transfer ($100 from A = 1001 to B = 3001, logged on database 3) with writes deferred (\"writes\": \"deferred\"): at PREPARE each database checks its constraints and takes its locks but changes nothing; its prepare record is a redo record (PrepareVote(t1, redo 3001: 200->300)). Only COMMIT applies it: watch the balance change after Committed(t1) is logged, not at PREPARE. The COMMIT to C2 is lost, so C2 stays in doubt until the TM resends it: its table shows 3001 still at 200, with 300 pending at COMMIT. 200 is the committed value, yet nobody may use it: t2 (3001 -> 1001, 50) needs 3001 meanwhile, finds it locked by t1 and gets NO, as it would with writes in place. C1, which voted YES on t2, rolls back without touching 1001: a deferred abort has nothing to undo.",
+        build: deferred_writes,
     },
     Preset {
         name: "duplicate-request",
@@ -641,6 +647,7 @@ fn one_transfer(coordinator: CoordinatorPlacement, faults: Vec<ScheduledFault>) 
         network: Network::default(),
         disk: Disk::default(),
         timeouts: Timeouts::default(),
+        writes: WriteMode::InPlace,
         bugs: Bugs::default(),
         replication: Replication::default(),
         faults,
@@ -721,6 +728,18 @@ fn three_participants() -> Scenario {
     scenario.workload.requests = vec![spec];
     named("three-participants", scenario)
 }
+
+fn deferred_writes() -> Scenario {
+    let mut scenario = three_participants();
+    scenario.writes = WriteMode::Deferred;
+    scenario.workload.requests.push(request(DEFERRED_SECOND_TRANSFER_MS, vec![transfer(3001, 1001, 50)]));
+    scenario.faults = vec![at(0, Fault::Drop(next("Commit", Some(TM), Some(4))))];
+    named("deferred-writes", scenario)
+}
+
+/// When t2 starts in `deferred-writes`: its PREPARE reaches C2 while t1's lost COMMIT keeps C2 in
+/// doubt (read off the run).
+const DEFERRED_SECOND_TRANSFER_MS: Millis = 50;
 
 fn duplicate_request() -> Scenario {
     let faults = vec![at(0, Fault::Drop(next("Reply", Some(1), None)))];

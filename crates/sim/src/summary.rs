@@ -24,7 +24,7 @@ use crate::trace::TraceEvent;
 use commitlab_protocol::paxos::PaxosMessage;
 use commitlab_protocol::raft::{Payload, RaftMessage};
 use commitlab_protocol::{
-    AccountId, Decision, Endpoint, Message, MessageId, Millis, NodeId, Note, Record, RequestId, TxnId,
+    AccountId, Decision, Endpoint, Message, MessageId, Millis, NodeId, Note, Record, RequestId, TxnId, WriteMode,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::{self, Write as _};
@@ -93,6 +93,8 @@ fn is_two_phase_kind(kind: &str) -> bool {
 pub struct RunSummary {
     pub name: String,
     pub engine: &'static str,
+    /// When participants' writes reach their balances (in place at PREPARE, or deferred to COMMIT).
+    pub writes: WriteMode,
     pub now_ms: Millis,
     pub txns: Vec<TxnSummary>,
     /// Consensus messages no transaction caused: heartbeats, elections, no-ops.
@@ -141,6 +143,7 @@ impl RunSummary {
         RunSummary {
             name: scenario.name.clone(),
             engine: engine_name(scenario.replication.engine),
+            writes: scenario.writes,
             now_ms,
             txns: txns.into_values().collect(),
             background: builder.background,
@@ -335,6 +338,11 @@ pub fn rows(runs: &[&RunSummary]) -> Vec<(String, Vec<String>)> {
     let mut rows: Vec<(String, Vec<String>)> = Vec::new();
     rows.push(("run".to_string(), runs.iter().map(|run| run.name.clone()).collect()));
     rows.push(("engine".to_string(), runs.iter().map(|run| run.engine.to_string()).collect()));
+    // Only when some run defers its writes, so the tables of runs that all write in place stay as
+    // they were.
+    if runs.iter().any(|run| !run.writes.is_in_place()) {
+        rows.push(("writes".to_string(), runs.iter().map(|run| run.writes.name().to_string()).collect()));
+    }
     rows.push(("at (ms)".to_string(), runs.iter().map(|run| run.now_ms.to_string()).collect()));
     let mut txns: Vec<TxnId> = runs.iter().flat_map(|run| run.txns.iter().map(|txn| txn.txn)).collect();
     txns.sort();

@@ -1,6 +1,6 @@
 //! Bad input gets a typed error that names what is wrong, never a panic.
 
-use commitlab_protocol::NodeId;
+use commitlab_protocol::{NodeId, WriteMode};
 use commitlab_sim::{Fault, Scenario, ScenarioError, Simulation};
 
 fn error_of(json: &str) -> ScenarioError {
@@ -220,4 +220,42 @@ fn a_reused_request_id_must_be_the_same_request_in_the_replicated_mode() {
     assert_names(&replicated, &["workload.requests[1].request", "r1 is also requests[0]", "names one transaction"]);
     let retry = replicated.replace(r#""amount":7"#, r#""amount":5"#);
     assert!(Scenario::from_json(&retry).is_ok(), "the same request sent again is a retry");
+}
+
+#[test]
+fn the_write_mode_reads_in_place_or_deferred_and_names_both_otherwise() {
+    let read = |extra: &str| Scenario::from_json(&format!(r#"{{"version":1,{SHARDS}{extra}}}"#));
+    assert_eq!(read("").expect("valid").writes, WriteMode::InPlace, "left out: in place, as before the option");
+    assert_eq!(read(r#","writes":"in_place""#).expect("valid").writes, WriteMode::InPlace);
+    let deferred = read(r#","writes":"deferred""#).expect("valid");
+    assert_eq!(deferred.writes, WriteMode::Deferred);
+    assert!(deferred.to_json().contains(r#""writes":"deferred""#));
+    assert!(!read("").expect("valid").to_json().contains("writes\""), "the default is left out of the JSON");
+    assert_names(
+        &format!(r#"{{"version":1,{SHARDS},"writes":"later"}}"#),
+        &["writes", "`later` is not a write mode", "\"in_place\"", "\"deferred\""],
+    );
+    assert_names(&format!(r#"{{"version":1,{SHARDS},"writes":true}}"#), &["writes", "expected a string"]);
+}
+
+#[test]
+fn a_redo_record_says_so_in_its_json_and_an_undo_record_reads_as_it_always_did() {
+    use commitlab_protocol::{AccountId, NodeId, Record, TxnId, Write};
+    let record = |mode| Record::PrepareVote {
+        txn: TxnId(1),
+        coordinator: NodeId(1),
+        writes: vec![Write { account: AccountId(3001), before: 50, after: 60 }],
+        journal: None,
+        at_ms: 10,
+        mode,
+    };
+    let undo = serde_json::to_string(&record(WriteMode::InPlace)).expect("serialisable");
+    assert_eq!(
+        undo,
+        r#"{"PrepareVote":{"txn":"t1","coordinator":"n1","writes":[{"account":3001,"before":50,"after":60}],"journal":null,"at_ms":10}}"#
+    );
+    let redo = serde_json::to_string(&record(WriteMode::Deferred)).expect("serialisable");
+    assert!(redo.ends_with(r#""at_ms":10,"mode":"deferred"}}"#), "{redo}");
+    assert_eq!(serde_json::from_str::<Record>(&redo).expect("reads back"), record(WriteMode::Deferred));
+    assert_eq!(serde_json::from_str::<Record>(&undo).expect("reads back"), record(WriteMode::InPlace));
 }

@@ -522,3 +522,43 @@ fn sagas_are_refused_in_replicated_groups_with_a_clear_message() {
     let error = Simulation::new(scenario).expect_err("sagas need single nodes").to_string();
     assert!(error.contains("workload.requests[0].saga") && error.contains("single-node"), "{error}");
 }
+
+#[test]
+fn deferred_writes_lock_at_prepare_and_change_balances_only_at_commit() {
+    let mut simulation = run_preset("deferred-writes");
+    assert!(violated(&simulation).is_empty(), "{}", whole_trace(&simulation));
+    let trace = whole_trace(&simulation);
+    assert!(trace.contains("n4 WAL PrepareVote(t1, redo 3001: 200->300)"), "a redo record: {trace}");
+    let committed = trace.find("n4 WAL Committed(t1)").expect("C2 commits t1");
+    let applied = trace.find("n4 balance[3001] 200 -> 300").expect("the redo record applied");
+    assert!(applied > committed, "the balance changes at COMMIT, after the outcome record");
+    assert!(trace.contains("Vote t2 NO (3001 locked by t1)"), "the lock still keeps t2 out");
+    let rolled_back = trace.find("n1 WAL RolledBack(t2)").expect("C1 rolls back t2");
+    assert!(!trace[rolled_back..].contains("n1 balance[1001]"), "a deferred abort has nothing to undo");
+    // While t1's COMMIT to C2 is lost, C2 is in doubt with the old balance and the redo image.
+    simulation.seek_time(80);
+    let in_doubt: Vec<(u16, u32)> = simulation.in_doubt().iter().map(|row| (row.node.0, row.txn.0)).collect();
+    assert!(in_doubt.contains(&(4, 1)), "{in_doubt:?}");
+    let c2 = simulation.snapshot(commitlab_protocol::NodeId(4)).expect("n4").memory.expect("up");
+    assert_eq!(c2.balances[0], (commitlab_protocol::AccountId(3001), 200), "locked but not changed");
+    assert_eq!(c2.txns[0].redo, [(commitlab_protocol::AccountId(3001), 300)]);
+    assert!(c2.txns[0].undo.is_empty());
+    assert_eq!(balance(&simulation, 1001), 400, "C1 applied its redo record at its COMMIT");
+    // The same run with writes in place shows the change at PREPARE and the undo image instead.
+    let mut scenario = simulation.scenario().clone();
+    scenario.writes = commitlab_protocol::WriteMode::InPlace;
+    let mut in_place = Simulation::new(scenario).expect("valid");
+    in_place.run_to_end();
+    in_place.seek_time(80);
+    let c2 = in_place.snapshot(commitlab_protocol::NodeId(4)).expect("n4").memory.expect("up");
+    assert_eq!(c2.balances[0], (commitlab_protocol::AccountId(3001), 300));
+    assert_eq!(
+        (c2.txns[0].undo.as_slice(), c2.txns[0].redo.as_slice()),
+        (&[(commitlab_protocol::AccountId(3001), 200)][..], &[][..])
+    );
+    in_place.seek_step(in_place.total_steps());
+    simulation.seek_step(simulation.total_steps());
+    for account in [1001, 3001] {
+        assert_eq!(balance(&in_place, account), balance(&simulation, account), "both modes end alike");
+    }
+}

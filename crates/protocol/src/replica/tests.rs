@@ -38,7 +38,7 @@ enum Kind {
 
 const KINDS: [Kind; 2] = [Kind::Raft, Kind::Paxos];
 
-fn replica_config(id: u16, kind: Kind, bugs: Bugs) -> Arc<ReplicaConfig> {
+fn replica_config(id: u16, kind: Kind, bugs: Bugs, writes: crate::WriteMode) -> Arc<ReplicaConfig> {
     let shard = if id <= 3 { 0 } else { 1 };
     let entry = |shard: u16, node: u16, account: u64| ShardEntry {
         shard: ShardId(shard),
@@ -57,6 +57,7 @@ fn replica_config(id: u16, kind: Kind, bugs: Bugs) -> Arc<ReplicaConfig> {
         bugs,
         recovery: Recovery::Resume,
         revision: crate::Revision::CURRENT,
+        writes,
     });
     let first = if shard == 0 { 1 } else { 4 };
     let members: Vec<NodeId> = (first..first + 3).map(NodeId).collect();
@@ -91,9 +92,13 @@ impl Cluster {
     }
 
     fn with_bugs(kind: Kind, bugs: Bugs) -> Cluster {
+        Cluster::with(kind, bugs, crate::WriteMode::InPlace)
+    }
+
+    fn with(kind: Kind, bugs: Bugs, writes: crate::WriteMode) -> Cluster {
         let replicas = (1..=6)
             .map(|id| {
-                let config = replica_config(id, kind, bugs);
+                let config = replica_config(id, kind, bugs, writes);
                 let durable = ReplicaDurable::empty(&config.engine);
                 (NodeId(id), Replica::restart(config, durable, 0, &mut Vec::new()))
             })
@@ -240,7 +245,18 @@ fn followers_hold_the_state_after_prepare_too() {
 }
 
 fn state_after_prepare(kind: Kind) {
-    let mut cluster = Cluster::with_leaders(kind);
+    let mut cluster = prepared_at_c2(Cluster::with_leaders(kind));
+    for id in [4, 5, 6] {
+        let view = cluster.replica(id).node().view();
+        assert_eq!(view.balances, [(AccountId(3001), 60)], "{kind:?} n{id}: applied at prepare");
+        assert_eq!(view.locks, [(AccountId(3001), crate::TxnId(1))], "{kind:?} n{id}: locked");
+        assert_eq!(view.txns[0].phase, crate::Phase::InDoubt, "{kind:?} n{id}");
+    }
+    cluster.heartbeats();
+}
+
+/// C2's leader n4 gets t1's PREPARE (+10 on 3001) straight from n1, prepares and replicates it.
+fn prepared_at_c2(mut cluster: Cluster) -> Cluster {
     cluster.down.insert(NodeId(1));
     cluster.down.insert(NodeId(2));
     cluster.down.insert(NodeId(3));
@@ -257,11 +273,47 @@ fn state_after_prepare(kind: Kind) {
     cluster.enqueue(Endpoint::Node(NodeId(4)), out);
     cluster.deliver_all();
     cluster.heartbeats();
+    cluster
+}
+
+#[test]
+fn deferred_writes_every_replica_holds_the_redo_record_and_applies_it_at_commit() {
+    for kind in KINDS {
+        deferred_writes(kind);
+    }
+}
+
+fn deferred_writes(kind: Kind) {
+    let cluster = Cluster::elect(Cluster::with(kind, Bugs::default(), crate::WriteMode::Deferred));
+    let mut cluster = prepared_at_c2(cluster);
+    let leader = cluster.replica(4).node().view();
+    assert_eq!(leader.balances, [(AccountId(3001), 50)], "{kind:?}: locked but not changed");
+    assert_eq!(leader.locks, [(AccountId(3001), crate::TxnId(1))], "{kind:?}");
+    assert_eq!(leader.txns[0].redo, [(AccountId(3001), 60)], "{kind:?}");
+    for id in [5, 6] {
+        let view = cluster.replica(id).node().view();
+        assert_eq!(view, leader, "{kind:?} n{id}: a follower's copy, applied from the log, matches the leader's");
+    }
+    // A leader rebuilt from the log (after a crash or an election) finds the same state.
+    let rebuilt = Node::recover(
+        cluster.replica(5).config().node.clone(),
+        cluster.replica(5).engine().applied_records(),
+        cluster.now_ms,
+        &mut Vec::new(),
+    );
+    assert_eq!(rebuilt.view().balances, leader.balances, "{kind:?}");
+    assert_eq!(rebuilt.view().txns[0].redo, leader.txns[0].redo, "{kind:?}");
+    let mut out = Vec::new();
+    let now_ms = cluster.now_ms;
+    let commit = Message::Decide { txn: crate::TxnId(1), decision: crate::Decision::Commit };
+    cluster.replicas.get_mut(&NodeId(4)).unwrap().on_message(now_ms, Endpoint::Node(NodeId(1)), &commit, &mut out);
+    cluster.enqueue(Endpoint::Node(NodeId(4)), out);
+    cluster.deliver_all();
+    cluster.heartbeats();
     for id in [4, 5, 6] {
         let view = cluster.replica(id).node().view();
-        assert_eq!(view.balances, [(AccountId(3001), 60)], "{kind:?} n{id}: applied at prepare");
-        assert_eq!(view.locks, [(AccountId(3001), crate::TxnId(1))], "{kind:?} n{id}: locked");
-        assert_eq!(view.txns[0].phase, crate::Phase::InDoubt, "{kind:?} n{id}");
+        assert_eq!(view.balances, [(AccountId(3001), 60)], "{kind:?} n{id}: the redo record applied at COMMIT");
+        assert!(view.locks.is_empty() && view.txns.is_empty(), "{kind:?} n{id}");
     }
 }
 
