@@ -141,10 +141,10 @@ impl Coordinator {
 
     pub(super) fn on_saga_persisted(&mut self, record: &Record, context: &mut Context) {
         match record {
-            Record::SagaBegun { txn, .. } => {
-                if self.sagas.get(txn).is_some_and(|saga| saga.phase == SagaPhase::Logging) {
-                    self.advance(*txn, context);
-                }
+            Record::SagaBegun { txn, .. }
+                if self.sagas.get(txn).is_some_and(|saga| saga.phase == SagaPhase::Logging) =>
+            {
+                self.advance(*txn, context);
             }
             Record::SagaStepDone { txn, step, ok, reason } => {
                 let Some(saga) = self.sagas.get_mut(txn) else { return };
