@@ -11,6 +11,12 @@
 //! while still running). After a crash the coordinator rebuilds its table from the WAL, resends
 //! the decisions it had logged, and aborts what it has no decision for (presumed abort). A query
 //! about a transaction it does not know is answered ABORT for the same reason.
+//!
+//! In a replicated group a transaction is named after its request, so "not in the log" does not
+//! mean "never will be": the client's retry runs the same transaction again. There a presumed
+//! abort is a decision like any other: it is logged (`Aborted(t)` with no `Prepared(t)`) before
+//! anyone hears it, and it answers the request, so a retry can no longer commit what a
+//! participant was told to roll back.
 
 use crate::context::Context;
 use crate::effect::{Note, Recovery, Role, Timer, TxnNumbering};
@@ -115,6 +121,9 @@ pub struct Coordinator {
     asked: BTreeMap<RequestId, u64>,
     /// The sagas this node orchestrates (requests run as sagas instead of 2PC).
     sagas: BTreeMap<TxnId, Saga>,
+    /// Replicated groups: transactions queried about with no record in the log, whose presumed
+    /// abort is being logged, with the participants to tell once it is durable.
+    presuming: BTreeMap<TxnId, BTreeSet<NodeId>>,
 }
 
 impl Coordinator {
@@ -133,6 +142,7 @@ impl Coordinator {
             by_request: context.config.recovery == Recovery::Resume,
             asked: BTreeMap::new(),
             sagas: BTreeMap::new(),
+            presuming: BTreeMap::new(),
         };
         for record in log {
             coordinator.replay(record);
@@ -182,9 +192,10 @@ impl Coordinator {
                     entry.phase = CoordinatorPhase::Resolving;
                     self.requests.insert(entry.request, done);
                 } else if self.by_request {
-                    // Under Multi-Paxos a slot can be chosen while an earlier one becomes a no-op:
-                    // a group may hold `Aborted(t)` without its `Prepared(t)` (the old leader logged
-                    // both, only the later reached a majority). The request is still answered: run
+                    // `Aborted(t)` without its `Prepared(t)`: a presumed abort a leader logged
+                    // before answering a query (see `presume_abort`), or, under Multi-Paxos, a
+                    // slot chosen while an earlier one became a no-op (the old leader logged both,
+                    // only the later reached a majority). The request is answered either way: run
                     // again, it would be decided a second time.
                     self.requests.insert(RequestId(txn.0), done);
                 }
@@ -495,6 +506,9 @@ impl Coordinator {
     }
 
     fn on_decision_durable(&mut self, txn: TxnId, decision: Decision, context: &mut Context) {
+        if let Some(queriers) = self.presuming.remove(&txn) {
+            return self.on_presumed_abort_durable(txn, queriers, context);
+        }
         let Some(entry) = self.txns.get_mut(&txn) else { return };
         if entry.phase != CoordinatorPhase::Deciding {
             return;
@@ -565,8 +579,54 @@ impl Coordinator {
                     context.send(from, Message::Decide { txn, decision });
                 }
             }
-            // Never logged, or completed and forgotten: presumed abort.
+            None if self.by_request => self.on_query_not_in_log(from, txn, context),
+            // Never logged, or completed and forgotten: presumed abort. Ids are never reused here.
             None => context.send(from, Message::Decide { txn, decision: Decision::Abort }),
+        }
+    }
+
+    /// A replicated group is asked about a transaction it has no entry for. Never logged (its
+    /// `Prepared(t)` was lost with an old leader, which had sent PREPARE while it replicated), it
+    /// is presumed aborted; but the client's retry would run it again under the same name and
+    /// could commit it after this answer, counting the YES the participant gave the first run. So
+    /// the abort is logged before anyone hears it, and it answers the request.
+    fn on_query_not_in_log(&mut self, from: NodeId, txn: TxnId, context: &mut Context) {
+        match self.requests.get(&RequestId(txn.0)) {
+            None => self.presume_abort(from, txn, context),
+            // Its presumed abort is being logged: this participant hears it too once it is durable.
+            Some(RequestState::Running(_)) if self.presuming.contains_key(&txn) => {
+                self.presuming.get_mut(&txn).expect("presuming").insert(from);
+            }
+            // A presumed abort already logged; or completed and forgotten, which needs every
+            // participant's outcome durable first, so a stale query the answer cannot change
+            // (presumed abort, as it has always been answered).
+            Some(_) => context.send(from, Message::Decide { txn, decision: Decision::Abort }),
+        }
+    }
+
+    /// Logs the presumed abort of a transaction the group's log does not know, holding its request
+    /// as running so a retry arriving meanwhile does not start it.
+    fn presume_abort(&mut self, from: NodeId, txn: TxnId, context: &mut Context) {
+        let reason = format!("presumed abort: the coordinator's log has no Prepared({txn})");
+        self.requests.insert(RequestId(txn.0), RequestState::Running(txn));
+        self.presuming.insert(txn, BTreeSet::from([from]));
+        context.note(Note::Phase { txn, role: Role::Coordinator, phase: CoordinatorPhase::Deciding.phase() });
+        context.persist(Record::Decided { txn, decision: Decision::Abort, reason: Some(reason) });
+    }
+
+    /// The presumed abort is durable: it answers the request and the participants that asked.
+    /// Nothing to complete: the log never named the participants, and a participant still in
+    /// doubt asks again and is answered from the request.
+    fn on_presumed_abort_durable(&mut self, txn: TxnId, queriers: BTreeSet<NodeId>, context: &mut Context) {
+        let request = RequestId(txn.0);
+        let reason = Some(format!("presumed abort: the coordinator's log has no Prepared({txn})"));
+        let done = RequestState::Done { txn: Some(txn), decision: Decision::Abort, reason: reason.clone() };
+        self.requests.insert(request, done);
+        context.note(Note::Phase { txn, role: Role::Coordinator, phase: Phase::Completed });
+        let reply = Message::Reply { request, txn: Some(txn), decision: Decision::Abort, reason };
+        context.send(Endpoint::Client, reply);
+        for querier in queriers {
+            context.send(querier, Message::Decide { txn, decision: Decision::Abort });
         }
     }
 }

@@ -4,8 +4,9 @@
 //! After reviewing a deliberate change of behaviour, regenerate the files with
 //! `COMMITLAB_BLESS=1 cargo test -p commitlab-sim --test scenarios` and review the diff.
 
+use commitlab_protocol::RequestId;
 use commitlab_sim::export::{tables_text, trace_text, verdict_text};
-use commitlab_sim::{Scenario, Simulation, PRESETS};
+use commitlab_sim::{Engine, Scenario, Simulation, PRESETS};
 use std::path::{Path, PathBuf};
 
 fn scenarios_dir() -> PathBuf {
@@ -560,5 +561,63 @@ fn deferred_writes_lock_at_prepare_and_change_balances_only_at_commit() {
     simulation.seek_step(simulation.total_steps());
     for account in [1001, 3001] {
         assert_eq!(balance(&in_place, account), balance(&simulation, account), "both modes end alike");
+    }
+}
+
+/// The property tests' atomicity failure over Raft, shrunk by hand. C1 = n1-n3 holds both
+/// accounts, the TM = n4-n6 is a group of its own. The partition leaves the TM's leader n4 with C1
+/// (and the client) but without its followers: n4 sends PREPARE while `Prepared(t1)` replicates,
+/// C1 prepares t1 with n3's help and votes YES, and `Prepared(t1)` never commits. n5 leads the TM
+/// without it. n3 crashes, so C1 loses its leader too. After the heal C1's query for t1 reaches n5,
+/// which knows no t1, and right behind it comes the client's retry of r1, which runs as t1 again.
+/// Before the fix n5 answered ABORT at once and ran the retry; C1's new leader took over, resent
+/// its YES for the first run (then obeyed the ABORT), and n5 committed the second run with that
+/// YES: rolled back at C1, committed at the TM, and the client told COMMIT.
+const PRESUMED_ABORT_THEN_RETRY: &str = r#"{
+  "version": 1, "name": "raft-presumed-abort-then-retry", "seed": 2503261648610459174,
+  "topology": { "coordinator": "dedicated", "shards": [ { "accounts": { "1000": 100, "1001": 50 } } ] },
+  "workload": { "requests": [ { "at_ms": 50, "transfers": [ { "from": 1000, "to": 1001, "amount": 10 } ] } ] },
+  "network": { "latency_ms_min": 2, "latency_ms_max": 2, "loss": "0/10", "duplication": "0/10" },
+  "disk": { "write_ms": 1 },
+  "timeouts": { "vote_ms": 800, "resend_ms": 60, "query_ms": 150, "client_retry_ms": 400 },
+  "replication": { "engine": "raft", "replicas": 3, "election_timeout_ms_min": 150,
+                   "election_timeout_ms_max": 300, "heartbeat_ms": 50 },
+  "faults": [
+    { "at_ms": 20, "fault": { "partition": [ [ "n1", "n3", "n4", "client" ], [ "n2", "n5", "n6" ] ] } },
+    { "at_ms": 100, "fault": { "crash": "n3" } },
+    { "at_ms": 400, "fault": "heal" }
+  ],
+  "end_ms": 1000, "max_steps": 1000000
+}"#;
+
+#[test]
+fn a_presumed_abort_binds_the_retry_of_its_request_under_both_engines_and_revisions() {
+    use commitlab_protocol::Decision;
+    for (engine, protocol) in [(Engine::Raft, 1), (Engine::Raft, 2), (Engine::MultiPaxos, 1), (Engine::MultiPaxos, 2)] {
+        let mut scenario = Scenario::from_json(PRESUMED_ABORT_THEN_RETRY).expect("valid scenario");
+        scenario.replication.engine = engine;
+        scenario.protocol = protocol;
+        let mut simulation = Simulation::new(scenario).expect("valid");
+        simulation.run_to_end();
+        simulation.seek_step(simulation.total_steps());
+        let trace = whole_trace(&simulation);
+        let label = format!("{engine:?}, revision {protocol}");
+        assert!(violated(&simulation).is_empty(), "{label}: {:?}\n{trace}", violated(&simulation));
+        // The facts of the failing run, still there: C1 in doubt about a t1 the new TM leader
+        // never saw, its query and the client's retry arriving together.
+        assert!(trace.contains("n1 t1 participant prepared (in doubt)"), "{label}\n{trace}");
+        assert!(trace.contains("n1 t1 participant in doubt after recovery"), "{label}\n{trace}");
+        // The presumed abort is logged before anyone hears it, answers the request, and the retry
+        // does not run t1 a second time.
+        let logged = trace.find("t1 coordinator logging decision").expect("the presumed abort is logged");
+        let told = trace.find("Abort t1").expect("C1 hears the abort");
+        assert!(logged < told, "{label}: logged first\n{trace}");
+        assert!(trace.contains("Reply r1 t1 aborted (presumed abort"), "{label}\n{trace}");
+        assert_eq!(trace.matches("t1 coordinator logging prepared").count(), 1, "{label}: one run of t1\n{trace}");
+        assert_eq!(simulation.world().client().outcomes().get(&RequestId(1)), Some(&Decision::Abort), "{label}");
+        assert!(simulation.in_doubt().is_empty(), "{label}: {:?}", simulation.in_doubt());
+        for (replica, balance) in replica_balances(&simulation, 1000) {
+            assert_eq!(balance, 100, "{label}: {replica} rolled t1 back");
+        }
     }
 }

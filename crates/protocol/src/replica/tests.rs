@@ -141,21 +141,27 @@ impl Cluster {
     }
 
     fn deliver_all(&mut self) {
-        while let Some((from, to, message)) = self.queue.pop_front() {
-            let mut out = Vec::new();
-            match to {
-                Endpoint::Client => {
-                    let Endpoint::Node(from) = from else { unreachable!("the client talks to nodes") };
-                    self.client.on_message(from, &message, &mut out);
-                }
-                Endpoint::Node(node) if self.down.contains(&node) => continue,
-                Endpoint::Node(node) => {
-                    let now_ms = self.now_ms;
-                    self.replicas.get_mut(&node).unwrap().on_message(now_ms, from, &message, &mut out);
-                }
-            }
-            self.enqueue(to, out);
+        while !self.queue.is_empty() {
+            self.deliver_next();
         }
+    }
+
+    /// Delivers the oldest message on the wire, and only it.
+    fn deliver_next(&mut self) {
+        let (from, to, message) = self.queue.pop_front().expect("a message on the wire");
+        let mut out = Vec::new();
+        match to {
+            Endpoint::Client => {
+                let Endpoint::Node(from) = from else { unreachable!("the client talks to nodes") };
+                self.client.on_message(from, &message, &mut out);
+            }
+            Endpoint::Node(node) if self.down.contains(&node) => return,
+            Endpoint::Node(node) => {
+                let now_ms = self.now_ms;
+                self.replicas.get_mut(&node).unwrap().on_message(now_ms, from, &message, &mut out);
+            }
+        }
+        self.enqueue(to, out);
     }
 
     /// n1 and n4 campaign first, as the world arranges at time zero, and win.
@@ -426,4 +432,71 @@ fn updating_the_entry_in_place_changes_the_leaders_row_without_a_majority() {
     assert_eq!(rewrites, 1, "the followers are told to overwrite slot 1: {:?}", cluster.consensus);
     let rows = cluster.chosen(1);
     assert_eq!(rows[0], "seq 100 C Commit(t1)", "the prepare's slot now holds the decision: {rows:?}");
+}
+
+impl Cluster {
+    /// The network swaps two messages to `to` on the wire: the first matching `first` and the
+    /// first matching `second` (when both are there).
+    fn swap(&mut self, to: u16, first: &str, second: &str) {
+        let find = |queue: &VecDeque<(Endpoint, Endpoint, Message)>, text: &str| {
+            queue.iter().position(|(_, at, message)| *at == Endpoint::Node(NodeId(to)) && message.to_string() == text)
+        };
+        if let (Some(a), Some(b)) = (find(&self.queue, first), find(&self.queue, second)) {
+            self.queue.swap(a, b);
+        }
+    }
+}
+
+#[test]
+fn a_presumed_abort_is_logged_before_it_is_told_and_a_retry_does_not_run_the_transaction_again() {
+    for kind in KINDS {
+        presumed_abort_binds_the_retry(kind);
+    }
+}
+
+/// The property test's atomicity failure, step by step. An old C1 leader sent PREPARE while
+/// `Prepared(t1)` replicated and lost it with its leadership: C2 prepared t1 and voted YES, and
+/// C1's log has never heard of t1. C2 asks; right behind its query comes the client's retry of r1,
+/// which runs as t1 again. Were the presumed abort told at once and the retry run, C2's YES to
+/// the first run (resent, or answering the new PREPARE while still in doubt) would commit the
+/// second while the ABORT rolls C2 back.
+fn presumed_abort_binds_the_retry(kind: Kind) {
+    let mut cluster = Cluster::with_leaders(kind);
+    let work = crate::Work { deltas: vec![(AccountId(3001), 10)], journal: None };
+    let prepare = Message::Prepare { txn: crate::TxnId(1), work };
+    let mut out = Vec::new();
+    let now_ms = cluster.now_ms;
+    cluster.replicas.get_mut(&NodeId(4)).unwrap().on_message(now_ms, Endpoint::Node(NodeId(1)), &prepare, &mut out);
+    cluster.enqueue(Endpoint::Node(NodeId(4)), out);
+    cluster.deliver_all();
+    assert_eq!(cluster.sent, ["n4 -> n1: Vote t1 YES"], "{kind:?}: C1 ignores a vote for what it never logged");
+    cluster.sent.clear();
+
+    cluster.timer(4, Timer::QueryDecision(crate::TxnId(1)));
+    cluster.submit(1);
+    cluster.deliver_next();
+    assert_eq!(cluster.sent, ["n4 -> n1: Query t1", "client -> n1: Request r1 1001->3001:10"], "{kind:?}");
+    assert!(
+        !cluster.sent.iter().any(|line| line.starts_with("n1 -> n4")),
+        "{kind:?}: the presumed abort is a decision: nobody hears it before C1 has logged it"
+    );
+    cluster.deliver_next();
+    // The network would hand C2 the new PREPARE before the ABORT, if both were on the wire.
+    cluster.swap(4, "Abort t1", "Prepare t1");
+    cluster.deliver_all();
+    cluster.heartbeats();
+
+    assert!(
+        !cluster.sent.iter().any(|line| line.contains("Prepare t1")),
+        "{kind:?}: the retry does not run t1 again: {:?}",
+        cluster.sent
+    );
+    assert_eq!(cluster.client.outcomes().get(&RequestId(1)), Some(&crate::Decision::Abort), "{kind:?}");
+    for (id, account, balance) in [(1, 1001, 100), (2, 1001, 100), (4, 3001, 50), (5, 3001, 50)] {
+        let view = cluster.replica(id).node().view();
+        assert_eq!(view.balances, [(AccountId(account), balance)], "{kind:?} n{id}: t1 is rolled back everywhere");
+        assert!(view.locks.is_empty(), "{kind:?} n{id}");
+    }
+    let records: Vec<String> = cluster.replica(2).engine.applied_records().iter().map(|r| r.to_string()).collect();
+    assert_eq!(records, ["Aborted(t1)"], "{kind:?}: C1 logged the presumed abort, and no Prepared(t1)");
 }
