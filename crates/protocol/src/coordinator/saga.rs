@@ -63,6 +63,11 @@ pub struct Saga {
 }
 
 impl Saga {
+    /// A saga whose first record is being written (or was just read from the log).
+    fn begun(request: RequestId, steps: Vec<SagaStep>) -> Saga {
+        Saga { request, steps, done: 0, failure: None, compensated: 0, phase: SagaPhase::Logging }
+    }
+
     /// The table's phase for this saga.
     pub fn table_phase(&self) -> Phase {
         self.phase.phase(self.failure.is_some())
@@ -84,8 +89,7 @@ impl Coordinator {
         context.persist(Record::SagaBegun { txn, request, steps: steps.clone() });
         context.note(Note::Phase { txn, role: Role::Coordinator, phase: Phase::LoggingSaga });
         self.requests.insert(request, RequestState::Running(txn));
-        let saga = Saga { request, steps, done: 0, failure: None, compensated: 0, phase: SagaPhase::Logging };
-        self.sagas.insert(txn, saga);
+        self.sagas.insert(txn, Saga::begun(request, steps));
     }
 
     /// Replays a saga log record into the table, with no effects.
@@ -94,15 +98,7 @@ impl Coordinator {
             Record::SagaBegun { txn, request, steps } => {
                 self.next_txn = self.next_txn.max(txn.0 + self.numbering.stride);
                 self.requests.insert(*request, RequestState::Running(*txn));
-                let saga = Saga {
-                    request: *request,
-                    steps: steps.clone(),
-                    done: 0,
-                    failure: None,
-                    compensated: 0,
-                    phase: SagaPhase::Logging,
-                };
-                self.sagas.insert(*txn, saga);
+                self.sagas.insert(*txn, Saga::begun(*request, steps.clone()));
             }
             Record::SagaStepDone { txn, step, ok, reason } => {
                 if let Some(saga) = self.sagas.get_mut(txn) {
