@@ -155,7 +155,7 @@ pub fn to_query(options: &EmbedOptions) -> String {
         query.push_str("&autoplay");
     }
     if let Some(speed) = options.speed {
-        query.push_str(&format!("&speed={speed}"));
+        query.push_str(&format!("&speed={}", crate::decimal::short(speed, 3)));
     }
     if options.controls != ControlsLevel::default() {
         query.push_str(&format!("&controls={}", options.controls));
