@@ -47,6 +47,10 @@ const LABEL_CHAR_WIDTH: f64 = 6.1;
 /// The distance between loops sent from one lane in the same millisecond: their labels, one
 /// line each, must not touch.
 const LOOP_PITCH: f64 = 14.0;
+/// Baselines of a lane header's two lines, from the header's top: far enough apart that the
+/// enlarged texts of a narrow frame (15 and 12 pixels) do not touch.
+const HEADER_NAME_BASELINE: f64 = 18.0;
+const HEADER_SUBTITLE_BASELINE: f64 = 33.0;
 /// How far an arrow's label may move off its arrow, up or down, when every place on it is taken.
 const ARROW_LABEL_LINE: f64 = 13.0;
 
@@ -900,8 +904,8 @@ fn lane_header(playground: &Playground, endpoint: Endpoint, x: f64, top: f64, na
             if leads {
                 { crown(x - 19.0, top + 15.0, 11.0) }
             }
-            <text class="name" x={x.dec()} y={(top + 19.0).dec()} text-anchor="middle">{ title }</text>
-            <text class="subtitle" x={x.dec()} y={(top + 32.0).dec()} text-anchor="middle">{ subtitle }</text>
+            <text class="name" x={x.dec()} y={(top + HEADER_NAME_BASELINE).dec()} text-anchor="middle">{ title }</text>
+            <text class="subtitle" x={x.dec()} y={(top + HEADER_SUBTITLE_BASELINE).dec()} text-anchor="middle">{ subtitle }</text>
         </g>
     }
 }
@@ -939,18 +943,18 @@ fn group_lane_header(playground: &Playground, group: usize, x: f64, top: f64, pr
             data-group={found.label.clone()} {onclick} role="button" aria-label={action.clone()}>
             <title>{ format!("{action} (click)") }</title>
             <rect x={(x - 30.0).dec()} y={(top + 4.0).dec()} width="60" height="34" rx="6" />
-            <text class="name" x={x.dec()} y={(top + 19.0).dec()} text-anchor="middle">{ &found.label }</text>
+            <text class="name" x={x.dec()} y={(top + HEADER_NAME_BASELINE).dec()} text-anchor="middle">{ &found.label }</text>
             { match leader {
                 Some((node, term)) => html! {
                     <>
                         { crown(x - 17.0, top + 28.0, 10.0) }
-                        <text class="subtitle" x={(x + 5.0).dec()} y={(top + 32.0).dec()} text-anchor="middle">{ match playground.scenario().replication.engine {
+                        <text class="subtitle" x={(x + 5.0).dec()} y={(top + HEADER_SUBTITLE_BASELINE).dec()} text-anchor="middle">{ match playground.scenario().replication.engine {
                             commitlab_sim::Engine::MultiPaxos => format!("{node} b{term}"),
                             _ => format!("{node} t{term}"),
                         } }</text>
                     </>
                 },
-                None => html! { <text class="subtitle" x={x.dec()} y={(top + 32.0).dec()} text-anchor="middle">{ "no leader" }</text> },
+                None => html! { <text class="subtitle" x={x.dec()} y={(top + HEADER_SUBTITLE_BASELINE).dec()} text-anchor="middle">{ "no leader" }</text> },
             } }
         </g>
     }
