@@ -292,13 +292,13 @@ impl Scenario {
             ));
         }
         let mut deserializer = serde_json::Deserializer::from_str(text);
-        let scenario: Scenario = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-            let path = error.path().to_string();
-            let inner = error.into_inner();
-            let message = inner.to_string();
+        let scenario = Scenario::deserialize(&mut deserializer).map_err(|error| {
+            // The field's path from where serde_json stopped (see `json_path` for why not a wrapper).
+            let path = crate::json_path::path_at(text, crate::json_path::offset_of(text, error.line(), error.column()));
+            let message = error.to_string();
             let message = message.split(" at line ").next().unwrap_or_default();
             let message = if path == "." { message.to_string() } else { format!("{path}: {message}") };
-            ScenarioError::Json { line: inner.line(), column: inner.column(), message }
+            ScenarioError::Json { line: error.line(), column: error.column(), message }
         })?;
         deserializer.end().map_err(|error| ScenarioError::Json {
             line: error.line(),
