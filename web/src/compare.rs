@@ -212,7 +212,7 @@ pub fn CompareApp(props: &CompareProps) -> Html {
         let (a, b) = (a.clone(), b.clone());
         Callback::from(move |event: Event| {
             let select: HtmlSelectElement = event.target_unchecked_into();
-            if let Ok(log) = select.value().parse::<f64>() {
+            if let Some(log) = crate::decimal::parse(&select.value()) {
                 a.dispatch(Action::SetSpeedLog(log));
                 b.dispatch(Action::SetSpeedLog(log));
             }

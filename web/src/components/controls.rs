@@ -43,7 +43,7 @@ pub fn Controls(props: &Props) -> Html {
         let state = props.state.clone();
         Callback::from(move |event: InputEvent| {
             let input: HtmlInputElement = event.target_unchecked_into();
-            if let Ok(value) = input.value().parse::<f64>() {
+            if let Some(value) = crate::decimal::parse(&input.value()) {
                 state.dispatch(Action::SetSpeedLog(value));
             }
         })
