@@ -354,7 +354,7 @@ fn remember_entries(texts: &mut BTreeMap<(NodeId, u64), String>, leader: NodeId,
 pub fn run_json(simulation: &Simulation) -> serde_json::Value {
     let trace = simulation.trace_to_cursor();
     serde_json::json!({
-        "scenario": simulation.scenario(),
+        "scenario": simulation.scenario().to_value(),
         "stop": simulation.stop(),
         "steps": simulation.cursor_step(),
         "time_ms": simulation.now_ms(),

@@ -317,6 +317,13 @@ impl Scenario {
         serde_json::to_string(self).expect("a scenario always serialises")
     }
 
+    /// The scenario as a JSON value (objects' keys sorted, as `serde_json::to_value` gives it),
+    /// read back from its text: serialising into a `Value` directly would put a second copy of
+    /// every scenario type's `Serialize` code into the wasm, for `Value`'s serializer.
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::from_str(&self.to_json_pretty()).expect("a scenario's JSON reads back")
+    }
+
     /// The single node of shard `index` (0-based): n1, n4, n7, ... leaving room for 3-node groups.
     pub fn shard_node(index: usize) -> NodeId {
         NodeId(u16::try_from(3 * index + 1).expect("shard count is bounded"))
