@@ -20,6 +20,7 @@ pub mod phase;
 pub mod raft;
 pub mod replica;
 pub mod route;
+pub mod vec_map;
 
 pub use client::Client;
 pub use context::Context;
@@ -30,6 +31,7 @@ pub use ids::{AccountId, Endpoint, MessageId, Millis, NodeId, ParseIdError, Requ
 pub use message::{Decision, Message, Record, Seq, Stamped, Transfer, TxnSpec, Work, Write, MESSAGE_KINDS};
 pub use node::{Node, NodeView, TxnView};
 pub use phase::Phase;
+pub use vec_map::{VecMap, VecSet};
 
 #[cfg(test)]
 mod tests;
