@@ -22,7 +22,7 @@ use crate::effect::{Note, Recovery, Role, Timer};
 use crate::ids::{AccountId, Millis, NodeId, TxnId};
 use crate::message::{Decision, Message, Record, Work, Write};
 use crate::phase::Phase;
-use std::collections::BTreeMap;
+use crate::vec_map::VecMap;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ParticipantPhase {
@@ -84,10 +84,10 @@ impl Finished {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Participant {
     bank: Bank,
-    txns: BTreeMap<TxnId, ParticipantTxn>,
+    txns: VecMap<TxnId, ParticipantTxn>,
     /// Transactions refused, committed or rolled back here. The durable ones (those with an
     /// outcome record) are rebuilt on recovery; a NO vote needs no record (presumed abort).
-    finished: BTreeMap<TxnId, Finished>,
+    finished: VecMap<TxnId, Finished>,
 }
 
 impl Participant {
@@ -96,8 +96,8 @@ impl Participant {
     pub fn recover<'a>(log: impl Iterator<Item = &'a Record>, context: &mut Context) -> Participant {
         let mut participant = Participant {
             bank: Bank::new(context.config.initial_balances.clone()),
-            txns: BTreeMap::new(),
-            finished: BTreeMap::new(),
+            txns: VecMap::new(),
+            finished: VecMap::new(),
         };
         // Replaying reproduces old changes; only the end state matters, so its notes are dropped.
         let mut replay_out = Vec::new();
@@ -159,7 +159,7 @@ impl Participant {
         &self.bank
     }
 
-    pub fn txns(&self) -> &BTreeMap<TxnId, ParticipantTxn> {
+    pub fn txns(&self) -> &VecMap<TxnId, ParticipantTxn> {
         &self.txns
     }
 
@@ -192,7 +192,7 @@ impl Participant {
 
     /// Computes the writes of `work`, or the reason this participant must vote NO.
     pub fn check(&self, work: &Work, ignore_locks: bool) -> Result<Vec<Write>, String> {
-        let mut pending: BTreeMap<AccountId, i64> = BTreeMap::new();
+        let mut pending: VecMap<AccountId, i64> = VecMap::new();
         for &(account, delta) in &work.deltas {
             let balance = self.bank.balance(account).ok_or_else(|| format!("unknown account {account}"))?;
             if !ignore_locks {

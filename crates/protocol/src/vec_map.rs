@@ -646,7 +646,7 @@ mod tests {
             for (step, op) in ops.iter().enumerate() {
                 let key = op % 50;
                 match op % 7 {
-                    0 | 1 | 2 => assert_eq!(map.insert(key, step), model.insert(key, step)),
+                    0..=2 => assert_eq!(map.insert(key, step), model.insert(key, step)),
                     3 => assert_eq!(map.remove(&key), model.remove(&key)),
                     4 => {
                         *map.entry(key).or_insert(0) += 1;

@@ -13,8 +13,8 @@ use commitlab_protocol::{
     AccountId, Bugs, Directory, Endpoint, Millis, NodeConfig, NodeId, Recovery, RequestId, Revision, ShardEntry,
     ShardId, Timeouts, Transfer, TxnNumbering, TxnSpec, MESSAGE_KINDS,
 };
+use commitlab_protocol::{VecMap, VecSet};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// The scenario format version this build writes; it reads every version up to it.
@@ -129,7 +129,7 @@ pub struct Topology {
 pub struct ShardSpec {
     /// Account number to balance.
     #[serde(default)]
-    pub accounts: BTreeMap<AccountId, i64>,
+    pub accounts: VecMap<AccountId, i64>,
     /// Many accounts with one balance: `first`, `first + 1`, ... (`count` of them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generate: Option<GeneratedAccounts>,
@@ -379,7 +379,7 @@ impl Scenario {
     }
 
     /// Every account with its starting balance, shard by shard.
-    pub fn shard_accounts(&self, index: usize) -> BTreeMap<AccountId, i64> {
+    pub fn shard_accounts(&self, index: usize) -> VecMap<AccountId, i64> {
         let shard = &self.topology.shards[index];
         let mut accounts = shard.accounts.clone();
         if let Some(generate) = shard.generate {
@@ -428,7 +428,7 @@ impl Scenario {
                     shard: is_shard.then_some(ShardId(index as u16)),
                     coordinator,
                     directory: directory.clone(),
-                    initial_balances: if is_shard { self.shard_accounts(index) } else { BTreeMap::new() },
+                    initial_balances: if is_shard { self.shard_accounts(index) } else { VecMap::new() },
                     timeouts: self.timeouts,
                     bugs: self.bugs,
                     recovery: if self.replication.is_replicated() { Recovery::Resume } else { Recovery::PresumeAbort },
@@ -489,7 +489,7 @@ impl Scenario {
         RouteConfig { patience_ms: self.replication.election_timeout_ms_min, static_leader: self.bugs.static_leader }
     }
 
-    pub fn node_ids(&self) -> BTreeSet<NodeId> {
+    pub fn node_ids(&self) -> VecSet<NodeId> {
         (0..self.group_count()).flat_map(|index| self.group_members(index)).collect()
     }
 
@@ -738,7 +738,7 @@ impl Scenario {
         if !self.replication.is_replicated() {
             return Ok(());
         }
-        let mut seen: BTreeMap<RequestId, usize> = BTreeMap::new();
+        let mut seen: VecMap<RequestId, usize> = VecMap::new();
         for (index, spec) in self.workload.requests.iter().enumerate() {
             let id = spec.request.unwrap_or(RequestId(index as u32 + 1));
             let Some(first) = seen.insert(id, index) else { continue };
@@ -803,7 +803,7 @@ impl Scenario {
                     None
                 }
                 Fault::Partition(groups) => {
-                    let mut seen = BTreeSet::new();
+                    let mut seen = VecSet::new();
                     for group in groups {
                         for endpoint in group {
                             known_endpoint(&format!("{field}.fault.partition"), *endpoint)?;
