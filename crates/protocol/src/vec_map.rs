@@ -178,6 +178,15 @@ impl<K: Ord, V> VecMap<K, V> {
         (start, end.max(start))
     }
 
+    /// Appends `entry`, returning whether the entries are still in key order (for `extend`; one
+    /// copy per map type, not one per iterator extending it).
+    #[inline(never)]
+    fn push_entry(&mut self, entry: (K, V)) -> bool {
+        let in_order = self.entries.last().is_none_or(|last| last.0 < entry.0);
+        self.entries.push(entry);
+        in_order
+    }
+
     /// `find` with a fast path for the common case of keys arriving in order.
     fn slot(&self, key: &K) -> Result<usize, usize> {
         match self.entries.last() {
@@ -208,10 +217,24 @@ impl<K: Ord, V> FromIterator<(K, V)> for VecMap<K, V> {
     }
 }
 
+/// Takes every entry, then sorts once if they did not come in key order (a later value for a key
+/// wins, as with inserts), so that even a large map read out of order costs O(n log n).
 impl<K: Ord, V> Extend<(K, V)> for VecMap<K, V> {
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
-        for (key, value) in iter {
-            self.insert(key, value);
+        let mut in_order = true;
+        for entry in iter {
+            in_order &= self.push_entry(entry);
+        }
+        if !in_order {
+            let entries = &mut self.entries;
+            let kept = sort_and_dedup(entries.len(), &mut |left, right, step| match step {
+                Step::Compare => entries[left].0.cmp(&entries[right].0),
+                Step::Swap => {
+                    entries.swap(left, right);
+                    std::cmp::Ordering::Equal
+                }
+            });
+            entries.truncate(kept);
         }
     }
 }
@@ -410,11 +433,11 @@ impl<'de, K: Ord + Deserialize<'de>, V: Deserialize<'de>> Deserialize<'de> for V
             }
 
             fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
-                let mut map = VecMap::new();
-                while let Some((key, value)) = access.next_entry()? {
-                    map.insert(key, value);
+                let mut entries = Vec::new();
+                while let Some(entry) = access.next_entry()? {
+                    entries.push(entry);
                 }
-                Ok(map)
+                Ok(entries.into_iter().collect())
             }
         }
 
@@ -502,6 +525,14 @@ impl<T: Ord> VecSet<T> {
         }
     }
 
+    /// Appends `item`, returning whether the items are still in order (see `VecMap::push_entry`).
+    #[inline(never)]
+    fn push_item(&mut self, item: T) -> bool {
+        let in_order = self.items.last().is_none_or(|last| *last < item);
+        self.items.push(item);
+        in_order
+    }
+
     /// Removes `item`; false if it was not there.
     pub fn remove<Q: Ord + ?Sized>(&mut self, item: &Q) -> bool
     where
@@ -559,10 +590,23 @@ impl<T: Ord> FromIterator<T> for VecSet<T> {
     }
 }
 
+/// As for maps: take every item, then sort once if they did not come in order.
 impl<T: Ord> Extend<T> for VecSet<T> {
     fn extend<I: IntoIterator<Item = T>>(&mut self, iter: I) {
+        let mut in_order = true;
         for item in iter {
-            self.insert(item);
+            in_order &= self.push_item(item);
+        }
+        if !in_order {
+            let items = &mut self.items;
+            let kept = sort_and_dedup(items.len(), &mut |left, right, step| match step {
+                Step::Compare => items[left].cmp(&items[right]),
+                Step::Swap => {
+                    items.swap(left, right);
+                    std::cmp::Ordering::Equal
+                }
+            });
+            items.truncate(kept);
         }
     }
 }
@@ -609,15 +653,63 @@ impl<'de, T: Ord + Deserialize<'de>> Deserialize<'de> for VecSet<T> {
             }
 
             fn visit_seq<A: SeqAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
-                let mut set = VecSet::new();
+                let mut items = Vec::new();
                 while let Some(item) = access.next_element()? {
-                    set.insert(item);
+                    items.push(item);
                 }
-                Ok(set)
+                Ok(items.into_iter().collect())
             }
         }
 
         deserializer.deserialize_seq(SetVisitor(PhantomData))
+    }
+}
+
+/// What [`sort_and_dedup`] asks of the items: compare the keys at two positions, or swap them.
+enum Step {
+    Compare,
+    Swap,
+}
+
+/// Sorts `len` items in place by key, through `access` (see [`Step`]), and moves the first of each
+/// run of equal keys to the front: returns how many to keep. Among equal keys the one taken last
+/// comes first, so a later value wins, as with inserts. Taking callbacks, not the items, keeps one
+/// copy of this and of the standard sort in the wasm for every item type; it only runs when a map
+/// or set is built from items out of order.
+#[inline(never)]
+fn sort_and_dedup(len: usize, access: &mut dyn FnMut(usize, usize, Step) -> std::cmp::Ordering) -> usize {
+    let mut order: Vec<usize> = (0..len).collect();
+    order.sort_unstable_by(|left, right| access(*left, *right, Step::Compare).then(right.cmp(left)));
+    // Move the item at `order[i]` to `i` for every `i`, following each cycle of the permutation.
+    for start in 0..len {
+        let mut at = start;
+        while order[at] != start {
+            let from = order[at];
+            access(at, from, Step::Swap);
+            order[at] = at;
+            at = from;
+        }
+        order[at] = at;
+    }
+    let mut kept = 0;
+    for at in 0..len {
+        if kept == 0 || access(kept - 1, at, Step::Compare).is_ne() {
+            access(kept, at, Step::Swap);
+            kept += 1;
+        }
+    }
+    kept
+}
+
+/// Sorts a short list by `key`, stably: an insertion sort, whose code is a fraction of the standard
+/// sort's (which, like the B-tree, is instantiated per element type), for lists of tens of items.
+pub fn sort_small_by_key<T, K: Ord>(items: &mut [T], key: impl Fn(&T) -> K) {
+    for sorted in 1..items.len() {
+        let mut at = sorted;
+        while at > 0 && key(&items[at - 1]) > key(&items[at]) {
+            items.swap(at - 1, at);
+            at -= 1;
+        }
     }
 }
 
@@ -691,6 +783,36 @@ mod tests {
         }
         assert_eq!(format!("{set:?}"), format!("{model:?}"));
         assert_eq!(set.first(), model.first());
+    }
+
+    #[test]
+    fn collecting_out_of_order_sorts_once_and_the_last_value_wins() {
+        let pairs: Vec<(u64, usize)> = numbers(11, 5000, 700).into_iter().enumerate().map(|(at, n)| (n, at)).collect();
+        let map: VecMap<u64, usize> = pairs.iter().copied().collect();
+        let model: BTreeMap<u64, usize> = pairs.iter().copied().collect();
+        assert!(map.iter().eq(model.iter()));
+        let mut extended = map.clone();
+        extended.extend((0..2000).rev().map(|n| (n, n as usize)));
+        let mut model_extended = model.clone();
+        model_extended.extend((0..2000).rev().map(|n| (n, n as usize)));
+        assert!(extended.iter().eq(model_extended.iter()));
+        let set: VecSet<u64> = (0..100_000).rev().chain(5..10).collect();
+        assert!(set.iter().copied().eq(0..100_000));
+        let read: VecMap<u32, u32> = serde_json::from_str(&format!(
+            "{{{}}}",
+            (0..50_000).rev().map(|n| format!("\"{n}\":{n}")).collect::<Vec<_>>().join(",")
+        ))
+        .expect("a map");
+        assert!(read.keys().copied().eq(0..50_000));
+    }
+
+    #[test]
+    fn the_small_sort_is_stable() {
+        let mut items: Vec<(u64, usize)> = numbers(3, 60, 9).into_iter().enumerate().map(|(at, n)| (n, at)).collect();
+        let mut expected = items.clone();
+        expected.sort_by_key(|(n, _)| *n);
+        sort_small_by_key(&mut items, |(n, _)| *n);
+        assert_eq!(items, expected);
     }
 
     #[test]

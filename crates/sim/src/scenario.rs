@@ -611,7 +611,7 @@ impl Scenario {
             };
             ranges.push((*first, *last, index));
         }
-        ranges.sort();
+        commitlab_protocol::vec_map::sort_small_by_key(&mut ranges, |range| *range);
         for pair in ranges.windows(2) {
             let ((_, last, left), (first, _, right)) = (pair[0], pair[1]);
             if first <= last {

@@ -318,9 +318,7 @@ pub fn rows(runs: &[&RunSummary]) -> Vec<(String, Vec<String>)> {
     rows.push(("run".to_string(), runs.iter().map(|run| run.name.clone()).collect()));
     rows.push(("engine".to_string(), runs.iter().map(|run| run.engine.to_string()).collect()));
     rows.push(("at (ms)".to_string(), runs.iter().map(|run| run.now_ms.to_string()).collect()));
-    let mut txns: Vec<TxnId> = runs.iter().flat_map(|run| run.txns.iter().map(|txn| txn.txn)).collect();
-    txns.sort();
-    txns.dedup();
+    let txns: VecSet<TxnId> = runs.iter().flat_map(|run| run.txns.iter().map(|txn| txn.txn)).collect();
     for txn in txns {
         let cell = |value: &dyn Fn(&TxnSummary) -> String| -> Vec<String> {
             runs.iter().map(|run| run.txn(txn).map_or("-".to_string(), value)).collect()
@@ -328,10 +326,8 @@ pub fn rows(runs: &[&RunSummary]) -> Vec<(String, Vec<String>)> {
         rows.push((format!("{txn}"), cell(&|summary| summary.decision.map_or("open".to_string(), |d| d.to_string()))));
         rows.push(("  messages".to_string(), cell(&|summary| summary.message_total().to_string())));
         rows.push(("    2PC and client".to_string(), cell(&|summary| summary.two_phase_messages().to_string())));
-        let mut kinds: Vec<&'static str> =
+        let kinds: VecSet<&'static str> =
             runs.iter().filter_map(|run| run.txn(txn)).flat_map(|summary| summary.messages.keys().copied()).collect();
-        kinds.sort();
-        kinds.dedup();
         for kind in kinds {
             rows.push((
                 format!("    {kind}"),
