@@ -7,7 +7,7 @@ use crate::effect::{Effect, Note, Timer};
 use crate::ids::{Endpoint, Millis, NodeId, RequestId};
 use crate::message::{Decision, Message, TxnSpec};
 use crate::route::Router;
-use std::collections::BTreeMap;
+use crate::vec_map::VecMap;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PendingRequest {
@@ -18,14 +18,14 @@ pub struct PendingRequest {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Client {
     retry_ms: Millis,
-    pending: BTreeMap<RequestId, PendingRequest>,
-    outcomes: BTreeMap<RequestId, Decision>,
+    pending: VecMap<RequestId, PendingRequest>,
+    outcomes: VecMap<RequestId, Decision>,
     router: Option<Router>,
 }
 
 impl Client {
     pub fn new(retry_ms: Millis) -> Client {
-        Client { retry_ms, pending: BTreeMap::new(), outcomes: BTreeMap::new(), router: None }
+        Client { retry_ms, pending: VecMap::new(), outcomes: VecMap::new(), router: None }
     }
 
     /// A client of a replicated cluster: requests go to the leader of the coordinator's group.
@@ -104,11 +104,11 @@ impl Client {
         }
     }
 
-    pub fn pending(&self) -> &BTreeMap<RequestId, PendingRequest> {
+    pub fn pending(&self) -> &VecMap<RequestId, PendingRequest> {
         &self.pending
     }
 
-    pub fn outcomes(&self) -> &BTreeMap<RequestId, Decision> {
+    pub fn outcomes(&self) -> &VecMap<RequestId, Decision> {
         &self.outcomes
     }
 }

@@ -25,7 +25,7 @@ use crate::ids::{Endpoint, NodeId, RequestId, TxnId};
 use crate::message::{Decision, Message, Record, TxnSpec, Work};
 use crate::participant::Participant;
 use crate::phase::Phase;
-use std::collections::{BTreeMap, BTreeSet};
+use crate::vec_map::{VecMap, VecSet};
 
 pub mod saga;
 use saga::Saga;
@@ -61,9 +61,9 @@ pub struct CoordinatorTxn {
     pub request: RequestId,
     pub participants: Vec<NodeId>,
     /// The work to send with PREPARE, kept in the `Prepared` record so a new leader can resend it.
-    pub work: BTreeMap<NodeId, Work>,
-    pub votes: BTreeMap<NodeId, bool>,
-    pub acks: BTreeSet<NodeId>,
+    pub work: VecMap<NodeId, Work>,
+    pub votes: VecMap<NodeId, bool>,
+    pub acks: VecSet<NodeId>,
     pub phase: CoordinatorPhase,
     pub decision: Option<Decision>,
     pub reason: Option<String>,
@@ -82,13 +82,13 @@ pub struct CoordinatorTxn {
 
 impl CoordinatorTxn {
     /// A transaction whose `Prepared(t)` record is being written: no votes, no decision yet.
-    fn logging(request: RequestId, participants: Vec<NodeId>, work: BTreeMap<NodeId, Work>) -> CoordinatorTxn {
+    fn logging(request: RequestId, participants: Vec<NodeId>, work: VecMap<NodeId, Work>) -> CoordinatorTxn {
         CoordinatorTxn {
             request,
             participants,
             work,
-            votes: BTreeMap::new(),
-            acks: BTreeSet::new(),
+            votes: VecMap::new(),
+            acks: VecSet::new(),
             phase: CoordinatorPhase::Logging,
             decision: None,
             reason: None,
@@ -111,19 +111,19 @@ pub enum RequestState {
 pub struct Coordinator {
     numbering: TxnNumbering,
     next_txn: u32,
-    txns: BTreeMap<TxnId, CoordinatorTxn>,
-    requests: BTreeMap<RequestId, RequestState>,
+    txns: VecMap<TxnId, CoordinatorTxn>,
+    requests: VecMap<RequestId, RequestState>,
     /// Transactions are named after their requests (a replicated group; see `new_txn`).
     by_request: bool,
     /// What each request asked for (the fingerprint of its planned work), so a request id reused
     /// for another transfer is refused (revision 2). Rebuilt from `Prepared` records that log
     /// their work.
-    asked: BTreeMap<RequestId, u64>,
+    asked: VecMap<RequestId, u64>,
     /// The sagas this node orchestrates (requests run as sagas instead of 2PC).
-    sagas: BTreeMap<TxnId, Saga>,
+    sagas: VecMap<TxnId, Saga>,
     /// Replicated groups: transactions queried about with no record in the log, whose presumed
     /// abort is being logged, with the participants to tell once it is durable.
-    presuming: BTreeMap<TxnId, BTreeSet<NodeId>>,
+    presuming: VecMap<TxnId, VecSet<NodeId>>,
 }
 
 impl Coordinator {
@@ -137,12 +137,12 @@ impl Coordinator {
         let mut coordinator = Coordinator {
             numbering,
             next_txn: numbering.first,
-            txns: BTreeMap::new(),
-            requests: BTreeMap::new(),
+            txns: VecMap::new(),
+            requests: VecMap::new(),
             by_request: context.config.recovery == Recovery::Resume,
-            asked: BTreeMap::new(),
-            sagas: BTreeMap::new(),
-            presuming: BTreeMap::new(),
+            asked: VecMap::new(),
+            sagas: VecMap::new(),
+            presuming: VecMap::new(),
         };
         for record in log {
             coordinator.replay(record);
@@ -215,11 +215,11 @@ impl Coordinator {
         }
     }
 
-    pub fn txns(&self) -> &BTreeMap<TxnId, CoordinatorTxn> {
+    pub fn txns(&self) -> &VecMap<TxnId, CoordinatorTxn> {
         &self.txns
     }
 
-    pub fn requests(&self) -> &BTreeMap<RequestId, RequestState> {
+    pub fn requests(&self) -> &VecMap<RequestId, RequestState> {
         &self.requests
     }
 
@@ -279,7 +279,7 @@ impl Coordinator {
         let participants: Vec<NodeId> = work.keys().copied().collect();
         // A replicated coordinator resumes a transaction from its log, so it logs the work; from
         // revision 2 a single node logs it too, to know a reused request id after a restart.
-        let logged_work = if parallel || revision.refuses_reused_request() { work.clone() } else { BTreeMap::new() };
+        let logged_work = if parallel || revision.refuses_reused_request() { work.clone() } else { VecMap::new() };
         context.persist(Record::Prepared { txn, request, participants: participants.clone(), work: logged_work });
         context.note(Note::Phase { txn, role: Role::Coordinator, phase: CoordinatorPhase::Logging.phase() });
         self.requests.insert(request, RequestState::Running(txn));
@@ -322,7 +322,7 @@ impl Coordinator {
         &mut self,
         request: RequestId,
         txn: TxnId,
-        work: BTreeMap<NodeId, Work>,
+        work: VecMap<NodeId, Work>,
         reason: String,
         context: &mut Context,
     ) {
@@ -609,7 +609,7 @@ impl Coordinator {
     fn presume_abort(&mut self, from: NodeId, txn: TxnId, context: &mut Context) {
         let reason = format!("presumed abort: the coordinator's log has no Prepared({txn})");
         self.requests.insert(RequestId(txn.0), RequestState::Running(txn));
-        self.presuming.insert(txn, BTreeSet::from([from]));
+        self.presuming.insert(txn, VecSet::from([from]));
         context.note(Note::Phase { txn, role: Role::Coordinator, phase: CoordinatorPhase::Deciding.phase() });
         context.persist(Record::Decided { txn, decision: Decision::Abort, reason: Some(reason) });
     }
@@ -617,7 +617,7 @@ impl Coordinator {
     /// The presumed abort is durable: it answers the request and the participants that asked.
     /// Nothing to complete: the log never named the participants, and a participant still in
     /// doubt asks again and is answered from the request.
-    fn on_presumed_abort_durable(&mut self, txn: TxnId, queriers: BTreeSet<NodeId>, context: &mut Context) {
+    fn on_presumed_abort_durable(&mut self, txn: TxnId, queriers: VecSet<NodeId>, context: &mut Context) {
         let request = RequestId(txn.0);
         let reason = Some(format!("presumed abort: the coordinator's log has no Prepared({txn})"));
         let done = RequestState::Done { txn: Some(txn), decision: Decision::Abort, reason: reason.clone() };
@@ -640,7 +640,7 @@ fn own_address(context: &Context) -> Option<NodeId> {
 /// Seed 002's phase 0 in a replicated group: the co-located shard checks its own part (balance,
 /// lock) before anyone else hears of the transaction; a failure ends it here.
 fn pre_check(
-    work: &BTreeMap<NodeId, Work>,
+    work: &VecMap<NodeId, Work>,
     local: Option<&Participant>,
     locally_first: bool,
     context: &Context,
@@ -652,7 +652,7 @@ fn pre_check(
 }
 
 /// A stable fingerprint of a transaction's planned work, to tell a reused request id from a retry.
-fn fingerprint(work: &BTreeMap<NodeId, Work>) -> u64 {
+fn fingerprint(work: &VecMap<NodeId, Work>) -> u64 {
     let mut hash = Fnv64::default();
     for (node, part) in work {
         hash.write(&node.0.to_le_bytes());
@@ -669,9 +669,9 @@ fn fingerprint(work: &BTreeMap<NodeId, Work>) -> u64 {
 }
 
 /// Splits a transaction into the work of each participant, by the directory's account ranges.
-fn plan(spec: &TxnSpec, context: &Context) -> Result<BTreeMap<NodeId, Work>, String> {
+fn plan(spec: &TxnSpec, context: &Context) -> Result<VecMap<NodeId, Work>, String> {
     let directory = &context.config.directory;
-    let mut work: BTreeMap<NodeId, Work> = BTreeMap::new();
+    let mut work: VecMap<NodeId, Work> = VecMap::new();
     let mut add = |account, delta: i64| -> Result<(), String> {
         let entry = directory.shard_of(account).ok_or_else(|| format!("no shard holds account {account}"))?;
         let deltas = &mut work.entry(entry.node).or_default().deltas;

@@ -10,8 +10,8 @@ use crate::message::{Decision, Message, Record, Seq, WriteMode};
 use crate::paxos::{Ballot, PaxosNote};
 use crate::phase::Phase;
 use crate::raft::RaftNote;
+use crate::vec_map::VecMap;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// A timer a node (or the client) can set. Setting a timer again replaces it; a crash drops all.
@@ -316,7 +316,7 @@ pub struct NodeConfig {
     pub coordinator: Option<TxnNumbering>,
     pub directory: Directory,
     /// The durable data image at time zero; the WAL is replayed over it on recovery.
-    pub initial_balances: BTreeMap<AccountId, i64>,
+    pub initial_balances: VecMap<AccountId, i64>,
     pub timeouts: Timeouts,
     pub bugs: Bugs,
     pub recovery: Recovery,

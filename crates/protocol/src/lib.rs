@@ -20,6 +20,7 @@ pub mod phase;
 pub mod raft;
 pub mod replica;
 pub mod route;
+pub mod vec_map;
 
 pub use client::Client;
 pub use context::Context;
@@ -32,6 +33,7 @@ pub use message::{
 };
 pub use node::{Node, NodeView, SagaMark, StepMark, StepView, TxnView};
 pub use phase::Phase;
+pub use vec_map::{VecMap, VecSet};
 
 #[cfg(test)]
 mod tests;

@@ -11,8 +11,8 @@
 use crate::ids::{AccountId, Millis, NodeId, RequestId, ShardId, TxnId};
 use crate::paxos::{PaxosMessage, PAXOS_MESSAGE_KINDS};
 use crate::raft::{RaftMessage, RAFT_MESSAGE_KINDS};
+use crate::vec_map::VecMap;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// Move `amount` from one account to another.
@@ -322,8 +322,8 @@ pub enum Record {
         txn: TxnId,
         request: RequestId,
         participants: Vec<NodeId>,
-        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-        work: BTreeMap<NodeId, Work>,
+        #[serde(default, skip_serializing_if = "VecMap::is_empty")]
+        work: VecMap<NodeId, Work>,
     },
     /// Coordinator: the decision. `Commit` is the point of no return.
     Decided { txn: TxnId, decision: Decision, reason: Option<String> },

@@ -294,7 +294,7 @@ impl Node {
                 }
             }
         }
-        view.txns.sort_by_key(|row| (row.txn, row.role));
+        crate::vec_map::sort_small_by_key(&mut view.txns, |row| (row.txn, row.role));
         view
     }
 }

@@ -25,7 +25,7 @@ use crate::effect::{Note, Recovery, Role, Timer};
 use crate::ids::{AccountId, Millis, NodeId, TxnId};
 use crate::message::{Decision, Message, Record, Work, Write, WriteMode};
 use crate::phase::Phase;
-use std::collections::BTreeMap;
+use crate::vec_map::VecMap;
 
 pub mod steps;
 use steps::StepEntry;
@@ -105,13 +105,13 @@ impl Finished {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Participant {
     bank: Bank,
-    txns: BTreeMap<TxnId, ParticipantTxn>,
+    txns: VecMap<TxnId, ParticipantTxn>,
     /// Transactions refused, committed or rolled back here. The durable ones (those with an
     /// outcome record) are rebuilt on recovery; a NO vote needs no record (presumed abort).
-    finished: BTreeMap<TxnId, Finished>,
+    finished: VecMap<TxnId, Finished>,
     /// Saga steps run here (by saga and step), with their state; kept so a repeated step or
     /// compensation gets the same answer.
-    steps: BTreeMap<(TxnId, u32), StepEntry>,
+    steps: VecMap<(TxnId, u32), StepEntry>,
 }
 
 impl Participant {
@@ -120,9 +120,9 @@ impl Participant {
     pub fn recover<'a>(log: impl Iterator<Item = &'a Record>, context: &mut Context) -> Participant {
         let mut participant = Participant {
             bank: Bank::new(context.config.initial_balances.clone()),
-            txns: BTreeMap::new(),
-            finished: BTreeMap::new(),
-            steps: BTreeMap::new(),
+            txns: VecMap::new(),
+            finished: VecMap::new(),
+            steps: VecMap::new(),
         };
         // Replaying reproduces old changes; only the end state matters, so its notes are dropped.
         let mut replay_out = Vec::new();
@@ -192,7 +192,7 @@ impl Participant {
         &self.bank
     }
 
-    pub fn txns(&self) -> &BTreeMap<TxnId, ParticipantTxn> {
+    pub fn txns(&self) -> &VecMap<TxnId, ParticipantTxn> {
         &self.txns
     }
 
@@ -225,7 +225,7 @@ impl Participant {
 
     /// Computes the writes of `work`, or the reason this participant must vote NO.
     pub fn check(&self, work: &Work, ignore_locks: bool) -> Result<Vec<Write>, String> {
-        let mut pending: BTreeMap<AccountId, i64> = BTreeMap::new();
+        let mut pending: VecMap<AccountId, i64> = VecMap::new();
         for &(account, delta) in &work.deltas {
             let balance = self.balance_after_pending(account).ok_or_else(|| format!("unknown account {account}"))?;
             if !ignore_locks {

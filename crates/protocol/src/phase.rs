@@ -162,11 +162,11 @@ impl Serialize for Phase {
 #[cfg(test)]
 mod tests {
     use super::Phase;
-    use std::collections::BTreeSet;
+    use crate::vec_map::VecSet;
 
     #[test]
     fn every_phase_has_its_own_name() {
-        let names: BTreeSet<&str> = Phase::ALL.iter().map(|phase| phase.name()).collect();
+        let names: VecSet<&str> = Phase::ALL.iter().map(|phase| phase.name()).collect();
         assert_eq!(names.len(), Phase::ALL.len());
     }
 }

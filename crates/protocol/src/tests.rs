@@ -1,7 +1,7 @@
 //! Unit tests of the roles, driven directly through their handlers.
 
+use crate::vec_map::VecMap;
 use crate::*;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// C1 = n1 (1001: 100) coordinates, C2 = n4 (3001: 50).
@@ -32,7 +32,7 @@ fn config_of(id: u16, shard: u16, coordinator: bool, revision: Revision) -> Arc<
         shard: Some(ShardId(shard)),
         coordinator: coordinator.then_some(TxnNumbering { first: 1, stride: 1 }),
         directory,
-        initial_balances: BTreeMap::from(balances),
+        initial_balances: VecMap::from(balances),
         timeouts: Timeouts::default(),
         bugs: Bugs::default(),
         recovery: Recovery::default(),
@@ -170,7 +170,7 @@ fn a_recovered_coordinator_presumes_abort_and_answers_unknown_queries_with_abort
         txn: TxnId(1),
         request: RequestId(1),
         participants: vec![NodeId(1), NodeId(4)],
-        work: BTreeMap::new(),
+        work: VecMap::new(),
     }];
     let mut out = Vec::new();
     let mut node = Node::recover(config(1, 0, true), log.iter(), 100, &mut out);

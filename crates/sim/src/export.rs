@@ -6,8 +6,8 @@ use crate::simulation::{NodeSnapshot, PaxosView, RaftView, Simulation};
 use crate::trace::{TraceEntry, TraceEvent};
 use commitlab_protocol::raft::{Payload, RaftMessage, RaftNote, RaftRole};
 use commitlab_protocol::route::Groups;
+use commitlab_protocol::VecMap;
 use commitlab_protocol::{Endpoint, Message, Millis, NodeId, Note, Role};
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
 pub fn trace_text(trace: &[TraceEntry]) -> String {
@@ -287,9 +287,9 @@ fn mermaid_of_groups(groups: &Groups, trace: &[TraceEntry]) -> String {
         Endpoint::Node(node) => groups.of_member(node).map_or(node.to_string(), |group| group.label.clone()),
     };
     // What each leader sent at each index, learned from the trace itself (not from the cursor).
-    let mut entries: BTreeMap<(NodeId, u64), String> = BTreeMap::new();
+    let mut entries: VecMap<(NodeId, u64), String> = VecMap::new();
     // Proposals waiting for their commit: (leader, index) -> proposed at.
-    let mut proposed: BTreeMap<(NodeId, u64), Millis> = BTreeMap::new();
+    let mut proposed: VecMap<(NodeId, u64), Millis> = VecMap::new();
     for entry in trace {
         let time = entry.time_ms;
         match &entry.event {
@@ -348,7 +348,7 @@ fn mermaid_of_groups(groups: &Groups, trace: &[TraceEntry]) -> String {
 }
 
 /// A leader's AppendEntries carry its own entries: remembers what `leader` holds at each index.
-fn remember_entries(texts: &mut BTreeMap<(NodeId, u64), String>, leader: NodeId, message: &Message) {
+fn remember_entries(texts: &mut VecMap<(NodeId, u64), String>, leader: NodeId, message: &Message) {
     let Message::Raft(RaftMessage::AppendEntries { prev_log_index, entries, .. }) = message else { return };
     for (offset, entry) in entries.iter().enumerate() {
         let text = match &entry.payload {
@@ -364,7 +364,7 @@ fn remember_entries(texts: &mut BTreeMap<(NodeId, u64), String>, leader: NodeId,
 pub fn run_json(simulation: &Simulation) -> serde_json::Value {
     let trace = simulation.trace_to_cursor();
     serde_json::json!({
-        "scenario": simulation.scenario(),
+        "scenario": simulation.scenario().to_value(),
         "stop": simulation.stop(),
         "steps": simulation.cursor_step(),
         "time_ms": simulation.now_ms(),

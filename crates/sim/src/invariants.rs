@@ -35,8 +35,8 @@
 
 use crate::scenario::{Engine, Scenario};
 use commitlab_protocol::{AccountId, Decision, Node, NodeId, Record, RequestId, TxnId, Write};
+use commitlab_protocol::{VecMap, VecSet};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -189,57 +189,58 @@ impl fmt::Display for Violation {
 pub struct Checker {
     initial_money: i64,
     /// The first durable decision of each transaction, with the node that logged it.
-    decisions: BTreeMap<TxnId, (Decision, NodeId)>,
-    participants: BTreeMap<TxnId, Vec<NodeId>>,
-    yes_votes: BTreeSet<(TxnId, NodeId)>,
-    /// Every prepare record that ever became durable (one per participant and transaction).
-    durable_prepares: BTreeSet<(NodeId, TxnId)>,
+    decisions: VecMap<TxnId, (Decision, NodeId)>,
+    participants: VecMap<TxnId, Vec<NodeId>>,
+    yes_votes: VecSet<(TxnId, NodeId)>,
+    /// Every prepare record that ever became durable (one per participant and transaction); keyed
+    /// by transaction first so that it grows at its end (it is never iterated).
+    durable_prepares: VecSet<(TxnId, NodeId)>,
     /// The first participant outcome of each transaction.
-    outcomes: BTreeMap<TxnId, (Decision, NodeId)>,
-    replies: BTreeMap<RequestId, Decision>,
+    outcomes: VecMap<TxnId, (Decision, NodeId)>,
+    replies: VecMap<RequestId, Decision>,
     /// Whether money was conserved after the previous event, so a break is reported once.
     money_conserved: bool,
     /// Lock conflicts already reported (node, account, earlier holder, later holder).
-    lock_conflicts: BTreeSet<(NodeId, AccountId, TxnId, TxnId)>,
+    lock_conflicts: VecSet<(NodeId, AccountId, TxnId, TxnId)>,
     /// Durable participant outcomes, until their transaction completes.
-    durable_outcomes: BTreeMap<(NodeId, TxnId), Decision>,
+    durable_outcomes: VecMap<(NodeId, TxnId), Decision>,
     /// What the client was told of each transaction before its decision was durable, and by whom.
-    replied: BTreeMap<TxnId, (Decision, NodeId)>,
+    replied: VecMap<TxnId, (Decision, NodeId)>,
     /// Durable prepare records that carry a journal line, until their outcome.
-    journal_prepared: BTreeSet<(NodeId, TxnId)>,
+    journal_prepared: VecSet<(NodeId, TxnId)>,
     /// Committed with a journal line: the line must be in the node's journal.
-    journal_due: BTreeSet<(NodeId, TxnId)>,
+    journal_due: VecSet<(NodeId, TxnId)>,
     /// Journal lines already reported.
-    journal_reported: BTreeSet<(NodeId, TxnId)>,
+    journal_reported: VecSet<(NodeId, TxnId)>,
     /// Sagas whose first record is durable and whose end is not.
-    open_sagas: BTreeSet<TxnId>,
+    open_sagas: VecSet<TxnId>,
     /// Accounts a saga's durable step changed and no durable compensation took back yet, with
     /// the saga, while it is open.
-    saga_touched: BTreeSet<(NodeId, AccountId, TxnId)>,
+    saga_touched: VecSet<(NodeId, AccountId, TxnId)>,
     /// Isolation breaks already reported: (the transaction, the saga it saw).
-    isolation_reported: BTreeSet<(TxnId, TxnId)>,
+    isolation_reported: VecSet<(TxnId, TxnId)>,
 }
 
 impl Checker {
     pub fn new(initial_money: i64) -> Checker {
         Checker {
             initial_money,
-            decisions: BTreeMap::new(),
-            participants: BTreeMap::new(),
-            yes_votes: BTreeSet::new(),
-            durable_prepares: BTreeSet::new(),
-            outcomes: BTreeMap::new(),
-            replies: BTreeMap::new(),
+            decisions: VecMap::new(),
+            participants: VecMap::new(),
+            yes_votes: VecSet::new(),
+            durable_prepares: VecSet::new(),
+            outcomes: VecMap::new(),
+            replies: VecMap::new(),
             money_conserved: true,
-            lock_conflicts: BTreeSet::new(),
-            durable_outcomes: BTreeMap::new(),
-            replied: BTreeMap::new(),
-            journal_prepared: BTreeSet::new(),
-            journal_due: BTreeSet::new(),
-            journal_reported: BTreeSet::new(),
-            open_sagas: BTreeSet::new(),
-            saga_touched: BTreeSet::new(),
-            isolation_reported: BTreeSet::new(),
+            lock_conflicts: VecSet::new(),
+            durable_outcomes: VecMap::new(),
+            replied: VecMap::new(),
+            journal_prepared: VecSet::new(),
+            journal_due: VecSet::new(),
+            journal_reported: VecSet::new(),
+            open_sagas: VecSet::new(),
+            saga_touched: VecSet::new(),
+            isolation_reported: VecSet::new(),
         }
     }
 
@@ -248,7 +249,7 @@ impl Checker {
         self.open_sagas.contains(&txn)
     }
 
-    pub fn open_sagas(&self) -> &BTreeSet<TxnId> {
+    pub fn open_sagas(&self) -> &VecSet<TxnId> {
         &self.open_sagas
     }
 
@@ -291,7 +292,7 @@ impl Checker {
             Record::Decided { txn, decision, .. } => self.on_decision(node, *txn, *decision, violations),
             Record::PrepareVote { txn, journal, writes, .. } => {
                 self.check_isolation(node, *txn, writes, violations);
-                self.durable_prepares.insert((node, *txn));
+                self.durable_prepares.insert((*txn, node));
                 if journal.is_some() {
                     self.journal_prepared.insert((node, *txn));
                 }
@@ -375,7 +376,7 @@ impl Checker {
                     // Every participant voted YES and must have committed.
                     Some(Decision::Commit) => outcome != Some(Decision::Commit),
                     // A participant that never prepared has nothing to roll back.
-                    _ => self.durable_prepares.contains(&(*participant, txn)) && outcome.is_none(),
+                    _ => self.durable_prepares.contains(&(txn, *participant)) && outcome.is_none(),
                 }
             })
             .collect();
@@ -524,7 +525,7 @@ impl Checker {
     /// A participant sent a YES vote.
     pub fn on_yes_vote(&mut self, node: NodeId, txn: TxnId, violations: &mut Vec<Violation>) {
         self.yes_votes.insert((txn, node));
-        if !self.durable_prepares.contains(&(node, txn)) {
+        if !self.durable_prepares.contains(&(txn, node)) {
             violations.push(Violation {
                 invariant: Invariant::WalBeforeYes,
                 nodes: vec![node],

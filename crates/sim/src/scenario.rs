@@ -13,8 +13,8 @@ use commitlab_protocol::{
     AccountId, Bugs, Directory, Endpoint, Millis, NodeConfig, NodeId, Recovery, RequestId, Revision, ShardEntry,
     ShardId, Timeouts, Transfer, TxnNumbering, TxnSpec, WriteMode, MESSAGE_KINDS,
 };
+use commitlab_protocol::{VecMap, VecSet};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// The scenario format version this build writes; it reads every version up to it.
@@ -147,7 +147,7 @@ pub struct Topology {
 pub struct ShardSpec {
     /// Account number to balance.
     #[serde(default)]
-    pub accounts: BTreeMap<AccountId, i64>,
+    pub accounts: VecMap<AccountId, i64>,
     /// Many accounts with one balance: `first`, `first + 1`, ... (`count` of them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generate: Option<GeneratedAccounts>,
@@ -316,13 +316,13 @@ impl Scenario {
             ));
         }
         let mut deserializer = serde_json::Deserializer::from_str(text);
-        let scenario: Scenario = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-            let path = error.path().to_string();
-            let inner = error.into_inner();
-            let message = inner.to_string();
+        let scenario = Scenario::deserialize(&mut deserializer).map_err(|error| {
+            // The field's path from where serde_json stopped (see `json_path` for why not a wrapper).
+            let path = crate::json_path::path_at(text, crate::json_path::offset_of(text, error.line(), error.column()));
+            let message = error.to_string();
             let message = message.split(" at line ").next().unwrap_or_default();
             let message = if path == "." { message.to_string() } else { format!("{path}: {message}") };
-            ScenarioError::Json { line: inner.line(), column: inner.column(), message }
+            ScenarioError::Json { line: error.line(), column: error.column(), message }
         })?;
         deserializer.end().map_err(|error| ScenarioError::Json {
             line: error.line(),
@@ -339,6 +339,13 @@ impl Scenario {
 
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("a scenario always serialises")
+    }
+
+    /// The scenario as a JSON value (objects' keys sorted, as `serde_json::to_value` gives it),
+    /// read back from its text: serialising into a `Value` directly would put a second copy of
+    /// every scenario type's `Serialize` code into the wasm, for `Value`'s serializer.
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::from_str(&self.to_json_pretty()).expect("a scenario's JSON reads back")
     }
 
     /// The single node of shard `index` (0-based): n1, n4, n7, ... leaving room for 3-node groups.
@@ -396,7 +403,7 @@ impl Scenario {
     }
 
     /// Every account with its starting balance, shard by shard.
-    pub fn shard_accounts(&self, index: usize) -> BTreeMap<AccountId, i64> {
+    pub fn shard_accounts(&self, index: usize) -> VecMap<AccountId, i64> {
         let shard = &self.topology.shards[index];
         let mut accounts = shard.accounts.clone();
         if let Some(generate) = shard.generate {
@@ -445,7 +452,7 @@ impl Scenario {
                     shard: is_shard.then_some(ShardId(index as u16)),
                     coordinator,
                     directory: directory.clone(),
-                    initial_balances: if is_shard { self.shard_accounts(index) } else { BTreeMap::new() },
+                    initial_balances: if is_shard { self.shard_accounts(index) } else { VecMap::new() },
                     timeouts: self.timeouts,
                     bugs: self.bugs,
                     recovery: if self.replication.is_replicated() { Recovery::Resume } else { Recovery::PresumeAbort },
@@ -507,7 +514,7 @@ impl Scenario {
         RouteConfig { patience_ms: self.replication.election_timeout_ms_min, static_leader: self.bugs.static_leader }
     }
 
-    pub fn node_ids(&self) -> BTreeSet<NodeId> {
+    pub fn node_ids(&self) -> VecSet<NodeId> {
         (0..self.group_count()).flat_map(|index| self.group_members(index)).collect()
     }
 
@@ -636,7 +643,7 @@ impl Scenario {
             };
             ranges.push((*first, *last, index));
         }
-        ranges.sort();
+        commitlab_protocol::vec_map::sort_small_by_key(&mut ranges, |range| *range);
         for pair in ranges.windows(2) {
             let ((_, last, left), (first, _, right)) = (pair[0], pair[1]);
             if first <= last {
@@ -777,7 +784,7 @@ impl Scenario {
         if !self.replication.is_replicated() {
             return Ok(());
         }
-        let mut seen: BTreeMap<RequestId, usize> = BTreeMap::new();
+        let mut seen: VecMap<RequestId, usize> = VecMap::new();
         for (index, spec) in self.workload.requests.iter().enumerate() {
             let id = spec.request.unwrap_or(RequestId(index as u32 + 1));
             let Some(first) = seen.insert(id, index) else { continue };
@@ -842,7 +849,7 @@ impl Scenario {
                     None
                 }
                 Fault::Partition(groups) => {
-                    let mut seen = BTreeSet::new();
+                    let mut seen = VecSet::new();
                     for group in groups {
                         for endpoint in group {
                             known_endpoint(&format!("{field}.fault.partition"), *endpoint)?;

@@ -26,6 +26,7 @@ use crate::scenario::{NodeLayout, Scenario, WorkItem};
 use crate::trace::{TraceEntry, TraceEvent};
 use crate::wal::Wal;
 use commitlab_protocol::route::{Groups, Router};
+use commitlab_protocol::VecMap;
 use commitlab_protocol::{
     AccountId, Client, Effect, Endpoint, Message, MessageId, Millis, Node, NodeConfig, NodeId, Record, RequestId,
     Timer, Transfer, TxnSpec,
@@ -33,7 +34,6 @@ use commitlab_protocol::{
 use hooks::InvariantHooks;
 use network::{Arrival, Network, NetworkContext};
 use queue::{Class, Event, EventKey, EventQueue, Timers};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// A node's slot in the world: its durable WAL (a single node's; a replica keeps its Raft log),
@@ -78,7 +78,7 @@ pub struct World {
     queue: EventQueue,
     timers: Timers,
     rng: Rng,
-    slots: BTreeMap<NodeId, NodeSlot>,
+    slots: VecMap<NodeId, NodeSlot>,
     client: Client,
     network: Network,
     hooks: InvariantHooks,
@@ -105,7 +105,7 @@ impl World {
             queue: EventQueue::default(),
             timers: Timers::default(),
             rng: Rng::new(scenario.seed),
-            slots: BTreeMap::new(),
+            slots: VecMap::new(),
             client,
             network: Network::default(),
             hooks: InvariantHooks::new(&scenario, &layouts, groups),
@@ -218,7 +218,7 @@ impl World {
         self.stopped
     }
 
-    pub fn slots(&self) -> &BTreeMap<NodeId, NodeSlot> {
+    pub fn slots(&self) -> &VecMap<NodeId, NodeSlot> {
         &self.slots
     }
 

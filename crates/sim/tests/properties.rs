@@ -2,6 +2,7 @@
 //! random fault schedules. A failure prints the whole scenario as JSON: save it to a file and
 //! replay it with `commitlab run failing.json`.
 
+use commitlab_protocol::VecMap;
 use commitlab_protocol::{AccountId, Endpoint, NodeId, Note, Timeouts, Transfer, WriteMode, MESSAGE_KINDS};
 use commitlab_sim::scenario::{Disk, Network, RequestSpec, ShardSpec, Topology, Workload};
 use commitlab_sim::trace::TraceEvent;
@@ -10,7 +11,6 @@ use commitlab_sim::{
     ScheduledFault, Simulation, Stop, SCENARIO_VERSION,
 };
 use proptest::prelude::*;
-use std::collections::BTreeMap;
 
 /// Cases per property: the default, or `PROPTEST_CASES` for a longer hunt
 /// (`PROPTEST_CASES=20000 cargo test --release -p commitlab-sim --test properties`).
@@ -99,7 +99,7 @@ fn scenario_strategy_in(settle: bool, mode: Mode) -> impl Strategy<Value = Scena
                         .iter()
                         .enumerate()
                         .map(|(offset, balance)| (AccountId(1000 * (index as u64 + 1) + offset as u64), *balance))
-                        .collect::<BTreeMap<_, _>>(),
+                        .collect::<VecMap<_, _>>(),
                     generate: None,
                 })
                 .collect();

@@ -19,7 +19,7 @@ use crate::effect::{Note, Role, Timer};
 use crate::ids::{Endpoint, NodeId, RequestId, TxnId};
 use crate::message::{Decision, Message, Record, SagaStep, TxnSpec, Work};
 use crate::phase::Phase;
-use std::collections::BTreeMap;
+use crate::vec_map::VecMap;
 
 /// Where a saga stands at its orchestrator.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -75,7 +75,7 @@ impl Saga {
 }
 
 impl Coordinator {
-    pub fn sagas(&self) -> &BTreeMap<TxnId, Saga> {
+    pub fn sagas(&self) -> &VecMap<TxnId, Saga> {
         &self.sagas
     }
 
@@ -271,7 +271,7 @@ fn failure_reason(saga: &Saga, step: u32, reason: Option<&str>) -> String {
 /// The steps in the order the request names their shards: each transfer's sender, then its
 /// receiver, then the journals. A plain transfer therefore debits before it credits, so a failed
 /// debit leaves nothing to compensate.
-fn in_spec_order(spec: &TxnSpec, mut work: BTreeMap<NodeId, Work>, context: &Context) -> Vec<SagaStep> {
+fn in_spec_order(spec: &TxnSpec, mut work: VecMap<NodeId, Work>, context: &Context) -> Vec<SagaStep> {
     let directory = &context.config.directory;
     let accounts = spec.transfers.iter().flat_map(|transfer| [transfer.from, transfer.to]);
     let mut order: Vec<NodeId> =

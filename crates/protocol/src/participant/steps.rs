@@ -78,7 +78,7 @@ impl StepEntry {
 }
 
 impl Participant {
-    pub fn steps(&self) -> &std::collections::BTreeMap<(TxnId, u32), StepEntry> {
+    pub fn steps(&self) -> &crate::vec_map::VecMap<(TxnId, u32), StepEntry> {
         &self.steps
     }
 

@@ -6,16 +6,17 @@ use super::*;
 use crate::paxos::PaxosBugs;
 use crate::raft::RaftBugs;
 use crate::route::Group;
+use crate::vec_map::VecMap;
 use crate::{AccountId, Bugs, Client, Directory, Recovery, RequestId, ShardEntry, ShardId, Timeouts};
 use crate::{Transfer, TxnNumbering, TxnSpec};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 struct Cluster {
     now_ms: Millis,
-    replicas: BTreeMap<NodeId, Replica>,
+    replicas: VecMap<NodeId, Replica>,
     client: Client,
     queue: VecDeque<(Endpoint, Endpoint, Message)>,
-    down: BTreeSet<NodeId>,
+    down: VecSet<NodeId>,
     sent: Vec<String>,
     /// The consensus messages, apart.
     consensus: Vec<String>,
@@ -52,7 +53,7 @@ fn replica_config(id: u16, kind: Kind, bugs: Bugs, writes: crate::WriteMode) -> 
         shard: Some(ShardId(shard)),
         coordinator: (shard == 0).then_some(TxnNumbering { first: 1, stride: 1 }),
         directory: Directory { shards: vec![entry(0, 1, 1001), entry(1, 4, 3001)] },
-        initial_balances: BTreeMap::from(balances),
+        initial_balances: VecMap::from(balances),
         timeouts: Timeouts::default(),
         bugs,
         recovery: Recovery::Resume,
@@ -110,7 +111,7 @@ impl Cluster {
             replicas,
             client,
             queue: VecDeque::new(),
-            down: BTreeSet::new(),
+            down: VecSet::new(),
             sent: Vec::new(),
             consensus: Vec::new(),
         }

@@ -17,8 +17,8 @@ use crate::trace::TraceEvent;
 use commitlab_protocol::paxos::PaxosNote;
 use commitlab_protocol::raft::{Entry, Payload, RaftNote, RaftRole};
 use commitlab_protocol::route::Groups;
+use commitlab_protocol::VecMap;
 use commitlab_protocol::{AccountId, Endpoint, Message, Millis, Node, NodeId, Note, Record, Seq, TxnId};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,7 +58,7 @@ impl InvariantHooks {
     }
 
     /// Counts every node's money once the world has its nodes; each step then recounts what it changed.
-    pub(super) fn count_money(&mut self, slots: &BTreeMap<NodeId, NodeSlot>) {
+    pub(super) fn count_money(&mut self, slots: &VecMap<NodeId, NodeSlot>) {
         match &self.consensus {
             Some(consensus) => self.money.start(&self.checker, consensus.committed()),
             None => self.money.start(&self.checker, slots.iter().map(|(id, slot)| (id, slot.node()))),
@@ -79,7 +79,7 @@ impl InvariantHooks {
     }
 
     /// Each replicated group's committed state, by group address; `None` with single nodes.
-    pub(super) fn committed_states(&self) -> Option<&BTreeMap<NodeId, Node>> {
+    pub(super) fn committed_states(&self) -> Option<&VecMap<NodeId, Node>> {
         self.consensus.as_ref().map(ConsensusChecker::committed)
     }
 
@@ -107,7 +107,7 @@ impl InvariantHooks {
         &mut self,
         at: Endpoint,
         note: &Note,
-        slots: &BTreeMap<NodeId, NodeSlot>,
+        slots: &VecMap<NodeId, NodeSlot>,
         step: &mut StepTrace,
     ) {
         let (Endpoint::Node(node), Some(consensus)) = (at, &mut self.consensus) else { return };
@@ -158,7 +158,7 @@ impl InvariantHooks {
     pub(super) fn after_step(
         &mut self,
         touched: Option<NodeId>,
-        slots: &BTreeMap<NodeId, NodeSlot>,
+        slots: &VecMap<NodeId, NodeSlot>,
         step: &mut StepTrace,
     ) {
         if let Some(node) = touched {

@@ -13,12 +13,12 @@
 //! the counts with a full recount.
 
 use crate::invariants::{committed_view_correction, Checker};
+use commitlab_protocol::VecMap;
 use commitlab_protocol::{Node, NodeId, TxnId};
-use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(super) struct MoneyCount {
-    nodes: BTreeMap<NodeId, NodeMoney>,
+    nodes: VecMap<NodeId, NodeMoney>,
     /// The checker's count of logged decisions at the last step.
     decisions_logged: usize,
     /// Replicated groups whose committed state changed during this step.

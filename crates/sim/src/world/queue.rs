@@ -10,9 +10,10 @@
 //! is the live one for each timer, and the world skips the others when they come up, so replacing
 //! or cancelling a timer never searches the queue.
 
+use commitlab_protocol::VecSet;
 use commitlab_protocol::{Endpoint, MessageId, Millis, NodeId, Timer};
 use std::cmp::{Ordering, Reverse};
-use std::collections::{BTreeSet, BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
@@ -60,7 +61,7 @@ pub(super) struct EventQueue {
     heap: BinaryHeap<Reverse<Queued>>,
     /// Sequence numbers of events taken back (a delivery a fault dropped or moved) that are still
     /// in the heap; never the heap's top, which is always a live event.
-    cancelled: BTreeSet<u64>,
+    cancelled: VecSet<u64>,
     /// The requests: (due time, work index), sorted; request `index` has sequence number
     /// `first_submit_sequence + index`, reserved when the list is made.
     submits: Arc<[(Millis, usize)]>,
