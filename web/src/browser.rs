@@ -142,6 +142,7 @@ fn export_stylesheet(palette: &[(&'static str, String)]) -> String {
          .timer-mark circle, .timer-mark path {{ fill: none; stroke: {muted}; }}\n\
          .band rect {{ fill-opacity: 0.07; }}\n\
          .band.prepare rect {{ fill: {prepare}; }} .band.commit rect {{ fill: {commit}; }} .band.abort rect {{ fill: {abort}; }}\n\
+         .band.saga rect {{ fill: {commit}; }} .band.compensate rect {{ fill: {abort}; }}\n\
          .cursor line {{ stroke: {warn}; stroke-dasharray: 4 4; }} .cursor text {{ fill: {warn}; font-size: 11px; }}\n",
         panel = color("panel"),
         lane = color("lane"),
@@ -166,6 +167,11 @@ fn export_stylesheet(palette: &[(&'static str, String)]) -> String {
         ("Abort", "abort"),
         ("Ack", "ack"),
         ("Query", "query"),
+        ("Step", "commit"),
+        ("StepOk", "vote"),
+        ("StepFailed", "abort"),
+        ("Compensate", "abort"),
+        ("Compensated", "ack"),
     ];
     for (kind, name) in kinds {
         let value = color(name);

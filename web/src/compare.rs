@@ -11,6 +11,7 @@ use crate::components::faults::Faults;
 use crate::components::invariants::Invariants;
 use crate::components::sequence::SequenceDiagram;
 use crate::components::tables::StateTables;
+use crate::decimal::Decimal;
 use crate::embed::PageOptions;
 use crate::model::{Action, Notice, Playground};
 use crate::state::{Handle, State};
@@ -211,7 +212,7 @@ pub fn CompareApp(props: &CompareProps) -> Html {
         let (a, b) = (a.clone(), b.clone());
         Callback::from(move |event: Event| {
             let select: HtmlSelectElement = event.target_unchecked_into();
-            if let Ok(log) = select.value().parse::<f64>() {
+            if let Some(log) = crate::decimal::parse(&select.value()) {
                 a.dispatch(Action::SetSpeedLog(log));
                 b.dispatch(Action::SetSpeedLog(log));
             }
@@ -286,7 +287,7 @@ pub fn CompareApp(props: &CompareProps) -> Html {
                     <span>{ "speed" }</span>
                     <select id="compare-speed" aria-label="Speed of both runs" onchange={speed}>
                         { for [(-1.0, "0.1x"), (-0.5, "0.3x"), (0.0, "1x"), (0.5, "3x"), (1.0, "10x")].iter().map(|(log, label)| html! {
-                            <option value={log.to_string()} selected={(speed_log - log).abs() < 0.01}>{ *label }</option>
+                            <option value={log.dec()} selected={(speed_log - log).abs() < 0.01}>{ *label }</option>
                         }) }
                     </select>
                 </label>

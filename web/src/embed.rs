@@ -134,8 +134,8 @@ pub fn parse_query(query: &str) -> PageOptions {
                 "0" | "false" => options.autoplay = false,
                 _ => warn("nothing, true or false"),
             },
-            "speed" => match value.trim_end_matches('x').parse::<f64>() {
-                Ok(speed) if (0.1..=100.0).contains(&speed) => options.speed = Some(speed),
+            "speed" => match crate::decimal::parse(value.trim_end_matches('x')) {
+                Some(speed) if (0.1..=100.0).contains(&speed) => options.speed = Some(speed),
                 _ => warn("a multiplier from 0.1 to 100"),
             },
             _ => {}
@@ -155,7 +155,7 @@ pub fn to_query(options: &EmbedOptions) -> String {
         query.push_str("&autoplay");
     }
     if let Some(speed) = options.speed {
-        query.push_str(&format!("&speed={speed}"));
+        query.push_str(&format!("&speed={}", crate::decimal::short(speed, 3)));
     }
     if options.controls != ControlsLevel::default() {
         query.push_str(&format!("&controls={}", options.controls));

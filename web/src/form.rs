@@ -2,7 +2,7 @@
 //! to a validated scenario. Everything the form does not show (faults, bugs, the random workload)
 //! is kept from the scenario it was opened on. Pure data, no Yew.
 
-use commitlab_protocol::{AccountId, Bugs, ShardId, Transfer};
+use commitlab_protocol::{AccountId, Bugs, ShardId, Transfer, WriteMode};
 use commitlab_sim::scenario::{RequestSpec, ShardSpec};
 use commitlab_sim::{CoordinatorPlacement, Engine, Ratio, Scenario};
 
@@ -14,11 +14,15 @@ pub struct RequestDraft {
     pub amount: String,
     /// A shard that journals the transaction (`C3`), or empty.
     pub journal: String,
+    /// Run it as a saga instead of two-phase commit.
+    pub saga: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FormDraft {
     pub dedicated: bool,
+    /// When participants' writes reach their balances: in place at PREPARE or deferred to COMMIT.
+    pub writes: WriteMode,
     /// One line per shard: `1001:100 1002:100`.
     pub shards: Vec<String>,
     pub requests: Vec<RequestDraft>,
@@ -84,12 +88,15 @@ pub fn bug_on(bugs: &Bugs, index: usize) -> bool {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Field {
     Dedicated,
+    /// "in_place" or "deferred".
+    Writes,
     Shard(usize),
     RequestAt(usize),
     RequestFrom(usize),
     RequestTo(usize),
     RequestAmount(usize),
     RequestJournal(usize),
+    RequestSaga(usize),
     LatencyMin,
     LatencyMax,
     Loss,
@@ -135,11 +142,13 @@ impl FormDraft {
                     to: first.map(|transfer| transfer.to.to_string()).unwrap_or_default(),
                     amount: first.map(|transfer| transfer.amount.to_string()).unwrap_or_default(),
                     journal: request.journal.first().map(ShardId::to_string).unwrap_or_default(),
+                    saga: request.saga,
                 }
             })
             .collect();
         FormDraft {
             dedicated: scenario.topology.coordinator == CoordinatorPlacement::Dedicated,
+            writes: scenario.writes,
             shards,
             requests,
             latency_ms_min: scenario.network.latency_ms_min.to_string(),
@@ -165,6 +174,9 @@ impl FormDraft {
     pub fn set(&mut self, field: &Field, value: String) {
         match field {
             Field::Dedicated => self.dedicated = value == "dedicated",
+            Field::Writes => {
+                self.writes = if value == WriteMode::Deferred.name() { WriteMode::Deferred } else { WriteMode::InPlace }
+            }
             Field::Shard(index) => {
                 if let Some(shard) = self.shards.get_mut(*index) {
                     *shard = value;
@@ -184,6 +196,11 @@ impl FormDraft {
                     _ => &mut draft.journal,
                 };
                 *slot = value;
+            }
+            Field::RequestSaga(index) => {
+                if let Some(draft) = self.requests.get_mut(*index) {
+                    draft.saga = value == "true";
+                }
             }
             Field::LatencyMin => self.latency_ms_min = value,
             Field::LatencyMax => self.latency_ms_max = value,
@@ -227,6 +244,7 @@ impl FormDraft {
             to: String::new(),
             amount: "10".to_string(),
             journal: String::new(),
+            saga: false,
         });
         self.requests.push(template);
     }
@@ -236,6 +254,7 @@ impl FormDraft {
         let mut scenario = base.clone();
         scenario.topology.coordinator =
             if self.dedicated { CoordinatorPlacement::Dedicated } else { CoordinatorPlacement::Colocated };
+        scenario.writes = self.writes;
         scenario.topology.shards =
             self.shards.iter().enumerate().map(|(index, line)| parse_shard(index, line)).collect::<Result<_, _>>()?;
         scenario.workload.requests = self
@@ -317,6 +336,7 @@ fn parse_request(index: usize, draft: &RequestDraft) -> Result<RequestSpec, Stri
         request: None,
         transfers: vec![transfer],
         journal,
+        saga: draft.saga,
     })
 }
 
@@ -369,6 +389,19 @@ mod tests {
         assert!(paxos.bugs.update_in_place);
         draft.set(&Field::Engine, "none".to_string());
         assert_eq!(draft.to_scenario(&scenario).expect("valid").replication.engine, Engine::None);
+    }
+
+    #[test]
+    fn the_write_mode_reaches_the_scenario_and_comes_back() {
+        let scenario = happy();
+        let mut draft = FormDraft::from_scenario(&scenario);
+        assert_eq!(draft.writes, WriteMode::InPlace);
+        draft.set(&Field::Writes, "deferred".to_string());
+        let deferred = draft.to_scenario(&scenario).expect("valid");
+        assert_eq!(deferred.writes, WriteMode::Deferred);
+        assert_eq!(FormDraft::from_scenario(&deferred), draft);
+        draft.set(&Field::Writes, "in_place".to_string());
+        assert_eq!(draft.to_scenario(&scenario), Ok(scenario), "back to in place: the scenario as it was");
     }
 
     #[test]

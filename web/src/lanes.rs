@@ -5,8 +5,8 @@
 
 use commitlab_protocol::route::Group;
 use commitlab_protocol::{Endpoint, NodeId};
+use commitlab_protocol::{VecMap, VecSet};
 use commitlab_sim::NodeSnapshot;
-use std::collections::{BTreeMap, BTreeSet};
 
 /// What one lane stands for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,23 +22,23 @@ pub enum Lane {
 pub struct Lanes {
     pub lanes: Vec<Lane>,
     /// Every endpoint's lane, by position in `lanes`.
-    lane_of: BTreeMap<Endpoint, usize>,
+    lane_of: VecMap<Endpoint, usize>,
     /// Each replica's place in its group (0, 1, 2...) and the group's size, to offset marks of
     /// different replicas drawn on one collapsed lane.
-    member_of: BTreeMap<NodeId, (usize, usize)>,
+    member_of: VecMap<NodeId, (usize, usize)>,
     /// Replicas whose group is collapsed.
-    collapsed: BTreeSet<NodeId>,
+    collapsed: VecSet<NodeId>,
     /// The groups, each with the range of lanes it spans (for the header row above the lanes).
     pub group_spans: Vec<(usize, std::ops::RangeInclusive<usize>)>,
 }
 
 impl Lanes {
-    pub fn new(snapshots: &[NodeSnapshot], groups: &[Group], expanded: &BTreeSet<NodeId>) -> Lanes {
+    pub fn new(snapshots: &[NodeSnapshot], groups: &[Group], expanded: &VecSet<NodeId>) -> Lanes {
         let mut lanes = Lanes {
             lanes: vec![Lane::Client],
-            lane_of: BTreeMap::from([(Endpoint::Client, 0)]),
-            member_of: BTreeMap::new(),
-            collapsed: BTreeSet::new(),
+            lane_of: VecMap::from([(Endpoint::Client, 0)]),
+            member_of: VecMap::new(),
+            collapsed: VecSet::new(),
             group_spans: Vec::new(),
         };
         for snapshot in snapshots {
@@ -110,11 +110,11 @@ mod tests {
     #[test]
     fn replicated_presets_get_a_lane_per_group_and_expand_into_replicas() {
         let playground = Playground::from_preset("raft-seed-002");
-        let collapsed = Lanes::new(&playground.snapshots, &playground.groups, &BTreeSet::new());
+        let collapsed = Lanes::new(&playground.snapshots, &playground.groups, &VecSet::new());
         assert_eq!(collapsed.lanes.len(), 1 + playground.groups.len());
         assert_eq!(collapsed.lane(Endpoint::Node(NodeId(5))), 2);
         assert!(collapsed.is_collapsed(Endpoint::Node(NodeId(5))));
-        let expanded = Lanes::new(&playground.snapshots, &playground.groups, &BTreeSet::from([NodeId(4)]));
+        let expanded = Lanes::new(&playground.snapshots, &playground.groups, &VecSet::from([NodeId(4)]));
         assert_eq!(expanded.lanes.len(), 1 + playground.groups.len() + 2);
         assert_eq!(expanded.lane(Endpoint::Node(NodeId(5))), 3);
         assert_eq!(expanded.group_spans[1].1, 2..=4);
@@ -124,7 +124,7 @@ mod tests {
     #[test]
     fn single_nodes_keep_a_lane_each() {
         let playground = Playground::from_preset("happy-path");
-        let lanes = Lanes::new(&playground.snapshots, &playground.groups, &BTreeSet::new());
+        let lanes = Lanes::new(&playground.snapshots, &playground.groups, &VecSet::new());
         assert_eq!(lanes.lanes.len(), 1 + playground.snapshots.len());
         assert!(!lanes.replicated());
     }

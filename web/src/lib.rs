@@ -12,6 +12,7 @@ pub mod app;
 pub mod browser;
 pub mod compare;
 pub mod components;
+pub mod decimal;
 pub mod embed;
 pub mod form;
 pub mod lanes;

@@ -8,9 +8,9 @@ use crate::form::{Field, FormDraft};
 use crate::run_index::RunIndex;
 use commitlab_protocol::route::Group;
 use commitlab_protocol::{Endpoint, MessageId, Millis, NodeId, Timer, TxnId};
+use commitlab_protocol::{VecMap, VecSet};
 use commitlab_sim::link::{self, LinkError};
 use commitlab_sim::{preset, Fault, MessageTarget, NodeSnapshot, Scenario, Shared, Simulation, Stop, View, PRESETS};
-use std::collections::{BTreeMap, BTreeSet};
 
 /// Playback speed: virtual milliseconds per real second at 1x.
 pub const VIRTUAL_MS_PER_SECOND_AT_1X: f64 = 20.0;
@@ -104,7 +104,7 @@ pub struct Playground {
     pub display_ms: f64,
     pub span_ms: f64,
     pub selected_message: Option<MessageId>,
-    pub highlighted_nodes: BTreeSet<NodeId>,
+    pub highlighted_nodes: VecSet<NodeId>,
     pub highlighted_txn: Option<TxnId>,
     /// Node snapshots at the cursor, and before the cursor last moved (for change highlights).
     pub snapshots: Vec<NodeSnapshot>,
@@ -112,12 +112,12 @@ pub struct Playground {
     /// The replicated mode's groups (C1, C2, ..., TM), in order; empty with single nodes.
     pub groups: Vec<Group>,
     /// Groups whose sequence diagram lane is expanded into one lane per replica, by address.
-    pub expanded_groups: BTreeSet<NodeId>,
+    pub expanded_groups: VecSet<NodeId>,
     /// When each replica's election timer fires, at the cursor (armed timers only).
-    pub election_due_ms: BTreeMap<NodeId, Millis>,
+    pub election_due_ms: VecMap<NodeId, Millis>,
     pub notice: Option<Notice>,
     pub delay_ms: Millis,
-    pub partition_draft: BTreeSet<Endpoint>,
+    pub partition_draft: VecSet<Endpoint>,
     pub editor_tab: EditorTab,
     pub json: String,
     pub form: FormDraft,
@@ -174,16 +174,16 @@ impl Playground {
             display_ms: 0.0,
             span_ms: SPAN_MS_DEFAULT,
             selected_message: None,
-            highlighted_nodes: BTreeSet::new(),
+            highlighted_nodes: VecSet::new(),
             highlighted_txn: None,
             snapshots: Vec::new(),
             previous_snapshots: Vec::new(),
             groups: Vec::new(),
-            expanded_groups: BTreeSet::new(),
-            election_due_ms: BTreeMap::new(),
+            expanded_groups: VecSet::new(),
+            election_due_ms: VecMap::new(),
             notice: None,
             delay_ms: 50,
-            partition_draft: BTreeSet::new(),
+            partition_draft: VecSet::new(),
             editor_tab: EditorTab::Form,
             json: scenario.to_json_pretty(),
             form: FormDraft::from_scenario(&scenario),
@@ -658,6 +658,16 @@ mod tests {
         ("t1".to_string(), phase, coordinator.to_string())
     }
 
+    /// Each band's phase, start and end.
+    fn band_spans(playground: &Playground) -> Vec<(&'static str, Millis, Option<Millis>)> {
+        playground
+            .index
+            .bands
+            .iter()
+            .map(|band| (band.phase, band.start_ms, band.end.map(|(end_ms, _)| end_ms)))
+            .collect()
+    }
+
     fn bands_of(preset: &str) -> Vec<(String, &'static str, String)> {
         let playground = Playground::from_preset(preset);
         playground
@@ -684,14 +694,18 @@ mod tests {
             let round = playground.index.rounds.iter().find(|round| round.entry == entry).expect("a round");
             (round.start_ms, round.end.expect("the round ends").0)
         };
-        let spans: Vec<(&str, Millis, Option<Millis>)> = playground
-            .index
-            .bands
-            .iter()
-            .map(|band| (band.phase, band.start_ms, band.end.map(|(end_ms, _)| end_ms)))
-            .collect();
+        let spans = band_spans(&playground);
         let (prepared, decided, completed) = (round("Prepared(t1)"), round("Commit(t1)"), round("Completed(t1)"));
         assert_eq!(spans, [("prepare", prepared.0, Some(decided.1)), ("commit", decided.1, Some(completed.1))]);
+    }
+
+    #[test]
+    fn a_saga_gets_a_forward_band_and_a_compensation_band_from_its_phases() {
+        assert_eq!(bands_of("saga-completes"), [band("saga", "n10")]);
+        assert_eq!(bands_of("saga-compensates"), [band("saga", "n10"), band("compensate", "n10")]);
+        let spans = band_spans(&Playground::from_preset("saga-compensates"));
+        // From the request's arrival to the failed step's record, then to the saga's end record.
+        assert_eq!(spans, [("saga", 14, Some(81)), ("compensate", 81, Some(123))]);
     }
 
     #[test]

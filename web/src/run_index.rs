@@ -5,11 +5,11 @@
 
 use commitlab_protocol::paxos::{PaxosMessage, PaxosNote, PaxosRole};
 use commitlab_protocol::raft::{Payload, RaftMessage, RaftNote, RaftRole};
+use commitlab_protocol::VecMap;
 use commitlab_protocol::{
     Decision, Endpoint, Message, MessageId, Millis, NodeId, Note, Phase, Record, Role, Timer, TxnId,
 };
 use commitlab_sim::{Simulation, TraceEvent};
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// How a message's life ended.
@@ -147,7 +147,7 @@ struct Builder {
     bands: Vec<PhaseBand>,
     rounds: Vec<Round>,
     /// Open rounds by (leader, index): their position in `rounds`.
-    open_rounds: BTreeMap<(NodeId, u64), usize>,
+    open_rounds: VecMap<(NodeId, u64), usize>,
     /// Each transaction's decision, as the coordinator group's log replicates it.
     /// (A sorted list rather than a map: it costs the page's binary less.)
     decisions: Vec<(TxnId, Decision)>,
@@ -250,8 +250,8 @@ impl RunIndex {
 impl Builder {
     fn from_trace(simulation: &Simulation) -> Builder {
         let mut index = Builder::default();
-        let mut positions: BTreeMap<MessageId, usize> = BTreeMap::new();
-        let mut open_bands: BTreeMap<TxnId, usize> = BTreeMap::new();
+        let mut positions: VecMap<MessageId, usize> = VecMap::new();
+        let mut open_bands: VecMap<TxnId, usize> = VecMap::new();
         for entry in simulation.trace() {
             let (ms, step) = (entry.time_ms, entry.step);
             match &entry.event {
@@ -320,7 +320,7 @@ impl Builder {
         index
     }
 
-    fn on_note(&mut self, at: Endpoint, note: &Note, ms: Millis, step: u64, open: &mut BTreeMap<TxnId, usize>) {
+    fn on_note(&mut self, at: Endpoint, note: &Note, ms: Millis, step: u64, open: &mut VecMap<TxnId, usize>) {
         match note {
             Note::LockTaken { account, txn } => {
                 let kind = MarkKind::LockTaken(format!("lock {account} taken by {txn}"));
@@ -351,7 +351,15 @@ impl Builder {
                     self.open_band(*txn, at, decision_phase(decision), ms, step, open);
                 }
             }
-            Note::Phase { txn, role: Role::Coordinator, phase: Phase::Completed } => {
+            // A saga's forward band runs from its first record to a failed step, its compensation
+            // band from there to its end.
+            Note::Phase { txn, role: Role::Coordinator, phase } if phase.is_saga_forward() => {
+                self.enter_band(*txn, at, "saga", ms, step, open);
+            }
+            Note::Phase { txn, role: Role::Coordinator, phase: Phase::Compensating } => {
+                self.enter_band(*txn, at, "compensate", ms, step, open);
+            }
+            Note::Phase { txn, role: Role::Coordinator, phase: Phase::Completed | Phase::SagaEnded } => {
                 if let Some(position) = open.remove(txn) {
                     self.bands[position].end = Some((ms, step));
                 }
@@ -491,12 +499,27 @@ impl Builder {
     }
 
     /// A durable decision closes the prepare band and opens the commit or abort band.
-    fn on_record(&mut self, at: Endpoint, record: &Record, ms: Millis, step: u64, open: &mut BTreeMap<TxnId, usize>) {
+    fn on_record(&mut self, at: Endpoint, record: &Record, ms: Millis, step: u64, open: &mut VecMap<TxnId, usize>) {
         let Record::Decided { txn, decision, .. } = record else { return };
         self.open_band(*txn, at, decision_phase(*decision), ms, step, open);
     }
 
     /// Ends the transaction's open band, if any, and opens `phase`.
+    /// Opens a band of `phase` for `txn` unless the open one already is.
+    fn enter_band(
+        &mut self,
+        txn: TxnId,
+        at: Endpoint,
+        phase: &'static str,
+        ms: Millis,
+        step: u64,
+        open: &mut VecMap<TxnId, usize>,
+    ) {
+        if open.get(&txn).is_none_or(|position| self.bands[*position].phase != phase) {
+            self.open_band(txn, at, phase, ms, step, open);
+        }
+    }
+
     fn open_band(
         &mut self,
         txn: TxnId,
@@ -504,7 +527,7 @@ impl Builder {
         phase: &'static str,
         ms: Millis,
         step: u64,
-        open: &mut BTreeMap<TxnId, usize>,
+        open: &mut VecMap<TxnId, usize>,
     ) {
         if let Some(position) = open.insert(txn, self.bands.len()) {
             self.bands[position].end = Some((ms, step));

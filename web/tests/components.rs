@@ -281,3 +281,60 @@ async fn the_progress_box_tells_running_from_stuck_and_not_judged() {
     assert_eq!(progress.class_name(), "stuck");
     assert!(progress.text_content().unwrap_or_default().contains("t1 unresolved for"));
 }
+
+#[wasm_bindgen_test]
+async fn a_saga_shows_its_steps_its_bands_and_the_isolation_it_gives_up() {
+    let root = mount().await;
+    choose_preset(&root, "saga-half-done-visible").await;
+    // At 300 ms the third step has failed and C2's compensation waits for money t2 spent.
+    type_into(&find(&root, "#scrubber"), "300").await;
+    let row = find(&root, "table.txns tr[data-txn=\"t1\"][data-role=\"coordinator\"]");
+    let text = row.text_content().unwrap_or_default();
+    assert!(text.contains("compensating"), "{text}");
+    assert!(
+        text.contains("1 at n1 done") && text.contains("2 at n4 compensating") && text.contains("3 at n7 failed"),
+        "{text}"
+    );
+    let steps = find(&root, "ul.saga-steps li[data-txn=\"t1\"]").text_content().unwrap_or_default();
+    assert!(steps.contains("t1/1 1001 -50"), "{steps}");
+    assert!(count(&root, "g.band.compensate") >= 1, "the compensation band is drawn");
+    assert!(count(&root, "g.arrow.kind-Compensate") >= 1, "compensation arrows carry their kind");
+    let isolation = find(&root, "li[data-invariant=\"isolation\"]");
+    assert_eq!(isolation.class_name(), "violated");
+    // Earlier, the saga runs forward under its own band, isolation not yet broken.
+    type_into(&find(&root, "#scrubber"), "40").await;
+    assert!(count(&root, "g.band.saga") >= 1, "the saga band is drawn");
+    assert_eq!(find(&root, "li[data-invariant=\"isolation\"]").class_name(), "ok");
+}
+
+#[wasm_bindgen_test]
+async fn the_balance_table_shows_undo_images_in_place_and_pending_redo_images_deferred() {
+    let root = mount().await;
+    let c2 = r#"section.node-state[data-node="n4"]"#;
+    // In place (the lost COMMIT keeps C2 in doubt): the balance already holds t1's change.
+    choose_preset(&root, "lost-commit").await;
+    type_into(&find(&root, "#scrubber"), "80").await;
+    let balance = find(&root, &format!(r#"{c2} td.balance[data-account="3001"]"#));
+    assert_eq!(balance.text_content().as_deref(), Some("60"));
+    let undo = find(&root, &format!(r#"{c2} td.pending[data-account="3001"] .pending-undo"#));
+    assert_eq!(undo.text_content().as_deref(), Some("t1: undo 50"));
+    assert!(undo.get_attribute("title").unwrap_or_default().contains("ABORT restores 50"));
+    assert_eq!(count(&root, &format!("{c2} td.pending .pending-redo")), 0);
+    // Deferred: the balance is unchanged while in doubt and the change waits for COMMIT.
+    choose_preset(&root, "deferred-writes").await;
+    type_into(&find(&root, "#scrubber"), "80").await;
+    let balance = find(&root, &format!(r#"{c2} td.balance[data-account="3001"]"#));
+    assert_eq!(balance.text_content().as_deref(), Some("200"), "locked but not changed");
+    let redo = find(&root, &format!(r#"{c2} td.pending[data-account="3001"] .pending-redo"#));
+    assert_eq!(redo.text_content().as_deref(), Some("t1: → 300 at COMMIT"));
+    assert!(redo.get_attribute("title").unwrap_or_default().contains("COMMIT applies 300 from the redo record"));
+    assert_eq!(count(&root, &format!("{c2} td.pending .pending-undo")), 0);
+    assert_eq!(count(&root, &format!("{c2} ul.undo")), 0, "no undo images to keep");
+    let writes = find(&root, r#"select[aria-label="Writes"]"#);
+    assert_eq!(writes.dyn_ref::<web_sys::HtmlSelectElement>().expect("select").value(), "deferred");
+    // Once COMMIT arrives the redo image is applied and nothing is pending.
+    type_into(&find(&root, "#scrubber"), "120").await;
+    let balance = find(&root, &format!(r#"{c2} td.balance[data-account="3001"]"#));
+    assert_eq!(balance.text_content().as_deref(), Some("300"));
+    assert_eq!(count(&root, &format!("{c2} td.pending span")), 0);
+}

@@ -8,7 +8,7 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 /// The pinned native runs, compiled in.
-const PINNED: [(&str, &str); 53] = [
+const PINNED: [(&str, &str); 58] = [
     ("happy-path", include_str!("../../tests/scenarios/presets/happy-path.trace")),
     ("vote-no", include_str!("../../tests/scenarios/presets/vote-no.trace")),
     ("lock-conflict", include_str!("../../tests/scenarios/presets/lock-conflict.trace")),
@@ -32,6 +32,7 @@ const PINNED: [(&str, &str); 53] = [
     ("lost-commit", include_str!("../../tests/scenarios/presets/lost-commit.trace")),
     ("partition-during-voting", include_str!("../../tests/scenarios/presets/partition-during-voting.trace")),
     ("three-participants", include_str!("../../tests/scenarios/presets/three-participants.trace")),
+    ("deferred-writes", include_str!("../../tests/scenarios/presets/deferred-writes.trace")),
     ("duplicate-request", include_str!("../../tests/scenarios/presets/duplicate-request.trace")),
     ("busy", include_str!("../../tests/scenarios/presets/busy.trace")),
     ("bug-vote-before-wal", include_str!("../../tests/scenarios/presets/bug-vote-before-wal.trace")),
@@ -113,6 +114,10 @@ const PINNED: [(&str, &str); 53] = [
     ("bug-ignore-locks", include_str!("../../tests/scenarios/presets/bug-ignore-locks.trace")),
     ("bug-commit-on-vote-timeout", include_str!("../../tests/scenarios/presets/bug-commit-on-vote-timeout.trace")),
     ("bug-reply-before-log", include_str!("../../tests/scenarios/presets/bug-reply-before-log.trace")),
+    ("saga-completes", include_str!("../../tests/scenarios/presets/saga-completes.trace")),
+    ("saga-compensates", include_str!("../../tests/scenarios/presets/saga-compensates.trace")),
+    ("saga-half-done-visible", include_str!("../../tests/scenarios/presets/saga-half-done-visible.trace")),
+    ("saga-no-blocking", include_str!("../../tests/scenarios/presets/saga-no-blocking.trace")),
 ];
 
 fn pinned_hash(trace: &str) -> &str {

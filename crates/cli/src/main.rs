@@ -339,7 +339,12 @@ fn stop_text(simulation: &Simulation) -> String {
 
 fn print_text(simulation: &Simulation) {
     let scenario = simulation.scenario();
-    println!("# scenario {} (seed {})", scenario.name, scenario.seed);
+    // Settings that change what the tables mean are named; the defaults keep the line as it was.
+    let writes = match scenario.writes {
+        commitlab_protocol::WriteMode::InPlace => "",
+        commitlab_protocol::WriteMode::Deferred => ", writes deferred: balances change at COMMIT",
+    };
+    println!("# scenario {} (seed {}{writes})", scenario.name, scenario.seed);
     println!("## trace");
     print!("{}", trace_text(simulation.trace_to_cursor()));
     println!("## state at {} ms (step {})", simulation.now_ms(), simulation.cursor_step());

@@ -213,3 +213,20 @@ fn run_names_what_is_wrong_with_a_bad_link() {
     assert_eq!(code, 2);
     assert!(err.contains("comparison link"), "{err}");
 }
+
+#[test]
+fn a_deferred_run_names_its_write_mode_and_shows_its_redo_images() {
+    let (code, out, _) = commitlab(&["run", "deferred-writes", "--until", "80"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.starts_with("# scenario deferred-writes (seed 1, writes deferred: balances change at COMMIT)"),
+        "{out}"
+    );
+    assert!(out.contains("balances: 3001=200"), "locked but not changed: {out}");
+    assert!(out.contains("redo[t1][3001] = 300 (not applied: waits for COMMIT)"), "{out}");
+    let (_, in_place, _) = commitlab(&["run", "happy-path", "--until", "0"]);
+    assert!(in_place.starts_with("# scenario happy-path (seed 1)\n"), "in place, the line is as it was: {in_place}");
+    let (_, table, _) = commitlab(&["compare", "three-participants", "deferred-writes", "--until", "80"]);
+    let writes = table.lines().find(|line| line.starts_with("writes")).expect("a writes row");
+    assert!(writes.contains("in_place") && writes.contains("deferred"), "{table}");
+}

@@ -5,28 +5,28 @@ use crate::context::Context;
 use crate::effect::Note;
 use crate::ids::{AccountId, TxnId};
 use crate::message::Write;
-use std::collections::BTreeMap;
+use crate::vec_map::VecMap;
 
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Bank {
-    balances: BTreeMap<AccountId, i64>,
+    balances: VecMap<AccountId, i64>,
     /// Sum of all balances, kept up to date so the conservation check costs nothing per event.
     total: i64,
-    locks: BTreeMap<AccountId, TxnId>,
+    locks: VecMap<AccountId, TxnId>,
     journal: Vec<(TxnId, String)>,
 }
 
 impl Bank {
-    pub fn new(balances: BTreeMap<AccountId, i64>) -> Bank {
+    pub fn new(balances: VecMap<AccountId, i64>) -> Bank {
         let total = balances.values().sum();
-        Bank { balances, total, locks: BTreeMap::new(), journal: Vec::new() }
+        Bank { balances, total, locks: VecMap::new(), journal: Vec::new() }
     }
 
     pub fn balance(&self, account: AccountId) -> Option<i64> {
         self.balances.get(&account).copied()
     }
 
-    pub fn balances(&self) -> &BTreeMap<AccountId, i64> {
+    pub fn balances(&self) -> &VecMap<AccountId, i64> {
         &self.balances
     }
 
@@ -34,7 +34,7 @@ impl Bank {
         self.total
     }
 
-    pub fn locks(&self) -> &BTreeMap<AccountId, TxnId> {
+    pub fn locks(&self) -> &VecMap<AccountId, TxnId> {
         &self.locks
     }
 
@@ -79,7 +79,13 @@ impl Bank {
         self.journal.push((txn, line));
     }
 
-    /// Applies redo images, as on prepare or on replay of a prepare record.
+    /// Removes `txn`'s journal line (a saga step's compensation).
+    pub fn remove_journal(&mut self, txn: TxnId) {
+        self.journal.retain(|(line_txn, _)| *line_txn != txn);
+    }
+
+    /// Applies redo images: at PREPARE when writes are made in place, at COMMIT when they are
+    /// deferred, and on replay of either record.
     pub fn apply_after(&mut self, writes: &[Write], context: &mut Context) {
         for write in writes {
             self.set(write.account, write.after, context);

@@ -3,8 +3,8 @@
 //! copies share.
 //!
 //! The simulator keeps copies of the whole world as checkpoints, so seeking replays from a nearby
-//! one. With a `BTreeMap` every copy holds every entry: late in a long run such tables are most of
-//! a world. Here a copy shares every full chunk with the original (a reference count each); a
+//! one. With a `BTreeMap` or a [`VecMap`](crate::vec_map::VecMap) every copy holds every entry:
+//! late in a long run such tables are most of a world. Here a copy shares every full chunk with the original (a reference count each); a
 //! chunk is copied only when one of them changes it (`Arc::make_mut`), which keys arriving in
 //! order seldom do. The newest entries, where nearly every change and most lookups happen, are a
 //! plain list of their own (the tail), copied with the map: changing them costs no reference

@@ -8,7 +8,7 @@ use crate::effect::{Effect, Note, Timer};
 use crate::ids::{Endpoint, Millis, NodeId, RequestId};
 use crate::message::{Decision, Message, TxnSpec};
 use crate::route::Router;
-use std::collections::BTreeMap;
+use crate::vec_map::VecMap;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PendingRequest {
@@ -19,7 +19,7 @@ pub struct PendingRequest {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Client {
     retry_ms: Millis,
-    pending: BTreeMap<RequestId, PendingRequest>,
+    pending: VecMap<RequestId, PendingRequest>,
     /// Every outcome heard (a table that only grows: shared between copies, see [`ChunkMap`]).
     outcomes: ChunkMap<RequestId, Decision>,
     router: Option<Router>,
@@ -27,7 +27,7 @@ pub struct Client {
 
 impl Client {
     pub fn new(retry_ms: Millis) -> Client {
-        Client { retry_ms, pending: BTreeMap::new(), outcomes: ChunkMap::new(), router: None }
+        Client { retry_ms, pending: VecMap::new(), outcomes: ChunkMap::new(), router: None }
     }
 
     /// A client of a replicated cluster: requests go to the leader of the coordinator's group.
@@ -106,7 +106,7 @@ impl Client {
         }
     }
 
-    pub fn pending(&self) -> &BTreeMap<RequestId, PendingRequest> {
+    pub fn pending(&self) -> &VecMap<RequestId, PendingRequest> {
         &self.pending
     }
 

@@ -11,6 +11,12 @@
 //! while still running). After a crash the coordinator rebuilds its table from the WAL, resends
 //! the decisions it had logged, and aborts what it has no decision for (presumed abort). A query
 //! about a transaction it does not know is answered ABORT for the same reason.
+//!
+//! In a replicated group a transaction is named after its request, so "not in the log" does not
+//! mean "never will be": the client's retry runs the same transaction again. There a presumed
+//! abort is a decision like any other: it is logged (`Aborted(t)` with no `Prepared(t)`) before
+//! anyone hears it, and it answers the request, so a retry can no longer commit what a
+//! participant was told to roll back.
 
 use crate::chunk_map::ChunkMap;
 use crate::context::Context;
@@ -20,8 +26,11 @@ use crate::ids::{Endpoint, NodeId, RequestId, TxnId};
 use crate::message::{Decision, Message, Plan, Record, TxnSpec, Work, Write};
 use crate::participant::Participant;
 use crate::phase::Phase;
-use std::collections::BTreeMap;
+use crate::vec_map::{VecMap, VecSet};
 use std::sync::Arc;
+
+pub mod saga;
+use saga::Saga;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum CoordinatorPhase {
@@ -161,7 +170,7 @@ pub enum RequestState {
 pub struct Coordinator {
     numbering: TxnNumbering,
     next_txn: u32,
-    txns: BTreeMap<TxnId, CoordinatorTxn>,
+    txns: VecMap<TxnId, CoordinatorTxn>,
     /// Every request seen (a table that only grows: shared between copies, see [`ChunkMap`]).
     requests: ChunkMap<RequestId, RequestState>,
     /// Transactions are named after their requests (a replicated group; see `new_txn`).
@@ -170,6 +179,11 @@ pub struct Coordinator {
     /// for another transfer is refused (revision 2). Rebuilt from `Prepared` records that log
     /// their work.
     asked: ChunkMap<RequestId, u64>,
+    /// The sagas this node orchestrates (requests run as sagas instead of 2PC).
+    sagas: VecMap<TxnId, Saga>,
+    /// Replicated groups: transactions queried about with no record in the log, whose presumed
+    /// abort is being logged, with the participants to tell once it is durable.
+    presuming: VecMap<TxnId, VecSet<NodeId>>,
 }
 
 impl Coordinator {
@@ -183,14 +197,17 @@ impl Coordinator {
         let mut coordinator = Coordinator {
             numbering,
             next_txn: numbering.first,
-            txns: BTreeMap::new(),
+            txns: VecMap::new(),
             requests: ChunkMap::new(),
             by_request: context.config.recovery == Recovery::Resume,
             asked: ChunkMap::new(),
+            sagas: VecMap::new(),
+            presuming: VecMap::new(),
         };
         for record in log {
             coordinator.replay(record);
         }
+        coordinator.resume_sagas(context);
         let txns: Vec<TxnId> = coordinator.txns.keys().copied().collect();
         for txn in txns {
             let entry = &coordinator.txns[&txn];
@@ -235,9 +252,10 @@ impl Coordinator {
                     entry.phase = CoordinatorPhase::Resolving;
                     self.requests.insert(entry.request, done);
                 } else if self.by_request {
-                    // Under Multi-Paxos a slot can be chosen while an earlier one becomes a no-op:
-                    // a group may hold `Aborted(t)` without its `Prepared(t)` (the old leader logged
-                    // both, only the later reached a majority). The request is still answered: run
+                    // `Aborted(t)` without its `Prepared(t)`: a presumed abort a leader logged
+                    // before answering a query (see `presume_abort`), or, under Multi-Paxos, a
+                    // slot chosen while an earlier one became a no-op (the old leader logged both,
+                    // only the later reached a majority). The request is answered either way: run
                     // again, it would be decided a second time.
                     self.requests.insert(RequestId(txn.0), done);
                 }
@@ -245,11 +263,19 @@ impl Coordinator {
             Record::Completed { txn } => {
                 self.txns.remove(txn);
             }
-            Record::PrepareVote { .. } | Record::Outcome { .. } => {}
+            Record::SagaBegun { .. }
+            | Record::SagaStepDone { .. }
+            | Record::SagaCompensated { .. }
+            | Record::SagaEnded { .. } => self.replay_saga(record),
+            Record::PrepareVote { .. }
+            | Record::Outcome { .. }
+            | Record::StepApplied { .. }
+            | Record::StepRefused { .. }
+            | Record::StepCompensated { .. } => {}
         }
     }
 
-    pub fn txns(&self) -> &BTreeMap<TxnId, CoordinatorTxn> {
+    pub fn txns(&self) -> &VecMap<TxnId, CoordinatorTxn> {
         &self.txns
     }
 
@@ -288,6 +314,12 @@ impl Coordinator {
             }
             Some(RequestState::Running(_)) => return,
             None => {}
+        }
+        if spec.saga {
+            if let Some(asked) = asked {
+                self.asked.insert(request, asked);
+            }
+            return self.begin_saga(request, spec, context);
         }
         let parallel = context.config.recovery == Recovery::Resume;
         let work = match planned {
@@ -419,7 +451,15 @@ impl Coordinator {
                     context.note(Note::Phase { txn: *txn, role: Role::Coordinator, phase: Phase::Completed });
                 }
             }
-            Record::PrepareVote { .. } | Record::Outcome { .. } => {}
+            Record::SagaBegun { .. }
+            | Record::SagaStepDone { .. }
+            | Record::SagaCompensated { .. }
+            | Record::SagaEnded { .. } => self.on_saga_persisted(record, context),
+            Record::PrepareVote { .. }
+            | Record::Outcome { .. }
+            | Record::StepApplied { .. }
+            | Record::StepRefused { .. }
+            | Record::StepCompensated { .. } => {}
         }
     }
 
@@ -541,6 +581,9 @@ impl Coordinator {
     }
 
     fn on_decision_durable(&mut self, txn: TxnId, decision: Decision, context: &mut Context) {
+        if let Some(queriers) = self.presuming.remove(&txn) {
+            return self.on_presumed_abort_durable(txn, queriers, context);
+        }
         let Some(entry) = self.txns.get_mut(&txn) else { return };
         if entry.phase != CoordinatorPhase::Deciding {
             return;
@@ -609,8 +652,55 @@ impl Coordinator {
                     context.send(from, Message::Decide { txn, decision });
                 }
             }
-            // Never logged, or completed and forgotten: presumed abort.
+            None if self.by_request => self.on_query_not_in_log(from, txn, context),
+            // Never logged, or completed and forgotten: presumed abort. Ids are never reused here.
             None => context.send(from, Message::Decide { txn, decision: Decision::Abort }),
+        }
+    }
+
+    /// A replicated group is asked about a transaction it has no entry for. Never logged (its
+    /// `Prepared(t)` was lost with an old leader, which had sent PREPARE while it replicated), it
+    /// is presumed aborted; but the client's retry would run it again under the same name and
+    /// could commit it after this answer, counting the YES the participant gave the first run. So
+    /// the abort is logged before anyone hears it, and it answers the request.
+    fn on_query_not_in_log(&mut self, from: NodeId, txn: TxnId, context: &mut Context) {
+        match self.requests.get(&RequestId(txn.0)) {
+            None => self.presume_abort(from, txn, context),
+            // Its presumed abort is being logged: this participant hears it too once it is durable.
+            Some(RequestState::Running(_)) if self.presuming.contains_key(&txn) => {
+                self.presuming.get_mut(&txn).expect("presuming").insert(from);
+            }
+            // A presumed abort already logged; or completed and forgotten, which needs every
+            // participant's outcome durable first, so a stale query the answer cannot change
+            // (presumed abort, as it has always been answered).
+            Some(_) => context.send(from, Message::Decide { txn, decision: Decision::Abort }),
+        }
+    }
+
+    /// Logs the presumed abort of a transaction the group's log does not know, holding its request
+    /// as running so a retry arriving meanwhile does not start it.
+    fn presume_abort(&mut self, from: NodeId, txn: TxnId, context: &mut Context) {
+        let reason = format!("presumed abort: the coordinator's log has no Prepared({txn})");
+        self.requests.insert(RequestId(txn.0), RequestState::Running(txn));
+        self.presuming.insert(txn, VecSet::from([from]));
+        context.note(Note::Phase { txn, role: Role::Coordinator, phase: CoordinatorPhase::Deciding.phase() });
+        context.persist(Record::Decided { txn, decision: Decision::Abort, reason: Some(Arc::from(reason)) });
+    }
+
+    /// The presumed abort is durable: it answers the request and the participants that asked.
+    /// Nothing to complete: the log never named the participants, and a participant still in
+    /// doubt asks again and is answered from the request.
+    fn on_presumed_abort_durable(&mut self, txn: TxnId, queriers: VecSet<NodeId>, context: &mut Context) {
+        let request = RequestId(txn.0);
+        let reason: Option<Arc<str>> =
+            Some(format!("presumed abort: the coordinator's log has no Prepared({txn})").into());
+        let done = RequestState::Done { txn: Some(txn), decision: Decision::Abort, reason: reason.clone() };
+        self.requests.insert(request, done);
+        context.note(Note::Phase { txn, role: Role::Coordinator, phase: Phase::Completed });
+        let reply = Message::Reply { request, txn: Some(txn), decision: Decision::Abort, reason };
+        context.send(Endpoint::Client, reply);
+        for querier in queriers {
+            context.send(querier, Message::Decide { txn, decision: Decision::Abort });
         }
     }
 }

@@ -6,12 +6,12 @@
 //! durable (a local WAL write today, an entry committed by a consensus group later).
 
 use crate::ids::{AccountId, Endpoint, Millis, NodeId, RequestId, ShardId, TxnId};
-use crate::message::{Decision, Message, Record, Seq};
+use crate::message::{Decision, Message, Record, Seq, WriteMode};
 use crate::paxos::{Ballot, PaxosNote};
 use crate::phase::Phase;
 use crate::raft::RaftNote;
+use crate::vec_map::VecMap;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// A timer a node (or the client) can set. Setting a timer again replaces it; a crash drops all.
@@ -28,6 +28,8 @@ pub enum Timer {
     /// Coordinator of a replicated group: send PREPARE again to participants that have not voted
     /// (the leader it went to may have crashed with it).
     ResendPrepare(TxnId),
+    /// Saga orchestrator: send the step (or compensation) it waits on again.
+    ResendStep(TxnId),
     /// Consensus: no leader heard from for a (random) election timeout.
     Election,
     /// Consensus: a leader's heartbeat (and check-quorum) period.
@@ -39,7 +41,11 @@ impl Timer {
     pub fn is_two_phase(self) -> bool {
         matches!(
             self,
-            Timer::VoteTimeout(_) | Timer::ResendDecision(_) | Timer::QueryDecision(_) | Timer::ResendPrepare(_)
+            Timer::VoteTimeout(_)
+                | Timer::ResendDecision(_)
+                | Timer::QueryDecision(_)
+                | Timer::ResendPrepare(_)
+                | Timer::ResendStep(_)
         )
     }
 }
@@ -52,6 +58,7 @@ impl fmt::Display for Timer {
             Timer::QueryDecision(txn) => write!(f, "query-decision {txn}"),
             Timer::ClientRetry(request) => write!(f, "client-retry {request}"),
             Timer::ResendPrepare(txn) => write!(f, "resend-prepare {txn}"),
+            Timer::ResendStep(txn) => write!(f, "resend-step {txn}"),
             Timer::Election => f.write_str("election-timeout"),
             Timer::Heartbeat => f.write_str("heartbeat"),
         }
@@ -123,6 +130,13 @@ pub enum Note {
     UnknownCommit {
         txn: TxnId,
     },
+    /// A saga step's compensation cannot run yet (its account is locked, or taking the step back
+    /// would overdraw it: the money was spent meanwhile); the orchestrator asks again.
+    CompensationWaits {
+        txn: TxnId,
+        step: u32,
+        reason: String,
+    },
 }
 
 impl fmt::Display for Note {
@@ -146,6 +160,9 @@ impl fmt::Display for Note {
             Note::Held { message } => write!(f, "holds {message} until its group's leadership is settled"),
             Note::UnknownCommit { txn } => {
                 write!(f, "refuses COMMIT {txn}: no record of {txn} here, it never voted YES; no ACK")
+            }
+            Note::CompensationWaits { txn, step, reason } => {
+                write!(f, "cannot compensate {txn}/{step} yet: {reason}")
             }
         }
     }
@@ -299,11 +316,13 @@ pub struct NodeConfig {
     pub coordinator: Option<TxnNumbering>,
     pub directory: Directory,
     /// The durable data image at time zero; the WAL is replayed over it on recovery.
-    pub initial_balances: BTreeMap<AccountId, i64>,
+    pub initial_balances: VecMap<AccountId, i64>,
     pub timeouts: Timeouts,
     pub bugs: Bugs,
     pub recovery: Recovery,
     pub revision: Revision,
+    /// When a participant's writes reach its balances: in place at PREPARE, or deferred to COMMIT.
+    pub writes: WriteMode,
 }
 
 /// The protocol revision a scenario runs. Fixes that change a run go behind a new revision, so a

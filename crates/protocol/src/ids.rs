@@ -24,6 +24,36 @@ impl fmt::Display for ParseIdError {
 
 impl std::error::Error for ParseIdError {}
 
+/// Reads a value written as text (an id, a ratio) through its `FromStr`. The text is parsed inside
+/// the deserializer's own `visit_str`, so a reader that knows positions (serde_json) places a bad
+/// value's error at that value, and the scenario reader can name its field from there.
+pub fn deserialize_parsed<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: FromStr,
+    T::Err: fmt::Display,
+{
+    deserializer.deserialize_str(ParsedVisitor(std::marker::PhantomData))
+}
+
+struct ParsedVisitor<T>(std::marker::PhantomData<T>);
+
+impl<T> serde::de::Visitor<'_> for ParsedVisitor<T>
+where
+    T: FromStr,
+    T::Err: fmt::Display,
+{
+    type Value = T;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("a string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<T, E> {
+        text.parse().map_err(E::custom)
+    }
+}
+
 /// Defines a numeric id written with a fixed prefix (`n4`, `t1`, `r7`) and serialised as that text.
 macro_rules! prefixed_id {
     ($(#[$doc:meta])* $name:ident($inner:ty), $prefix:literal, $kind:literal, $first:literal) => {
@@ -59,8 +89,7 @@ macro_rules! prefixed_id {
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let text = std::borrow::Cow::<str>::deserialize(deserializer)?;
-                text.parse().map_err(serde::de::Error::custom)
+                deserialize_parsed(deserializer)
             }
         }
     };
@@ -135,8 +164,7 @@ impl Serialize for Endpoint {
 
 impl<'de> Deserialize<'de> for Endpoint {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = std::borrow::Cow::<str>::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
+        deserialize_parsed(deserializer)
     }
 }
 

@@ -21,6 +21,7 @@ pub mod phase;
 pub mod raft;
 pub mod replica;
 pub mod route;
+pub mod vec_map;
 
 pub use chunk_map::ChunkMap;
 pub use client::Client;
@@ -29,9 +30,12 @@ pub use effect::{
     Bugs, Directory, Effect, NodeConfig, Note, Recovery, Revision, Role, ShardEntry, Timeouts, Timer, TxnNumbering,
 };
 pub use ids::{AccountId, Endpoint, MessageId, Millis, NodeId, ParseIdError, RequestId, ShardId, TxnId};
-pub use message::{Decision, Message, Plan, Record, Seq, Stamped, Transfer, TxnSpec, Work, Write, MESSAGE_KINDS};
-pub use node::{Node, NodeView, TxnView};
+pub use message::{
+    Decision, Message, Plan, Record, SagaStep, Seq, Stamped, Transfer, TxnSpec, Work, Write, WriteMode, MESSAGE_KINDS,
+};
+pub use node::{Node, NodeView, SagaMark, StepMark, StepView, TxnView};
 pub use phase::Phase;
+pub use vec_map::{VecMap, VecSet};
 
 #[cfg(test)]
 mod tests;

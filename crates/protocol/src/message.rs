@@ -4,13 +4,15 @@
 //! participants' YES/NO votes, the decision (COMMIT or ABORT), the ACK, and a participant's query
 //! for an outcome it is in doubt about. Log records are seed 000's `Prepared(t1, p1, p2)`,
 //! `Commit(t1)`, `Aborted(t1)`, `Completed(t1)` on the coordinator, and on a participant its prepare
-//! record with undo data (seed 002's `twoPCWAL[t][1001] = 100`) and its outcome record.
+//! record and its outcome record. The prepare record is an undo record when writes are made in
+//! place (seed 002's `twoPCWAL[t][1001] = 100`) and a redo record when they are deferred until
+//! COMMIT (seed 004's "resources are locked but not changed").
 
 use crate::ids::{AccountId, Millis, NodeId, RequestId, ShardId, TxnId};
 use crate::paxos::{PaxosMessage, PAXOS_MESSAGE_KINDS};
 use crate::raft::{RaftMessage, RAFT_MESSAGE_KINDS};
+use crate::vec_map::VecMap;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -35,6 +37,10 @@ pub struct TxnSpec {
     pub transfers: Vec<Transfer>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub journal: Vec<ShardId>,
+    /// Run it as a saga (seed 004's alternative): one local transaction per participant in turn,
+    /// compensated in reverse order when a step fails, instead of two-phase commit.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub saga: bool,
 }
 
 impl fmt::Display for TxnSpec {
@@ -47,6 +53,9 @@ impl fmt::Display for TxnSpec {
         }
         for shard in &self.journal {
             write!(f, " +journal {shard}")?;
+        }
+        if self.saga {
+            f.write_str(" as saga")?;
         }
         Ok(())
     }
@@ -121,7 +130,7 @@ impl Serialize for Plan {
 
 impl<'de> Deserialize<'de> for Plan {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Plan, D::Error> {
-        let parts = BTreeMap::<NodeId, Work>::deserialize(deserializer)?;
+        let parts = VecMap::<NodeId, Work>::deserialize(deserializer)?;
         Ok(Plan::new(parts.into_iter().collect()))
     }
 }
@@ -162,6 +171,16 @@ pub enum Message {
     Ack { txn: TxnId },
     /// In-doubt participant to coordinator: what was decided for this transaction?
     Query { txn: TxnId },
+    /// Saga orchestrator to participant: run step `step` (numbered from 1) of saga `txn` as a
+    /// local transaction that commits at once.
+    Step { txn: TxnId, step: u32, work: Work },
+    /// Participant to orchestrator: the step committed locally (`ok`), or was refused, with the
+    /// reason; either way the answer is durable.
+    StepDone { txn: TxnId, step: u32, ok: bool, reason: Option<String> },
+    /// Orchestrator to participant: undo step `step` with its compensating local transaction.
+    Compensate { txn: TxnId, step: u32 },
+    /// Participant to orchestrator: the compensation of step `step` is durable.
+    Compensated { txn: TxnId, step: u32 },
     /// Consensus traffic between the replicas of one group.
     Raft(RaftMessage<Record>),
     /// Multi-Paxos traffic between the replicas of one group: each value is a record stamped with
@@ -186,6 +205,11 @@ impl Message {
             Message::Decide { decision: Decision::Abort, .. } => "Abort",
             Message::Ack { .. } => "Ack",
             Message::Query { .. } => "Query",
+            Message::Step { .. } => "Step",
+            Message::StepDone { ok: true, .. } => "StepOk",
+            Message::StepDone { ok: false, .. } => "StepFailed",
+            Message::Compensate { .. } => "Compensate",
+            Message::Compensated { .. } => "Compensated",
             Message::Raft(message) => message.kind(),
             Message::Paxos(message) => message.kind(),
             Message::NotLeader { .. } => "NotLeader",
@@ -201,7 +225,11 @@ impl Message {
             | Message::Vote { txn, .. }
             | Message::Decide { txn, .. }
             | Message::Ack { txn }
-            | Message::Query { txn } => Some(*txn),
+            | Message::Query { txn }
+            | Message::Step { txn, .. }
+            | Message::StepDone { txn, .. }
+            | Message::Compensate { txn, .. }
+            | Message::Compensated { txn, .. } => Some(*txn),
             Message::Raft(_) | Message::Paxos(_) => None,
             Message::NotLeader { bounced, .. } => bounced.txn(),
         }
@@ -212,7 +240,12 @@ impl Message {
     pub fn expects_answer(&self) -> bool {
         matches!(
             self,
-            Message::Request { .. } | Message::Prepare { .. } | Message::Decide { .. } | Message::Query { .. }
+            Message::Request { .. }
+                | Message::Prepare { .. }
+                | Message::Decide { .. }
+                | Message::Query { .. }
+                | Message::Step { .. }
+                | Message::Compensate { .. }
         )
     }
 
@@ -223,7 +256,7 @@ impl Message {
 }
 
 /// Every message kind a filter may name.
-pub const MESSAGE_KINDS: [&str; 24] = [
+pub const MESSAGE_KINDS: [&str; 29] = [
     "Request",
     "Reply",
     "Refused",
@@ -234,6 +267,11 @@ pub const MESSAGE_KINDS: [&str; 24] = [
     "Abort",
     "Ack",
     "Query",
+    "Step",
+    "StepOk",
+    "StepFailed",
+    "Compensate",
+    "Compensated",
     "NotLeader",
     RAFT_MESSAGE_KINDS[0],
     RAFT_MESSAGE_KINDS[1],
@@ -283,6 +321,17 @@ impl fmt::Display for Message {
             Message::Decide { txn, decision: Decision::Abort } => write!(f, "Abort {txn}"),
             Message::Ack { txn } => write!(f, "Ack {txn}"),
             Message::Query { txn } => write!(f, "Query {txn}"),
+            Message::Step { txn, step, .. } => write!(f, "Step {txn}/{step}"),
+            Message::StepDone { txn, step, ok: true, .. } => write!(f, "Step {txn}/{step} OK"),
+            Message::StepDone { txn, step, ok: false, reason } => {
+                write!(f, "Step {txn}/{step} FAILED")?;
+                if let Some(reason) = reason {
+                    write!(f, " ({reason})")?;
+                }
+                Ok(())
+            }
+            Message::Compensate { txn, step } => write!(f, "Compensate {txn}/{step}"),
+            Message::Compensated { txn, step } => write!(f, "Compensated {txn}/{step}"),
             Message::Raft(message) => message.fmt(f),
             Message::Paxos(message) => message.fmt(f),
             Message::NotLeader { hint: Some(leader), bounced } => {
@@ -302,6 +351,33 @@ pub struct Write {
     pub after: i64,
 }
 
+/// When a participant's writes reach its balances: the two ways seeds 002 and 004 describe.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteMode {
+    /// Seed 002: PREPARE changes the balances in place and logs the undo images (`before`); COMMIT
+    /// keeps the changes, ABORT restores the undo images.
+    #[default]
+    InPlace,
+    /// Seed 004: PREPARE locks but changes nothing and logs a redo record (the `after` images);
+    /// COMMIT applies them, ABORT has nothing to undo and only releases the locks.
+    Deferred,
+}
+
+impl WriteMode {
+    pub fn is_in_place(&self) -> bool {
+        *self == WriteMode::InPlace
+    }
+
+    /// The scenario's spelling: `in_place` or `deferred`.
+    pub fn name(self) -> &'static str {
+        match self {
+            WriteMode::InPlace => "in_place",
+            WriteMode::Deferred => "deferred",
+        }
+    }
+}
+
 /// A durable log record. Coordinator and participant records share one log per node (a node
 /// can play both roles, as in seed 002), so each names its role.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -319,12 +395,53 @@ pub enum Record {
     Decided { txn: TxnId, decision: Decision, reason: Option<Arc<str>> },
     /// Coordinator: every participant acknowledged; the transaction may be forgotten.
     Completed { txn: TxnId },
-    /// Participant: locks taken and changes made, with undo data; written before voting YES.
-    /// `at_ms` is when it was written, so a restarted participant knows how long it has been in
-    /// doubt.
-    PrepareVote { txn: TxnId, coordinator: NodeId, writes: Vec<Write>, journal: Option<String>, at_ms: Millis },
+    /// Participant: locks taken, written before voting YES. In place (`mode` left out of the
+    /// JSON) the changes are made and this is the undo record; deferred, nothing is changed yet
+    /// and this is the redo record COMMIT applies. `at_ms` is when it was written, so a restarted
+    /// participant knows how long it has been in doubt.
+    PrepareVote {
+        txn: TxnId,
+        coordinator: NodeId,
+        writes: Vec<Write>,
+        journal: Option<String>,
+        at_ms: Millis,
+        #[serde(default, skip_serializing_if = "WriteMode::is_in_place")]
+        mode: WriteMode,
+    },
     /// Participant: the decision applied locally.
     Outcome { txn: TxnId, decision: Decision },
+    /// Saga orchestrator: saga `txn` for client `request`, with its steps in the order they run
+    /// (the saga log's first record; a restarted orchestrator resumes from it).
+    SagaBegun { txn: TxnId, request: RequestId, steps: Vec<SagaStep> },
+    /// Saga orchestrator: step `step` answered: done, or refused with the reason (then the saga
+    /// compensates the steps done, in reverse order).
+    SagaStepDone { txn: TxnId, step: u32, ok: bool, reason: Option<String> },
+    /// Saga orchestrator: step `step` is compensated.
+    SagaCompensated { txn: TxnId, step: u32 },
+    /// Saga orchestrator: the saga is over: COMMIT when every step is done, ABORT once every step
+    /// done is compensated. The client hears the outcome once this is durable.
+    SagaEnded { txn: TxnId, decision: Decision, reason: Option<String> },
+    /// Participant: a saga step applied and committed locally, with its before and after images
+    /// (and the journal line it wrote).
+    StepApplied {
+        txn: TxnId,
+        step: u32,
+        writes: Vec<Write>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        journal: Option<String>,
+    },
+    /// Participant: a saga step refused; nothing changed.
+    StepRefused { txn: TxnId, step: u32, reason: String },
+    /// Participant: a step's compensation applied and committed locally: the step's changes taken
+    /// back as deltas (others may have changed the accounts since), and its journal line removed.
+    StepCompensated { txn: TxnId, step: u32, writes: Vec<Write> },
+}
+
+/// One step of a saga: the work one participant does as a local transaction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SagaStep {
+    pub node: NodeId,
+    pub work: Work,
 }
 
 impl Record {
@@ -334,13 +451,29 @@ impl Record {
             | Record::Decided { txn, .. }
             | Record::Completed { txn }
             | Record::PrepareVote { txn, .. }
-            | Record::Outcome { txn, .. } => *txn,
+            | Record::Outcome { txn, .. }
+            | Record::SagaBegun { txn, .. }
+            | Record::SagaStepDone { txn, .. }
+            | Record::SagaCompensated { txn, .. }
+            | Record::SagaEnded { txn, .. }
+            | Record::StepApplied { txn, .. }
+            | Record::StepRefused { txn, .. }
+            | Record::StepCompensated { txn, .. } => *txn,
         }
     }
 
-    /// True for the records written by the coordinator role.
+    /// True for the records written by the coordinator role (a saga's orchestrator included).
     pub fn is_coordinator_record(&self) -> bool {
-        matches!(self, Record::Prepared { .. } | Record::Decided { .. } | Record::Completed { .. })
+        matches!(
+            self,
+            Record::Prepared { .. }
+                | Record::Decided { .. }
+                | Record::Completed { .. }
+                | Record::SagaBegun { .. }
+                | Record::SagaStepDone { .. }
+                | Record::SagaCompensated { .. }
+                | Record::SagaEnded { .. }
+        )
     }
 }
 
@@ -357,10 +490,18 @@ impl fmt::Display for Record {
             Record::Decided { txn, decision: Decision::Commit, .. } => write!(f, "Commit({txn})"),
             Record::Decided { txn, decision: Decision::Abort, .. } => write!(f, "Aborted({txn})"),
             Record::Completed { txn } => write!(f, "Completed({txn})"),
-            Record::PrepareVote { txn, writes, journal, .. } => {
+            Record::PrepareVote { txn, writes, journal, mode, .. } => {
+                // In place the record has always read `3001: 50->60` (pinned in every trace);
+                // a redo record says so before its images.
                 write!(f, "PrepareVote({txn}")?;
+                let deferred = *mode == WriteMode::Deferred;
+                let mut separator = if deferred { ", redo " } else { ", " };
                 for write in writes {
-                    write!(f, ", {}: {}->{}", write.account, write.before, write.after)?;
+                    write!(f, "{separator}{}: {}->{}", write.account, write.before, write.after)?;
+                    separator = ", ";
+                }
+                if deferred && writes.is_empty() {
+                    f.write_str(", redo")?;
                 }
                 if journal.is_some() {
                     f.write_str(", journal")?;
@@ -369,6 +510,36 @@ impl fmt::Display for Record {
             }
             Record::Outcome { txn, decision: Decision::Commit } => write!(f, "Committed({txn})"),
             Record::Outcome { txn, decision: Decision::Abort } => write!(f, "RolledBack({txn})"),
+            Record::SagaBegun { txn, steps, .. } => {
+                write!(f, "Saga({txn}")?;
+                for step in steps {
+                    write!(f, ", {}", step.node)?;
+                }
+                f.write_str(")")
+            }
+            Record::SagaStepDone { txn, step, ok: true, .. } => write!(f, "StepDone({txn}/{step})"),
+            Record::SagaStepDone { txn, step, ok: false, .. } => write!(f, "StepFailed({txn}/{step})"),
+            Record::SagaCompensated { txn, step } => write!(f, "Compensated({txn}/{step})"),
+            Record::SagaEnded { txn, decision: Decision::Commit, .. } => write!(f, "SagaCommitted({txn})"),
+            Record::SagaEnded { txn, decision: Decision::Abort, .. } => write!(f, "SagaAborted({txn})"),
+            Record::StepApplied { txn, step, writes, journal } => {
+                write!(f, "Step({txn}/{step}")?;
+                for write in writes {
+                    write!(f, ", {}: {}->{}", write.account, write.before, write.after)?;
+                }
+                if journal.is_some() {
+                    f.write_str(", journal")?;
+                }
+                f.write_str(")")
+            }
+            Record::StepRefused { txn, step, .. } => write!(f, "StepRefused({txn}/{step})"),
+            Record::StepCompensated { txn, step, writes } => {
+                write!(f, "Compensation({txn}/{step}")?;
+                for write in writes {
+                    write!(f, ", {}: {}->{}", write.account, write.before, write.after)?;
+                }
+                f.write_str(")")
+            }
         }
     }
 }
@@ -396,7 +567,15 @@ impl Record {
                 Decision::Commit => 'C',
                 Decision::Abort => 'A',
             }),
-            Record::Completed { .. } => None,
+            // Sagas run on single nodes only: their records are never stamped.
+            Record::Completed { .. }
+            | Record::SagaBegun { .. }
+            | Record::SagaStepDone { .. }
+            | Record::SagaCompensated { .. }
+            | Record::SagaEnded { .. }
+            | Record::StepApplied { .. }
+            | Record::StepRefused { .. }
+            | Record::StepCompensated { .. } => None,
         }
     }
 }

@@ -3,13 +3,15 @@
 //! memory; the durable WAL lives in the world, and `recover` rebuilds a node from it.
 
 use crate::context::Context;
+use crate::coordinator::saga::{Saga, SagaPhase};
 use crate::coordinator::{Coordinator, RequestState};
 use crate::effect::{Effect, NodeConfig, Role, Timer};
 use crate::ids::{AccountId, Endpoint, Millis, NodeId, RequestId, TxnId};
-use crate::message::{Decision, Message, Record, Write};
+use crate::message::{Decision, Message, Record, Write, WriteMode};
 use crate::participant::Participant;
 use crate::phase::Phase;
 use serde::Serialize;
+use std::fmt;
 use std::sync::Arc;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,6 +86,26 @@ impl Node {
                     participant.on_decide(*txn, *decision, from, &mut context);
                 }
             }
+            (Message::Step { txn, step, work }, Endpoint::Node(from)) => {
+                if let Some(participant) = participant {
+                    participant.on_step(from, *txn, *step, work, &mut context);
+                }
+            }
+            (Message::Compensate { txn, step }, Endpoint::Node(from)) => {
+                if let Some(participant) = participant {
+                    participant.on_compensate(from, *txn, *step, &mut context);
+                }
+            }
+            (Message::StepDone { txn, step, ok, reason }, Endpoint::Node(from)) => {
+                if let Some(coordinator) = coordinator {
+                    coordinator.on_step_done(from, *txn, *step, *ok, reason.as_deref(), &mut context);
+                }
+            }
+            (Message::Compensated { txn, step }, Endpoint::Node(from)) => {
+                if let Some(coordinator) = coordinator {
+                    coordinator.on_compensated(from, *txn, *step, &mut context);
+                }
+            }
             // Replies go to the client, and nodes do not take requests from nodes.
             _ => {}
         }
@@ -110,6 +132,11 @@ impl Node {
             Timer::ResendPrepare(txn) => {
                 if let Some(coordinator) = &mut self.coordinator {
                     coordinator.on_resend_prepare_timeout(txn, &mut context);
+                }
+            }
+            Timer::ResendStep(txn) => {
+                if let Some(coordinator) = &mut self.coordinator {
+                    coordinator.on_resend_step_timeout(txn, &mut context);
                 }
             }
             Timer::ClientRetry(_) | Timer::Election | Timer::Heartbeat => {}
@@ -146,11 +173,25 @@ impl Node {
         self.participant.as_ref().map_or(0, |participant| participant.bank().total())
     }
 
-    /// Changes made by transactions that are prepared here but not yet resolved here.
+    /// Changes of transactions that are prepared here but not yet resolved here.
     pub fn unresolved_writes(&self) -> impl Iterator<Item = (TxnId, &[Write])> {
         self.participant
             .iter()
             .flat_map(|participant| participant.txns().iter().map(|(txn, entry)| (*txn, entry.writes.as_slice())))
+    }
+
+    /// The change saga `txn`'s steps leave in this node's balances now (zero without a shard).
+    pub fn saga_net(&self, txn: TxnId) -> i64 {
+        self.participant.as_ref().map_or(0, |participant| participant.saga_net(txn))
+    }
+
+    /// The transactions prepared here and not yet resolved, each with the money its writes move
+    /// and whether the balances already hold that change (in place) or not yet (deferred): what
+    /// the committed view needs to count this node's money in either mode.
+    pub fn unresolved_changes(&self) -> impl Iterator<Item = (TxnId, i64, bool)> + '_ {
+        self.participant.iter().flat_map(|participant| {
+            participant.txns().iter().map(|(txn, entry)| (*txn, entry.delta(), entry.applied()))
+        })
     }
 
     /// The node's volatile state, in the shape of seed 002's "STATE AFTER PREPARE" tables.
@@ -175,8 +216,36 @@ impl Node {
                     },
                     in_doubt_since_ms: entry.in_doubt_since_ms,
                     locks: entry.writes.iter().map(|write| write.account).collect(),
-                    undo: entry.writes.iter().map(|write| (write.account, write.before)).collect(),
+                    undo: match entry.mode {
+                        WriteMode::InPlace => entry.writes.iter().map(|write| (write.account, write.before)).collect(),
+                        WriteMode::Deferred => Vec::new(),
+                    },
+                    redo: match entry.mode {
+                        WriteMode::InPlace => Vec::new(),
+                        WriteMode::Deferred => entry.writes.iter().map(|write| (write.account, write.after)).collect(),
+                    },
+                    steps: Vec::new(),
                 });
+            }
+            for ((txn, step), entry) in participant.steps() {
+                let changes = entry.writes.iter().map(|write| (write.account, write.after - write.before)).collect();
+                view.steps.push(StepView { txn: *txn, step: *step, phase: entry.phase(), changes });
+                if entry.holds_locks() {
+                    view.txns.push(TxnView {
+                        txn: *txn,
+                        role: Role::Participant,
+                        phase: entry.phase(),
+                        peers: Vec::new(),
+                        votes: Vec::new(),
+                        acks: Vec::new(),
+                        decision: None,
+                        in_doubt_since_ms: None,
+                        locks: entry.writes.iter().map(|write| write.account).collect(),
+                        undo: Vec::new(),
+                        redo: Vec::new(),
+                        steps: Vec::new(),
+                    });
+                }
             }
         }
         if let Some(coordinator) = &self.coordinator {
@@ -192,6 +261,27 @@ impl Node {
                     in_doubt_since_ms: None,
                     locks: Vec::new(),
                     undo: Vec::new(),
+                    redo: Vec::new(),
+                    steps: Vec::new(),
+                });
+            }
+            for (txn, saga) in coordinator.sagas() {
+                view.txns.push(TxnView {
+                    txn: *txn,
+                    role: Role::Coordinator,
+                    phase: saga.table_phase(),
+                    peers: saga.steps.iter().map(|step| step.node).collect(),
+                    votes: Vec::new(),
+                    acks: Vec::new(),
+                    decision: match saga.phase {
+                        SagaPhase::Ending(decision) => Some(decision),
+                        _ => None,
+                    },
+                    in_doubt_since_ms: None,
+                    locks: Vec::new(),
+                    undo: Vec::new(),
+                    redo: Vec::new(),
+                    steps: saga_marks(saga),
                 });
             }
             for (request, state) in coordinator.requests() {
@@ -200,9 +290,96 @@ impl Node {
                 }
             }
         }
-        view.txns.sort_by_key(|row| (row.txn, row.role));
+        crate::vec_map::sort_small_by_key(&mut view.txns, |row| (row.txn, row.role));
         view
     }
+}
+
+/// Where each step of a saga stands, as its orchestrator's row shows it.
+fn saga_marks(saga: &Saga) -> Vec<SagaMark> {
+    let running = match saga.phase {
+        SagaPhase::Running(step) | SagaPhase::Compensating(step) => Some(step),
+        _ => None,
+    };
+    let undone_from = saga.done - saga.compensated;
+    (1..=saga.steps.len() as u32)
+        .map(|step| {
+            let node = saga.steps[step as usize - 1].node;
+            let state = if step <= saga.done {
+                if step > undone_from {
+                    StepMark::Compensated
+                } else if running == Some(step) && saga.failure.is_some() {
+                    StepMark::Compensating
+                } else {
+                    StepMark::Done
+                }
+            } else if step == saga.done + 1 && saga.failure.is_some() {
+                StepMark::Failed
+            } else if running == Some(step) {
+                StepMark::Running
+            } else {
+                StepMark::Pending
+            };
+            SagaMark { step, node, state }
+        })
+        .collect()
+}
+
+/// One step on a saga orchestrator's row.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SagaMark {
+    pub step: u32,
+    pub node: NodeId,
+    pub state: StepMark,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepMark {
+    Pending,
+    Running,
+    Done,
+    Failed,
+    Compensating,
+    Compensated,
+}
+
+impl StepMark {
+    pub fn name(self) -> &'static str {
+        match self {
+            StepMark::Pending => "pending",
+            StepMark::Running => "running",
+            StepMark::Done => "done",
+            StepMark::Failed => "failed",
+            StepMark::Compensating => "compensating",
+            StepMark::Compensated => "compensated",
+        }
+    }
+}
+
+impl fmt::Display for SagaMark {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at {} {}", self.step, self.node, self.state.name())
+    }
+}
+
+impl fmt::Display for StepView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.txn, self.step)?;
+        for (account, delta) in &self.changes {
+            write!(f, " {account} {delta:+}")?;
+        }
+        write!(f, ": {}", self.phase)
+    }
+}
+
+/// A saga step a participant ran: its state and the changes it made (account, delta).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StepView {
+    pub txn: TxnId,
+    pub step: u32,
+    pub phase: Phase,
+    pub changes: Vec<(AccountId, i64)>,
 }
 
 /// One row of a node's transaction table.
@@ -222,6 +399,13 @@ pub struct TxnView {
     /// `twoPCWAL[t1][1001] = 100`, kept on every replica, deleted at COMMIT, rolled back from at ABORT.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub undo: Vec<(AccountId, i64)>,
+    /// A saga orchestrator's row: where each step stands.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<SagaMark>,
+    /// A participant's redo images while the transaction is open, when writes are deferred: the
+    /// balances are not changed yet and COMMIT sets these (an ABORT drops them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub redo: Vec<(AccountId, i64)>,
 }
 
 /// A node's volatile state at one moment.
@@ -232,4 +416,7 @@ pub struct NodeView {
     pub balances: Vec<(AccountId, i64)>,
     pub journal: Vec<(TxnId, String)>,
     pub cached_replies: Vec<(RequestId, Option<TxnId>, Decision)>,
+    /// Saga steps this participant ran, committed or not.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<StepView>,
 }

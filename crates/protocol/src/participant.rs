@@ -1,16 +1,19 @@
 //! The participant role of two-phase commit (a shard, a database).
 //!
 //! Phase 1: on PREPARE the participant checks its constraints (known accounts, no negative
-//! balance), takes no-wait exclusive locks (a lock held by another transaction means NO), makes
-//! the changes in place and writes a prepare record with undo data to its WAL. Only once that
-//! record is durable does it vote YES: from then on it has given up the right to abort on its own
-//! and is *in doubt* until it learns the decision. A participant that has not voted YES may still
-//! abort alone: voting NO is exactly that.
+//! balance), takes no-wait exclusive locks (a lock held by another transaction means NO) and
+//! writes a prepare record to its WAL. Writes go one of two ways ([`WriteMode`]): *in place*
+//! (seed 002) it changes the balances now and the record holds the undo images; *deferred*
+//! (seed 004's "resources are locked but not changed") it changes nothing and the record is a
+//! redo record holding the after images. Only once that record is durable does it vote YES: from
+//! then on it has given up the right to abort on its own and is *in doubt* until it learns the
+//! decision. A participant that has not voted YES may still abort alone: voting NO is exactly that.
 //!
-//! Phase 2: on the decision it writes an outcome record, then applies it (keeps the changes or
-//! restores the undo images), releases its locks and acknowledges. The outcome record must be
-//! durable before the ACK: once the coordinator has every ACK it forgets the transaction and would
-//! answer a later query with "abort" (presumed abort).
+//! Phase 2: on the decision it writes an outcome record, then applies it (in place: keeps the
+//! changes or restores the undo images; deferred: applies the redo images or drops them), releases
+//! its locks and acknowledges. The outcome record must be durable before the ACK: once the
+//! coordinator has every ACK it forgets the transaction and would answer a later query with
+//! "abort" (presumed abort).
 //!
 //! While in doubt it asks the coordinator for the outcome every `query_ms`; after a crash it rebuilds
 //! its balances, locks and in-doubt entries from the WAL and asks at once. Nothing else can unblock
@@ -20,14 +23,17 @@ use crate::bank::Bank;
 use crate::chunk_map::ChunkMap;
 use crate::context::Context;
 use crate::effect::{Note, Recovery, Role, Timer};
-use crate::ids::{Millis, NodeId, TxnId};
-use crate::message::{Decision, Message, Record, Work, Write};
+use crate::ids::{AccountId, Millis, NodeId, TxnId};
+use crate::message::{Decision, Message, Record, Work, Write, WriteMode};
 use crate::phase::Phase;
-use std::collections::BTreeMap;
+use crate::vec_map::VecMap;
+
+pub mod steps;
+use steps::StepEntry;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ParticipantPhase {
-    /// Locks taken and changes made; the prepare record is being written.
+    /// Locks taken (and, in place, changes made); the prepare record is being written.
     Preparing,
     /// Voted YES; waiting for the decision, locks held.
     InDoubt,
@@ -51,9 +57,24 @@ pub struct ParticipantTxn {
     pub coordinator: NodeId,
     pub phase: ParticipantPhase,
     pub writes: Vec<Write>,
+    /// In place, the balances hold `writes`' after images; deferred, they still hold the before
+    /// images until COMMIT.
+    pub mode: WriteMode,
     pub journal: Option<String>,
     pub voted_yes: bool,
     pub in_doubt_since_ms: Option<Millis>,
+}
+
+impl ParticipantTxn {
+    /// The money this transaction's writes add to the balances once committed.
+    pub fn delta(&self) -> i64 {
+        self.writes.iter().map(|write| write.after - write.before).sum()
+    }
+
+    /// Whether the balances already hold this transaction's changes (in place) or not (deferred).
+    pub fn applied(&self) -> bool {
+        self.mode == WriteMode::InPlace
+    }
 }
 
 /// How a transaction ended here, remembered so that a PREPARE arriving late (a retransmission or
@@ -85,12 +106,15 @@ impl Finished {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Participant {
     bank: Bank,
-    txns: BTreeMap<TxnId, ParticipantTxn>,
+    txns: VecMap<TxnId, ParticipantTxn>,
     /// Transactions refused, committed or rolled back here. The durable ones (those with an
     /// outcome record) are rebuilt on recovery; a NO vote needs no record (presumed abort).
     finished: ChunkMap<TxnId, Finished>,
-    /// Counts the changes to the shard data: balances, locks, and the writes of the open
-    /// transactions (see [`Participant::shard_changes`]).
+    /// Saga steps run here (by saga and step), with their state; kept so a repeated step or
+    /// compensation gets the same answer.
+    steps: VecMap<(TxnId, u32), StepEntry>,
+    /// Counts the changes to the shard data: balances, locks, the writes of the open transactions
+    /// and the saga steps run here (see [`Participant::shard_changes`]).
     shard_changes: u64,
 }
 
@@ -100,8 +124,9 @@ impl Participant {
     pub fn recover<'a>(log: impl Iterator<Item = &'a Record>, context: &mut Context) -> Participant {
         let mut participant = Participant {
             bank: Bank::new(context.config.initial_balances.clone()),
-            txns: BTreeMap::new(),
+            txns: VecMap::new(),
             finished: ChunkMap::new(),
+            steps: VecMap::new(),
             shard_changes: 0,
         };
         // Replaying reproduces old changes; only the end state matters, so its notes are dropped.
@@ -129,12 +154,16 @@ impl Participant {
     }
 
     /// Replays one durable record into the shard state: how a replica of a participant group
-    /// keeps its copy of balances, locks and undo data (seed 002's twoPCWAL on every replica).
+    /// keeps its copy of balances, locks and undo or redo data (seed 002's twoPCWAL on every
+    /// replica). The record says which: an undo record's changes were made at PREPARE, a redo
+    /// record's wait for COMMIT.
     pub fn replay(&mut self, record: &Record, context: &mut Context) {
         match record {
-            Record::PrepareVote { txn, coordinator, writes, journal, at_ms } => {
+            Record::PrepareVote { txn, coordinator, writes, journal, at_ms, mode } => {
                 self.shard_changes += 1;
-                self.bank.apply_after(writes, context);
+                if *mode == WriteMode::InPlace {
+                    self.bank.apply_after(writes, context);
+                }
                 if !context.config.bugs.ignore_locks {
                     for write in writes {
                         self.bank.lock(write.account, *txn, context);
@@ -146,6 +175,7 @@ impl Participant {
                         coordinator: *coordinator,
                         phase: ParticipantPhase::InDoubt,
                         writes: writes.clone(),
+                        mode: *mode,
                         journal: journal.clone(),
                         voted_yes: true,
                         in_doubt_since_ms: Some(*at_ms),
@@ -157,7 +187,10 @@ impl Participant {
                     self.finish(*txn, entry, *decision, context);
                 }
             }
-            Record::Prepared { .. } | Record::Decided { .. } | Record::Completed { .. } => {}
+            Record::StepApplied { .. } | Record::StepRefused { .. } | Record::StepCompensated { .. } => {
+                self.replay_step(record, context)
+            }
+            _ => {}
         }
     }
 
@@ -165,12 +198,12 @@ impl Participant {
         &self.bank
     }
 
-    pub fn txns(&self) -> &BTreeMap<TxnId, ParticipantTxn> {
+    pub fn txns(&self) -> &VecMap<TxnId, ParticipantTxn> {
         &self.txns
     }
 
-    /// How many times the shard data (balances, locks, the writes of open transactions) has
-    /// changed since this participant was built: an observer that saw the same number before has
+    /// How many times the shard data (balances, locks, the writes of open transactions, the saga
+    /// steps run here) has changed since this participant was built: an observer that saw the same number before has
     /// nothing new to look at. (The simulator's checks after every event rely on it.)
     pub fn shard_changes(&self) -> u64 {
         self.shard_changes
@@ -227,7 +260,7 @@ impl Participant {
         // The writes, by account: a work's few deltas, usually on different accounts.
         let mut writes: Vec<Write> = Vec::with_capacity(work.deltas.len());
         for &(account, delta) in &work.deltas {
-            let balance = self.bank.balance(account).ok_or_else(|| format!("unknown account {account}"))?;
+            let balance = self.balance_after_pending(account).ok_or_else(|| format!("unknown account {account}"))?;
             if !ignore_locks {
                 if let Some(holder) = self.bank.lock_holder(account) {
                     return Err(format!("{account} locked by {holder}"));
@@ -247,6 +280,21 @@ impl Participant {
         Ok(writes)
     }
 
+    /// The balance a new transaction builds on: the stored one, plus the changes of deferred
+    /// transactions prepared here and not yet applied (in place, the stored balance holds them
+    /// already). With locks no prepared transaction shares an account with another, so this is the
+    /// stored balance unless the `ignore_locks` bug lets two in.
+    fn balance_after_pending(&self, account: AccountId) -> Option<i64> {
+        let balance = self.bank.balance(account)?;
+        let deferred = self.txns.values().filter(|entry| !entry.applied());
+        let pending: i64 = deferred
+            .flat_map(|entry| entry.writes.iter())
+            .filter(|write| write.account == account)
+            .map(|write| write.after - write.before)
+            .sum();
+        Some(balance + pending)
+    }
+
     fn refuse(&mut self, coordinator: NodeId, txn: TxnId, reason: String, context: &mut Context) {
         context.note(Note::Phase { txn, role: Role::Participant, phase: Phase::VotedNo });
         context.send(coordinator, Message::Vote { txn, yes: false, reason: Some(reason.clone()) });
@@ -263,12 +311,15 @@ impl Participant {
     ) {
         let bugs = context.config.bugs;
         self.shard_changes += 1;
+        let mode = context.config.writes;
         if !bugs.ignore_locks {
             for write in &writes {
                 self.bank.lock(write.account, txn, context);
             }
         }
-        self.bank.apply_after(&writes, context);
+        if mode == WriteMode::InPlace {
+            self.bank.apply_after(&writes, context);
+        }
         let at_ms = context.now_ms;
         context.persist(Record::PrepareVote {
             txn,
@@ -276,6 +327,7 @@ impl Participant {
             writes: writes.clone(),
             journal: journal.clone(),
             at_ms,
+            mode,
         });
         context.note(Note::Phase { txn, role: Role::Participant, phase: ParticipantPhase::Preparing.phase() });
         let voted_yes = bugs.vote_before_wal;
@@ -286,6 +338,7 @@ impl Participant {
             coordinator,
             phase: ParticipantPhase::Preparing,
             writes,
+            mode,
             journal,
             voted_yes,
             in_doubt_since_ms: voted_yes.then_some(context.now_ms),
@@ -339,7 +392,10 @@ impl Participant {
                 self.finish(*txn, entry, *decision, context);
                 context.send(coordinator, Message::Ack { txn: *txn });
             }
-            Record::Prepared { .. } | Record::Decided { .. } | Record::Completed { .. } => {}
+            Record::StepApplied { .. } | Record::StepRefused { .. } | Record::StepCompensated { .. } => {
+                self.on_step_record_durable(record, context)
+            }
+            _ => {}
         }
     }
 
@@ -358,16 +414,18 @@ impl Participant {
         context.set_timer(Timer::QueryDecision(txn), context.config.timeouts.query_ms);
     }
 
-    /// Applies a decision whose outcome record is durable: keep or undo, then release the locks.
+    /// Applies a decision whose outcome record is durable, then releases the locks. In place a
+    /// COMMIT keeps the changes and an ABORT restores the undo images; deferred a COMMIT applies
+    /// the redo images and an ABORT has nothing to undo.
     fn finish(&mut self, txn: TxnId, entry: ParticipantTxn, decision: Decision, context: &mut Context) {
         self.shard_changes += 1;
-        match decision {
-            Decision::Commit => {
-                if let Some(line) = entry.journal {
-                    self.bank.append_journal(txn, line);
-                }
-            }
-            Decision::Abort => self.bank.apply_before(&entry.writes, context),
+        match (decision, entry.mode) {
+            (Decision::Commit, WriteMode::InPlace) | (Decision::Abort, WriteMode::Deferred) => {}
+            (Decision::Commit, WriteMode::Deferred) => self.bank.apply_after(&entry.writes, context),
+            (Decision::Abort, WriteMode::InPlace) => self.bank.apply_before(&entry.writes, context),
+        }
+        if let (Decision::Commit, Some(line)) = (decision, entry.journal) {
+            self.bank.append_journal(txn, line);
         }
         self.bank.unlock(&entry.writes, txn, context);
         let phase = match decision {

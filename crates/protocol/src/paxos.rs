@@ -33,8 +33,8 @@
 
 use crate::ids::{Millis, NodeId};
 use crate::raft::Payload;
+use crate::vec_map::{VecMap, VecSet};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -73,13 +73,13 @@ pub struct Accepted<C> {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Durable<C> {
     pub promised: Ballot,
-    pub accepted: BTreeMap<Slot, Accepted<C>>,
-    pub chosen: BTreeMap<Slot, Payload<C>>,
+    pub accepted: VecMap<Slot, Accepted<C>>,
+    pub chosen: VecMap<Slot, Payload<C>>,
 }
 
 impl<C> Default for Durable<C> {
     fn default() -> Self {
-        Durable { promised: Ballot::default(), accepted: BTreeMap::new(), chosen: BTreeMap::new() }
+        Durable { promised: Ballot::default(), accepted: VecMap::new(), chosen: VecMap::new() }
     }
 }
 
@@ -331,7 +331,7 @@ pub struct NotLeader {
 struct Open<C> {
     value: Payload<C>,
     /// Acceptors that accepted it in the leader's ballot, the leader included.
-    accepted_by: BTreeSet<NodeId>,
+    accepted_by: VecSet<NodeId>,
     /// When its ACCEPTs last went out: a heartbeat sends them again only once they are overdue.
     sent_ms: Millis,
 }
@@ -351,18 +351,18 @@ pub struct Paxos<C> {
     /// its leader is alive, keeps accepting from that leader and disrupts nothing.
     campaign: Option<Ballot>,
     /// Candidate: the promises gathered from peers, with what each reported.
-    promises: BTreeMap<NodeId, Vec<Reported<C>>>,
+    promises: VecMap<NodeId, Vec<Reported<C>>>,
     /// Leader: the next slot to propose in, the slots still open, and when each peer last answered.
     next_slot: Slot,
-    open: BTreeMap<Slot, Open<C>>,
+    open: VecMap<Slot, Open<C>>,
     /// Leader: the slots phase 1 found open that are not chosen yet.
-    recovering: BTreeSet<Slot>,
+    recovering: VecSet<Slot>,
     ready: bool,
-    last_heard: BTreeMap<NodeId, Millis>,
+    last_heard: VecMap<NodeId, Millis>,
     leader_since_ms: Millis,
     /// Leader: when it sent `COMMIT` for the slots it chose less than a heartbeat interval ago; a
     /// heartbeat answer that misses one of them is not filled in, the `COMMIT` is still on its way.
-    recent_commits: BTreeMap<Slot, Millis>,
+    recent_commits: VecMap<Slot, Millis>,
     /// With the `update_in_place` bug: chosen slots whose value was overwritten and that the
     /// state machine has applied already, to be applied again out of order.
     rewritten: Vec<Slot>,
@@ -382,14 +382,14 @@ impl<C: Clone + PartialEq> Paxos<C> {
             leader_heard_ms: None,
             applied: 0,
             campaign: None,
-            promises: BTreeMap::new(),
+            promises: VecMap::new(),
             next_slot: 1,
-            open: BTreeMap::new(),
-            recovering: BTreeSet::new(),
+            open: VecMap::new(),
+            recovering: VecSet::new(),
             ready: false,
-            last_heard: BTreeMap::new(),
+            last_heard: VecMap::new(),
             leader_since_ms: 0,
-            recent_commits: BTreeMap::new(),
+            recent_commits: VecMap::new(),
             rewritten: Vec::new(),
         }
     }
@@ -540,7 +540,7 @@ impl<C: Clone + PartialEq> Paxos<C> {
     /// What this acceptor holds past `chosen_through`: each accepted value, and each value it knows
     /// chosen (reported as accepted in the highest possible ballot, since it is final).
     fn report_after(&self, chosen_through: Slot) -> Vec<Reported<C>> {
-        let mut entries: BTreeMap<Slot, Reported<C>> = self
+        let mut entries: VecMap<Slot, Reported<C>> = self
             .durable
             .accepted
             .range(chosen_through + 1..)
@@ -691,7 +691,7 @@ impl<C: Clone + PartialEq> Paxos<C> {
         self.promises.insert(self.id(), own);
         // For every slot a promise reports: a value known chosen is final; otherwise the value
         // accepted in the highest ballot is the only one that may have been chosen.
-        let mut recovered: BTreeMap<Slot, (Accepted<C>, bool)> = BTreeMap::new();
+        let mut recovered: VecMap<Slot, (Accepted<C>, bool)> = VecMap::new();
         for entry in std::mem::take(&mut self.promises).into_values().flatten() {
             let keep = match recovered.get(&entry.slot) {
                 None => true,
@@ -743,7 +743,7 @@ impl<C: Clone + PartialEq> Paxos<C> {
     fn propose_in(&mut self, now_ms: Millis, slot: Slot, value: Payload<C>, out: &mut Vec<PaxosEffect<C>>) {
         let ballot = self.durable.promised;
         self.durable.accepted.insert(slot, Accepted { ballot, value: value.clone() });
-        let open = Open { value: value.clone(), accepted_by: BTreeSet::from([self.id()]), sent_ms: now_ms };
+        let open = Open { value: value.clone(), accepted_by: VecSet::from([self.id()]), sent_ms: now_ms };
         self.open.insert(slot, open);
         out.push(PaxosEffect::Note(PaxosNote::Proposed { slot, ballot }));
         for peer in self.config.peers() {

@@ -38,10 +38,36 @@ pub enum Phase {
     Committed,
     RolledBack,
     VotedNo,
+    // A saga orchestrator's.
+    /// The saga's first record is being written.
+    LoggingSaga,
+    /// A step is running at its participant (or its answer is being logged).
+    RunningSteps,
+    /// A step failed: the steps done are being compensated, last first.
+    Compensating,
+    /// The saga's end record is being written.
+    EndingSaga,
+    /// The end is durable and the client told: the orchestrator forgets the saga.
+    SagaEnded,
+    /// A restarted orchestrator found the saga open in its log and carries on.
+    ResumingSaga,
+    // A participant's, for a saga step.
+    /// The step's changes are made under short locks; its record is being written.
+    ApplyingStep,
+    /// The step's record is durable: committed locally, locks released.
+    StepCommitted,
+    /// The step was refused (a check failed); the refusal is being written.
+    RefusingStep,
+    /// The refusal is durable.
+    StepRefused,
+    /// The compensation's changes are made; its record is being written.
+    CompensatingStep,
+    /// The compensation is durable.
+    StepCompensated,
 }
 
 impl Phase {
-    pub const ALL: [Phase; 16] = [
+    pub const ALL: [Phase; 28] = [
         Phase::LoggingPrepared,
         Phase::CollectingVotes,
         Phase::LoggingDecision,
@@ -58,6 +84,18 @@ impl Phase {
         Phase::Committed,
         Phase::RolledBack,
         Phase::VotedNo,
+        Phase::LoggingSaga,
+        Phase::RunningSteps,
+        Phase::Compensating,
+        Phase::EndingSaga,
+        Phase::SagaEnded,
+        Phase::ResumingSaga,
+        Phase::ApplyingStep,
+        Phase::StepCommitted,
+        Phase::RefusingStep,
+        Phase::StepRefused,
+        Phase::CompensatingStep,
+        Phase::StepCompensated,
     ];
 
     pub fn name(self) -> &'static str {
@@ -78,12 +116,29 @@ impl Phase {
             Phase::Committed => "committed",
             Phase::RolledBack => "rolled back",
             Phase::VotedNo => "voted NO",
+            Phase::LoggingSaga => "logging saga",
+            Phase::RunningSteps => "running steps",
+            Phase::Compensating => "compensating",
+            Phase::EndingSaga => "logging saga end",
+            Phase::SagaEnded => "saga ended",
+            Phase::ResumingSaga => "resuming saga after recovery",
+            Phase::ApplyingStep => "applying step",
+            Phase::StepCommitted => "step committed locally",
+            Phase::RefusingStep => "refusing step",
+            Phase::StepRefused => "step refused",
+            Phase::CompensatingStep => "compensating step",
+            Phase::StepCompensated => "step compensated",
         }
     }
 
     /// The coordinator is in phase 1 (seed 001's prepare band is open).
     pub fn is_voting(self) -> bool {
         matches!(self, Phase::LoggingPrepared | Phase::CollectingVotes)
+    }
+
+    /// A saga orchestrator runs its steps forward (the saga's forward band is open).
+    pub fn is_saga_forward(self) -> bool {
+        matches!(self, Phase::LoggingSaga | Phase::RunningSteps)
     }
 
     /// The coordinator's decision is durable and on its way (the decision band opens).
@@ -107,11 +162,11 @@ impl Serialize for Phase {
 #[cfg(test)]
 mod tests {
     use super::Phase;
-    use std::collections::BTreeSet;
+    use crate::vec_map::VecSet;
 
     #[test]
     fn every_phase_has_its_own_name() {
-        let names: BTreeSet<&str> = Phase::ALL.iter().map(|phase| phase.name()).collect();
+        let names: VecSet<&str> = Phase::ALL.iter().map(|phase| phase.name()).collect();
         assert_eq!(names.len(), Phase::ALL.len());
     }
 }

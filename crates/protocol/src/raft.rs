@@ -27,8 +27,8 @@
 //! Two teaching bugs switch off one rule each, and the consensus invariants catch the result.
 
 use crate::ids::{Millis, NodeId};
+use crate::vec_map::{VecMap, VecSet};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -331,9 +331,9 @@ pub struct Raft<C> {
     /// When this replica last heard from the leader of its term (leader stickiness).
     leader_heard_ms: Option<Millis>,
     /// Votes (or pre-votes) granted to this (pre-)candidate, itself included.
-    votes: BTreeSet<NodeId>,
+    votes: VecSet<NodeId>,
     /// Leader only: one entry per peer.
-    progress: BTreeMap<NodeId, Progress>,
+    progress: VecMap<NodeId, Progress>,
     leader_since_ms: Millis,
 }
 
@@ -351,8 +351,8 @@ impl<C: Clone> Raft<C> {
             commit_index: 0,
             applied_index: 0,
             leader_heard_ms: None,
-            votes: BTreeSet::new(),
-            progress: BTreeMap::new(),
+            votes: VecSet::new(),
+            progress: VecMap::new(),
             leader_since_ms: 0,
         }
     }
@@ -394,11 +394,11 @@ impl<C: Clone> Raft<C> {
         self.durable.last_index()
     }
 
-    pub fn progress(&self) -> &BTreeMap<NodeId, Progress> {
+    pub fn progress(&self) -> &VecMap<NodeId, Progress> {
         &self.progress
     }
 
-    pub fn votes(&self) -> &BTreeSet<NodeId> {
+    pub fn votes(&self) -> &VecSet<NodeId> {
         &self.votes
     }
 
@@ -670,8 +670,15 @@ impl<C: Clone> Raft<C> {
     fn maybe_commit(&mut self, _now_ms: Millis, out: &mut Vec<RaftEffect<C>>) {
         let mut matches: Vec<LogIndex> = self.progress.values().map(|progress| progress.match_index).collect();
         matches.push(self.durable.last_index());
-        matches.sort_unstable_by(|left, right| right.cmp(left));
-        let stored_by_majority = matches[self.config.majority() - 1];
+        // The majority-th highest match: the highest index at least a majority stores (3 or 5
+        // replicas, so counting beats sorting, and keeps a sort out of the wasm).
+        let majority = self.config.majority();
+        let stored_by_majority = matches
+            .iter()
+            .copied()
+            .filter(|candidate| matches.iter().filter(|index| *index >= candidate).count() >= majority)
+            .max()
+            .expect("the leader's own index is stored by a majority if any is");
         let mut candidate = stored_by_majority;
         while candidate > self.commit_index {
             let term = self.durable.term_at(candidate).expect("a majority stores it, the leader too");
@@ -749,7 +756,7 @@ impl<C: Clone> Raft<C> {
         self.role = RaftRole::PreCandidate;
         self.leader = None;
         self.leader_heard_ms = None;
-        self.votes = BTreeSet::from([self.id()]);
+        self.votes = VecSet::from([self.id()]);
         self.note_role(out);
         out.push(RaftEffect::ResetElectionTimer);
         if self.votes.len() >= self.config.majority() {
@@ -764,7 +771,7 @@ impl<C: Clone> Raft<C> {
         self.role = RaftRole::Candidate;
         self.durable.term += 1;
         self.durable.voted_for = Some(self.id());
-        self.votes = BTreeSet::from([self.id()]);
+        self.votes = VecSet::from([self.id()]);
         self.note_role(out);
         out.push(RaftEffect::ResetElectionTimer);
         if self.votes.len() >= self.config.majority() {

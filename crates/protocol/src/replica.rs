@@ -27,7 +27,7 @@ use crate::node::Node;
 use crate::paxos::{self, Paxos, PaxosConfig, PaxosEffect, PaxosRole, PaxosTimer, Slot};
 use crate::raft::{self, LogIndex, Payload, Raft, RaftConfig, RaftEffect, RaftRole, RaftTimer};
 use crate::route::{Groups, RouteConfig, Router};
-use std::collections::{BTreeMap, BTreeSet};
+use crate::vec_map::{VecMap, VecSet};
 use std::sync::Arc;
 
 /// At most this many 2PC messages wait at a replica for its group's leadership to settle.
@@ -140,8 +140,8 @@ impl Engine {
     }
 
     /// The sequence numbers of the transactions this replica has applied.
-    fn applied_seqs(&self) -> BTreeMap<TxnId, Seq> {
-        let Engine::Paxos(paxos) = self else { return BTreeMap::new() };
+    fn applied_seqs(&self) -> VecMap<TxnId, Seq> {
+        let Engine::Paxos(paxos) = self else { return VecMap::new() };
         paxos
             .durable()
             .chosen
@@ -167,10 +167,10 @@ pub struct Replica {
     node: Node,
     acting: bool,
     /// Entries this leader proposed since it took over, not yet committed.
-    proposed: BTreeSet<LogIndex>,
+    proposed: VecSet<LogIndex>,
     /// Multi-Paxos: each transaction's sequence number, as applied (and, while acting, proposed),
     /// and the number the next new transaction gets.
-    seqs: BTreeMap<TxnId, Seq>,
+    seqs: VecMap<TxnId, Seq>,
     next_seq: Seq,
     held: Vec<(Endpoint, Message)>,
     router: Router,
@@ -200,8 +200,8 @@ impl Replica {
             engine,
             node,
             acting: false,
-            proposed: BTreeSet::new(),
-            seqs: BTreeMap::new(),
+            proposed: VecSet::new(),
+            seqs: VecMap::new(),
             next_seq: 0,
             held: Vec::new(),
             router,

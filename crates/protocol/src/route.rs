@@ -13,7 +13,7 @@
 //! leader (the first replica) and ignores hints, so after an election its messages go nowhere.
 
 use crate::ids::{Millis, NodeId};
-use std::collections::BTreeMap;
+use crate::vec_map::VecMap;
 use std::sync::Arc;
 
 /// One group: a shard or the transaction manager, replicated.
@@ -70,16 +70,16 @@ pub struct Router {
     groups: Arc<Groups>,
     config: RouteConfig,
     /// Group address to the replica believed to lead it.
-    leaders: BTreeMap<NodeId, NodeId>,
+    leaders: VecMap<NodeId, NodeId>,
     /// Group address to when the sender started waiting for an answer from it.
-    waiting_since_ms: BTreeMap<NodeId, Millis>,
+    waiting_since_ms: VecMap<NodeId, Millis>,
     /// Group address to bounces followed since the group last answered with something else.
-    bounces: BTreeMap<NodeId, usize>,
+    bounces: VecMap<NodeId, usize>,
 }
 
 impl Router {
     pub fn new(groups: Arc<Groups>, config: RouteConfig) -> Router {
-        Router { groups, config, leaders: BTreeMap::new(), waiting_since_ms: BTreeMap::new(), bounces: BTreeMap::new() }
+        Router { groups, config, leaders: VecMap::new(), waiting_since_ms: VecMap::new(), bounces: VecMap::new() }
     }
 
     pub fn groups(&self) -> &Arc<Groups> {

@@ -25,39 +25,48 @@ use crate::invariants::{Invariant, Violation};
 use commitlab_protocol::paxos::{Paxos, Slot};
 use commitlab_protocol::raft::{Entry, LogIndex, Payload, Raft, Term};
 use commitlab_protocol::route::Groups;
+use commitlab_protocol::VecMap;
 use commitlab_protocol::{Millis, Node, NodeConfig, NodeId, Record, Seq, Stamped};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// An entry as first seen at an (index, term): the term of the entry before it, the entry, and the
 /// replica that held it.
 type FirstSeen = (Term, Entry<Record>, NodeId);
 
+/// What the checker records of every entry, slot or seq, one table per group (by group address):
+/// each table grows at its end as its group's log does, where one table keyed by group first
+/// would take every new row in its middle.
+type PerGroup<K, V> = VecMap<NodeId, VecMap<K, V>>;
+
+fn in_group<'a, K: Ord, V>(table: &'a PerGroup<K, V>, group: NodeId, key: &K) -> Option<&'a V> {
+    table.get(&group).and_then(|rows| rows.get(key))
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConsensusChecker {
     groups: Arc<Groups>,
     /// Each group's committed state: its committed records applied once, in log order. Money and
     /// blocking are measured on it, so a group counts once whichever replicas are up or behind.
-    committed: BTreeMap<NodeId, Node>,
+    committed: VecMap<NodeId, Node>,
     /// (group, term) to the replica elected in it.
-    leaders: BTreeMap<(NodeId, Term), NodeId>,
+    leaders: VecMap<(NodeId, Term), NodeId>,
     /// (group, index, term) to the term of the entry before it and the entry, as first seen.
-    entries: BTreeMap<(NodeId, LogIndex, Term), FirstSeen>,
+    entries: PerGroup<(LogIndex, Term), FirstSeen>,
     /// How much of each replica's log has been checked against `entries`.
-    checked_len: BTreeMap<NodeId, LogIndex>,
+    checked_len: VecMap<NodeId, LogIndex>,
     /// (group, index) to the entry first applied there and the replica that applied it.
-    applied: BTreeMap<(NodeId, LogIndex), (Entry<Record>, NodeId)>,
+    applied: PerGroup<LogIndex, (Entry<Record>, NodeId)>,
     /// Multi-Paxos: (group, slot) to the value first learned chosen there and the replica.
-    chosen: BTreeMap<(NodeId, Slot), (Payload<Stamped>, NodeId)>,
+    chosen: PerGroup<Slot, (Payload<Stamped>, NodeId)>,
     /// Multi-Paxos: (group, seq, coordinator record?, stage) to the record first executed there.
-    executed: BTreeMap<(NodeId, Seq, bool, u8), (Record, NodeId)>,
+    executed: PerGroup<(Seq, bool, u8), (Record, NodeId)>,
     /// The groups run Multi-Paxos (else Raft).
     paxos: bool,
 }
 
 impl ConsensusChecker {
     /// `configs` holds the 2PC configuration of each group's first replica, by group address.
-    pub fn new(groups: Arc<Groups>, configs: BTreeMap<NodeId, Arc<NodeConfig>>, paxos: bool) -> ConsensusChecker {
+    pub fn new(groups: Arc<Groups>, configs: VecMap<NodeId, Arc<NodeConfig>>, paxos: bool) -> ConsensusChecker {
         let committed = configs
             .into_iter()
             .map(|(group, config)| (group, Node::recover(config, std::iter::empty(), 0, &mut Vec::new())))
@@ -65,18 +74,18 @@ impl ConsensusChecker {
         ConsensusChecker {
             groups,
             committed,
-            leaders: BTreeMap::new(),
-            entries: BTreeMap::new(),
-            checked_len: BTreeMap::new(),
-            applied: BTreeMap::new(),
-            chosen: BTreeMap::new(),
-            executed: BTreeMap::new(),
+            leaders: VecMap::new(),
+            entries: VecMap::new(),
+            checked_len: VecMap::new(),
+            applied: VecMap::new(),
+            chosen: VecMap::new(),
+            executed: VecMap::new(),
             paxos,
         }
     }
 
     /// Each group's committed state, by group address.
-    pub fn committed(&self) -> &BTreeMap<NodeId, Node> {
+    pub fn committed(&self) -> &VecMap<NodeId, Node> {
         &self.committed
     }
 
@@ -107,11 +116,9 @@ impl ConsensusChecker {
             }
         }
         let log = raft.durable();
-        let missing = self
-            .applied
-            .range((group, 0)..=(group, LogIndex::MAX))
-            .find(|((_, index), (entry, _))| log.entry(*index) != Some(entry));
-        if let Some(((_, index), (entry, applier))) = missing {
+        let mut applied = self.applied.get(&group).into_iter().flat_map(VecMap::iter);
+        let missing = applied.find(|(index, (entry, _))| log.entry(**index) != Some(entry));
+        if let Some((index, (entry, applier))) = missing {
             let found = log.entry(*index).map_or("nothing".to_string(), |found| found.to_string());
             violations.push(Violation {
                 invariant: Invariant::LeaderCompleteness,
@@ -139,9 +146,12 @@ impl ConsensusChecker {
         for index in checked + 1..=log.last_index() {
             let entry = log.entry(index).expect("within the log");
             let previous = log.term_at(index - 1).expect("within the log");
-            match self.entries.get(&(group, index, entry.term)) {
+            match in_group(&self.entries, group, &(index, entry.term)) {
                 None => {
-                    self.entries.insert((group, index, entry.term), (previous, entry.clone(), replica));
+                    self.entries
+                        .entry(group)
+                        .or_default()
+                        .insert((index, entry.term), (previous, entry.clone(), replica));
                 }
                 Some((first_previous, first, other)) if (*first_previous, first) != (previous, entry) => {
                     violations.push(Violation {
@@ -174,9 +184,9 @@ impl ConsensusChecker {
         if let (Some(seq), Payload::Command(record)) = (seq, &entry.payload) {
             self.check_executed(group, replica, seq, record, violations);
         }
-        match self.applied.get(&(group, index)) {
+        match in_group(&self.applied, group, &index) {
             None => {
-                self.applied.insert((group, index), (entry.clone(), replica));
+                self.applied.entry(group).or_default().insert(index, (entry.clone(), replica));
                 if let Payload::Command(record) = &entry.payload {
                     self.committed.get_mut(&group).expect("every group has a state").apply(now_ms, record);
                 }
@@ -199,7 +209,7 @@ impl ConsensusChecker {
             // A Multi-Paxos slot executed with another value (the update_in_place bug): the replica
             // acts on it, so the 2PC checks see it as the group's record too.
             Some((first, _)) if first != entry => {
-                self.applied.insert((group, index), (entry.clone(), replica));
+                self.applied.entry(group).or_default().insert(index, (entry.clone(), replica));
                 if let Payload::Command(record) = &entry.payload {
                     self.committed.get_mut(&group).expect("every group has a state").apply(now_ms, record);
                 }
@@ -223,10 +233,10 @@ impl ConsensusChecker {
             Some(_) => 1,
             None => 2,
         };
-        let key = (group, seq, record.is_coordinator_record(), stage);
-        match self.executed.get(&key) {
+        let key = (seq, record.is_coordinator_record(), stage);
+        match in_group(&self.executed, group, &key) {
             None => {
-                self.executed.insert(key, (record.clone(), replica));
+                self.executed.entry(group).or_default().insert(key, (record.clone(), replica));
             }
             Some((first, other)) if first != record => violations.push(Violation {
                 invariant: Invariant::SeqAgreement,
@@ -245,9 +255,9 @@ impl ConsensusChecker {
     pub fn on_chosen(&mut self, replica: NodeId, slot: Slot, paxos: &Paxos<Stamped>, violations: &mut Vec<Violation>) {
         let group = self.group(replica);
         let Some(value) = paxos.durable().chosen.get(&slot) else { return };
-        match self.chosen.get(&(group, slot)) {
+        match in_group(&self.chosen, group, &slot) {
             None => {
-                self.chosen.insert((group, slot), (value.clone(), replica));
+                self.chosen.entry(group).or_default().insert(slot, (value.clone(), replica));
             }
             Some((first, other)) if first != value => {
                 let txn = value.command().map(|stamped| stamped.record.txn());
@@ -272,11 +282,9 @@ impl ConsensusChecker {
     pub fn on_ready(&mut self, replica: NodeId, paxos: &Paxos<Stamped>, violations: &mut Vec<Violation>) {
         let group = self.group(replica);
         let chosen = &paxos.durable().chosen;
-        let missing = self
-            .chosen
-            .range((group, 0)..=(group, Slot::MAX))
-            .find(|((_, slot), (value, _))| chosen.get(slot) != Some(value));
-        if let Some(((_, slot), (value, learner))) = missing {
+        let mut learned = self.chosen.get(&group).into_iter().flat_map(VecMap::iter);
+        let missing = learned.find(|(slot, (value, _))| chosen.get(*slot) != Some(value));
+        if let Some((slot, (value, learner))) = missing {
             let found = chosen.get(slot).map_or("nothing".to_string(), payload_text);
             violations.push(Violation {
                 invariant: Invariant::ChosenSurvives,

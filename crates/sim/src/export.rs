@@ -6,8 +6,8 @@ use crate::simulation::{NodeSnapshot, PaxosView, RaftView, Simulation};
 use crate::trace::{TraceEntry, TraceEvent};
 use commitlab_protocol::raft::{Payload, RaftMessage, RaftNote, RaftRole};
 use commitlab_protocol::route::Groups;
+use commitlab_protocol::VecMap;
 use commitlab_protocol::{Endpoint, Message, Millis, NodeId, Note, Role};
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
 pub fn trace_text(trace: &[TraceEntry]) -> String {
@@ -126,6 +126,9 @@ fn memory_table(text: &mut String, snapshot: &NodeSnapshot) {
         for (account, before) in &row.undo {
             let _ = writeln!(text, "    twoPCWAL[{}][{account}] = {before}", row.txn);
         }
+        for (account, after) in &row.redo {
+            let _ = writeln!(text, "    redo[{}][{account}] = {after} (not applied: waits for COMMIT)", row.txn);
+        }
     }
     for row in &memory.txns {
         let mut line = format!("    {} {}: {}", row.txn, row.role, row.phase);
@@ -133,6 +136,10 @@ fn memory_table(text: &mut String, snapshot: &NodeSnapshot) {
             let votes: Vec<String> =
                 row.votes.iter().map(|(node, yes)| format!("{node}={}", if *yes { "YES" } else { "NO" })).collect();
             let _ = write!(line, ", votes {}", votes.join(" "));
+        }
+        if !row.steps.is_empty() {
+            let steps: Vec<String> = row.steps.iter().map(ToString::to_string).collect();
+            let _ = write!(line, ", steps {}", steps.join(", "));
         }
         if let Some(decision) = row.decision {
             let _ = write!(line, ", decision {decision}");
@@ -145,6 +152,9 @@ fn memory_table(text: &mut String, snapshot: &NodeSnapshot) {
             let _ = write!(line, ", holds {}", locks.join(" "));
         }
         let _ = writeln!(text, "{line}");
+    }
+    for step in &memory.steps {
+        let _ = writeln!(text, "    saga step {step}");
     }
     for (request, txn, decision) in &memory.cached_replies {
         let txn = txn.map(|txn| format!(" {txn}")).unwrap_or_default();
@@ -277,9 +287,9 @@ fn mermaid_of_groups(groups: &Groups, trace: &[TraceEntry]) -> String {
         Endpoint::Node(node) => groups.of_member(node).map_or(node.to_string(), |group| group.label.clone()),
     };
     // What each leader sent at each index, learned from the trace itself (not from the cursor).
-    let mut entries: BTreeMap<(NodeId, u64), String> = BTreeMap::new();
+    let mut entries: VecMap<(NodeId, u64), String> = VecMap::new();
     // Proposals waiting for their commit: (leader, index) -> proposed at.
-    let mut proposed: BTreeMap<(NodeId, u64), Millis> = BTreeMap::new();
+    let mut proposed: VecMap<(NodeId, u64), Millis> = VecMap::new();
     for entry in trace {
         let time = entry.time_ms;
         match &entry.event {
@@ -338,7 +348,7 @@ fn mermaid_of_groups(groups: &Groups, trace: &[TraceEntry]) -> String {
 }
 
 /// A leader's AppendEntries carry its own entries: remembers what `leader` holds at each index.
-fn remember_entries(texts: &mut BTreeMap<(NodeId, u64), String>, leader: NodeId, message: &Message) {
+fn remember_entries(texts: &mut VecMap<(NodeId, u64), String>, leader: NodeId, message: &Message) {
     let Message::Raft(RaftMessage::AppendEntries { prev_log_index, entries, .. }) = message else { return };
     for (offset, entry) in entries.iter().enumerate() {
         let text = match &entry.payload {
@@ -354,7 +364,7 @@ fn remember_entries(texts: &mut BTreeMap<(NodeId, u64), String>, leader: NodeId,
 pub fn run_json(simulation: &Simulation) -> serde_json::Value {
     let trace = simulation.trace_to_cursor();
     serde_json::json!({
-        "scenario": simulation.scenario(),
+        "scenario": simulation.scenario().to_value(),
         "stop": simulation.stop(),
         "steps": simulation.cursor_step(),
         "time_ms": simulation.now_ms(),

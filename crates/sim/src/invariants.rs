@@ -21,13 +21,22 @@
 //!   ABORT only for a transaction never logged COMMIT (presumed abort covers what was never logged).
 //! - **journal-matches-commit**: a journal line exists exactly when its transaction committed.
 //!
+//! A saga's end record stands for its decision (stability and the client's reply are checked the
+//! same way), and until it ends the changes its steps left are taken back from the committed view,
+//! so **conservation** says the money is all there once the saga is over (committed, or every step
+//! done compensated). One more property is checked when a scenario runs sagas, and breaks by design:
+//!
+//! - **isolation**: no transaction changes an account that an unfinished saga has changed (its
+//!   half-done state). Two-phase commit keeps it with locks held to the decision; a saga's steps
+//!   commit at once and hold nothing, so another transaction sees the money half moved.
+//!
 //! In the replicated mode a group stands for a node here: its committed entries are its durable
 //! records, counted once per group, and the consensus properties are checked in `consensus.rs`.
 
-use crate::scenario::Engine;
-use commitlab_protocol::{AccountId, ChunkMap, Decision, Node, NodeId, Record, RequestId, TxnId};
+use crate::scenario::{Engine, Scenario};
+use commitlab_protocol::{AccountId, ChunkMap, Decision, Node, NodeId, Record, RequestId, TxnId, Write};
+use commitlab_protocol::{VecMap, VecSet};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -44,6 +53,7 @@ pub enum Invariant {
     CompletedNeedsOutcomes,
     ReplyMatchesDecision,
     JournalMatchesCommit,
+    Isolation,
     ElectionSafety,
     LogMatching,
     LeaderCompleteness,
@@ -79,10 +89,13 @@ impl Invariant {
     /// The safety properties of Multi-Paxos, checked when groups run it.
     pub const PAXOS: [Invariant; 3] = [Invariant::OneValuePerSlot, Invariant::SeqAgreement, Invariant::ChosenSurvives];
 
-    /// The invariants that apply to a run under `engine`, in the order the page lists them.
-    pub fn checked(engine: Engine) -> Vec<Invariant> {
+    /// The invariants that apply to a run of `scenario`, in the order the page lists them.
+    pub fn checked(scenario: &Scenario) -> Vec<Invariant> {
         let mut invariants = Invariant::TWO_PHASE.to_vec();
-        match engine {
+        if scenario.runs_sagas() {
+            invariants.push(Invariant::Isolation);
+        }
+        match scenario.replication.engine {
             Engine::None => {}
             Engine::Raft => invariants.extend(Invariant::CONSENSUS),
             Engine::MultiPaxos => invariants.extend(Invariant::PAXOS),
@@ -102,6 +115,7 @@ impl Invariant {
             Invariant::CompletedNeedsOutcomes => "completed-needs-outcomes",
             Invariant::ReplyMatchesDecision => "reply-matches-decision",
             Invariant::JournalMatchesCommit => "journal-matches-commit",
+            Invariant::Isolation => "isolation",
             Invariant::ElectionSafety => "election-safety",
             Invariant::LogMatching => "log-matching",
             Invariant::LeaderCompleteness => "leader-completeness",
@@ -129,6 +143,9 @@ impl Invariant {
                 "the client hears COMMIT only for a durable COMMIT, ABORT only for a transaction never committed"
             }
             Invariant::JournalMatchesCommit => "a journal line exists exactly when its transaction committed",
+            Invariant::Isolation => {
+                "no transaction changes what an unfinished saga changed (2PC's locks keep this; sagas do not, by design)"
+            }
             Invariant::ElectionSafety => "at most one leader is elected in a term, in each group",
             Invariant::LogMatching => {
                 "two logs with an entry of the same index and term hold the same entries up to it"
@@ -175,7 +192,7 @@ pub struct Checker {
     /// The first durable decision of each transaction, with the node that logged it.
     decisions: ChunkMap<TxnId, (Decision, NodeId)>,
     /// What is known of each transaction while it runs (see [`LiveTxn`]).
-    live: BTreeMap<TxnId, LiveTxn>,
+    live: VecMap<TxnId, LiveTxn>,
     /// Every prepare record that ever became durable (one per participant and transaction).
     /// (Keyed by transaction first: the keys then mostly arrive in order.)
     durable_prepares: ChunkMap<(TxnId, NodeId), ()>,
@@ -183,15 +200,22 @@ pub struct Checker {
     /// Whether money was conserved after the previous event, so a break is reported once.
     money_conserved: bool,
     /// Lock conflicts already reported (node, account, earlier holder, later holder).
-    lock_conflicts: BTreeSet<(NodeId, AccountId, TxnId, TxnId)>,
+    lock_conflicts: VecSet<(NodeId, AccountId, TxnId, TxnId)>,
     /// What the client was told of each transaction before its decision was durable, and by whom.
-    replied: BTreeMap<TxnId, (Decision, NodeId)>,
+    replied: VecMap<TxnId, (Decision, NodeId)>,
     /// Durable prepare records that carry a journal line, until their outcome.
-    journal_prepared: BTreeSet<(NodeId, TxnId)>,
+    journal_prepared: VecSet<(NodeId, TxnId)>,
     /// Committed with a journal line: the line must be in the node's journal.
-    journal_due: BTreeSet<(NodeId, TxnId)>,
+    journal_due: VecSet<(NodeId, TxnId)>,
     /// Journal lines already reported.
-    journal_reported: BTreeSet<(NodeId, TxnId)>,
+    journal_reported: VecSet<(NodeId, TxnId)>,
+    /// Sagas whose first record is durable and whose end is not.
+    open_sagas: VecSet<TxnId>,
+    /// Accounts a saga's durable step changed and no durable compensation took back yet, with
+    /// the saga, while it is open.
+    saga_touched: VecSet<(NodeId, AccountId, TxnId)>,
+    /// Isolation breaks already reported: (the transaction, the saga it saw).
+    isolation_reported: VecSet<(TxnId, TxnId)>,
 }
 
 impl Checker {
@@ -199,15 +223,53 @@ impl Checker {
         Checker {
             initial_money,
             decisions: ChunkMap::new(),
-            live: BTreeMap::new(),
+            live: VecMap::new(),
             durable_prepares: ChunkMap::new(),
             replies: ChunkMap::new(),
             money_conserved: true,
-            lock_conflicts: BTreeSet::new(),
-            replied: BTreeMap::new(),
-            journal_prepared: BTreeSet::new(),
-            journal_due: BTreeSet::new(),
-            journal_reported: BTreeSet::new(),
+            lock_conflicts: VecSet::new(),
+            replied: VecMap::new(),
+            journal_prepared: VecSet::new(),
+            journal_due: VecSet::new(),
+            journal_reported: VecSet::new(),
+            open_sagas: VecSet::new(),
+            saga_touched: VecSet::new(),
+            isolation_reported: VecSet::new(),
+        }
+    }
+
+    /// True while saga `txn` is open: its steps' changes are not yet part of the committed view.
+    pub fn is_open_saga(&self, txn: TxnId) -> bool {
+        self.open_sagas.contains(&txn)
+    }
+
+    pub fn open_sagas(&self) -> &VecSet<TxnId> {
+        &self.open_sagas
+    }
+
+    /// A transaction's change to these accounts at `node` became durable: an open saga that
+    /// changed one of them before is seen half done.
+    fn check_isolation(&mut self, node: NodeId, txn: TxnId, writes: &[Write], violations: &mut Vec<Violation>) {
+        if self.saga_touched.is_empty() {
+            return;
+        }
+        for write in writes {
+            let range = (node, write.account, TxnId(0))..=(node, write.account, TxnId(u32::MAX));
+            let seen: Vec<TxnId> =
+                self.saga_touched.range(range).map(|(_, _, saga)| *saga).filter(|saga| *saga != txn).collect();
+            for saga in seen {
+                if self.isolation_reported.insert((txn, saga)) {
+                    violations.push(Violation {
+                        invariant: Invariant::Isolation,
+                        nodes: vec![node],
+                        txn: Some(txn),
+                        detail: format!(
+                            "{txn} changed {} at {node}, which saga {saga} had changed and has not finished: it saw {saga} half done",
+                            write.account
+                        ),
+                    });
+                }
+            }
         }
     }
 
@@ -215,15 +277,20 @@ impl Checker {
         matches!(self.decisions.get(&txn), Some((Decision::Commit, _)))
     }
 
-    /// A record became durable at `node`. Returns true when it is the first decision of its
-    /// transaction and that decision is COMMIT (the transaction's changes now count as committed).
-    pub fn on_durable(&mut self, node: NodeId, record: &Record, violations: &mut Vec<Violation>) -> bool {
+    /// A record became durable at `node`. Returns what it changed in the committed view beyond
+    /// `node`'s own state (see [`ViewChange`]).
+    pub fn on_durable(&mut self, node: NodeId, record: &Record, violations: &mut Vec<Violation>) -> ViewChange {
         match record {
             Record::Prepared { txn, participants, .. } => {
                 self.live.entry(*txn).or_default().participants = Some(participants.clone());
             }
-            Record::Decided { txn, decision, .. } => return self.on_decision(node, *txn, *decision, violations),
-            Record::PrepareVote { txn, journal, .. } => {
+            Record::Decided { txn, decision, .. } => {
+                if self.on_decision(node, *txn, *decision, violations) {
+                    return ViewChange::FirstCommit;
+                }
+            }
+            Record::PrepareVote { txn, journal, writes, .. } => {
+                self.check_isolation(node, *txn, writes, violations);
                 self.durable_prepares.insert((*txn, node), ());
                 if journal.is_some() {
                     self.journal_prepared.insert((node, *txn));
@@ -275,8 +342,32 @@ impl Checker {
                     self.live.insert(*txn, live);
                 }
             }
+            Record::SagaBegun { txn, .. } => {
+                self.open_sagas.insert(*txn);
+                return ViewChange::Sagas;
+            }
+            Record::SagaEnded { txn, decision, .. } => {
+                self.on_decision(node, *txn, *decision, violations);
+                self.open_sagas.remove(txn);
+                self.saga_touched.retain(|(_, _, saga)| saga != txn);
+                return ViewChange::Sagas;
+            }
+            Record::StepApplied { txn, writes, .. } => {
+                self.check_isolation(node, *txn, writes, violations);
+                if self.open_sagas.contains(txn) {
+                    for write in writes.iter().filter(|write| write.after != write.before) {
+                        self.saga_touched.insert((node, write.account, *txn));
+                    }
+                }
+            }
+            Record::StepCompensated { txn, writes, .. } => {
+                for write in writes {
+                    self.saga_touched.remove(&(node, write.account, *txn));
+                }
+            }
+            Record::SagaStepDone { .. } | Record::SagaCompensated { .. } | Record::StepRefused { .. } => {}
         }
-        false
+        ViewChange::None
     }
 
     /// `Completed(t)` became durable at `coordinator`: every participant's outcome must be.
@@ -347,7 +438,8 @@ impl Checker {
             return;
         }
         for (txn, _) in journal {
-            if !self.is_committed(*txn) && self.journal_reported.insert((key, *txn)) {
+            let open = self.open_sagas.contains(txn);
+            if !self.is_committed(*txn) && !open && self.journal_reported.insert((key, *txn)) {
                 violations.push(Violation {
                     invariant: Invariant::JournalMatchesCommit,
                     nodes: vec![key],
@@ -501,15 +593,20 @@ impl Checker {
         reported
     }
 
-    /// The committed view of one node: its balances minus the changes not decided COMMIT.
+    /// The committed view of one node: its balances minus the changes they hold that are not
+    /// decided COMMIT (writes made in place), plus the changes decided COMMIT they do not hold
+    /// yet (deferred writes waiting for the outcome record).
     pub fn committed_money(&self, node: &Node) -> i64 {
-        let mut money = node.balance_total();
-        for (txn, writes) in node.unresolved_writes() {
-            if !self.is_committed(txn) {
-                money -= writes.iter().map(|write| write.after - write.before).sum::<i64>();
-            }
+        let mut money = node.balance_total() - self.open_saga_money(node);
+        for (txn, delta, applied) in node.unresolved_changes() {
+            money += committed_view_correction(delta, applied, self.is_committed(txn));
         }
         money
+    }
+
+    /// What the steps of open sagas changed in `node`'s balances: not yet in the committed view.
+    pub fn open_saga_money(&self, node: &Node) -> i64 {
+        self.open_sagas.iter().map(|txn| node.saga_net(*txn)).sum()
     }
 
     /// Compares the money of the committed view with the start; reports only a new break.
@@ -538,6 +635,20 @@ impl Checker {
         }
         self.money_conserved = conserved;
     }
+}
+
+/// What a durable record changed in the committed view (see [`Checker::committed_money`]) beyond
+/// the state of the node that logged it, for a caller that keeps each node's count of that view.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ViewChange {
+    /// Nothing beyond the node's own state.
+    None,
+    /// The transaction's first decision, and COMMIT: its changes now count as committed at every
+    /// node that holds them unresolved.
+    FirstCommit,
+    /// A saga began or ended: the set of open sagas, whose steps' changes every node's committed
+    /// view leaves out, changed.
+    Sagas,
 }
 
 /// Calls `conflict(account, earlier holder, later holder)` for every account two unresolved
@@ -617,6 +728,17 @@ impl LiveTxn {
 
     fn is_empty(&self) -> bool {
         self.participants.is_none() && self.nodes.is_empty() && self.outcome.is_none()
+    }
+}
+
+/// What an unresolved transaction's change adds to a node's balances to give the committed view:
+/// a change the balances hold (in place) counts only once decided COMMIT, and a change they do not
+/// hold yet (deferred) counts as soon as it is.
+pub fn committed_view_correction(delta: i64, applied: bool, committed: bool) -> i64 {
+    match (applied, committed) {
+        (true, false) => -delta,
+        (false, true) => delta,
+        (true, true) | (false, false) => 0,
     }
 }
 

@@ -9,6 +9,7 @@ pub mod consensus;
 pub mod export;
 pub mod fault;
 pub mod invariants;
+pub mod json_path;
 pub mod link;
 pub mod machine;
 pub mod presets;

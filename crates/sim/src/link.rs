@@ -112,7 +112,10 @@ fn decode_version_1(data: &str) -> Result<Shared, LinkError> {
     })?;
     let json = miniz_oxide::inflate::decompress_to_vec_with_limit(&compressed, INFLATED_MAX_BYTES)
         .map_err(|error| LinkError::Corrupt(format!("the data does not inflate ({:?})", error.status)))?;
-    let envelope: Value = serde_json::from_slice(&json)
+    // Read as text like every other JSON the page reads: one reader's code in the wasm, not two.
+    let json = std::str::from_utf8(&json)
+        .map_err(|error| LinkError::Corrupt(format!("the data is not a scenario ({error})")))?;
+    let envelope: Value = serde_json::from_str(json)
         .map_err(|error| LinkError::Corrupt(format!("the data is not a scenario ({error})")))?;
     let Value::Object(mut envelope) = envelope else {
         return Err(LinkError::Corrupt("the data is not a scenario".to_string()));
@@ -122,7 +125,8 @@ fn decode_version_1(data: &str) -> Result<Shared, LinkError> {
         Some(view) => serde_json::from_value(view).map_err(|error| LinkError::Corrupt(format!("bad view: {error}")))?,
         None => View::default(),
     };
-    let scenario = Scenario::from_json(&scenario.to_string()).map_err(LinkError::Invalid)?;
+    let scenario = serde_json::to_string(&scenario).expect("a JSON value always serialises");
+    let scenario = Scenario::from_json(&scenario).map_err(LinkError::Invalid)?;
     Ok(Shared { scenario, view })
 }
 
@@ -176,8 +180,8 @@ pub fn decode_pair(link: &str) -> Result<SharedPair, PairError> {
 fn compact(scenario: &Scenario) -> Value {
     let defaults = Scenario::from_json(r#"{"version":1,"topology":{"shards":[{"accounts":{"1":0}}]}}"#)
         .expect("the minimal scenario is valid");
-    let defaults = serde_json::to_value(&defaults).expect("serialisable");
-    let mut value = serde_json::to_value(scenario).expect("serialisable");
+    let defaults = defaults.to_value();
+    let mut value = scenario.to_value();
     if let (Value::Object(fields), Value::Object(default_fields)) = (&mut value, &defaults) {
         fields.retain(|key, field| key == "version" || key == "topology" || default_fields.get(key) != Some(field));
         if let Some(Value::Object(topology)) = fields.get_mut("topology") {
@@ -331,6 +335,7 @@ mod tests {
                     amount: 1 + index * 13 % 97,
                 }],
                 journal: Vec::new(),
+                saga: false,
             })
             .collect();
         let result = encode(&Shared { scenario, view: View::default() });

@@ -6,7 +6,7 @@ use crate::scenario::{
     CoordinatorPlacement, Disk, Engine, Network, RandomWorkload, Replication, RequestSpec, Scenario, ShardSpec,
     Topology, Workload, SCENARIO_VERSION,
 };
-use commitlab_protocol::{AccountId, Bugs, Endpoint, Millis, NodeId, Revision, ShardId, Timeouts, Transfer};
+use commitlab_protocol::{AccountId, Bugs, Endpoint, Millis, NodeId, Revision, ShardId, Timeouts, Transfer, WriteMode};
 
 pub struct Preset {
     pub name: &'static str,
@@ -114,6 +114,12 @@ queries are lost too. When the partition heals, the resent ABORT gets through an
 the transfer on database 3. A transaction manager runs two-phase commit across all three; the log database \
 votes like the others and writes its journal line only on COMMIT. Either all three change, or none.",
         build: three_participants,
+    },
+    Preset {
+        name: "deferred-writes",
+        title: "Deferred writes: resources locked but not changed (seed 004)",
+        summary: "Seed 004's transfer ($100 from A = 1001 to B = 3001, logged on database 3) with writes deferred (\"writes\": \"deferred\"): at PREPARE each database checks its constraints and takes its locks but changes nothing; its prepare record is a redo record (PrepareVote(t1, redo 3001: 200->300)). Only COMMIT applies it: watch the balance change after Committed(t1) is logged, not at PREPARE. The COMMIT to C2 is lost, so C2 stays in doubt until the TM resends it: its table shows 3001 still at 200, with 300 pending at COMMIT. 200 is the committed value, yet nobody may use it: t2 (3001 -> 1001, 50) needs 3001 meanwhile, finds it locked by t1 and gets NO, as it would with writes in place. C1, which voted YES on t2, rolls back without touching 1001: a deferred abort has nothing to undo.",
+        build: deferred_writes,
     },
     Preset {
         name: "duplicate-request",
@@ -229,6 +235,30 @@ atomicity invariant catches the participants' outcome contradicting the logged d
         title: "Bug: tell the client before the decision is durable",
         summary: "A teaching bug: the TM answers the client COMMIT as soon as every vote is in, while Commit(t1) is still being written to a slow disk, and crashes before it is durable. On restart its log holds no decision, so it presumes abort and rolls everything back; the client, told COMMIT, now hears ABORT. reply-matches-decision fires at the first reply and decision-stability when the second contradicts it.",
         build: bug_reply_before_log,
+    },
+    Preset {
+        name: "saga-completes",
+        title: "A saga that completes: seed 004's transfer as three local transactions",
+        summary: "Seed 004's transfer (100 from 1001 on C1 to 3001 on C2, logged on C3) run as a saga instead of 2PC. The TM is its orchestrator: it logs Saga(t1) with the three steps, then runs them one after the other. Each step is a local transaction that commits at once: C1 debits 1001, writes its step record and answers OK; only then does C2 credit 3001, then C3 writes the journal line. The TM logs each answer before the next step, and SagaCommitted(t1) at the end. No lock is held across steps and nobody is ever in doubt, but watch the balances between steps: the 100 has left 1001 and not yet reached 3001.",
+        build: saga_completes,
+    },
+    Preset {
+        name: "saga-compensates",
+        title: "A saga that compensates: a step fails, the steps done are undone in reverse",
+        summary: "t1 moves 100 from 1001 to 3001 and 50 from 5002 to 1001, as a saga. C1's step (1001: -50) and C2's (3001: +100) commit; C3's step fails, 5002 holds 0. There is no ABORT to send and nothing to roll back: both earlier steps are committed. The TM logs StepFailed(t1/3) and runs the compensating transactions in reverse order, C2 first (3001: -100), then C1 (1001: +50), each a new local transaction, logged at its shard and at the TM, then SagaAborted(t1) and the client hears ABORT. Money is whole again once the compensations finish.",
+        build: saga_compensates,
+    },
+    Preset {
+        name: "saga-half-done-visible",
+        title: "No isolation: another transfer spends a saga's half-done credit",
+        summary: "The saga t1 of saga-compensates, with its third step held up 100 ms. Meanwhile t2, a plain 2PC transfer of 250 from 3001 to 5001, finds 300 in 3001, 100 of which is t1's credit that is not final, and commits: the isolation check fires. When t1's step fails, the compensation at C2 cannot take the 100 back, 3001 holds only 50: it waits (watch the notes) while the TM asks again every resend timeout. At 400 ms t3 brings 80 into 3001 and the compensation goes through. Sagas trade isolation for never blocking: money is conserved once the compensations finish, but others saw a state that, in the end, never happened.",
+        build: saga_half_done_visible,
+    },
+    Preset {
+        name: "saga-no-blocking",
+        title: "The vulnerability window as sagas: nothing blocks",
+        summary: "The workload of vulnerability-window, each transfer run as a saga. C1 (n1) orchestrates t1 and crashes at 30 ms with t1 half done; nothing is held at C2, so when t3 (5001 -> 3001, orchestrated by C3) needs 3001 at 120 ms it just runs and commits. When n1 restarts at 1200 ms it reads its saga log and resumes t1 where it stopped. Compare with vulnerability-window (the comparison vulnerability-window-2pc-vs-saga puts them side by side): there t1's locks are held for 1.2 seconds and t3 aborts.",
+        build: saga_no_blocking,
     },
     Preset {
         name: "raft-seed-002",
@@ -546,6 +576,16 @@ leader committed; without it the decision is a chosen value that the new leader 
         a: paxos_bug_update_in_place,
         b: paxos_update_in_place_off,
     },
+    Comparison {
+        name: "vulnerability-window-2pc-vs-saga",
+        title: "Seed 004's vulnerability window: 2PC vs sagas on the same workload",
+        summary: "The same two transfers and the same crash of C1 at 30 ms. Left, 2PC: t1 is blocked in doubt at C2, \
+holding the lock on 3001 for 1.2 seconds, and t3 aborts on it. Right, sagas: t1's steps hold locks only while each \
+is written, so t3 runs through 3001 and commits at once; t1 resumes from its saga log when n1 returns. Compare the \
+time blocked per transaction, and the isolation check on the right.",
+        a: vulnerability_window,
+        b: saga_no_blocking,
+    },
 ];
 
 /// Finds a comparison by name.
@@ -570,7 +610,7 @@ fn transfer(from: u64, to: u64, amount: u64) -> Transfer {
 }
 
 fn request(at_ms: Millis, transfers: Vec<Transfer>) -> RequestSpec {
-    RequestSpec { at_ms, request: None, transfers, journal: Vec::new() }
+    RequestSpec { at_ms, request: None, transfers, journal: Vec::new(), saga: false }
 }
 
 fn at(at_ms: Millis, fault: Fault) -> ScheduledFault {
@@ -607,6 +647,7 @@ fn one_transfer(coordinator: CoordinatorPlacement, faults: Vec<ScheduledFault>) 
         network: Network::default(),
         disk: Disk::default(),
         timeouts: Timeouts::default(),
+        writes: WriteMode::InPlace,
         bugs: Bugs::default(),
         replication: Replication::default(),
         faults,
@@ -688,6 +729,18 @@ fn three_participants() -> Scenario {
     named("three-participants", scenario)
 }
 
+fn deferred_writes() -> Scenario {
+    let mut scenario = three_participants();
+    scenario.writes = WriteMode::Deferred;
+    scenario.workload.requests.push(request(DEFERRED_SECOND_TRANSFER_MS, vec![transfer(3001, 1001, 50)]));
+    scenario.faults = vec![at(0, Fault::Drop(next("Commit", Some(TM), Some(4))))];
+    named("deferred-writes", scenario)
+}
+
+/// When t2 starts in `deferred-writes`: its PREPARE reaches C2 while t1's lost COMMIT keeps C2 in
+/// doubt (read off the run).
+const DEFERRED_SECOND_TRANSFER_MS: Millis = 50;
+
 fn duplicate_request() -> Scenario {
     let faults = vec![at(0, Fault::Drop(next("Reply", Some(1), None)))];
     named("duplicate-request", one_transfer(CoordinatorPlacement::Colocated, faults))
@@ -702,7 +755,7 @@ fn busy() -> Scenario {
     scenario.topology.shards = shards;
     scenario.workload = Workload {
         requests: Vec::new(),
-        random: Some(RandomWorkload { count: 300, start_ms: 0, interval_ms: 4, amount_max: 30 }),
+        random: Some(RandomWorkload { count: 300, start_ms: 0, interval_ms: 4, amount_max: 30, saga: false }),
     };
     named("busy", scenario)
 }
@@ -1092,6 +1145,41 @@ fn vulnerability_window() -> Scenario {
         vec![request(0, vec![transfer(1001, 3001, 10)]), request(120, vec![transfer(5001, 3001, 5)])];
     scenario.faults = vec![at(30, Fault::Crash(NodeId(1))), at(1_200, Fault::Restart(NodeId(1)))];
     named("vulnerability-window", scenario)
+}
+
+/// Runs every request of `scenario` as a saga.
+fn as_sagas(mut scenario: Scenario) -> Scenario {
+    for request in &mut scenario.workload.requests {
+        request.saga = true;
+    }
+    scenario
+}
+
+fn saga_completes() -> Scenario {
+    let scenario = as_sagas(three_participants());
+    named("saga-completes", scenario)
+}
+
+fn saga_compensates() -> Scenario {
+    let mut scenario = one_transfer(CoordinatorPlacement::Dedicated, vec![]);
+    scenario.topology.shards =
+        vec![accounts(&[(1001, 500), (1002, 100)]), accounts(&[(3001, 200)]), accounts(&[(5001, 0), (5002, 0)])];
+    scenario.workload.requests = vec![request(0, vec![transfer(1001, 3001, 100), transfer(5002, 1001, 50)])];
+    named("saga-compensates", as_sagas(scenario))
+}
+
+fn saga_half_done_visible() -> Scenario {
+    let mut scenario = saga_compensates();
+    // t2 (2PC) spends t1's credit while t1's third step is held up; t3 (2PC) refills 3001 later.
+    scenario.workload.requests.push(request(60, vec![transfer(3001, 5001, 250)]));
+    scenario.workload.requests.push(request(400, vec![transfer(1002, 3001, 80)]));
+    scenario.faults = vec![at(0, Fault::Delay { message: next("Step", Some(TM), Some(7)), by_ms: 100 })];
+    named("saga-half-done-visible", scenario)
+}
+
+fn saga_no_blocking() -> Scenario {
+    let scenario = as_sagas(vulnerability_window());
+    named("saga-no-blocking", scenario)
 }
 
 fn third_participant_votes_no() -> Scenario {

@@ -7,8 +7,8 @@
 use crate::simulation::Simulation;
 use crate::world::World;
 use commitlab_protocol::{Millis, NodeId, RequestId, TxnId};
+use commitlab_protocol::{VecMap, VecSet};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// The verdict at one moment of a run.
@@ -100,18 +100,24 @@ impl Progress {
         }
         let calm_since = scenario.faults.iter().map(|fault| fault.at_ms).filter(|at| *at <= now).max().unwrap_or(0);
         let bound_ms = bound_ms(scenario);
-        let started: BTreeMap<RequestId, Millis> =
+        let started: VecMap<RequestId, Millis> =
             world.work().iter().rev().map(|item| (item.request, item.at_ms)).collect();
         // Each unresolved transaction: its request when a coordinator still holds it, where it is
         // unresolved, and since when (waited is filled in below).
         let row = |txn, request, since_ms| Stuck { request, txn, nodes: Vec::new(), waited_ms: 0, since_ms };
-        let mut open: BTreeMap<TxnId, Stuck> = BTreeMap::new();
+        let mut open: VecMap<TxnId, Stuck> = VecMap::new();
         let groups = world.group_states();
         for (group, node, _) in &groups {
             let Some(coordinator) = node.coordinator() else { continue };
             for (txn, entry) in coordinator.txns() {
                 let since = started.get(&entry.request).copied().unwrap_or(0);
                 open.entry(*txn).or_insert_with(|| row(Some(*txn), Some(entry.request), since)).nodes.push(*group);
+            }
+            // A saga is unresolved at its orchestrator until it ends (a compensation that waits
+            // for money keeps it open).
+            for (txn, saga) in coordinator.sagas() {
+                let since = started.get(&saga.request).copied().unwrap_or(0);
+                open.entry(*txn).or_insert_with(|| row(Some(*txn), Some(saga.request), since)).nodes.push(*group);
             }
         }
         for (group, node, _) in &groups {
@@ -121,7 +127,7 @@ impl Progress {
                 open.entry(*txn).or_insert_with(|| row(Some(*txn), None, since)).nodes.push(*group);
             }
         }
-        let running: BTreeSet<RequestId> = open.values().filter_map(|stuck| stuck.request).collect();
+        let running: VecSet<RequestId> = open.values().filter_map(|stuck| stuck.request).collect();
         let mut rows: Vec<Stuck> = open.into_values().collect();
         // A request the client still waits on that no coordinator holds (lost, or refused unheard).
         for request in world.client().pending().keys().filter(|request| !running.contains(request)) {

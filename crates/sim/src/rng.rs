@@ -96,10 +96,16 @@ impl Serialize for Ratio {
     }
 }
 
+impl std::str::FromStr for Ratio {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Ratio, String> {
+        Ratio::parse(text)
+    }
+}
+
 impl<'de> Deserialize<'de> for Ratio {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = std::borrow::Cow::<str>::deserialize(deserializer)?;
-        Ratio::parse(&text).map_err(serde::de::Error::custom)
+        commitlab_protocol::ids::deserialize_parsed(deserializer)
     }
 }
 

@@ -4,6 +4,7 @@
 
 use crate::fault::{Fault, MessageTarget, ScheduledFault};
 use crate::rng::Ratio;
+use commitlab_protocol::ids::deserialize_parsed;
 use commitlab_protocol::paxos::{PaxosBugs, PaxosConfig};
 use commitlab_protocol::raft::{RaftBugs, RaftConfig};
 use commitlab_protocol::replica::EngineConfig;
@@ -11,10 +12,10 @@ use commitlab_protocol::replica::ReplicaConfig;
 use commitlab_protocol::route::{Group, Groups, RouteConfig};
 use commitlab_protocol::{
     AccountId, Bugs, Directory, Endpoint, Millis, NodeConfig, NodeId, Recovery, RequestId, Revision, ShardEntry,
-    ShardId, Timeouts, Transfer, TxnNumbering, TxnSpec, MESSAGE_KINDS,
+    ShardId, Timeouts, Transfer, TxnNumbering, TxnSpec, WriteMode, MESSAGE_KINDS,
 };
+use commitlab_protocol::{VecMap, VecSet};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// The scenario format version this build writes; it reads every version up to it.
@@ -71,6 +72,12 @@ pub struct Scenario {
     pub disk: Disk,
     #[serde(default)]
     pub timeouts: Timeouts,
+    /// When participants' writes reach their balances: `in_place` at PREPARE with undo images in
+    /// the WAL (seed 002, the default, left out of the JSON so every older scenario and link reads
+    /// and encodes as before), or `deferred` to COMMIT from a redo record (seed 004's "resources
+    /// are locked but not changed").
+    #[serde(default, skip_serializing_if = "WriteMode::is_in_place", deserialize_with = "write_mode")]
+    pub writes: WriteMode,
     #[serde(default, skip_serializing_if = "is_default")]
     pub bugs: Bugs,
     /// Single nodes (the default), or every shard and a dedicated coordinator as a consensus group.
@@ -88,6 +95,30 @@ pub struct Scenario {
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {
     *value == T::default()
+}
+
+/// Reads `writes`, naming both values and what they mean when the text is neither. The text is
+/// parsed inside the reader's `visit_str` (see [`deserialize_parsed`]), so serde_json places a bad
+/// value's error at the value and the scenario's error names the field.
+fn write_mode<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<WriteMode, D::Error> {
+    deserialize_parsed::<D, WriteModeText>(deserializer).map(|text| text.0)
+}
+
+/// A write mode as the scenario spells it.
+struct WriteModeText(WriteMode);
+
+impl std::str::FromStr for WriteModeText {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<WriteModeText, String> {
+        match text {
+            "in_place" => Ok(WriteModeText(WriteMode::InPlace)),
+            "deferred" => Ok(WriteModeText(WriteMode::Deferred)),
+            other => Err(format!(
+                "`{other}` is not a write mode: use \"in_place\" (change balances at PREPARE, undo images in the WAL) or \"deferred\" (lock at PREPARE, apply a redo record at COMMIT)"
+            )),
+        }
+    }
 }
 
 fn first_protocol() -> u32 {
@@ -129,7 +160,7 @@ pub struct Topology {
 pub struct ShardSpec {
     /// Account number to balance.
     #[serde(default)]
-    pub accounts: BTreeMap<AccountId, i64>,
+    pub accounts: VecMap<AccountId, i64>,
     /// Many accounts with one balance: `first`, `first + 1`, ... (`count` of them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generate: Option<GeneratedAccounts>,
@@ -163,6 +194,9 @@ pub struct RequestSpec {
     pub transfers: Vec<Transfer>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub journal: Vec<ShardId>,
+    /// Run this request as a saga instead of two-phase commit (seed 004's alternative).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub saga: bool,
 }
 
 /// `count` transfers between random accounts, one every `interval_ms`: contention comes from
@@ -175,6 +209,9 @@ pub struct RandomWorkload {
     pub start_ms: Millis,
     pub interval_ms: Millis,
     pub amount_max: u64,
+    /// Run every random transfer as a saga instead of two-phase commit.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub saga: bool,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -292,13 +329,13 @@ impl Scenario {
             ));
         }
         let mut deserializer = serde_json::Deserializer::from_str(text);
-        let scenario: Scenario = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-            let path = error.path().to_string();
-            let inner = error.into_inner();
-            let message = inner.to_string();
+        let scenario = Scenario::deserialize(&mut deserializer).map_err(|error| {
+            // The field's path from where serde_json stopped (see `json_path` for why not a wrapper).
+            let path = crate::json_path::path_at(text, crate::json_path::offset_of(text, error.line(), error.column()));
+            let message = error.to_string();
             let message = message.split(" at line ").next().unwrap_or_default();
             let message = if path == "." { message.to_string() } else { format!("{path}: {message}") };
-            ScenarioError::Json { line: inner.line(), column: inner.column(), message }
+            ScenarioError::Json { line: error.line(), column: error.column(), message }
         })?;
         deserializer.end().map_err(|error| ScenarioError::Json {
             line: error.line(),
@@ -315,6 +352,13 @@ impl Scenario {
 
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("a scenario always serialises")
+    }
+
+    /// The scenario as a JSON value (objects' keys sorted, as `serde_json::to_value` gives it),
+    /// read back from its text: serialising into a `Value` directly would put a second copy of
+    /// every scenario type's `Serialize` code into the wasm, for `Value`'s serializer.
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::from_str(&self.to_json_pretty()).expect("a scenario's JSON reads back")
     }
 
     /// The single node of shard `index` (0-based): n1, n4, n7, ... leaving room for 3-node groups.
@@ -372,7 +416,7 @@ impl Scenario {
     }
 
     /// Every account with its starting balance, shard by shard.
-    pub fn shard_accounts(&self, index: usize) -> BTreeMap<AccountId, i64> {
+    pub fn shard_accounts(&self, index: usize) -> VecMap<AccountId, i64> {
         let shard = &self.topology.shards[index];
         let mut accounts = shard.accounts.clone();
         if let Some(generate) = shard.generate {
@@ -421,11 +465,12 @@ impl Scenario {
                     shard: is_shard.then_some(ShardId(index as u16)),
                     coordinator,
                     directory: directory.clone(),
-                    initial_balances: if is_shard { self.shard_accounts(index) } else { BTreeMap::new() },
+                    initial_balances: if is_shard { self.shard_accounts(index) } else { VecMap::new() },
                     timeouts: self.timeouts,
                     bugs: self.bugs,
                     recovery: if self.replication.is_replicated() { Recovery::Resume } else { Recovery::PresumeAbort },
                     revision: Revision(self.protocol),
+                    writes: self.writes,
                 });
                 let replica = self
                     .replication
@@ -482,7 +527,7 @@ impl Scenario {
         RouteConfig { patience_ms: self.replication.election_timeout_ms_min, static_leader: self.bugs.static_leader }
     }
 
-    pub fn node_ids(&self) -> BTreeSet<NodeId> {
+    pub fn node_ids(&self) -> VecSet<NodeId> {
         (0..self.group_count()).flat_map(|index| self.group_members(index)).collect()
     }
 
@@ -502,7 +547,8 @@ impl Scenario {
             .iter()
             .enumerate()
             .map(|(index, spec)| {
-                let txn_spec = TxnSpec { transfers: spec.transfers.clone(), journal: spec.journal.clone() };
+                let txn_spec =
+                    TxnSpec { transfers: spec.transfers.clone(), journal: spec.journal.clone(), saga: spec.saga };
                 WorkItem {
                     at_ms: spec.at_ms,
                     request: spec.request.unwrap_or(RequestId(index as u32 + 1)),
@@ -511,6 +557,12 @@ impl Scenario {
                 }
             })
             .collect()
+    }
+
+    /// True when some request runs as a saga.
+    pub fn runs_sagas(&self) -> bool {
+        self.workload.requests.iter().any(|request| request.saga)
+            || self.workload.random.is_some_and(|random| random.saga && random.count > 0)
     }
 
     pub fn validate(&self) -> Result<(), ScenarioError> {
@@ -604,7 +656,7 @@ impl Scenario {
             };
             ranges.push((*first, *last, index));
         }
-        ranges.sort();
+        commitlab_protocol::vec_map::sort_small_by_key(&mut ranges, |range| *range);
         for pair in ranges.windows(2) {
             let ((_, last, left), (first, _, right)) = (pair[0], pair[1]);
             if first <= last {
@@ -710,6 +762,20 @@ impl Scenario {
             }
         }
         self.validate_request_ids()?;
+        if self.replication.is_replicated() {
+            let saga = requests
+                .iter()
+                .position(|request| request.saga)
+                .map(|index| format!("workload.requests[{index}].saga"));
+            let random =
+                self.workload.random.is_some_and(|random| random.saga).then(|| "workload.random.saga".to_string());
+            if let Some(field) = saga.or(random) {
+                return Err(invalid(
+                    field,
+                    "sagas run with single-node coordinators and shards: set replication to none, or run it as 2PC",
+                ));
+            }
+        }
         if let Some(random) = self.workload.random {
             if random.amount_max == 0 || random.amount_max > limits::AMOUNT {
                 return Err(invalid("workload.random.amount_max", format!("must be between 1 and {}", limits::AMOUNT)));
@@ -731,7 +797,7 @@ impl Scenario {
         if !self.replication.is_replicated() {
             return Ok(());
         }
-        let mut seen: BTreeMap<RequestId, usize> = BTreeMap::new();
+        let mut seen: VecMap<RequestId, usize> = VecMap::new();
         for (index, spec) in self.workload.requests.iter().enumerate() {
             let id = spec.request.unwrap_or(RequestId(index as u32 + 1));
             let Some(first) = seen.insert(id, index) else { continue };
@@ -796,7 +862,7 @@ impl Scenario {
                     None
                 }
                 Fault::Partition(groups) => {
-                    let mut seen = BTreeSet::new();
+                    let mut seen = VecSet::new();
                     for group in groups {
                         for endpoint in group {
                             known_endpoint(&format!("{field}.fault.partition"), *endpoint)?;

@@ -10,9 +10,9 @@ use crate::world::{Stop, World};
 use commitlab_protocol::paxos::PaxosRole;
 use commitlab_protocol::raft::{Payload, RaftRole};
 use commitlab_protocol::replica::Replica;
+use commitlab_protocol::VecMap;
 use commitlab_protocol::{AccountId, Millis, NodeId, NodeView, Record, Role, Seq, ShardId, TxnId};
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// A checkpoint of the world is kept every `checkpoint_every` steps, so a seek replays at most
@@ -153,7 +153,7 @@ impl PaxosView {
         // Only the last `log_tail` executed slots and everything after them: views that redraw at
         // every frame must not walk a long log.
         let first = applied.saturating_sub(log_tail as u64) + 1;
-        let mut slots: BTreeMap<u64, SlotRow> = BTreeMap::new();
+        let mut slots: VecMap<u64, SlotRow> = VecMap::new();
         for (slot, accepted) in durable.accepted.range(first..) {
             let value = accepted.value.command().map_or("no-op".to_string(), |stamped| stamped.to_string());
             slots.insert(
@@ -168,10 +168,10 @@ impl PaxosView {
             row.value = text;
             row.chosen = true;
         }
-        let mut log: BTreeMap<Seq, SeqRow> = BTreeMap::new();
+        let mut log: VecMap<Seq, SeqRow> = VecMap::new();
         let mut prepare_seq = Vec::new();
         // A chosen value is the slot's value; an accepted one stands until it is.
-        let mut by_slot: BTreeMap<u64, _> =
+        let mut by_slot: VecMap<u64, _> =
             durable.accepted.range(first..).map(|(slot, accepted)| (*slot, &accepted.value)).collect();
         by_slot.extend(durable.chosen.range(first..).map(|(slot, value)| (*slot, value)));
         for (slot, value) in by_slot {
@@ -527,7 +527,7 @@ impl Simulation {
     pub fn invariants(&self) -> Vec<InvariantStatus> {
         let violations: Vec<&TraceEntry> =
             self.trace_to_cursor().iter().filter(|entry| matches!(entry.event, TraceEvent::Violation(_))).collect();
-        Invariant::checked(self.scenario.replication.engine)
+        Invariant::checked(&self.scenario)
             .iter()
             .map(|invariant| InvariantStatus {
                 invariant: *invariant,

@@ -9,8 +9,8 @@
 use crate::scenario::Scenario;
 use crate::trace::{TraceEntry, TraceEvent};
 use crate::world::World;
+use commitlab_protocol::VecMap;
 use commitlab_protocol::{Decision, Endpoint, Millis, NodeId, Note, RequestId, TxnId};
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -78,7 +78,7 @@ pub struct RunStats {
     pub commit_latency_ms: Distribution,
     pub abort_latency_ms: Distribution,
     pub requests: usize,
-    pub messages_by_kind: BTreeMap<&'static str, u64>,
+    pub messages_by_kind: VecMap<&'static str, u64>,
 }
 
 impl RunStats {
@@ -155,10 +155,10 @@ fn acting_leaders(world: &World) -> Vec<(NodeId, NodeId)> {
 struct Recorder {
     stats: RunStats,
     /// (group, transaction) in doubt, since when.
-    in_doubt: BTreeMap<(NodeId, TxnId), Millis>,
+    in_doubt: VecMap<(NodeId, TxnId), Millis>,
     /// Group whose acting leader crashed, since when.
-    leaderless: BTreeMap<NodeId, Millis>,
-    outcomes: BTreeMap<RequestId, Millis>,
+    leaderless: VecMap<NodeId, Millis>,
+    outcomes: VecMap<RequestId, Millis>,
 }
 
 impl Recorder {
@@ -167,7 +167,7 @@ impl Recorder {
         for entry in trace {
             self.on_event(world, acting_before, &entry.event, now_ms);
         }
-        let mut still: BTreeMap<(NodeId, TxnId), Millis> = BTreeMap::new();
+        let mut still: VecMap<(NodeId, TxnId), Millis> = VecMap::new();
         for (group, node, _) in world.group_states() {
             let Some(participant) = node.participant() else { continue };
             for (txn, entry) in participant.txns() {

@@ -24,9 +24,9 @@ use crate::trace::TraceEvent;
 use commitlab_protocol::paxos::PaxosMessage;
 use commitlab_protocol::raft::{Payload, RaftMessage};
 use commitlab_protocol::{
-    AccountId, Decision, Endpoint, Message, MessageId, Millis, NodeId, Note, Record, RequestId, TxnId,
+    AccountId, Decision, Endpoint, Message, MessageId, Millis, NodeId, Note, Record, RequestId, TxnId, WriteMode,
 };
-use std::collections::{BTreeMap, BTreeSet};
+use commitlab_protocol::{VecMap, VecSet};
 use std::fmt::{self, Write as _};
 
 /// One transaction's costs.
@@ -35,7 +35,7 @@ pub struct TxnSummary {
     pub txn: TxnId,
     /// The decision the client heard, if it has.
     pub decision: Option<Decision>,
-    pub messages: BTreeMap<&'static str, u64>,
+    pub messages: VecMap<&'static str, u64>,
     pub delays_to_decision: Option<u32>,
     pub durable_writes: u64,
     pub in_doubt_ms: Millis,
@@ -47,7 +47,7 @@ impl TxnSummary {
         TxnSummary {
             txn,
             decision: None,
-            messages: BTreeMap::new(),
+            messages: VecMap::new(),
             delays_to_decision: None,
             durable_writes: 0,
             in_doubt_ms: 0,
@@ -60,14 +60,32 @@ impl TxnSummary {
         self.messages.values().sum()
     }
 
-    /// The messages of two-phase commit itself (and the client's request and reply).
+    /// The messages of the commit protocol itself, two-phase commit or a saga's steps (and the
+    /// client's request and reply): everything but consensus.
     pub fn two_phase_messages(&self) -> u64 {
         self.messages.iter().filter(|(kind, _)| is_two_phase_kind(kind)).map(|(_, count)| count).sum()
     }
 }
 
 fn is_two_phase_kind(kind: &str) -> bool {
-    matches!(kind, "Request" | "Reply" | "Prepare" | "VoteYes" | "VoteNo" | "Commit" | "Abort" | "Ack" | "Query")
+    matches!(
+        kind,
+        "Request"
+            | "Reply"
+            | "Prepare"
+            | "VoteYes"
+            | "VoteNo"
+            | "Commit"
+            | "Abort"
+            | "Ack"
+            | "Query"
+            | "Refused"
+            | "Step"
+            | "StepOk"
+            | "StepFailed"
+            | "Compensate"
+            | "Compensated"
+    )
 }
 
 /// A run's costs at the cursor.
@@ -75,10 +93,12 @@ fn is_two_phase_kind(kind: &str) -> bool {
 pub struct RunSummary {
     pub name: String,
     pub engine: &'static str,
+    /// When participants' writes reach their balances (in place at PREPARE, or deferred to COMMIT).
+    pub writes: WriteMode,
     pub now_ms: Millis,
     pub txns: Vec<TxnSummary>,
     /// Consensus messages no transaction caused: heartbeats, elections, no-ops.
-    pub background: BTreeMap<&'static str, u64>,
+    pub background: VecMap<&'static str, u64>,
 }
 
 impl RunSummary {
@@ -96,8 +116,8 @@ impl RunSummary {
             }
         }
         let now_ms = simulation.now_ms();
-        let mut txns: BTreeMap<TxnId, TxnSummary> = BTreeMap::new();
-        fn row(txns: &mut BTreeMap<TxnId, TxnSummary>, txn: TxnId) -> &mut TxnSummary {
+        let mut txns: VecMap<TxnId, TxnSummary> = VecMap::new();
+        fn row(txns: &mut VecMap<TxnId, TxnSummary>, txn: TxnId) -> &mut TxnSummary {
             txns.entry(txn).or_insert_with(|| TxnSummary::new(txn))
         }
         for ((txn, kind), count) in builder.messages {
@@ -123,6 +143,7 @@ impl RunSummary {
         RunSummary {
             name: scenario.name.clone(),
             engine: engine_name(scenario.replication.engine),
+            writes: scenario.writes,
             now_ms,
             txns: txns.into_values().collect(),
             background: builder.background,
@@ -143,8 +164,8 @@ pub fn engine_name(engine: crate::scenario::Engine) -> &'static str {
 }
 
 /// The records of each transaction held durably at the cursor, counted on every copy.
-fn durable_writes(simulation: &Simulation) -> BTreeMap<TxnId, u64> {
-    let mut writes: BTreeMap<TxnId, u64> = BTreeMap::new();
+fn durable_writes(simulation: &Simulation) -> VecMap<TxnId, u64> {
+    let mut writes: VecMap<TxnId, u64> = VecMap::new();
     let mut count = |record: &Record, copies: u64| *writes.entry(record.txn()).or_insert(0) += copies;
     for slot in simulation.world().slots().values() {
         match slot.machine.replica().map(|replica| replica.engine()) {
@@ -174,25 +195,25 @@ fn durable_writes(simulation: &Simulation) -> BTreeMap<TxnId, u64> {
 
 #[derive(Default)]
 struct Builder {
-    messages: BTreeMap<(TxnId, &'static str), u64>,
-    background: BTreeMap<&'static str, u64>,
-    requests: BTreeMap<RequestId, u64>,
-    request_txn: BTreeMap<RequestId, TxnId>,
+    messages: VecMap<(TxnId, &'static str), u64>,
+    background: VecMap<&'static str, u64>,
+    requests: VecMap<RequestId, u64>,
+    request_txn: VecMap<RequestId, TxnId>,
     /// (group, log index or slot) to the transaction whose record sits there.
-    positions: BTreeMap<(NodeId, u64), TxnId>,
+    positions: VecMap<(NodeId, u64), TxnId>,
     /// (Raft follower, log index) already answered.
-    answered: BTreeSet<(NodeId, u64)>,
+    answered: VecSet<(NodeId, u64)>,
     /// Messages in flight with the transaction and chain length they count for, and whether they
     /// carry a decision.
-    in_flight: BTreeMap<MessageId, (TxnId, u32, bool)>,
+    in_flight: VecMap<MessageId, (TxnId, u32, bool)>,
     /// The longest chain of messages that has reached (node, transaction).
-    depth: BTreeMap<(Endpoint, TxnId), u32>,
-    reply_depth: BTreeMap<TxnId, u32>,
-    decisions: BTreeMap<TxnId, Decision>,
+    depth: VecMap<(Endpoint, TxnId), u32>,
+    reply_depth: VecMap<TxnId, u32>,
+    decisions: VecMap<TxnId, Decision>,
     /// (participant group, transaction): YES sent, and when the first decision reached it.
-    in_doubt: BTreeMap<(NodeId, TxnId), (Millis, Option<Millis>)>,
+    in_doubt: VecMap<(NodeId, TxnId), (Millis, Option<Millis>)>,
     /// (group, account, transaction): lock taken, and released.
-    locks: BTreeMap<(NodeId, AccountId, TxnId), (Millis, Option<Millis>)>,
+    locks: VecMap<(NodeId, AccountId, TxnId), (Millis, Option<Millis>)>,
 }
 
 impl Builder {
@@ -317,21 +338,22 @@ pub fn rows(runs: &[&RunSummary]) -> Vec<(String, Vec<String>)> {
     let mut rows: Vec<(String, Vec<String>)> = Vec::new();
     rows.push(("run".to_string(), runs.iter().map(|run| run.name.clone()).collect()));
     rows.push(("engine".to_string(), runs.iter().map(|run| run.engine.to_string()).collect()));
+    // Only when some run defers its writes, so the tables of runs that all write in place stay as
+    // they were.
+    if runs.iter().any(|run| !run.writes.is_in_place()) {
+        rows.push(("writes".to_string(), runs.iter().map(|run| run.writes.name().to_string()).collect()));
+    }
     rows.push(("at (ms)".to_string(), runs.iter().map(|run| run.now_ms.to_string()).collect()));
-    let mut txns: Vec<TxnId> = runs.iter().flat_map(|run| run.txns.iter().map(|txn| txn.txn)).collect();
-    txns.sort();
-    txns.dedup();
+    let txns: VecSet<TxnId> = runs.iter().flat_map(|run| run.txns.iter().map(|txn| txn.txn)).collect();
     for txn in txns {
         let cell = |value: &dyn Fn(&TxnSummary) -> String| -> Vec<String> {
             runs.iter().map(|run| run.txn(txn).map_or("-".to_string(), value)).collect()
         };
         rows.push((format!("{txn}"), cell(&|summary| summary.decision.map_or("open".to_string(), |d| d.to_string()))));
         rows.push(("  messages".to_string(), cell(&|summary| summary.message_total().to_string())));
-        rows.push(("    2PC and client".to_string(), cell(&|summary| summary.two_phase_messages().to_string())));
-        let mut kinds: Vec<&'static str> =
+        rows.push(("    2PC/saga and client".to_string(), cell(&|summary| summary.two_phase_messages().to_string())));
+        let kinds: VecSet<&'static str> =
             runs.iter().filter_map(|run| run.txn(txn)).flat_map(|summary| summary.messages.keys().copied()).collect();
-        kinds.sort();
-        kinds.dedup();
         for kind in kinds {
             rows.push((
                 format!("    {kind}"),

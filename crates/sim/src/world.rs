@@ -223,7 +223,8 @@ impl World {
                 to = *accounts.last().expect("at least two accounts");
             }
             let amount = self.rng.between(1, random.amount_max);
-            let spec = TxnSpec { transfers: vec![Transfer { from, to, amount }], journal: Vec::new() };
+            let transfers = vec![Transfer { from, to, amount }];
+            let spec = TxnSpec { transfers, journal: Vec::new(), saga: random.saga };
             let coordinator = self.scenario.coordinator_for(&spec, &directory).expect("drawn from known accounts");
             work.push(WorkItem {
                 at_ms: random.start_ms + random.interval_ms * index as u64,

@@ -1,6 +1,6 @@
 //! Bad input gets a typed error that names what is wrong, never a panic.
 
-use commitlab_protocol::NodeId;
+use commitlab_protocol::{NodeId, WriteMode};
 use commitlab_sim::{Fault, Scenario, ScenarioError, Simulation};
 
 fn error_of(json: &str) -> ScenarioError {
@@ -220,4 +220,104 @@ fn a_reused_request_id_must_be_the_same_request_in_the_replicated_mode() {
     assert_names(&replicated, &["workload.requests[1].request", "r1 is also requests[0]", "names one transaction"]);
     let retry = replicated.replace(r#""amount":7"#, r#""amount":5"#);
     assert!(Scenario::from_json(&retry).is_ok(), "the same request sent again is a retry");
+}
+
+#[test]
+fn the_write_mode_reads_in_place_or_deferred_and_names_both_otherwise() {
+    let read = |extra: &str| Scenario::from_json(&format!(r#"{{"version":1,{SHARDS}{extra}}}"#));
+    assert_eq!(read("").expect("valid").writes, WriteMode::InPlace, "left out: in place, as before the option");
+    assert_eq!(read(r#","writes":"in_place""#).expect("valid").writes, WriteMode::InPlace);
+    let deferred = read(r#","writes":"deferred""#).expect("valid");
+    assert_eq!(deferred.writes, WriteMode::Deferred);
+    assert!(deferred.to_json().contains(r#""writes":"deferred""#));
+    assert!(!read("").expect("valid").to_json().contains("writes\""), "the default is left out of the JSON");
+    assert_names(
+        &format!(r#"{{"version":1,{SHARDS},"writes":"later"}}"#),
+        &["writes", "`later` is not a write mode", "\"in_place\"", "\"deferred\""],
+    );
+    assert_names(&format!(r#"{{"version":1,{SHARDS},"writes":true}}"#), &["writes", "expected a string"]);
+}
+
+#[test]
+fn a_redo_record_says_so_in_its_json_and_an_undo_record_reads_as_it_always_did() {
+    use commitlab_protocol::{AccountId, NodeId, Record, TxnId, Write};
+    let record = |mode| Record::PrepareVote {
+        txn: TxnId(1),
+        coordinator: NodeId(1),
+        writes: vec![Write { account: AccountId(3001), before: 50, after: 60 }],
+        journal: None,
+        at_ms: 10,
+        mode,
+    };
+    let undo = serde_json::to_string(&record(WriteMode::InPlace)).expect("serialisable");
+    assert_eq!(
+        undo,
+        r#"{"PrepareVote":{"txn":"t1","coordinator":"n1","writes":[{"account":3001,"before":50,"after":60}],"journal":null,"at_ms":10}}"#
+    );
+    let redo = serde_json::to_string(&record(WriteMode::Deferred)).expect("serialisable");
+    assert!(redo.ends_with(r#""at_ms":10,"mode":"deferred"}}"#), "{redo}");
+    assert_eq!(serde_json::from_str::<Record>(&redo).expect("reads back"), record(WriteMode::Deferred));
+    assert_eq!(serde_json::from_str::<Record>(&undo).expect("reads back"), record(WriteMode::InPlace));
+}
+
+/// The scenario reader names the field at fault from serde_json's position (`json_path`), not
+/// through serde_path_to_error's wrapper: wherever the wrapper names a field, the message names
+/// the same one (or, for an unknown enum variant or an unreadable key, that variant or key).
+#[test]
+fn error_paths_match_what_serde_path_to_error_names() {
+    let faults =
+        r#""faults":[{"at_ms":5,"fault":{"crash":"n1"}},{"at_ms":6,"fault":{"drop":{"next":{"kind":"Prepare"}}}}]"#;
+    let requests = r#""workload":{"requests":[{"transfers":[{"from":1001,"to":3001,"amount":5}]},
+        {"request":"r2","at_ms":4,"transfers":[{"from":1001,"to":3001,"amount":6}],"journal":["C1"]}]}"#;
+    let valid = format!(
+        r#"{{"version":1,"name":"x {{[\"q\"]}}",{SHARDS},{requests},{faults},
+        "network":{{"latency_ms_min":1,"latency_ms_max":5,"loss":"0/1"}},"replication":{{"engine":"raft","replicas":3}}}}"#
+    );
+    Scenario::from_json(&valid).expect("the base of the broken variants is valid");
+    let breakages = [
+        (r#""amount":6"#, r#""amount":-6"#),
+        (r#""amount":6"#, r#""amount":"6""#),
+        (r#""from":1001,"to":3001,"amount":6"#, r#""from":1001,"to":3001"#),
+        (r#""at_ms":4"#, r#""at_ms":[4]"#),
+        (r#""journal":["C1"]"#, r#""journal":[7]"#),
+        (r#""request":"r2""#, r#""request":2"#),
+        (r#""crash":"n1""#, r#""crash":"node1""#),
+        (r#""crash":"n1""#, r#""crush":"n1""#),
+        (r#""next":{"kind":"Prepare"}"#, r#""next":{"knd":"Prepare"}"#),
+        (r#""at_ms":6"#, r#""at_ms":-6"#),
+        (r#""latency_ms_max":5"#, r#""latency_ms_max":true"#),
+        (r#""loss":"0/1""#, r#""loss":"a/b""#),
+        (r#""loss":"0/1""#, r#""loss":0.5"#),
+        (r#""replicas":3"#, r#""replicas":3.5"#),
+        (r#""engine":"raft""#, r#""engine":"zab""#),
+        (r#""accounts":{"3001":50}"#, r#""accounts":{"3001":"fifty"}"#),
+        (r#""accounts":{"3001":50}"#, r#""accounts":{"x":50}"#),
+        (r#""accounts":{"3001":50}"#, r#""accounts":[50]"#),
+        (r#""shards":["#, r#""shards":[7,"#),
+        (r#""version":1"#, r#""version":"1""#),
+        (r#""name":"x"#, r#""nam":"x"#),
+    ];
+    let mut wrong = Vec::new();
+    for (from, to) in breakages {
+        assert!(valid.contains(from), "`{from}` is in the base scenario");
+        let text = valid.replacen(from, to, 1);
+        let mut deserializer = serde_json::Deserializer::from_str(&text);
+        let Err(wrapped) = serde_path_to_error::deserialize::<_, Scenario>(&mut deserializer) else {
+            wrong.push(format!("`{to}` is read by serde: only validation refuses it"));
+            continue;
+        };
+        // Where the wrapper could not read a key (`accounts.?`), the key itself is named here.
+        let path = wrapped.path().to_string();
+        let path = path.strip_suffix(".?").unwrap_or(&path);
+        let message = error_of(&text).to_string();
+        // The same field, or (for an unknown enum variant) the variant below it.
+        let named = match path {
+            "." => !message.contains(": ."),
+            path => [": ", ".", "["].iter().any(|next| message.contains(&format!("): {path}{next}"))),
+        };
+        if !named {
+            wrong.push(format!("`{to}`: `{message}` should name {path}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

@@ -146,6 +146,27 @@ fn diagram_texts_never_overlap_with_every_group_expanded() -> Result<()> {
     none_found(found)
 }
 
+/// A 600-pixel frame, where the stylesheet enlarges the diagram's texts (an embed in a narrow
+/// column of a documentation page).
+#[test]
+fn diagram_texts_never_overlap_in_a_narrow_frame() -> Result<()> {
+    let (site, browser) = start();
+    browser
+        .block_on(browser.client().set_window_size(600, 800))
+        .map_err(|error| fail!("cannot resize the window: {error}"))?;
+    open_app(&site, &browser, "/")?;
+    let wide = browser.js("return window.innerWidth;", vec![])?;
+    assert!(wide.as_u64().is_some_and(|width| width <= 760), "the window is {wide} pixels wide, not narrow");
+    let mut found = Vec::new();
+    for preset in ["happy-path", "three-participants", "raft-seed-002", "paxos-seed-002"] {
+        let end_ms = choose(&browser, preset)?;
+        let (overlaps, measured) = overlaps_through(&browser, &format!("{preset} narrow"), end_ms)?;
+        assert!(measured >= POSITIONS * 5, "{preset}: only {measured} texts measured over {POSITIONS} positions");
+        found.extend(overlaps);
+    }
+    none_found(found)
+}
+
 fn none_found(mut found: Vec<String>) -> Result<()> {
     if found.is_empty() {
         return Ok(());

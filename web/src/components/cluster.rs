@@ -4,6 +4,7 @@
 //! message to act on it. In the replicated mode each group is a box of replicas (`groups.rs`).
 
 use crate::components::groups;
+use crate::decimal::Decimal;
 use crate::model::{Action, Playground};
 use crate::state::Props;
 use commitlab_protocol::{Endpoint, Role};
@@ -82,7 +83,7 @@ pub fn ClusterView(props: &Props) -> Html {
                 let (x1, y1) = position(&playground, *left);
                 let (x2, y2) = position(&playground, *right);
                 html! {
-                    <line class={classes!("link", is_cut.then_some("cut"))} x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} />
+                    <line class={classes!("link", is_cut.then_some("cut"))} x1={x1.dec()} y1={y1.dec()} x2={x2.dec()} y2={y2.dec()} />
                 }
             }) }
             </g>
@@ -119,14 +120,14 @@ pub fn ClusterView(props: &Props) -> Html {
                 let title = format!("{} {} -> {} {} (click to drop, delay or duplicate)", message.id, message.from, message.to, message.label);
                 html! {
                     <circle key={message.id.0} class={classes!("in-flight", format!("kind-{}", message.kind), selected.then_some("selected"))}
-                        data-message={message.id.to_string()} cx={x.to_string()} cy={y.to_string()} r="7" {onclick} {onkeydown}
+                        data-message={message.id.to_string()} cx={x.dec()} cy={y.dec()} r="7" {onclick} {onkeydown}
                         role="button" tabindex="0" aria-label={title.clone()}>
                         <title>{ title }</title>
                     </circle>
                 }
             }) }
             </g>
-            <text class="partition-text" x="8" y={(height - 4.0).to_string()}>{ partition_text }</text>
+            <text class="partition-text" x="8" y={(height - 4.0).dec()}>{ partition_text }</text>
         </svg>
     }
 }
@@ -140,13 +141,13 @@ fn client(playground: &Playground) -> Html {
         client.outcomes().iter().map(|(request, decision)| format!("{request} {decision}")).collect();
     html! {
         <g class="client" data-endpoint="client" data-outcomes={outcomes.join(", ")}>
-            <rect x={(x - 40.0).to_string()} y={(y - 18.0).to_string()} width="80" height="36" rx="18" />
-            <text x={x.to_string()} y={(y - 1.0).to_string()} text-anchor="middle">{ "client" }</text>
-            <text class="detail" x={x.to_string()} y={(y + 12.0).to_string()} text-anchor="middle">
+            <rect x={(x - 40.0).dec()} y={(y - 18.0).dec()} width="80" height="36" rx="18" />
+            <text x={x.dec()} y={(y - 1.0).dec()} text-anchor="middle">{ "client" }</text>
+            <text class="detail" x={x.dec()} y={(y + 12.0).dec()} text-anchor="middle">
                 { if pending == 0 { "idle".to_string() } else { format!("{pending} waiting") } }
             </text>
             if let (false, Some(letter)) = (playground.groups.is_empty(), groups::side(playground, Endpoint::Client)) {
-                <text class={classes!("side-tag", format!("side-{letter}"))} x={(x + 44.0).to_string()} y={(y - 8.0).to_string()}>
+                <text class={classes!("side-tag", format!("side-{letter}"))} x={(x + 44.0).dec()} y={(y - 8.0).dec()}>
                     { letter.to_string() }<title>{ format!("the client is on side {letter} of the partition") }</title>
                 </text>
             }
@@ -182,16 +183,16 @@ fn node(playground: &Playground, snapshot: &NodeSnapshot, props: &Props) -> Html
     html! {
         <g class={class} data-node={snapshot.id.to_string()} {onclick} {onkeydown} role="button" tabindex="0" aria-label={action.clone()}>
             <title>{ format!("{action} (click)") }</title>
-            <rect class="shard-box" x={(x - 66.0).to_string()} y={(y - 50.0).to_string()} width="132" height="104" rx="10" />
-            <text class="shard-label" x={(x - 60.0).to_string()} y={(y - 36.0).to_string()}>{ &snapshot.label }</text>
-            <circle cx={x.to_string()} cy={(y - 6.0).to_string()} r="24" />
-            <text class="node-name" x={x.to_string()} y={(y - 2.0).to_string()} text-anchor="middle">
+            <rect class="shard-box" x={(x - 66.0).dec()} y={(y - 50.0).dec()} width="132" height="104" rx="10" />
+            <text class="shard-label" x={(x - 60.0).dec()} y={(y - 36.0).dec()}>{ &snapshot.label }</text>
+            <circle cx={x.dec()} cy={(y - 6.0).dec()} r="24" />
+            <text class="node-name" x={x.dec()} y={(y - 2.0).dec()} text-anchor="middle">
                 { if snapshot.up { snapshot.id.to_string() } else { format!("✕ {}", snapshot.id) } }
             </text>
-            <text class="role" x={x.to_string()} y={(y + 32.0).to_string()} text-anchor="middle">
+            <text class="role" x={x.dec()} y={(y + 32.0).dec()} text-anchor="middle">
                 { if snapshot.up { role_text(snapshot) } else { "DOWN" } }
             </text>
-            <text class="badges" x={x.to_string()} y={(y + 46.0).to_string()} text-anchor="middle">
+            <text class="badges" x={x.dec()} y={(y + 46.0).dec()} text-anchor="middle">
                 { badges(locks, in_doubt) }
             </text>
         </g>

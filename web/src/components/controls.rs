@@ -1,5 +1,6 @@
 //! Playback: play/pause, step, restart, speed on a log scale, virtual time and the scrubber.
 
+use crate::decimal::{fixed, Decimal};
 use crate::model::{Action, Playground, SPEED_LOG_MAX, SPEED_LOG_MIN};
 use crate::state::{on_click, Props};
 use commitlab_sim::Stop;
@@ -8,9 +9,9 @@ use yew::prelude::*;
 
 fn format_speed(speed: f64) -> String {
     if speed < 1.0 {
-        format!("{speed:.1}x")
+        format!("{}x", fixed(speed, 1))
     } else {
-        format!("{speed:.0}x")
+        format!("{}x", fixed(speed, 0))
     }
 }
 
@@ -42,7 +43,7 @@ pub fn Controls(props: &Props) -> Html {
         let state = props.state.clone();
         Callback::from(move |event: InputEvent| {
             let input: HtmlInputElement = event.target_unchecked_into();
-            if let Ok(value) = input.value().parse::<f64>() {
+            if let Some(value) = crate::decimal::parse(&input.value()) {
                 state.dispatch(Action::SetSpeedLog(value));
             }
         })
@@ -71,8 +72,8 @@ pub fn Controls(props: &Props) -> Html {
             </div>
             <label class="speed">
                 <span>{ "Speed" }</span>
-                <input id="speed" type="range" aria-label="Speed" min={SPEED_LOG_MIN.to_string()} max={SPEED_LOG_MAX.to_string()}
-                    step="0.1" value={format!("{:.1}", playground.speed_log)} oninput={on_speed} />
+                <input id="speed" type="range" aria-label="Speed" min={SPEED_LOG_MIN.dec()} max={SPEED_LOG_MAX.dec()}
+                    step="0.1" value={fixed(playground.speed_log, 1)} oninput={on_speed} />
                 <output id="speed-label">{ format_speed(playground.speed()) }</output>
             </label>
             <div class="clock" aria-live="off">

@@ -1,6 +1,7 @@
 //! The leader's crown, drawn as an SVG shape (seed 002 crowns each group's leader): no emoji or
 //! font glyph, so it looks the same in every browser, headless Chromium included.
 
+use crate::decimal::Decimal;
 use yew::prelude::*;
 
 /// The crown's outline, centred on (`x`, `y`), `size` pixels wide.
@@ -10,12 +11,15 @@ fn crown_path(x: f64, y: f64, size: f64) -> String {
     let bottom = y + 4.0 * unit;
     format!(
         "M {l} {bottom} L {l} {top} L {a} {mid} L {x} {peak} L {b} {mid} L {r} {top} L {r} {bottom} Z",
-        l = x - half,
-        r = x + half,
-        a = x - 3.0 * unit,
-        b = x + 3.0 * unit,
-        mid = y - unit,
-        peak = y - 6.0 * unit,
+        l = (x - half).dec(),
+        r = (x + half).dec(),
+        a = (x - 3.0 * unit).dec(),
+        b = (x + 3.0 * unit).dec(),
+        x = x.dec(),
+        mid = (y - unit).dec(),
+        peak = (y - 6.0 * unit).dec(),
+        top = top.dec(),
+        bottom = bottom.dec(),
     )
 }
 

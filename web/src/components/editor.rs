@@ -4,6 +4,7 @@
 use crate::form::{bug_on, Field, FormDraft, BUG_SWITCHES};
 use crate::model::{Action, EditorTab};
 use crate::state::{on_click, Handle, RevisionProps as Props};
+use commitlab_protocol::WriteMode;
 use commitlab_sim::Engine;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
@@ -14,6 +15,21 @@ fn edit(state: &Handle, field: Field) -> Callback<InputEvent> {
         let input: HtmlInputElement = event.target_unchecked_into();
         state.dispatch(Action::EditForm(field.clone(), input.value()));
     })
+}
+
+/// Runs a request as a saga instead of two-phase commit.
+fn saga_switch(state: &Handle, number: usize, index: usize, checked: bool) -> Html {
+    let state = state.clone();
+    let onchange = Callback::from(move |event: Event| {
+        let input: HtmlInputElement = event.target_unchecked_into();
+        state.dispatch(Action::EditForm(Field::RequestSaga(index), input.checked().to_string()));
+    });
+    html! {
+        <label class="saga">
+            <input type="checkbox" {checked} {onchange} aria-label={format!("r{number} as a saga")} />
+            { "saga" }
+        </label>
+    }
 }
 
 fn text_field(state: &Handle, label: &str, field: Field, value: &str) -> Html {
@@ -87,6 +103,7 @@ fn form(props: &Props) -> Html {
                     <option value="dedicated" selected={draft.dedicated}>{ "a transaction manager node (TM)" }</option>
                 </select>
             </label>
+            { writes(state, draft) }
             <fieldset>
                 <legend>{ "Shards: accounts as account:balance" }</legend>
                 { for draft.shards.iter().enumerate().map(|(index, line)| html! {
@@ -108,6 +125,7 @@ fn form(props: &Props) -> Html {
                             { text_field(state, &format!("r{number} to"), Field::RequestTo(index), &request.to) }
                             { text_field(state, &format!("r{number} amount"), Field::RequestAmount(index), &request.amount) }
                             { text_field(state, &format!("r{number} journal shard"), Field::RequestJournal(index), &request.journal) }
+                            { saga_switch(state, number, index, request.saga) }
                             <button onclick={send(Action::RemoveRequest(index))} aria-label={format!("Remove transfer r{number}")}>{ "remove" }</button>
                         </div>
                     }
@@ -148,6 +166,27 @@ fn form(props: &Props) -> Html {
             </fieldset>
             <button id="apply-form" class="primary" onclick={send(Action::ApplyForm)}>{ "Apply" }</button>
         </div>
+    }
+}
+
+/// When participants' writes reach their balances: seed 002's in place, or seed 004's deferred.
+fn writes(state: &Handle, draft: &FormDraft) -> Html {
+    let onchange = {
+        let state = state.clone();
+        Callback::from(move |event: Event| {
+            let select: HtmlSelectElement = event.target_unchecked_into();
+            state.dispatch(Action::EditForm(Field::Writes, select.value()));
+        })
+    };
+    let deferred = draft.writes == WriteMode::Deferred;
+    html! {
+        <label class="field">
+            <span>{ "Writes" }</span>
+            <select aria-label="Writes" {onchange}>
+                <option value={WriteMode::InPlace.name()} selected={!deferred}>{ "in place at PREPARE, undo images in the WAL (seed 002)" }</option>
+                <option value={WriteMode::Deferred.name()} selected={deferred}>{ "deferred to COMMIT, redo record in the WAL (seed 004)" }</option>
+            </select>
+        </label>
     }
 }
 

@@ -4,6 +4,7 @@
 //! restart it. `cluster.rs` draws the client, the in-flight messages and this picture's frame.
 
 use crate::components::crown::crown;
+use crate::decimal::Decimal;
 use crate::model::{Action, Playground};
 use crate::state::Props;
 use commitlab_protocol::route::Group;
@@ -86,10 +87,10 @@ fn cuts(playground: &Playground, place: usize, group: &Group) -> Html {
             { for group.members.windows(2).zip(sides.windows(2)).filter(|(_, sides)| sides[0] != sides[1]).map(|(pair, _)| {
                 let (left, _) = position(&playground.groups, Endpoint::Node(pair[0]));
                 let (right, _) = position(&playground.groups, Endpoint::Node(pair[1]));
-                let x = ((left + right) / 2.0).to_string();
+                let x = ((left + right) / 2.0).dec();
                 html! {
-                    <line class="cut-line" data-between={format!("{} {}", pair[0], pair[1])} x1={x.clone()} y1={(y + REPLICA_TOP - 10.0).to_string()}
-                        x2={x} y2={(y + GROUP_HEIGHT - 4.0).to_string()} />
+                    <line class="cut-line" data-between={format!("{} {}", pair[0], pair[1])} x1={x.clone()} y1={(y + REPLICA_TOP - 10.0).dec()}
+                        x2={x} y2={(y + GROUP_HEIGHT - 4.0).dec()} />
                 }
             }) }
         </g>
@@ -106,11 +107,11 @@ fn group_view(playground: &Playground, position: usize, group: &Group, props: &P
     let role = first.map_or("", |snapshot| role_text(&snapshot.roles));
     html! {
         <g class="group" data-group={group.label.clone()}>
-            <rect class="group-box" x={x.to_string()} y={y.to_string()} width={width.to_string()} height={GROUP_HEIGHT.to_string()} rx="10" />
-            <text class="group-label" x={(x + 8.0).to_string()} y={(y + 15.0).to_string()}>
+            <rect class="group-box" x={x.dec()} y={y.dec()} width={width.dec()} height={GROUP_HEIGHT.dec()} rx="10" />
+            <text class="group-label" x={(x + 8.0).dec()} y={(y + 15.0).dec()}>
                 { format!("{} ", group.label) }<tspan class="group-role">{ role }</tspan>
             </text>
-            <text class="badges" x={(x + 8.0).to_string()} y={(y + 29.0).to_string()}>
+            <text class="badges" x={(x + 8.0).dec()} y={(y + 29.0).dec()}>
                 { group_badges(playground, group) }
             </text>
             { for members(playground, group).map(|snapshot| replica(playground, snapshot, props)) }
@@ -207,25 +208,25 @@ fn replica(playground: &Playground, snapshot: &NodeSnapshot, props: &Props) -> H
         <g {class} data-node={snapshot.id.to_string()} data-role={role.clone()} {onclick} {onkeydown}
             role="button" tabindex="0" aria-label={action.clone()}>
             <title>{ format!("{action} (click)") }</title>
-            <rect class="replica-box" x={(x - REPLICA_WIDTH / 2.0).to_string()} y={top.to_string()}
-                width={REPLICA_WIDTH.to_string()} height={REPLICA_HEIGHT.to_string()} rx="3" />
+            <rect class="replica-box" x={(x - REPLICA_WIDTH / 2.0).dec()} y={top.dec()}
+                width={REPLICA_WIDTH.dec()} height={REPLICA_HEIGHT.dec()} rx="3" />
             if leads {
                 { crown(x, top - 6.0, 14.0) }
             }
             if let Some(letter) = side(playground, Endpoint::Node(snapshot.id)) {
-                <text class={classes!("side-tag", format!("side-{letter}"))} x={(x + REPLICA_WIDTH / 2.0 - 2.0).to_string()}
-                    y={(top - 2.0).to_string()} text-anchor="end">
+                <text class={classes!("side-tag", format!("side-{letter}"))} x={(x + REPLICA_WIDTH / 2.0 - 2.0).dec()}
+                    y={(top - 2.0).dec()} text-anchor="end">
                     { letter.to_string() }<title>{ format!("{} is on side {letter} of the partition", snapshot.id) }</title>
                 </text>
             }
             { for lines.iter().enumerate().map(|(line, text)| html! {
-                <text class={if snapshot.up { "detail" } else { "detail down-text" }} x={x.to_string()}
-                    y={(top + 14.0 + 14.0 * line as f64).to_string()} text-anchor="middle">{ text }</text>
+                <text class={if snapshot.up { "detail" } else { "detail down-text" }} x={x.dec()}
+                    y={(top + 14.0 + 14.0 * line as f64).dec()} text-anchor="middle">{ text }</text>
             }) }
-            <text class="node-name" x={x.to_string()} y={(top + REPLICA_HEIGHT + 15.0).to_string()} text-anchor="middle">
+            <text class="node-name" x={x.dec()} y={(top + REPLICA_HEIGHT + 15.0).dec()} text-anchor="middle">
                 { if snapshot.up { snapshot.id.to_string() } else { format!("✕ {}", snapshot.id) } }
             </text>
-            <text class="role-text" x={x.to_string()} y={(top + REPLICA_HEIGHT + 27.0).to_string()} text-anchor="middle">
+            <text class="role-text" x={x.dec()} y={(top + REPLICA_HEIGHT + 27.0).dec()} text-anchor="middle">
                 { if snapshot.up { short_role(&role).to_string() } else { String::new() } }
             </text>
             { election_timer(playground, snapshot.id, x, top + REPLICA_HEIGHT + 32.0) }
@@ -243,8 +244,8 @@ fn election_timer(playground: &Playground, node: NodeId, x: f64, y: f64) -> Html
     html! {
         <g class="election-timer" data-node={node.to_string()}>
             <title>{ format!("{node}: election timeout at {due_ms} ms") }</title>
-            <rect class="timer-track" x={(x - width / 2.0).to_string()} y={y.to_string()} width={width.to_string()} height="4" />
-            <rect class="timer-left" x={(x - width / 2.0).to_string()} y={y.to_string()} width={(width * remaining).to_string()} height="4" />
+            <rect class="timer-track" x={(x - width / 2.0).dec()} y={y.dec()} width={width.dec()} height="4" />
+            <rect class="timer-left" x={(x - width / 2.0).dec()} y={y.dec()} width={(width * remaining).dec()} height="4" />
         </g>
     }
 }

@@ -13,8 +13,7 @@ pub fn Invariants(props: &Props) -> Html {
     // The first violation of each invariant up to the cursor, from the index rather than a scan
     // of the trace at every frame.
     let step = playground.simulation.cursor_step();
-    let engine = playground.simulation.scenario().replication.engine;
-    let statuses: Vec<_> = Invariant::checked(engine)
+    let statuses: Vec<_> = Invariant::checked(playground.simulation.scenario())
         .iter()
         .map(|invariant| {
             let violation = playground

@@ -1,6 +1,7 @@
 //! One replication round on a group's lane, drawn as seed 002's double-line ACCEPT/COMMIT box:
 //! from the leader's proposal of an entry to the moment its commit index reaches the entry.
 
+use crate::decimal::Decimal;
 use crate::run_index::Round;
 use std::rc::Rc;
 use yew::prelude::*;
@@ -60,12 +61,12 @@ pub fn RoundView(props: &RoundProps) -> Html {
     html! {
         <g class={classes!("round", state)} data-node={round.leader.to_string()} data-index={round.index.to_string()}>
             <title>{ title }</title>
-            <rect class="outer" x={(x - 7.0).to_string()} y={top.to_string()} width="14" height={height.to_string()} rx="1" />
-            <rect class="inner" x={(x - 4.5).to_string()} y={(top + 2.5).to_string()} width="9"
-                height={(height - 5.0).max(0.5).to_string()} />
+            <rect class="outer" x={(x - 7.0).dec()} y={top.dec()} width="14" height={height.dec()} rx="1" />
+            <rect class="inner" x={(x - 4.5).dec()} y={(top + 2.5).dec()} width="9"
+                height={(height - 5.0).max(0.5).dec()} />
             if let Some(label_y) = label_y {
                 // Beside the box, on its left where the right would run past the diagram's edge.
-                <text class="round-label" x={(if *right_edge { x - 10.0 } else { x + 10.0 }).to_string()} y={label_y.to_string()}
+                <text class="round-label" x={(if *right_edge { x - 10.0 } else { x + 10.0 }).dec()} y={label_y.dec()}
                     text-anchor={if *right_edge { "end" } else { "start" }}>
                     { round_label(round) }
                 </text>

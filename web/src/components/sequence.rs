@@ -13,6 +13,7 @@
 
 use crate::components::crown::crown;
 use crate::components::round::{round_label, RoundProps, RoundView};
+use crate::decimal::Decimal;
 use crate::lanes::{Lane, Lanes};
 use crate::model::{Action, Playground};
 use crate::run_index::{Ending, Mark, MarkKind, MessageView, PhaseBand};
@@ -46,6 +47,10 @@ const LABEL_CHAR_WIDTH: f64 = 6.1;
 /// The distance between loops sent from one lane in the same millisecond: their labels, one
 /// line each, must not touch.
 const LOOP_PITCH: f64 = 14.0;
+/// Baselines of a lane header's two lines, from the header's top: far enough apart that the
+/// enlarged texts of a narrow frame (15 and 12 pixels) do not touch.
+const HEADER_NAME_BASELINE: f64 = 18.0;
+const HEADER_SUBTITLE_BASELINE: f64 = 33.0;
 /// How far an arrow's label may move off its arrow, up or down, when every place on it is taken.
 const ARROW_LABEL_LINE: f64 = 13.0;
 
@@ -106,7 +111,7 @@ impl Geometry {
     }
 
     fn content_transform(&self) -> String {
-        format!("translate(0 {:.2})", self.header - self.top_ms * self.scale)
+        format!("translate(0 {})", (self.header - self.top_ms * self.scale).dec())
     }
 
     fn window(&self) -> (Millis, Millis) {
@@ -200,10 +205,12 @@ struct Scene<'a> {
 fn text_sizes() -> TextSizes {
     #[cfg(target_arch = "wasm32")]
     {
-        let narrow = web_sys::window()
-            .and_then(|window| window.match_media("(max-width: 760px)").ok().flatten())
-            .is_some_and(|query| query.matches());
-        if narrow {
+        thread_local! {
+            // One query for the page's life: `matchMedia` builds a new list at every call.
+            static NARROW_FRAME: Option<web_sys::MediaQueryList> =
+                web_sys::window().and_then(|window| window.match_media("(max-width: 760px)").ok().flatten());
+        }
+        if NARROW_FRAME.with(|query| query.as_ref().is_some_and(web_sys::MediaQueryList::matches)) {
             return TextSizes::NARROW;
         }
     }
@@ -344,9 +351,9 @@ fn bands_view(bands: &[BandPlan]) -> Html {
                 let band = plan.band;
                 html! {
                     <g key={format!("{}-{}", band.txn, band.phase)} class={classes!("band", band.phase)} data-txn={band.txn.to_string()}>
-                        <rect x="4" y={plan.top.to_string()} width={(WIDTH - 8.0).to_string()} height={(plan.bottom - plan.top).max(1.0).to_string()} />
+                        <rect x="4" y={plan.top.dec()} width={(WIDTH - 8.0).dec()} height={(plan.bottom - plan.top).max(1.0).dec()} />
                         if let Some(y) = plan.label_y {
-                            <text x="8" y={y.to_string()}>{ plan.label.clone() }</text>
+                            <text x="8" y={y.dec()}>{ plan.label.clone() }</text>
                         }
                     </g>
                 }
@@ -361,17 +368,17 @@ fn lane_lines(playground: &Playground, geometry: &Geometry) -> Html {
     html! {
         <g class="lanes">
             { for geometry.lanes.lanes.iter().enumerate().map(|(position, lane)| {
-                let x = geometry.lane_x(position).to_string();
-                let top = geometry.header.to_string();
+                let x = geometry.lane_x(position).dec();
+                let top = geometry.header.dec();
                 match lane {
                     Lane::Group(group) => html! {
                         <g class="lane group-lane" data-group={group_label(playground, *group)}>
-                            <line class="lane-line" x1={x.clone()} y1={top} x2={x} y2={bottom.to_string()} />
+                            <line class="lane-line" x1={x.clone()} y1={top} x2={x} y2={bottom.dec()} />
                         </g>
                     },
                     _ => html! {
                         <g class="lane" data-endpoint={lane_endpoint(lane).to_string()}>
-                            <line class="lane-line" x1={x.clone()} y1={top} x2={x} y2={bottom.to_string()} />
+                            <line class="lane-line" x1={x.clone()} y1={top} x2={x} y2={bottom.dec()} />
                         </g>
                     },
                 }
@@ -386,13 +393,13 @@ fn downtimes(playground: &Playground, geometry: &Geometry) -> Html {
     html! {
         <g class="downtimes">
             { for playground.index.downtimes.iter().enumerate().filter(|(_, downtime)| downtime.start_step <= step).map(|(position, downtime)| {
-                let x = geometry.mark_x(Endpoint::Node(downtime.node)).to_string();
+                let x = geometry.mark_x(Endpoint::Node(downtime.node)).dec();
                 let end_ms = downtime.end.filter(|(_, end_step)| *end_step <= step)
                     .map_or(playground.display_ms, |(end_ms, _)| end_ms as f64);
                 let (top, bottom) = (geometry.y(downtime.start_ms as f64), geometry.y(end_ms));
                 html! {
                     <line key={position} class="down-segment" data-node={downtime.node.to_string()}
-                        x1={x.clone()} y1={top.to_string()} x2={x} y2={bottom.max(top).to_string()} />
+                        x1={x.clone()} y1={top.dec()} x2={x} y2={bottom.max(top).dec()} />
                 }
             }) }
         </g>
@@ -587,29 +594,31 @@ fn Arrow(props: &ArrowProps) -> Html {
     if !props.detailed {
         return html! {
             <line class={class} data-message={message.id.to_string()} {onclick}
-                x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} />
+                x1={x1.dec()} y1={y1.dec()} x2={x2.dec()} y2={y2.dec()} />
         };
     }
     let cross = *end == ArrowEnd::Dropped;
     let title = describe_shown(message, *end != ArrowEnd::InFlight);
     let body = if local {
-        let path = format!("M {x1} {y1} C {} {} {} {} {x1} {}", x1 + 34.0, y1 - 4.0, x1 + 34.0, y1 + 12.0, y1 + 8.0);
+        let (x, y, bulge) = (x1.dec(), y1.dec(), (x1 + 34.0).dec());
+        let path =
+            format!("M {x} {y} C {bulge} {} {bulge} {} {x} {}", (y1 - 4.0).dec(), (y1 + 12.0).dec(), (y1 + 8.0).dec());
         html! { <path class="shaft" d={path} marker-end="url(#arrowhead)" /> }
     } else {
         let marker = if cross { None } else { Some("url(#arrowhead)") };
-        html! { <line class="shaft" x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} marker-end={marker} /> }
+        html! { <line class="shaft" x1={x1.dec()} y1={y1.dec()} x2={x2.dec()} y2={y2.dec()} marker-end={marker} /> }
     };
     html! {
         <g class={class} data-message={message.id.to_string()} {onclick} role="button" aria-label={title.clone()}>
             <title>{ title }</title>
             // A wide invisible stroke makes thin arrows easy to hover and click.
-            <line class="hit" x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} />
+            <line class="hit" x1={x1.dec()} y1={y1.dec()} x2={x2.dec()} y2={y2.dec()} />
             { body }
             if cross {
-                <text class="cross" x={x2.to_string()} y={(y2 + 4.0).to_string()} text-anchor="middle">{ "✕" }</text>
+                <text class="cross" x={x2.dec()} y={(y2 + 4.0).dec()} text-anchor="middle">{ "✕" }</text>
             }
             if let Some(at) = props.label {
-                <text class="label" x={at.x.to_string()} y={at.y.to_string()} text-anchor={anchor_name(at.anchor)}>
+                <text class="label" x={at.x.dec()} y={at.y.dec()} text-anchor={anchor_name(at.anchor)}>
                     { arrow_label(message, named_sender) }
                 </text>
             }
@@ -696,19 +705,19 @@ fn MarkView(props: &MarkProps) -> Html {
     let node = mark.endpoint.to_string();
     match &mark.kind {
         MarkKind::Wal(record) => html! {
-            <rect class="wal-mark" data-node={node.clone()} x={(x - 3.5).to_string()} y={(y - 3.5).to_string()} width="7" height="7">
+            <rect class="wal-mark" data-node={node.clone()} x={(x - 3.5).dec()} y={(y - 3.5).dec()} width="7" height="7">
                 <title>{ format!("{} ms {node} WAL {record}", mark.ms) }</title>
             </rect>
         },
         MarkKind::LockTaken(text) => lock_mark(x, y, &node, mark.ms, text, true),
         MarkKind::LockReleased(text) => lock_mark(x, y, &node, mark.ms, text, false),
         MarkKind::Crash => html! {
-            <text class="crash-mark" data-node={node.clone()} x={x.to_string()} y={(y + 6.0).to_string()} text-anchor="middle">
+            <text class="crash-mark" data-node={node.clone()} x={x.dec()} y={(y + 6.0).dec()} text-anchor="middle">
                 { "✕" }<title>{ format!("{} ms {node} crashed", mark.ms) }</title>
             </text>
         },
         MarkKind::Restart => html! {
-            <text class="restart-mark" data-node={node.clone()} x={x.to_string()} y={(y + 6.0).to_string()} text-anchor="middle">
+            <text class="restart-mark" data-node={node.clone()} x={x.dec()} y={(y + 6.0).dec()} text-anchor="middle">
                 { "↻" }<title>{ format!("{} ms {node} restarted", mark.ms) }</title>
             </text>
         },
@@ -721,12 +730,12 @@ fn MarkView(props: &MarkProps) -> Html {
         MarkKind::Timer(text) | MarkKind::ConsensusTimer(text) => html! {
             <g class="timer-mark" data-node={node.clone()}>
                 <title>{ format!("{} ms {node} timer fired: {text}", mark.ms) }</title>
-                <circle cx={(x + 10.0).to_string()} cy={y.to_string()} r="4" />
-                <path d={format!("M {} {} v -3 M {} {} h 2", x + 10.0, y, x + 10.0, y)} />
+                <circle cx={(x + 10.0).dec()} cy={y.dec()} r="4" />
+                <path d={format!("M {x} {y} v -3 M {x} {y} h 2", x = (x + 10.0).dec(), y = y.dec())} />
             </g>
         },
         MarkKind::Violation(text) => html! {
-            <circle class="violation-mark" data-node={node.clone()} cx={x.to_string()} cy={y.to_string()} r="7">
+            <circle class="violation-mark" data-node={node.clone()} cx={x.dec()} cy={y.dec()} r="7">
                 <title>{ format!("{} ms {text}", mark.ms) }</title>
             </circle>
         },
@@ -737,15 +746,15 @@ fn MarkView(props: &MarkProps) -> Html {
 fn lock_mark(x: f64, y: f64, node: &str, ms: Millis, text: &str, taken: bool) -> Html {
     let (left, top) = (x - 17.0, y - 2.0);
     let shackle = if taken {
-        format!("M {} {top} v -3 a 3 3 0 0 1 6 0 v 3", left + 1.5)
+        format!("M {} {} v -3 a 3 3 0 0 1 6 0 v 3", (left + 1.5).dec(), top.dec())
     } else {
-        format!("M {} {top} v -3 a 3 3 0 0 1 6 0", left + 1.5)
+        format!("M {} {} v -3 a 3 3 0 0 1 6 0", (left + 1.5).dec(), top.dec())
     };
     html! {
         <g class={classes!("lock-mark", if taken { "taken" } else { "released" })} data-node={node.to_string()}>
             <title>{ format!("{ms} ms {text}") }</title>
             <path d={shackle} />
-            <rect x={left.to_string()} y={top.to_string()} width="9" height="6" rx="1" />
+            <rect x={left.dec()} y={top.dec()} width="9" height="6" rx="1" />
         </g>
     }
 }
@@ -775,7 +784,7 @@ fn tick_plans(geometry: &Geometry) -> Vec<TickPlan> {
 }
 
 fn tick_text(ms: f64) -> String {
-    format!("{ms} ms")
+    format!("{} ms", ms.dec())
 }
 
 fn time_axis(ticks: &[TickPlan]) -> Html {
@@ -785,9 +794,9 @@ fn time_axis(ticks: &[TickPlan]) -> Html {
                 let y = tick.y;
                 html! {
                     <g key={tick.tick}>
-                        <line x1="0" y1={y.to_string()} x2="10" y2={y.to_string()} />
+                        <line x1="0" y1={y.dec()} x2="10" y2={y.dec()} />
                         if tick.labelled {
-                            <text x="12" y={(y + 3.0).to_string()}>{ tick_text(tick.ms) }</text>
+                            <text x="12" y={(y + 3.0).dec()}>{ tick_text(tick.ms) }</text>
                         }
                     </g>
                 }
@@ -797,15 +806,15 @@ fn time_axis(ticks: &[TickPlan]) -> Html {
 }
 
 fn cursor_text(display_ms: f64) -> String {
-    format!("{} ms", display_ms.floor())
+    format!("{} ms", display_ms.floor().dec())
 }
 
 fn cursor_line(playground: &Playground, geometry: &Geometry) -> Html {
     let y = geometry.viewport_y(playground.display_ms);
     html! {
         <g class="cursor">
-            <line x1="0" y1={y.to_string()} x2={WIDTH.to_string()} y2={y.to_string()} />
-            <text x={(WIDTH - 4.0).to_string()} y={(y - 4.0).to_string()} text-anchor="end">
+            <line x1="0" y1={y.dec()} x2={WIDTH.dec()} y2={y.dec()} />
+            <text x={(WIDTH - 4.0).dec()} y={(y - 4.0).dec()} text-anchor="end">
                 { cursor_text(playground.display_ms) }
             </text>
         </g>
@@ -817,7 +826,7 @@ fn lane_headers(playground: &Playground, geometry: &Geometry, props: &Props) -> 
     let top = geometry.header - HEADER;
     html! {
         <g class="lane-headers">
-            <rect class="header-backdrop" x="0" y="0" width={WIDTH.to_string()} height={(geometry.header - 4.0).to_string()} />
+            <rect class="header-backdrop" x="0" y="0" width={WIDTH.dec()} height={(geometry.header - 4.0).dec()} />
             { for geometry.lanes.lanes.iter().enumerate().map(|(position, lane)| {
                 let x = geometry.lane_x(position);
                 match lane {
@@ -891,12 +900,12 @@ fn lane_header(playground: &Playground, endpoint: Endpoint, x: f64, top: f64, na
             if let Some(action) = action {
                 <title>{ format!("{action} (click)") }</title>
             }
-            <rect x={(x - 30.0).to_string()} y={(top + 4.0).to_string()} width="60" height="34" rx="6" />
+            <rect x={(x - 30.0).dec()} y={(top + 4.0).dec()} width="60" height="34" rx="6" />
             if leads {
                 { crown(x - 19.0, top + 15.0, 11.0) }
             }
-            <text class="name" x={x.to_string()} y={(top + 19.0).to_string()} text-anchor="middle">{ title }</text>
-            <text class="subtitle" x={x.to_string()} y={(top + 32.0).to_string()} text-anchor="middle">{ subtitle }</text>
+            <text class="name" x={x.dec()} y={(top + HEADER_NAME_BASELINE).dec()} text-anchor="middle">{ title }</text>
+            <text class="subtitle" x={x.dec()} y={(top + HEADER_SUBTITLE_BASELINE).dec()} text-anchor="middle">{ subtitle }</text>
         </g>
     }
 }
@@ -933,19 +942,19 @@ fn group_lane_header(playground: &Playground, group: usize, x: f64, top: f64, pr
         <g class={classes!("lane-header", "group-lane-header", if all_down { "down" } else { "up" })}
             data-group={found.label.clone()} {onclick} role="button" aria-label={action.clone()}>
             <title>{ format!("{action} (click)") }</title>
-            <rect x={(x - 30.0).to_string()} y={(top + 4.0).to_string()} width="60" height="34" rx="6" />
-            <text class="name" x={x.to_string()} y={(top + 19.0).to_string()} text-anchor="middle">{ &found.label }</text>
+            <rect x={(x - 30.0).dec()} y={(top + 4.0).dec()} width="60" height="34" rx="6" />
+            <text class="name" x={x.dec()} y={(top + HEADER_NAME_BASELINE).dec()} text-anchor="middle">{ &found.label }</text>
             { match leader {
                 Some((node, term)) => html! {
                     <>
                         { crown(x - 17.0, top + 28.0, 10.0) }
-                        <text class="subtitle" x={(x + 5.0).to_string()} y={(top + 32.0).to_string()} text-anchor="middle">{ match playground.scenario().replication.engine {
+                        <text class="subtitle" x={(x + 5.0).dec()} y={(top + HEADER_SUBTITLE_BASELINE).dec()} text-anchor="middle">{ match playground.scenario().replication.engine {
                             commitlab_sim::Engine::MultiPaxos => format!("{node} b{term}"),
                             _ => format!("{node} t{term}"),
                         } }</text>
                     </>
                 },
-                None => html! { <text class="subtitle" x={x.to_string()} y={(top + 32.0).to_string()} text-anchor="middle">{ "no leader" }</text> },
+                None => html! { <text class="subtitle" x={x.dec()} y={(top + HEADER_SUBTITLE_BASELINE).dec()} text-anchor="middle">{ "no leader" }</text> },
             } }
         </g>
     }
@@ -969,17 +978,17 @@ fn group_headers(playground: &Playground, geometry: &Geometry, props: &Props) ->
                 let action = format!("{} {} lanes", if expanded { "Collapse" } else { "Expand" }, found.label);
                 // A triangle pointing right when collapsed, down when expanded.
                 let chevron = if expanded {
-                    format!("M {} 8 l 8 0 l -4 6 z", left + 5.0)
+                    format!("M {} 8 l 8 0 l -4 6 z", (left + 5.0).dec())
                 } else {
-                    format!("M {} 7 l 6 4 l -6 4 z", left + 6.0)
+                    format!("M {} 7 l 6 4 l -6 4 z", (left + 6.0).dec())
                 };
                 Some(html! {
                     <g class={classes!("group-header", expanded.then_some("expanded"))} data-group={found.label.clone()}
                         {onclick} role="button" aria-expanded={expanded.to_string()} aria-label={action.clone()}>
                         <title>{ format!("{action} (click)") }</title>
-                        <rect x={left.to_string()} y="2" width={(right - left).to_string()} height="17" rx="4" />
+                        <rect x={left.dec()} y="2" width={(right - left).dec()} height="17" rx="4" />
                         <path class="chevron" d={chevron} />
-                        <text x={(left + 16.0).to_string()} y="14">{ format!("{} {first}-{last}", found.label) }</text>
+                        <text x={(left + 16.0).dec()} y="14">{ format!("{} {first}-{last}", found.label) }</text>
                     </g>
                 })
             }) }

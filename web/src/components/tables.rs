@@ -1,12 +1,15 @@
 //! The state tables at the cursor, per node, as seed 002's "STATE AFTER PREPARE": balances, locks
-//! and the transaction table in volatile memory, next to the durable WAL. Cells that changed since
+//! and the transaction table in volatile memory, next to the durable WAL. Beside each balance, what
+//! an open transaction has pending on it: with writes in place the balance already holds the change
+//! and the undo image is shown (`t1: undo 100`); with writes deferred the balance is unchanged and
+//! the redo image waits for COMMIT (`t1: → 90 at COMMIT`). Cells that changed since
 //! the cursor last moved are highlighted. A replica of the replicated mode shows its Raft state
 //! and log in place of the WAL; its memory is the 2PC state it applied from the committed log (the
 //! acting leader's is live), so every replica of a group shows the same "STATE AFTER PREPARE".
 
 use crate::components::crown::crown_icon;
 use crate::state::Props;
-use commitlab_protocol::{NodeId, NodeView, Role, TxnView};
+use commitlab_protocol::{AccountId, NodeId, NodeView, Role, TxnId, TxnView};
 use commitlab_sim::{NodeSnapshot, PaxosView, RaftView};
 use std::rc::Rc;
 use yew::prelude::*;
@@ -90,13 +93,14 @@ fn memory_view(memory: &NodeView, previous: Option<&NodeView>) -> Html {
         <>
             if !memory.balances.is_empty() {
                 <table class="balances">
-                    <thead><tr><th>{ "account" }</th><th>{ "balance" }</th></tr></thead>
+                    <thead><tr><th>{ "account" }</th><th>{ "balance" }</th><th>{ "uncommitted" }</th></tr></thead>
                     <tbody>
                         { for memory.balances.iter().map(|(account, value)| html! {
                             <tr>
                                 <td>{ account.to_string() }</td>
                                 <td class={classes!("balance", changed(old_balance(*account).is_some_and(|old| old != *value)))}
                                     data-account={account.to_string()}>{ value.to_string() }</td>
+                                { uncommitted_cell(memory, previous, *account, *value) }
                             </tr>
                         }) }
                     </tbody>
@@ -120,15 +124,72 @@ fn memory_view(memory: &NodeView, previous: Option<&NodeView>) -> Html {
                     })) }
                 </ul>
             }
+            if memory.txns.iter().any(|row| !row.redo.is_empty()) {
+                <ul class="redo" aria-label="redo records">
+                    { for memory.txns.iter().flat_map(|row| row.redo.iter().map(move |(account, after)| html! {
+                        <li data-account={account.to_string()}>{ format!("redo[{}][{account}] = {after}, applied at COMMIT", row.txn) }</li>
+                    })) }
+                </ul>
+            }
             if !memory.journal.is_empty() {
                 <ul class="journal" aria-label="journal">
                     { for memory.journal.iter().map(|(txn, line)| html! { <li>{ format!("journal {txn}: {line}") }</li> }) }
+                </ul>
+            }
+            if !memory.steps.is_empty() {
+                <ul class="saga-steps" aria-label="saga steps">
+                    { for memory.steps.iter().map(|step| html! {
+                        <li data-txn={step.txn.to_string()}>{ format!("saga step {step}") }</li>
+                    }) }
                 </ul>
             }
             if !memory.cached_replies.is_empty() {
                 <p class="cache">{ format!("{} cached replies", memory.cached_replies.len()) }</p>
             }
         </>
+    }
+}
+
+/// What open transactions have pending on one account: an undo image (the balance holds the
+/// change, made in place at PREPARE) or a redo image (the balance waits for COMMIT).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pending {
+    Undo(i64),
+    Redo(i64),
+}
+
+fn pending_on(memory: &NodeView, account: AccountId) -> Vec<(TxnId, Pending)> {
+    let mut pending = Vec::new();
+    for row in &memory.txns {
+        let undo = row.undo.iter().filter(|(id, _)| *id == account).map(|(_, before)| Pending::Undo(*before));
+        let redo = row.redo.iter().filter(|(id, _)| *id == account).map(|(_, after)| Pending::Redo(*after));
+        pending.extend(undo.chain(redo).map(|image| (row.txn, image)));
+    }
+    pending
+}
+
+/// The cell beside a balance: `t1: undo 100` in place, `t1: → 90 at COMMIT` deferred, with a
+/// tooltip that says what each means; highlighted when it changed since the cursor last moved.
+fn uncommitted_cell(memory: &NodeView, previous: Option<&NodeView>, account: AccountId, balance: i64) -> Html {
+    let pending = pending_on(memory, account);
+    let was_changed = previous.is_some_and(|old| pending_on(old, account) != pending);
+    html! {
+        <td class={classes!("pending", changed(was_changed))} data-account={account.to_string()}>
+            { for pending.iter().map(|(txn, image)| match image {
+                Pending::Undo(before) => html! {
+                    <span class="pending-undo" data-txn={txn.to_string()}
+                        title={format!("{txn} changed {account} in place at PREPARE: COMMIT keeps {balance}, ABORT restores {before} from the undo image in the WAL")}>
+                        { format!("{txn}: undo {before}") }
+                    </span>
+                },
+                Pending::Redo(after) => html! {
+                    <span class="pending-redo" data-txn={txn.to_string()}
+                        title={format!("{txn}'s write to {account} is deferred: the balance stays {balance} until COMMIT applies {after} from the redo record in the WAL; ABORT drops it")}>
+                        { format!("{txn}: → {after} at COMMIT") }
+                    </span>
+                },
+            }) }
+        </td>
     }
 }
 
@@ -141,14 +202,19 @@ fn txn_table(memory: &NodeView, previous: Option<&NodeView>) -> Html {
     html! {
         <table class="txns">
             <thead><tr>
-                <th>{ "txn" }</th><th>{ "role" }</th><th>{ "phase" }</th><th>{ "votes" }</th>
+                <th>{ "txn" }</th><th>{ "role" }</th><th>{ "phase" }</th><th>{ "votes / steps" }</th>
                 <th>{ "decision" }</th><th>{ "in doubt since" }</th><th>{ "locks" }</th>
             </tr></thead>
             <tbody>
                 { for memory.txns.iter().map(|row| {
                     let old = old_row(row);
                     let new_row = old.is_none() && previous.is_some();
-                    let votes: Vec<String> = row.votes.iter().map(|(node, yes)| format!("{node} {}", if *yes { "YES" } else { "NO" })).collect();
+                    // A saga's row shows where each step stands instead of votes.
+                    let votes: Vec<String> = if row.steps.is_empty() {
+                        row.votes.iter().map(|(node, yes)| format!("{node} {}", if *yes { "YES" } else { "NO" })).collect()
+                    } else {
+                        row.steps.iter().map(ToString::to_string).collect()
+                    };
                     let peers: Vec<String> = row.peers.iter().map(|node| node.to_string()).collect();
                     let locks: Vec<String> = row.locks.iter().map(|account| account.to_string()).collect();
                     html! {
@@ -157,7 +223,7 @@ fn txn_table(memory: &NodeView, previous: Option<&NodeView>) -> Html {
                             <td>{ row.txn.to_string() }</td>
                             <td>{ row.role.to_string() }</td>
                             <td class={classes!("phase", changed(old.is_some_and(|old| old.phase != row.phase)))}>{ row.phase.name() }</td>
-                            <td class={classes!(changed(old.is_some_and(|old| old.votes != row.votes)))}>{ votes.join(", ") }</td>
+                            <td class={classes!(changed(old.is_some_and(|old| old.votes != row.votes || old.steps != row.steps)))}>{ votes.join(", ") }</td>
                             <td class={classes!(changed(old.is_some_and(|old| old.decision != row.decision)))}>
                                 { row.decision.map(|decision| decision.to_string()).unwrap_or_default() }
                             </td>

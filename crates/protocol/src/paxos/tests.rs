@@ -8,10 +8,10 @@ type Effects = Vec<PaxosEffect<u32>>;
 
 struct Cluster {
     now_ms: Millis,
-    replicas: BTreeMap<NodeId, Paxos<u32>>,
+    replicas: VecMap<NodeId, Paxos<u32>>,
     queue: VecDeque<(NodeId, NodeId, PaxosMessage<u32>)>,
     /// Replicas that neither send nor receive (a partition around each of them).
-    isolated: BTreeSet<NodeId>,
+    isolated: VecSet<NodeId>,
     bugs: PaxosBugs,
 }
 
@@ -35,7 +35,7 @@ impl Cluster {
         let replicas = (1..=size)
             .map(|id| (NodeId(id), Paxos::restart(config(id, size, bugs), Durable::default(), &mut Vec::new())))
             .collect();
-        Cluster { now_ms: 0, replicas, queue: VecDeque::new(), isolated: BTreeSet::new(), bugs }
+        Cluster { now_ms: 0, replicas, queue: VecDeque::new(), isolated: VecSet::new(), bugs }
     }
 
     fn paxos(&self, id: u16) -> &Paxos<u32> {
@@ -284,7 +284,7 @@ fn committing_before_a_quorum_lets_two_replicas_execute_different_values_in_one_
         // then n1 and n2 are cut off, and n3, n4 and n5 elect n3, which never heard of 7.
         cluster.propose(1, 7).unwrap();
         cluster.deliver_if(|to, _| to == NodeId(2));
-        cluster.isolated = BTreeSet::from([NodeId(1), NodeId(2)]);
+        cluster.isolated = VecSet::from([NodeId(1), NodeId(2)]);
         cluster.elapse(200);
         cluster.elect(3);
         cluster.propose(3, 9).unwrap();
@@ -376,7 +376,7 @@ fn random_schedules_never_choose_two_values_in_one_slot() {
 }
 
 fn assert_agreement(cluster: &Cluster, seed: u64) {
-    let mut seen: BTreeMap<Slot, (NodeId, &Payload<u32>)> = BTreeMap::new();
+    let mut seen: VecMap<Slot, (NodeId, &Payload<u32>)> = VecMap::new();
     for (id, paxos) in &cluster.replicas {
         for (slot, value) in &paxos.durable().chosen {
             if let Some((other, earlier)) = seen.insert(*slot, (*id, value)) {

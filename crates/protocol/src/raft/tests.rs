@@ -8,10 +8,10 @@ type Effects = Vec<RaftEffect<u32>>;
 
 struct Cluster {
     now_ms: Millis,
-    replicas: BTreeMap<NodeId, Raft<u32>>,
+    replicas: VecMap<NodeId, Raft<u32>>,
     queue: VecDeque<(NodeId, NodeId, RaftMessage<u32>)>,
     /// Replicas that neither send nor receive (a partition around each of them).
-    isolated: BTreeSet<NodeId>,
+    isolated: VecSet<NodeId>,
     bugs: RaftBugs,
     max_entries: usize,
 }
@@ -43,7 +43,7 @@ impl Cluster {
                 (NodeId(id), Raft::restart(config, Durable::default(), &mut Vec::new()))
             })
             .collect();
-        Cluster { now_ms: 0, replicas, queue: VecDeque::new(), isolated: BTreeSet::new(), bugs, max_entries }
+        Cluster { now_ms: 0, replicas, queue: VecDeque::new(), isolated: VecSet::new(), bugs, max_entries }
     }
 
     fn raft(&self, id: u16) -> &Raft<u32> {
@@ -169,7 +169,7 @@ fn a_candidate_with_a_shorter_log_is_refused_and_the_bug_switch_grants_it() {
         cluster.deliver_all();
         assert_eq!(cluster.raft(1).commit_index(), 2);
         // n1 dies; n3 (which missed entry 2) campaigns first after its lease runs out.
-        cluster.isolated = BTreeSet::from([NodeId(1)]);
+        cluster.isolated = VecSet::from([NodeId(1)]);
         cluster.elapse(200);
         cluster.election_timeout(3);
         cluster.deliver_all();
@@ -231,11 +231,11 @@ fn figure_8(bugs: RaftBugs) -> (LogIndex, Cluster) {
     cluster.heartbeat(1);
     cluster.deliver_all();
     // (a) n1, leader of term 1, appends 20@1 and reaches only n2.
-    cluster.isolated = BTreeSet::from([NodeId(3), NodeId(4), NodeId(5)]);
+    cluster.isolated = VecSet::from([NodeId(3), NodeId(4), NodeId(5)]);
     cluster.propose(1, 20).unwrap();
     cluster.deliver_all();
     // (b) n1 is cut off; n5 wins term 2 with n3 and n4, and its no-op reaches nobody.
-    cluster.isolated = BTreeSet::from([NodeId(1), NodeId(2)]);
+    cluster.isolated = VecSet::from([NodeId(1), NodeId(2)]);
     cluster.elapse(200);
     cluster.election_timeout(5);
     cluster.deliver_if(|message| !matches!(message, RaftMessage::AppendEntries { .. }));
@@ -243,7 +243,7 @@ fn figure_8(bugs: RaftBugs) -> (LogIndex, Cluster) {
     assert_eq!(cluster.log_text(5), "no-op@1 no-op@2");
     // (c) n5 is cut off, n1 restarts and wins term 3 (after learning term 2 from a refusal); it
     // carries 20@1 to n3 and n4, so a majority stores it, but its own no-op@3 reaches nobody.
-    cluster.isolated = BTreeSet::from([NodeId(5)]);
+    cluster.isolated = VecSet::from([NodeId(5)]);
     cluster.crash_and_restart(1);
     cluster.elapse(200);
     cluster.election_timeout(1);
@@ -265,7 +265,7 @@ fn figure_8(bugs: RaftBugs) -> (LogIndex, Cluster) {
     let commit_at_c = cluster.raft(1).commit_index();
     // (d) n1 is cut off; n5's last entry (term 2) is newer than n2-n4's (term 1): it wins term 4
     // and replaces entry 2 everywhere it reaches.
-    cluster.isolated = BTreeSet::from([NodeId(1)]);
+    cluster.isolated = VecSet::from([NodeId(1)]);
     cluster.elapse(200);
     cluster.heartbeat(5);
     assert_eq!(cluster.raft(5).role(), RaftRole::Follower, "n5 heard from nobody in term 2: it stepped down");
@@ -296,7 +296,7 @@ fn an_entry_of_an_older_term_is_not_committed_by_counting_replicas() {
 fn a_leader_that_hears_from_no_majority_steps_down() {
     let mut cluster = Cluster::new(3);
     cluster.elect(1);
-    cluster.isolated = BTreeSet::from([NodeId(1)]);
+    cluster.isolated = VecSet::from([NodeId(1)]);
     for _ in 0..2 {
         cluster.elapse(50);
         cluster.heartbeat(1);
@@ -313,7 +313,7 @@ fn a_leader_that_hears_from_no_majority_steps_down() {
 fn a_partitioned_replica_does_not_raise_its_term_or_depose_the_leader_when_it_returns() {
     let mut cluster = Cluster::new(3);
     cluster.elect(1);
-    cluster.isolated = BTreeSet::from([NodeId(3)]);
+    cluster.isolated = VecSet::from([NodeId(3)]);
     for round in 0..20 {
         cluster.elapse(50);
         if round % 4 == 3 {

@@ -6,16 +6,17 @@ use super::*;
 use crate::paxos::PaxosBugs;
 use crate::raft::RaftBugs;
 use crate::route::Group;
+use crate::vec_map::VecMap;
 use crate::{AccountId, Bugs, Client, Directory, Recovery, RequestId, ShardEntry, ShardId, Timeouts};
 use crate::{Transfer, TxnNumbering, TxnSpec};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 struct Cluster {
     now_ms: Millis,
-    replicas: BTreeMap<NodeId, Replica>,
+    replicas: VecMap<NodeId, Replica>,
     client: Client,
     queue: VecDeque<(Endpoint, Endpoint, Message)>,
-    down: BTreeSet<NodeId>,
+    down: VecSet<NodeId>,
     sent: Vec<String>,
     /// The consensus messages, apart.
     consensus: Vec<String>,
@@ -38,7 +39,7 @@ enum Kind {
 
 const KINDS: [Kind; 2] = [Kind::Raft, Kind::Paxos];
 
-fn replica_config(id: u16, kind: Kind, bugs: Bugs) -> Arc<ReplicaConfig> {
+fn replica_config(id: u16, kind: Kind, bugs: Bugs, writes: crate::WriteMode) -> Arc<ReplicaConfig> {
     let shard = if id <= 3 { 0 } else { 1 };
     let entry = |shard: u16, node: u16, account: u64| ShardEntry {
         shard: ShardId(shard),
@@ -52,11 +53,12 @@ fn replica_config(id: u16, kind: Kind, bugs: Bugs) -> Arc<ReplicaConfig> {
         shard: Some(ShardId(shard)),
         coordinator: (shard == 0).then_some(TxnNumbering { first: 1, stride: 1 }),
         directory: Directory { shards: vec![entry(0, 1, 1001), entry(1, 4, 3001)] },
-        initial_balances: BTreeMap::from(balances),
+        initial_balances: VecMap::from(balances),
         timeouts: Timeouts::default(),
         bugs,
         recovery: Recovery::Resume,
         revision: crate::Revision::CURRENT,
+        writes,
     });
     let first = if shard == 0 { 1 } else { 4 };
     let members: Vec<NodeId> = (first..first + 3).map(NodeId).collect();
@@ -91,9 +93,13 @@ impl Cluster {
     }
 
     fn with_bugs(kind: Kind, bugs: Bugs) -> Cluster {
+        Cluster::with(kind, bugs, crate::WriteMode::InPlace)
+    }
+
+    fn with(kind: Kind, bugs: Bugs, writes: crate::WriteMode) -> Cluster {
         let replicas = (1..=6)
             .map(|id| {
-                let config = replica_config(id, kind, bugs);
+                let config = replica_config(id, kind, bugs, writes);
                 let durable = ReplicaDurable::empty(&config.engine);
                 (NodeId(id), Replica::restart(config, durable, 0, &mut Vec::new()))
             })
@@ -105,7 +111,7 @@ impl Cluster {
             replicas,
             client,
             queue: VecDeque::new(),
-            down: BTreeSet::new(),
+            down: VecSet::new(),
             sent: Vec::new(),
             consensus: Vec::new(),
         }
@@ -136,21 +142,27 @@ impl Cluster {
     }
 
     fn deliver_all(&mut self) {
-        while let Some((from, to, message)) = self.queue.pop_front() {
-            let mut out = Vec::new();
-            match to {
-                Endpoint::Client => {
-                    let Endpoint::Node(from) = from else { unreachable!("the client talks to nodes") };
-                    self.client.on_message(from, &message, &mut out);
-                }
-                Endpoint::Node(node) if self.down.contains(&node) => continue,
-                Endpoint::Node(node) => {
-                    let now_ms = self.now_ms;
-                    self.replicas.get_mut(&node).unwrap().on_message(now_ms, from, &message, &mut out);
-                }
-            }
-            self.enqueue(to, out);
+        while !self.queue.is_empty() {
+            self.deliver_next();
         }
+    }
+
+    /// Delivers the oldest message on the wire, and only it.
+    fn deliver_next(&mut self) {
+        let (from, to, message) = self.queue.pop_front().expect("a message on the wire");
+        let mut out = Vec::new();
+        match to {
+            Endpoint::Client => {
+                let Endpoint::Node(from) = from else { unreachable!("the client talks to nodes") };
+                self.client.on_message(from, &message, &mut out);
+            }
+            Endpoint::Node(node) if self.down.contains(&node) => return,
+            Endpoint::Node(node) => {
+                let now_ms = self.now_ms;
+                self.replicas.get_mut(&node).unwrap().on_message(now_ms, from, &message, &mut out);
+            }
+        }
+        self.enqueue(to, out);
     }
 
     /// n1 and n4 campaign first, as the world arranges at time zero, and win.
@@ -181,6 +193,7 @@ impl Cluster {
         let spec = TxnSpec {
             transfers: vec![Transfer { from: AccountId(1001), to: AccountId(3001), amount }],
             journal: vec![],
+            saga: false,
         };
         let mut out = Vec::new();
         self.client.submit(self.now_ms, RequestId(1), spec, NodeId(to), &mut out);
@@ -239,7 +252,18 @@ fn followers_hold_the_state_after_prepare_too() {
 }
 
 fn state_after_prepare(kind: Kind) {
-    let mut cluster = Cluster::with_leaders(kind);
+    let mut cluster = prepared_at_c2(Cluster::with_leaders(kind));
+    for id in [4, 5, 6] {
+        let view = cluster.replica(id).node().view();
+        assert_eq!(view.balances, [(AccountId(3001), 60)], "{kind:?} n{id}: applied at prepare");
+        assert_eq!(view.locks, [(AccountId(3001), crate::TxnId(1))], "{kind:?} n{id}: locked");
+        assert_eq!(view.txns[0].phase, crate::Phase::InDoubt, "{kind:?} n{id}");
+    }
+    cluster.heartbeats();
+}
+
+/// C2's leader n4 gets t1's PREPARE (+10 on 3001) straight from n1, prepares and replicates it.
+fn prepared_at_c2(mut cluster: Cluster) -> Cluster {
     cluster.down.insert(NodeId(1));
     cluster.down.insert(NodeId(2));
     cluster.down.insert(NodeId(3));
@@ -256,11 +280,47 @@ fn state_after_prepare(kind: Kind) {
     cluster.enqueue(Endpoint::Node(NodeId(4)), out);
     cluster.deliver_all();
     cluster.heartbeats();
+    cluster
+}
+
+#[test]
+fn deferred_writes_every_replica_holds_the_redo_record_and_applies_it_at_commit() {
+    for kind in KINDS {
+        deferred_writes(kind);
+    }
+}
+
+fn deferred_writes(kind: Kind) {
+    let cluster = Cluster::elect(Cluster::with(kind, Bugs::default(), crate::WriteMode::Deferred));
+    let mut cluster = prepared_at_c2(cluster);
+    let leader = cluster.replica(4).node().view();
+    assert_eq!(leader.balances, [(AccountId(3001), 50)], "{kind:?}: locked but not changed");
+    assert_eq!(leader.locks, [(AccountId(3001), crate::TxnId(1))], "{kind:?}");
+    assert_eq!(leader.txns[0].redo, [(AccountId(3001), 60)], "{kind:?}");
+    for id in [5, 6] {
+        let view = cluster.replica(id).node().view();
+        assert_eq!(view, leader, "{kind:?} n{id}: a follower's copy, applied from the log, matches the leader's");
+    }
+    // A leader rebuilt from the log (after a crash or an election) finds the same state.
+    let rebuilt = Node::recover(
+        cluster.replica(5).config().node.clone(),
+        cluster.replica(5).engine().applied_records(),
+        cluster.now_ms,
+        &mut Vec::new(),
+    );
+    assert_eq!(rebuilt.view().balances, leader.balances, "{kind:?}");
+    assert_eq!(rebuilt.view().txns[0].redo, leader.txns[0].redo, "{kind:?}");
+    let mut out = Vec::new();
+    let now_ms = cluster.now_ms;
+    let commit = Message::Decide { txn: crate::TxnId(1), decision: crate::Decision::Commit };
+    cluster.replicas.get_mut(&NodeId(4)).unwrap().on_message(now_ms, Endpoint::Node(NodeId(1)), &commit, &mut out);
+    cluster.enqueue(Endpoint::Node(NodeId(4)), out);
+    cluster.deliver_all();
+    cluster.heartbeats();
     for id in [4, 5, 6] {
         let view = cluster.replica(id).node().view();
-        assert_eq!(view.balances, [(AccountId(3001), 60)], "{kind:?} n{id}: applied at prepare");
-        assert_eq!(view.locks, [(AccountId(3001), crate::TxnId(1))], "{kind:?} n{id}: locked");
-        assert_eq!(view.txns[0].phase, crate::Phase::InDoubt, "{kind:?} n{id}");
+        assert_eq!(view.balances, [(AccountId(3001), 60)], "{kind:?} n{id}: the redo record applied at COMMIT");
+        assert!(view.locks.is_empty() && view.txns.is_empty(), "{kind:?} n{id}");
     }
 }
 
@@ -373,4 +433,71 @@ fn updating_the_entry_in_place_changes_the_leaders_row_without_a_majority() {
     assert_eq!(rewrites, 1, "the followers are told to overwrite slot 1: {:?}", cluster.consensus);
     let rows = cluster.chosen(1);
     assert_eq!(rows[0], "seq 100 C Commit(t1)", "the prepare's slot now holds the decision: {rows:?}");
+}
+
+impl Cluster {
+    /// The network swaps two messages to `to` on the wire: the first matching `first` and the
+    /// first matching `second` (when both are there).
+    fn swap(&mut self, to: u16, first: &str, second: &str) {
+        let find = |queue: &VecDeque<(Endpoint, Endpoint, Message)>, text: &str| {
+            queue.iter().position(|(_, at, message)| *at == Endpoint::Node(NodeId(to)) && message.to_string() == text)
+        };
+        if let (Some(a), Some(b)) = (find(&self.queue, first), find(&self.queue, second)) {
+            self.queue.swap(a, b);
+        }
+    }
+}
+
+#[test]
+fn a_presumed_abort_is_logged_before_it_is_told_and_a_retry_does_not_run_the_transaction_again() {
+    for kind in KINDS {
+        presumed_abort_binds_the_retry(kind);
+    }
+}
+
+/// The property test's atomicity failure, step by step. An old C1 leader sent PREPARE while
+/// `Prepared(t1)` replicated and lost it with its leadership: C2 prepared t1 and voted YES, and
+/// C1's log has never heard of t1. C2 asks; right behind its query comes the client's retry of r1,
+/// which runs as t1 again. Were the presumed abort told at once and the retry run, C2's YES to
+/// the first run (resent, or answering the new PREPARE while still in doubt) would commit the
+/// second while the ABORT rolls C2 back.
+fn presumed_abort_binds_the_retry(kind: Kind) {
+    let mut cluster = Cluster::with_leaders(kind);
+    let work = crate::Work { deltas: vec![(AccountId(3001), 10)], journal: None };
+    let prepare = Message::Prepare { txn: crate::TxnId(1), work };
+    let mut out = Vec::new();
+    let now_ms = cluster.now_ms;
+    cluster.replicas.get_mut(&NodeId(4)).unwrap().on_message(now_ms, Endpoint::Node(NodeId(1)), &prepare, &mut out);
+    cluster.enqueue(Endpoint::Node(NodeId(4)), out);
+    cluster.deliver_all();
+    assert_eq!(cluster.sent, ["n4 -> n1: Vote t1 YES"], "{kind:?}: C1 ignores a vote for what it never logged");
+    cluster.sent.clear();
+
+    cluster.timer(4, Timer::QueryDecision(crate::TxnId(1)));
+    cluster.submit(1);
+    cluster.deliver_next();
+    assert_eq!(cluster.sent, ["n4 -> n1: Query t1", "client -> n1: Request r1 1001->3001:10"], "{kind:?}");
+    assert!(
+        !cluster.sent.iter().any(|line| line.starts_with("n1 -> n4")),
+        "{kind:?}: the presumed abort is a decision: nobody hears it before C1 has logged it"
+    );
+    cluster.deliver_next();
+    // The network would hand C2 the new PREPARE before the ABORT, if both were on the wire.
+    cluster.swap(4, "Abort t1", "Prepare t1");
+    cluster.deliver_all();
+    cluster.heartbeats();
+
+    assert!(
+        !cluster.sent.iter().any(|line| line.contains("Prepare t1")),
+        "{kind:?}: the retry does not run t1 again: {:?}",
+        cluster.sent
+    );
+    assert_eq!(cluster.client.outcomes().get(&RequestId(1)), Some(&crate::Decision::Abort), "{kind:?}");
+    for (id, account, balance) in [(1, 1001, 100), (2, 1001, 100), (4, 3001, 50), (5, 3001, 50)] {
+        let view = cluster.replica(id).node().view();
+        assert_eq!(view.balances, [(AccountId(account), balance)], "{kind:?} n{id}: t1 is rolled back everywhere");
+        assert!(view.locks.is_empty(), "{kind:?} n{id}");
+    }
+    let records: Vec<String> = cluster.replica(2).engine.applied_records().iter().map(|r| r.to_string()).collect();
+    assert_eq!(records, ["Aborted(t1)"], "{kind:?}: C1 logged the presumed abort, and no Prepared(t1)");
 }

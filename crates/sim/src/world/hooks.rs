@@ -11,15 +11,15 @@
 use super::money::MoneyCount;
 use super::{NodeSlot, Slots, StepTrace};
 use crate::consensus::ConsensusChecker;
-use crate::invariants::Checker;
+use crate::invariants::{Checker, ViewChange};
 use crate::machine::Machine;
 use crate::scenario::{Engine, NodeLayout, Scenario};
 use crate::trace::TraceEvent;
 use commitlab_protocol::paxos::PaxosNote;
 use commitlab_protocol::raft::{Entry, Payload, RaftNote, RaftRole};
 use commitlab_protocol::route::Groups;
+use commitlab_protocol::VecMap;
 use commitlab_protocol::{AccountId, Endpoint, Message, Millis, Node, NodeId, Note, Record, Seq, TxnId};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,7 +34,7 @@ pub(super) struct InvariantHooks {
     /// Each single node's count of shard changes when its locks were last checked: a node whose
     /// shard data did not change since holds the same locks. (A replica's 2PC roles are rebuilt
     /// inside it when it takes over or steps down, so its locks are checked at every event.)
-    locks_checked: BTreeMap<NodeId, u64>,
+    locks_checked: VecMap<NodeId, u64>,
     /// Some request writes a journal line (seed 004's log database): only then are journals checked.
     journals: bool,
 }
@@ -58,7 +58,7 @@ impl InvariantHooks {
             consensus,
             money: MoneyCount::default(),
             lock_owners: Vec::new(),
-            locks_checked: BTreeMap::new(),
+            locks_checked: VecMap::new(),
             journals: scenario.workload.requests.iter().any(|request| !request.journal.is_empty()),
         }
     }
@@ -85,7 +85,7 @@ impl InvariantHooks {
     }
 
     /// Each replicated group's committed state, by group address; `None` with single nodes.
-    pub(super) fn committed_states(&self) -> Option<&BTreeMap<NodeId, Node>> {
+    pub(super) fn committed_states(&self) -> Option<&VecMap<NodeId, Node>> {
         self.consensus.as_ref().map(ConsensusChecker::committed)
     }
 
@@ -108,10 +108,13 @@ impl InvariantHooks {
         }
     }
 
-    /// The checker sees a durable record; the money count hears of a transaction's first COMMIT.
+    /// The checker sees a durable record; the money count hears of a transaction's first COMMIT
+    /// and of a saga beginning or ending.
     fn on_durable(&mut self, node: NodeId, record: &Record, step: &mut StepTrace) {
-        if self.checker.on_durable(node, record, &mut step.violations) {
-            self.money.committed(record.txn());
+        match self.checker.on_durable(node, record, &mut step.violations) {
+            ViewChange::None => {}
+            ViewChange::FirstCommit => self.money.committed(record.txn()),
+            ViewChange::Sagas => self.money.sagas_changed(),
         }
     }
 

@@ -2,30 +2,37 @@
 //!
 //! Conservation is checked after every event, over every node (a single node, or a replicated
 //! group's committed state): its balances minus the changes of unresolved transactions not
-//! decided COMMIT ([`Checker::committed_money`]). Counting that afresh at every event costs a walk
-//! of every node's open transactions and a decision lookup for each. Instead each node's count is
-//! kept with the list of its unresolved transactions (each with its change and whether it was
-//! decided COMMIT), and it changes only two ways:
-//! - the node's shard data changed (its participant counts such changes, see
-//!   [`commitlab_protocol::Participant::shard_changes`]): the node is recounted, walking its open
-//!   transactions but looking up only those it has not seen before (a transaction decided COMMIT
-//!   stays committed: the checker keeps the first decision);
+//! decided COMMIT that they hold (writes in place), plus the changes of those decided COMMIT that
+//! they do not hold yet (deferred writes), minus what the steps of open sagas changed
+//! ([`Checker::committed_money`]). Counting that afresh at every event costs a walk of every
+//! node's open transactions and a decision lookup for each. Instead each node's count is kept with
+//! the list of its unresolved transactions (each with its change and whether it was decided
+//! COMMIT), and it changes only three ways:
+//! - the node's shard data changed (its participant counts such changes, saga steps included, see
+//!   [`commitlab_protocol::participant::Participant::shard_changes`]): the node is recounted,
+//!   walking its open transactions but looking up only those it has not seen before (a
+//!   transaction decided COMMIT stays committed: the checker keeps the first decision);
 //! - a transaction is first decided COMMIT: every node holding it unresolved gets its change back,
-//!   found by a binary search in its list.
+//!   found by a binary search in its list (in place its change was left out until now; deferred it
+//!   was not in the balances and now counts: either way the view gains the change);
+//! - a saga begins or ends (rare): the set of open sagas whose steps' changes are left out changed,
+//!   so every node is recounted.
 //!
 //! In debug builds every step compares the counts with a full recount.
 
-use crate::invariants::Checker;
+use crate::invariants::{committed_view_correction, Checker};
+use commitlab_protocol::VecMap;
 use commitlab_protocol::{Node, NodeId, TxnId};
-use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(super) struct MoneyCount {
-    nodes: BTreeMap<NodeId, NodeMoney>,
+    nodes: VecMap<NodeId, NodeMoney>,
     /// Replicated groups whose committed state changed during this step.
     changed: Vec<NodeId>,
     /// Transactions first decided COMMIT during this step.
     committed: Vec<TxnId>,
+    /// A saga began or ended during this step: every node is recounted.
+    sagas_changed: bool,
     /// The list being rebuilt by a recount, kept to reuse its allocation.
     scratch: Vec<Unresolved>,
 }
@@ -45,7 +52,7 @@ struct NodeMoney {
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 struct Unresolved {
     txn: TxnId,
-    /// The sum of its changes at the node.
+    /// The sum of its changes at the node (whether the balances hold them yet or not).
     change: i64,
     /// Decided COMMIT: its change counts.
     committed: bool,
@@ -72,6 +79,12 @@ impl MoneyCount {
         self.committed.push(txn);
     }
 
+    /// A saga began or ended during this step: the changes its steps left at every node joined or
+    /// left the committed view.
+    pub(super) fn sagas_changed(&mut self) {
+        self.sagas_changed = true;
+    }
+
     /// A node's memory was rebuilt (a crash or a restart): its next count walks it whatever its
     /// count of shard changes says, since that count restarted with the memory.
     pub(super) fn rebuilt(&mut self, node: NodeId) {
@@ -91,6 +104,11 @@ impl MoneyCount {
         for txn in self.committed.drain(..) {
             for count in self.nodes.values_mut() {
                 count.on_committed(txn);
+            }
+        }
+        if std::mem::take(&mut self.sagas_changed) {
+            for (id, count) in self.nodes.iter_mut() {
+                count.recount(checker, node(*id), &mut self.scratch);
             }
         }
         let changed = std::mem::take(&mut self.changed);
@@ -119,10 +137,10 @@ fn shard_changes(node: &Node) -> Option<u64> {
 impl NodeMoney {
     /// Counts `node` again.
     fn recount(&mut self, checker: &Checker, node: &Node, scratch: &mut Vec<Unresolved>) {
-        let mut money = node.balance_total();
+        let mut money = node.balance_total() - checker.open_saga_money(node);
         let mut known = self.unresolved.iter().peekable();
         scratch.clear();
-        for (txn, writes) in node.unresolved_writes() {
+        for (txn, change, applied) in node.unresolved_changes() {
             while known.next_if(|seen| seen.txn < txn).is_some() {}
             // A transaction seen before keeps what was seen: its first COMMIT since was applied to
             // every list (`on_committed`) before this recount.
@@ -130,10 +148,7 @@ impl NodeMoney {
                 Some(seen) if seen.txn == txn => seen.committed,
                 _ => checker.is_committed(txn),
             };
-            let change = writes.iter().map(|write| write.after - write.before).sum::<i64>();
-            if !committed {
-                money -= change;
-            }
+            money += committed_view_correction(change, applied, committed);
             scratch.push(Unresolved { txn, change, committed });
         }
         self.money = money;
