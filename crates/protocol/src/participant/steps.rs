@@ -157,7 +157,7 @@ impl Participant {
         let writes = match self.compensation(txn, &entry.writes) {
             Ok(writes) => writes,
             Err(reason) => {
-                context.note(Note::CompensationWaits { txn, step, reason });
+                context.note(Note::CompensationWaits { txn, step, reason: reason.into() });
                 return;
             }
         };
