@@ -96,16 +96,10 @@ fn is_default<T: Default + PartialEq>(value: &T) -> bool {
     *value == T::default()
 }
 
-/// Reads `writes`, naming both values and what they mean when the text is neither.
+/// Reads `writes`, naming both values and what they mean when the text is neither. The text is
+/// checked inside the reader's own `visit_str`, so the error names the field.
 fn write_mode<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<WriteMode, D::Error> {
-    let text = String::deserialize(deserializer)?;
-    match text.as_str() {
-        "in_place" => Ok(WriteMode::InPlace),
-        "deferred" => Ok(WriteMode::Deferred),
-        other => Err(serde::de::Error::custom(format!(
-            "`{other}` is not a write mode: use \"in_place\" (change balances at PREPARE, undo images in the WAL) or \"deferred\" (lock at PREPARE, apply a redo record at COMMIT)"
-        ))),
-    }
+    commitlab_protocol::ids::deserialize_parsed(deserializer)
 }
 
 fn first_protocol() -> u32 {
