@@ -364,6 +364,21 @@ pub enum WriteMode {
     Deferred,
 }
 
+impl std::str::FromStr for WriteMode {
+    type Err = String;
+
+    /// The scenario's spelling; anything else is refused with both values and what they mean.
+    fn from_str(text: &str) -> Result<WriteMode, String> {
+        match text {
+            "in_place" => Ok(WriteMode::InPlace),
+            "deferred" => Ok(WriteMode::Deferred),
+            other => Err(format!(
+                "`{other}` is not a write mode: use \"in_place\" (change balances at PREPARE, undo images in the WAL) or \"deferred\" (lock at PREPARE, apply a redo record at COMMIT)"
+            )),
+        }
+    }
+}
+
 impl WriteMode {
     pub fn is_in_place(&self) -> bool {
         *self == WriteMode::InPlace

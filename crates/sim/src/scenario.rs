@@ -4,7 +4,6 @@
 
 use crate::fault::{Fault, MessageTarget, ScheduledFault};
 use crate::rng::Ratio;
-use commitlab_protocol::ids::deserialize_parsed;
 use commitlab_protocol::paxos::{PaxosBugs, PaxosConfig};
 use commitlab_protocol::raft::{RaftBugs, RaftConfig};
 use commitlab_protocol::replica::EngineConfig;
@@ -98,27 +97,9 @@ fn is_default<T: Default + PartialEq>(value: &T) -> bool {
 }
 
 /// Reads `writes`, naming both values and what they mean when the text is neither. The text is
-/// parsed inside the reader's `visit_str` (see [`deserialize_parsed`]), so serde_json places a bad
-/// value's error at the value and the scenario's error names the field.
+/// checked inside the reader's own `visit_str`, so the error names the field.
 fn write_mode<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<WriteMode, D::Error> {
-    deserialize_parsed::<D, WriteModeText>(deserializer).map(|text| text.0)
-}
-
-/// A write mode as the scenario spells it.
-struct WriteModeText(WriteMode);
-
-impl std::str::FromStr for WriteModeText {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<WriteModeText, String> {
-        match text {
-            "in_place" => Ok(WriteModeText(WriteMode::InPlace)),
-            "deferred" => Ok(WriteModeText(WriteMode::Deferred)),
-            other => Err(format!(
-                "`{other}` is not a write mode: use \"in_place\" (change balances at PREPARE, undo images in the WAL) or \"deferred\" (lock at PREPARE, apply a redo record at COMMIT)"
-            )),
-        }
-    }
+    commitlab_protocol::ids::deserialize_parsed(deserializer)
 }
 
 fn first_protocol() -> u32 {

@@ -120,6 +120,7 @@ fn diagram_texts_never_overlap_at_the_default_zoom() -> Result<()> {
         "raft-seed-002",
         "paxos-seed-002",
         "busy",
+        "saga-half-done-visible",
     ] {
         let end_ms = choose(&browser, preset)?;
         let (overlaps, measured) = overlaps_through(&browser, preset, end_ms)?;
