@@ -3,6 +3,7 @@
 //! mode it addresses the coordinator's group and finds its leader through a [`Router`], like the
 //! coordinators do.
 
+use crate::chunk_map::ChunkMap;
 use crate::effect::{Effect, Note, Timer};
 use crate::ids::{Endpoint, Millis, NodeId, RequestId};
 use crate::message::{Decision, Message, TxnSpec};
@@ -19,13 +20,14 @@ pub struct PendingRequest {
 pub struct Client {
     retry_ms: Millis,
     pending: VecMap<RequestId, PendingRequest>,
-    outcomes: VecMap<RequestId, Decision>,
+    /// Every outcome heard (a table that only grows: shared between copies, see [`ChunkMap`]).
+    outcomes: ChunkMap<RequestId, Decision>,
     router: Option<Router>,
 }
 
 impl Client {
     pub fn new(retry_ms: Millis) -> Client {
-        Client { retry_ms, pending: VecMap::new(), outcomes: VecMap::new(), router: None }
+        Client { retry_ms, pending: VecMap::new(), outcomes: ChunkMap::new(), router: None }
     }
 
     /// A client of a replicated cluster: requests go to the leader of the coordinator's group.
@@ -108,7 +110,7 @@ impl Client {
         &self.pending
     }
 
-    pub fn outcomes(&self) -> &VecMap<RequestId, Decision> {
+    pub fn outcomes(&self) -> &ChunkMap<RequestId, Decision> {
         &self.outcomes
     }
 }

@@ -18,14 +18,16 @@
 //! anyone hears it, and it answers the request, so a retry can no longer commit what a
 //! participant was told to roll back.
 
+use crate::chunk_map::ChunkMap;
 use crate::context::Context;
 use crate::effect::{Note, Recovery, Role, Timer, TxnNumbering};
 use crate::fnv::Fnv64;
 use crate::ids::{Endpoint, NodeId, RequestId, TxnId};
-use crate::message::{Decision, Message, Record, TxnSpec, Work};
+use crate::message::{Decision, Message, Plan, Record, TxnSpec, Work, Write};
 use crate::participant::Participant;
 use crate::phase::Phase;
 use crate::vec_map::{VecMap, VecSet};
+use std::sync::Arc;
 
 pub mod saga;
 use saga::Saga;
@@ -59,14 +61,19 @@ impl CoordinatorPhase {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CoordinatorTxn {
     pub request: RequestId,
-    pub participants: Vec<NodeId>,
+    pub participants: Arc<[NodeId]>,
     /// The work to send with PREPARE, kept in the `Prepared` record so a new leader can resend it.
-    pub work: VecMap<NodeId, Work>,
-    pub votes: VecMap<NodeId, bool>,
-    pub acks: VecSet<NodeId>,
+    pub work: Plan,
+    /// The participants that voted (bit `i` for `participants[i]`), and those that voted YES.
+    voted: u32,
+    voted_yes: u32,
+    /// The participants that acknowledged the decision.
+    acked: u32,
     pub phase: CoordinatorPhase,
     pub decision: Option<Decision>,
-    pub reason: Option<String>,
+    /// Why it aborted (shared with its `Decided` record, the client's reply and the request's
+    /// cached answer).
+    pub reason: Option<Arc<str>>,
     /// True once the decision has gone out (early only with the `decide_before_log` bug).
     pub decision_sent: bool,
     /// True once PREPARE has gone out: early in a replicated group, where it travels while the
@@ -82,13 +89,16 @@ pub struct CoordinatorTxn {
 
 impl CoordinatorTxn {
     /// A transaction whose `Prepared(t)` record is being written: no votes, no decision yet.
-    fn logging(request: RequestId, participants: Vec<NodeId>, work: VecMap<NodeId, Work>) -> CoordinatorTxn {
+    fn logging(request: RequestId, participants: Arc<[NodeId]>, work: Plan) -> CoordinatorTxn {
+        assert!(participants.len() <= 32, "at most 32 participants");
+        debug_assert!(participants.windows(2).all(|pair| pair[0] < pair[1]), "participants are named once, in order");
         CoordinatorTxn {
             request,
             participants,
             work,
-            votes: VecMap::new(),
-            acks: VecSet::new(),
+            voted: 0,
+            voted_yes: 0,
+            acked: 0,
             phase: CoordinatorPhase::Logging,
             decision: None,
             reason: None,
@@ -100,11 +110,60 @@ impl CoordinatorTxn {
     }
 }
 
+impl CoordinatorTxn {
+    /// The position of `node` among the participants.
+    fn position(&self, node: NodeId) -> Option<usize> {
+        self.participants.iter().position(|participant| *participant == node)
+    }
+
+    fn bit(&self, node: NodeId) -> u32 {
+        self.position(node).map_or(0, |position| 1 << position)
+    }
+
+    /// The votes in, by participant, in participant order.
+    pub fn votes(&self) -> impl Iterator<Item = (NodeId, bool)> + '_ {
+        let (voted, yes) = (self.voted, self.voted_yes);
+        self.participants
+            .iter()
+            .enumerate()
+            .filter(move |(position, _)| voted >> position & 1 == 1)
+            .map(move |(position, participant)| (*participant, yes >> position & 1 == 1))
+    }
+
+    pub fn has_voted(&self, node: NodeId) -> bool {
+        self.voted & self.bit(node) != 0
+    }
+
+    /// The participants that acknowledged the decision, in participant order.
+    pub fn acks(&self) -> impl Iterator<Item = NodeId> + '_ {
+        let acked = self.acked;
+        self.participants
+            .iter()
+            .enumerate()
+            .filter(move |(position, _)| acked >> position & 1 == 1)
+            .map(|(_, node)| *node)
+    }
+
+    pub fn has_acked(&self, node: NodeId) -> bool {
+        self.acked & self.bit(node) != 0
+    }
+
+    /// Every participant voted, and YES.
+    fn all_yes(&self) -> bool {
+        self.voted.count_ones() as usize == self.participants.len() && self.voted_yes == self.voted
+    }
+
+    /// Every participant acknowledged.
+    fn all_acked(&self) -> bool {
+        self.acked.count_ones() as usize >= self.participants.len()
+    }
+}
+
 /// What the coordinator remembers of a client request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RequestState {
     Running(TxnId),
-    Done { txn: Option<TxnId>, decision: Decision, reason: Option<String> },
+    Done { txn: Option<TxnId>, decision: Decision, reason: Option<Arc<str>> },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -112,13 +171,14 @@ pub struct Coordinator {
     numbering: TxnNumbering,
     next_txn: u32,
     txns: VecMap<TxnId, CoordinatorTxn>,
-    requests: VecMap<RequestId, RequestState>,
+    /// Every request seen (a table that only grows: shared between copies, see [`ChunkMap`]).
+    requests: ChunkMap<RequestId, RequestState>,
     /// Transactions are named after their requests (a replicated group; see `new_txn`).
     by_request: bool,
     /// What each request asked for (the fingerprint of its planned work), so a request id reused
     /// for another transfer is refused (revision 2). Rebuilt from `Prepared` records that log
     /// their work.
-    asked: VecMap<RequestId, u64>,
+    asked: ChunkMap<RequestId, u64>,
     /// The sagas this node orchestrates (requests run as sagas instead of 2PC).
     sagas: VecMap<TxnId, Saga>,
     /// Replicated groups: transactions queried about with no record in the log, whose presumed
@@ -138,9 +198,9 @@ impl Coordinator {
             numbering,
             next_txn: numbering.first,
             txns: VecMap::new(),
-            requests: VecMap::new(),
+            requests: ChunkMap::new(),
             by_request: context.config.recovery == Recovery::Resume,
-            asked: VecMap::new(),
+            asked: ChunkMap::new(),
             sagas: VecMap::new(),
             presuming: VecMap::new(),
         };
@@ -219,7 +279,7 @@ impl Coordinator {
         &self.txns
     }
 
-    pub fn requests(&self) -> &VecMap<RequestId, RequestState> {
+    pub fn requests(&self) -> &ChunkMap<RequestId, RequestState> {
         &self.requests
     }
 
@@ -236,9 +296,9 @@ impl Coordinator {
     ) {
         let revision = context.config.revision;
         let planned = plan(spec, context);
-        if revision.refuses_reused_request() {
-            let asked = planned.as_ref().ok().map(fingerprint);
-            if let (Some(first), Some(now)) = (self.asked.get(&request), asked) {
+        let asked = planned.as_ref().ok().filter(|_| revision.refuses_reused_request()).map(fingerprint);
+        if let Some(now) = asked {
+            if let Some(first) = self.asked.get(&request) {
                 if *first != now {
                     let reason = format!("{request} already names another transfer; a request id names one transfer");
                     context.send(Endpoint::Client, Message::Refused { request, reason });
@@ -256,10 +316,8 @@ impl Coordinator {
             None => {}
         }
         if spec.saga {
-            if let Ok(work) = &planned {
-                if revision.refuses_reused_request() {
-                    self.asked.insert(request, fingerprint(work));
-                }
+            if let Some(asked) = asked {
+                self.asked.insert(request, asked);
             }
             return self.begin_saga(request, spec, context);
         }
@@ -268,44 +326,52 @@ impl Coordinator {
             Ok(work) => work,
             Err(reason) => return self.refuse(request, reason, context),
         };
-        if revision.refuses_reused_request() {
-            self.asked.insert(request, fingerprint(&work));
+        if let Some(asked) = asked {
+            self.asked.insert(request, asked);
         }
         let txn = self.new_txn(request, parallel);
         let locally_first = parallel || revision.checks_locally_first();
-        if let Err(reason) = pre_check(&work, local.as_deref(), locally_first, context) {
-            return self.abort_before_prepare(request, txn, work, reason, context);
-        }
-        let participants: Vec<NodeId> = work.keys().copied().collect();
+        let checked = match pre_check(&work, local.as_deref(), locally_first, context) {
+            Ok(checked) => checked,
+            Err(reason) => return self.abort_before_prepare(request, txn, work, reason, context),
+        };
+        let participants: Arc<[NodeId]> = work.keys().copied().collect();
         // A replicated coordinator resumes a transaction from its log, so it logs the work; from
         // revision 2 a single node logs it too, to know a reused request id after a restart.
-        let logged_work = if parallel || revision.refuses_reused_request() { work.clone() } else { VecMap::new() };
+        let logged_work = if parallel || revision.refuses_reused_request() { work.clone() } else { Plan::default() };
         context.persist(Record::Prepared { txn, request, participants: participants.clone(), work: logged_work });
         context.note(Note::Phase { txn, role: Role::Coordinator, phase: CoordinatorPhase::Logging.phase() });
         self.requests.insert(request, RequestState::Running(txn));
         let entry = CoordinatorTxn::logging(request, participants, work);
         self.txns.insert(txn, entry);
         if parallel {
-            self.prepare_in_parallel(txn, local, context);
+            self.prepare_in_parallel(txn, local, checked, context);
         } else if revision.checks_locally_first() {
-            self.prepare_locally(txn, local, context);
+            self.prepare_locally(txn, local, checked, context);
         }
     }
 
     /// Seed 002's phase 0 on a single node (revision 2): the co-located shard locks and logs its
     /// part now, beside `Prepared(t)`; PREPARE goes to the others once `Prepared(t)` is durable.
-    fn prepare_locally(&mut self, txn: TxnId, local: Option<&mut Participant>, context: &mut Context) {
+    /// `checked` is its pre-check's result, if it ran (the shard has not changed since).
+    fn prepare_locally(
+        &mut self,
+        txn: TxnId,
+        local: Option<&mut Participant>,
+        checked: Option<Vec<Write>>,
+        context: &mut Context,
+    ) {
         let (Some(local), Some(own)) = (local, own_address(context)) else { return };
         let entry = self.txns.get_mut(&txn).expect("just inserted");
         if let Some(work) = entry.work.get(&own) {
-            local.on_prepare(own, txn, work, context);
+            local.on_prepare_checked(own, txn, work, checked, context);
             entry.prepared_locally = true;
         }
     }
 
     /// Answers a request that cannot run: nothing was logged and nobody was asked.
     fn refuse(&mut self, request: RequestId, reason: String, context: &mut Context) {
-        let reason = Some(reason);
+        let reason = Some(Arc::from(reason));
         let reply = Message::Reply { request, txn: None, decision: Decision::Abort, reason: reason.clone() };
         context.send(Endpoint::Client, reply);
         self.requests.insert(request, RequestState::Done { txn: None, decision: Decision::Abort, reason });
@@ -322,11 +388,11 @@ impl Coordinator {
         &mut self,
         request: RequestId,
         txn: TxnId,
-        work: VecMap<NodeId, Work>,
+        work: Plan,
         reason: String,
         context: &mut Context,
     ) {
-        let participants: Vec<NodeId> = work.keys().copied().collect();
+        let participants: Arc<[NodeId]> = work.keys().copied().collect();
         context.persist(Record::Prepared { txn, request, participants: participants.clone(), work: work.clone() });
         self.requests.insert(request, RequestState::Running(txn));
         // A replicated group's ABORT still reaches every participant, as seed 002 draws it; a single
@@ -352,12 +418,18 @@ impl Coordinator {
 
     /// Seed 002's parallel flow: the co-located shard prepares now (its record follows
     /// `Prepared(t)` in the group's log), and PREPARE goes to the other participants at once.
-    fn prepare_in_parallel(&mut self, txn: TxnId, local: Option<&mut Participant>, context: &mut Context) {
+    fn prepare_in_parallel(
+        &mut self,
+        txn: TxnId,
+        local: Option<&mut Participant>,
+        checked: Option<Vec<Write>>,
+        context: &mut Context,
+    ) {
         let own = own_address(context);
         let entry = self.txns.get_mut(&txn).expect("just inserted");
         if let (Some(local), Some(own)) = (local, own) {
             if let Some(work) = entry.work.get(&own) {
-                local.on_prepare(own, txn, work, context);
+                local.on_prepare_checked(own, txn, work, checked, context);
             }
         }
         for (participant, work) in &entry.work {
@@ -432,7 +504,7 @@ impl Coordinator {
             return;
         }
         for (participant, work) in &entry.work {
-            if !entry.votes.contains_key(participant) {
+            if !entry.has_voted(*participant) {
                 context.send(*participant, Message::Prepare { txn, work: work.clone() });
             }
         }
@@ -445,10 +517,13 @@ impl Coordinator {
         // from revision 2 the co-located shard's may come before PREPARE went to the others.
         let early = entry.prepare_sent || entry.prepared_locally;
         let collecting = entry.phase == CoordinatorPhase::Voting || entry.phase == CoordinatorPhase::Logging && early;
-        if !collecting || !entry.participants.contains(&from) {
-            return;
+        let Some(position) = entry.position(from).filter(|_| collecting) else { return };
+        entry.voted |= 1 << position;
+        if yes {
+            entry.voted_yes |= 1 << position;
+        } else {
+            entry.voted_yes &= !(1 << position);
         }
-        entry.votes.insert(from, yes);
         if !yes {
             let reason = format!("{from} voted NO: {}", reason.unwrap_or("no reason given"));
             self.decide(txn, Decision::Abort, Some(reason), context);
@@ -461,8 +536,7 @@ impl Coordinator {
     /// parallel flow must finish before the decision.
     fn decide_if_all_voted(&mut self, txn: TxnId, context: &mut Context) {
         let entry = &self.txns[&txn];
-        let all_yes = entry.votes.len() == entry.participants.len() && entry.votes.values().all(|yes| *yes);
-        if entry.phase == CoordinatorPhase::Voting && all_yes {
+        if entry.phase == CoordinatorPhase::Voting && entry.all_yes() {
             self.decide(txn, Decision::Commit, None, context);
         }
     }
@@ -475,7 +549,7 @@ impl Coordinator {
         let missing: Vec<String> = entry
             .participants
             .iter()
-            .filter(|participant| !entry.votes.contains_key(participant))
+            .filter(|participant| !entry.has_voted(**participant))
             .map(|participant| participant.to_string())
             .collect();
         let reason = format!("vote timeout: no vote from {}", missing.join(", "));
@@ -485,6 +559,7 @@ impl Coordinator {
 
     /// Logs the decision. Everyone hears of it only once it is durable (unless the bug is on).
     fn decide(&mut self, txn: TxnId, decision: Decision, reason: Option<String>, context: &mut Context) {
+        let reason: Option<Arc<str>> = reason.map(Arc::from);
         let entry = self.txns.get_mut(&txn).expect("decide on a known transaction");
         assert!(entry.decision.is_none(), "{txn} decided twice");
         entry.phase = CoordinatorPhase::Deciding;
@@ -532,8 +607,8 @@ impl Coordinator {
     fn send_decision(&mut self, txn: TxnId, decision: Decision, context: &mut Context) {
         let entry = self.txns.get_mut(&txn).expect("send the decision of a known transaction");
         entry.decision_sent = true;
-        for participant in &entry.participants {
-            if !entry.acks.contains(participant) {
+        for participant in entry.participants.iter() {
+            if !entry.has_acked(*participant) {
                 context.send(*participant, Message::Decide { txn, decision });
             }
         }
@@ -552,16 +627,14 @@ impl Coordinator {
 
     pub fn on_ack(&mut self, from: NodeId, txn: TxnId, context: &mut Context) {
         let Some(entry) = self.txns.get_mut(&txn) else { return };
-        if entry.decision.is_none() || !entry.participants.contains(&from) {
-            return;
-        }
-        entry.acks.insert(from);
+        let Some(position) = entry.position(from).filter(|_| entry.decision.is_some()) else { return };
+        entry.acked |= 1 << position;
         self.complete_if_acknowledged(txn, context);
     }
 
     fn complete_if_acknowledged(&mut self, txn: TxnId, context: &mut Context) {
         let Some(entry) = self.txns.get_mut(&txn) else { return };
-        let acknowledged = entry.unheard || entry.acks.len() >= entry.participants.len();
+        let acknowledged = entry.unheard || entry.all_acked();
         if entry.phase != CoordinatorPhase::Resolving || !acknowledged {
             return;
         }
@@ -611,7 +684,7 @@ impl Coordinator {
         self.requests.insert(RequestId(txn.0), RequestState::Running(txn));
         self.presuming.insert(txn, VecSet::from([from]));
         context.note(Note::Phase { txn, role: Role::Coordinator, phase: CoordinatorPhase::Deciding.phase() });
-        context.persist(Record::Decided { txn, decision: Decision::Abort, reason: Some(reason) });
+        context.persist(Record::Decided { txn, decision: Decision::Abort, reason: Some(Arc::from(reason)) });
     }
 
     /// The presumed abort is durable: it answers the request and the participants that asked.
@@ -619,7 +692,8 @@ impl Coordinator {
     /// doubt asks again and is answered from the request.
     fn on_presumed_abort_durable(&mut self, txn: TxnId, queriers: VecSet<NodeId>, context: &mut Context) {
         let request = RequestId(txn.0);
-        let reason = Some(format!("presumed abort: the coordinator's log has no Prepared({txn})"));
+        let reason: Option<Arc<str>> =
+            Some(format!("presumed abort: the coordinator's log has no Prepared({txn})").into());
         let done = RequestState::Done { txn: Some(txn), decision: Decision::Abort, reason: reason.clone() };
         self.requests.insert(request, done);
         context.note(Note::Phase { txn, role: Role::Coordinator, phase: Phase::Completed });
@@ -638,21 +712,22 @@ fn own_address(context: &Context) -> Option<NodeId> {
 }
 
 /// Seed 002's phase 0 in a replicated group: the co-located shard checks its own part (balance,
-/// lock) before anyone else hears of the transaction; a failure ends it here.
+/// lock) before anyone else hears of the transaction; a failure ends it here. Returns the writes
+/// the check found, if it ran, for the prepare that follows.
 fn pre_check(
-    work: &VecMap<NodeId, Work>,
+    work: &Plan,
     local: Option<&Participant>,
     locally_first: bool,
     context: &Context,
-) -> Result<(), String> {
-    let (true, Some(local), Some(own)) = (locally_first, local, own_address(context)) else { return Ok(()) };
-    let Some(own_work) = work.get(&own) else { return Ok(()) };
+) -> Result<Option<Vec<Write>>, String> {
+    let (true, Some(local), Some(own)) = (locally_first, local, own_address(context)) else { return Ok(None) };
+    let Some(own_work) = work.get(&own) else { return Ok(None) };
     let ignore_locks = context.config.bugs.ignore_locks;
-    local.check(own_work, ignore_locks).map(|_| ()).map_err(|reason| format!("pre-check at {own}: {reason}"))
+    local.check(own_work, ignore_locks).map(Some).map_err(|reason| format!("pre-check at {own}: {reason}"))
 }
 
 /// A stable fingerprint of a transaction's planned work, to tell a reused request id from a retry.
-fn fingerprint(work: &VecMap<NodeId, Work>) -> u64 {
+fn fingerprint(work: &Plan) -> u64 {
     let mut hash = Fnv64::default();
     for (node, part) in work {
         hash.write(&node.0.to_le_bytes());
@@ -669,29 +744,38 @@ fn fingerprint(work: &VecMap<NodeId, Work>) -> u64 {
 }
 
 /// Splits a transaction into the work of each participant, by the directory's account ranges.
-fn plan(spec: &TxnSpec, context: &Context) -> Result<VecMap<NodeId, Work>, String> {
+fn plan(spec: &TxnSpec, context: &Context) -> Result<Plan, String> {
     let directory = &context.config.directory;
-    let mut work: VecMap<NodeId, Work> = VecMap::new();
-    let mut add = |account, delta: i64| -> Result<(), String> {
-        let entry = directory.shard_of(account).ok_or_else(|| format!("no shard holds account {account}"))?;
-        let deltas = &mut work.entry(entry.node).or_default().deltas;
-        match deltas.iter_mut().find(|(existing, _)| *existing == account) {
-            Some((_, total)) => *total += delta,
-            None => deltas.push((account, delta)),
-        }
-        Ok(())
-    };
+    let mut work: Vec<(NodeId, Work)> = Vec::new();
     for transfer in &spec.transfers {
         let amount = i64::try_from(transfer.amount).map_err(|_| format!("amount {} too large", transfer.amount))?;
-        add(transfer.from, -amount)?;
-        add(transfer.to, amount)?;
+        for (account, delta) in [(transfer.from, -amount), (transfer.to, amount)] {
+            let entry = directory.shard_of(account).ok_or_else(|| format!("no shard holds account {account}"))?;
+            let deltas = &mut work_of(&mut work, entry.node).deltas;
+            match deltas.iter_mut().find(|(existing, _)| *existing == account) {
+                Some((_, total)) => *total += delta,
+                None => deltas.push((account, delta)),
+            }
+        }
     }
     for shard in &spec.journal {
         let entry = directory.entry(*shard).ok_or_else(|| format!("no shard {shard}"))?;
-        work.entry(entry.node).or_default().journal = Some(spec.to_string());
+        work_of(&mut work, entry.node).journal = Some(spec.to_string());
     }
     if work.is_empty() {
         return Err("empty transaction".to_string());
     }
-    Ok(work)
+    Ok(Plan::new(work))
+}
+
+/// The work of `participant` in a plan being built (sorted by participant), added if new.
+fn work_of(work: &mut Vec<(NodeId, Work)>, participant: NodeId) -> &mut Work {
+    let position = match work.binary_search_by_key(&participant, |(node, _)| *node) {
+        Ok(position) => position,
+        Err(position) => {
+            work.insert(position, (participant, Work::default()));
+            position
+        }
+    };
+    &mut work[position].1
 }

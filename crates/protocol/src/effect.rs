@@ -135,7 +135,9 @@ pub enum Note {
     CompensationWaits {
         txn: TxnId,
         step: u32,
-        reason: String,
+        /// A boxed string, not a `String`: every trace entry holds a `Note`'s room, and this keeps
+        /// a `Note` at 32 bytes.
+        reason: Box<str>,
     },
 }
 

@@ -6,6 +6,7 @@
 //! that drives it or the web page that draws it.
 
 pub mod bank;
+pub mod chunk_map;
 pub mod client;
 pub mod context;
 pub mod coordinator;
@@ -22,6 +23,7 @@ pub mod replica;
 pub mod route;
 pub mod vec_map;
 
+pub use chunk_map::ChunkMap;
 pub use client::Client;
 pub use context::Context;
 pub use effect::{
@@ -29,7 +31,7 @@ pub use effect::{
 };
 pub use ids::{AccountId, Endpoint, MessageId, Millis, NodeId, ParseIdError, RequestId, ShardId, TxnId};
 pub use message::{
-    Decision, Message, Record, SagaStep, Seq, Stamped, Transfer, TxnSpec, Work, Write, WriteMode, MESSAGE_KINDS,
+    Decision, Message, Plan, Record, SagaStep, Seq, Stamped, Transfer, TxnSpec, Work, Write, WriteMode, MESSAGE_KINDS,
 };
 pub use node::{Node, NodeView, SagaMark, StepMark, StepView, TxnView};
 pub use phase::Phase;

@@ -14,6 +14,7 @@ use crate::raft::{RaftMessage, RAFT_MESSAGE_KINDS};
 use crate::vec_map::VecMap;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::Arc;
 
 /// Move `amount` from one account to another.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +70,71 @@ pub struct Work {
     pub journal: Option<String>,
 }
 
+/// A transaction's work by participant, in participant order: what the coordinator plans, keeps
+/// in its table and logs in `Prepared(t)`. One shared (reference-counted) list serves all three,
+/// so logging the plan copies nothing, and a log of thousands of transactions holds one small
+/// list each. Serialized as a map from participant to work.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Plan(Option<Arc<[(NodeId, Work)]>>);
+
+impl Plan {
+    /// The plan of `parts`, which name each participant once, in order.
+    pub fn new(parts: Vec<(NodeId, Work)>) -> Plan {
+        assert!(parts.windows(2).all(|pair| pair[0].0 < pair[1].0), "a plan names each participant once, in order");
+        Plan((!parts.is_empty()).then(|| parts.into()))
+    }
+
+    fn parts(&self) -> &[(NodeId, Work)] {
+        self.0.as_deref().unwrap_or(&[])
+    }
+
+    /// The work of `participant`, if it has any.
+    pub fn get(&self, participant: &NodeId) -> Option<&Work> {
+        let parts = self.parts();
+        parts.binary_search_by_key(participant, |(node, _)| *node).ok().map(|position| &parts[position].1)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&NodeId, &Work)> {
+        self.parts().iter().map(|(node, work)| (node, work))
+    }
+
+    /// The participants, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &NodeId> {
+        self.parts().iter().map(|(node, _)| node)
+    }
+
+    pub fn len(&self) -> usize {
+        self.parts().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+impl<'a> IntoIterator for &'a Plan {
+    type Item = (&'a NodeId, &'a Work);
+    type IntoIter =
+        std::iter::Map<std::slice::Iter<'a, (NodeId, Work)>, fn(&'a (NodeId, Work)) -> (&'a NodeId, &'a Work)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.parts().iter().map(|(node, work)| (node, work))
+    }
+}
+
+impl Serialize for Plan {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Plan {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Plan, D::Error> {
+        let parts = VecMap::<NodeId, Work>::deserialize(deserializer)?;
+        Ok(Plan::new(parts.into_iter().collect()))
+    }
+}
+
 /// The outcome of a transaction.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Decision {
@@ -91,7 +157,7 @@ pub enum Message {
     /// Client to coordinator: run this transaction. Retries keep the request id.
     Request { request: RequestId, spec: TxnSpec },
     /// Coordinator to client: the outcome, with the reason for an abort.
-    Reply { request: RequestId, txn: Option<TxnId>, decision: Decision, reason: Option<String> },
+    Reply { request: RequestId, txn: Option<TxnId>, decision: Decision, reason: Option<Arc<str>> },
     /// Coordinator to client: this request id already names another transfer; nothing ran
     /// (revision 2). Not an outcome: the first transfer's outcome stands.
     Refused { request: RequestId, reason: String },
@@ -336,12 +402,12 @@ pub enum Record {
     Prepared {
         txn: TxnId,
         request: RequestId,
-        participants: Vec<NodeId>,
-        #[serde(default, skip_serializing_if = "VecMap::is_empty")]
-        work: VecMap<NodeId, Work>,
+        participants: Arc<[NodeId]>,
+        #[serde(default, skip_serializing_if = "Plan::is_empty")]
+        work: Plan,
     },
     /// Coordinator: the decision. `Commit` is the point of no return.
-    Decided { txn: TxnId, decision: Decision, reason: Option<String> },
+    Decided { txn: TxnId, decision: Decision, reason: Option<Arc<str>> },
     /// Coordinator: every participant acknowledged; the transaction may be forgotten.
     Completed { txn: TxnId },
     /// Participant: locks taken, written before voting YES. In place (`mode` left out of the
@@ -431,7 +497,7 @@ impl fmt::Display for Record {
         match self {
             Record::Prepared { txn, participants, .. } => {
                 write!(f, "Prepared({txn}")?;
-                for participant in participants {
+                for participant in participants.iter() {
                     write!(f, ", {participant}")?;
                 }
                 f.write_str(")")

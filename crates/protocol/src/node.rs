@@ -53,8 +53,7 @@ impl Node {
     }
 
     pub fn on_message(&mut self, now_ms: Millis, from: Endpoint, message: &Message, out: &mut Vec<Effect>) {
-        let config = self.config.clone();
-        let mut context = Context { config: &config, now_ms, out };
+        let mut context = Context { config: &self.config, now_ms, out };
         let (coordinator, participant) = (self.coordinator.as_mut(), self.participant.as_mut());
         match (message, from) {
             (Message::Request { request, spec }, Endpoint::Client) => {
@@ -113,8 +112,7 @@ impl Node {
     }
 
     pub fn on_timer(&mut self, now_ms: Millis, timer: Timer, out: &mut Vec<Effect>) {
-        let config = self.config.clone();
-        let mut context = Context { config: &config, now_ms, out };
+        let mut context = Context { config: &self.config, now_ms, out };
         match timer {
             Timer::VoteTimeout(txn) => {
                 if let Some(coordinator) = &mut self.coordinator {
@@ -148,9 +146,8 @@ impl Node {
     /// Applies a committed record to this node's tables with no effects: a follower replica keeps
     /// its copy of the shard state and the transaction table this way.
     pub fn apply(&mut self, now_ms: Millis, record: &Record) {
-        let config = self.config.clone();
         let mut discarded = Vec::new();
-        let mut context = Context { config: &config, now_ms, out: &mut discarded };
+        let mut context = Context { config: &self.config, now_ms, out: &mut discarded };
         if record.is_coordinator_record() {
             if let Some(coordinator) = &mut self.coordinator {
                 coordinator.replay(record);
@@ -161,8 +158,7 @@ impl Node {
     }
 
     pub fn on_persisted(&mut self, now_ms: Millis, record: &Record, out: &mut Vec<Effect>) {
-        let config = self.config.clone();
-        let mut context = Context { config: &config, now_ms, out };
+        let mut context = Context { config: &self.config, now_ms, out };
         if record.is_coordinator_record() {
             if let Some(coordinator) = &mut self.coordinator {
                 coordinator.on_persisted(record, &mut context);
@@ -258,9 +254,9 @@ impl Node {
                     txn: *txn,
                     role: Role::Coordinator,
                     phase: entry.phase.phase(),
-                    peers: entry.participants.clone(),
-                    votes: entry.votes.iter().map(|(node, yes)| (*node, *yes)).collect(),
-                    acks: entry.acks.iter().copied().collect(),
+                    peers: entry.participants.to_vec(),
+                    votes: entry.votes().collect(),
+                    acks: entry.acks().collect(),
                     decision: entry.decision,
                     in_doubt_since_ms: None,
                     locks: Vec::new(),

@@ -20,6 +20,7 @@
 //! it: that is the blocking problem of 2PC.
 
 use crate::bank::Bank;
+use crate::chunk_map::ChunkMap;
 use crate::context::Context;
 use crate::effect::{Note, Recovery, Role, Timer};
 use crate::ids::{AccountId, Millis, NodeId, TxnId};
@@ -108,10 +109,13 @@ pub struct Participant {
     txns: VecMap<TxnId, ParticipantTxn>,
     /// Transactions refused, committed or rolled back here. The durable ones (those with an
     /// outcome record) are rebuilt on recovery; a NO vote needs no record (presumed abort).
-    finished: VecMap<TxnId, Finished>,
+    finished: ChunkMap<TxnId, Finished>,
     /// Saga steps run here (by saga and step), with their state; kept so a repeated step or
     /// compensation gets the same answer.
     steps: VecMap<(TxnId, u32), StepEntry>,
+    /// Counts the changes to the shard data: balances, locks, the writes of the open transactions
+    /// and the saga steps run here (see [`Participant::shard_changes`]).
+    shard_changes: u64,
 }
 
 impl Participant {
@@ -121,8 +125,9 @@ impl Participant {
         let mut participant = Participant {
             bank: Bank::new(context.config.initial_balances.clone()),
             txns: VecMap::new(),
-            finished: VecMap::new(),
+            finished: ChunkMap::new(),
             steps: VecMap::new(),
+            shard_changes: 0,
         };
         // Replaying reproduces old changes; only the end state matters, so its notes are dropped.
         let mut replay_out = Vec::new();
@@ -155,6 +160,7 @@ impl Participant {
     pub fn replay(&mut self, record: &Record, context: &mut Context) {
         match record {
             Record::PrepareVote { txn, coordinator, writes, journal, at_ms, mode } => {
+                self.shard_changes += 1;
                 if *mode == WriteMode::InPlace {
                     self.bank.apply_after(writes, context);
                 }
@@ -196,7 +202,28 @@ impl Participant {
         &self.txns
     }
 
+    /// How many times the shard data (balances, locks, the writes of open transactions, the saga
+    /// steps run here) has changed since this participant was built: an observer that saw the same number before has
+    /// nothing new to look at. (The simulator's checks after every event rely on it.)
+    pub fn shard_changes(&self) -> u64 {
+        self.shard_changes
+    }
+
     pub fn on_prepare(&mut self, coordinator: NodeId, txn: TxnId, work: &Work, context: &mut Context) {
+        self.on_prepare_checked(coordinator, txn, work, None, context);
+    }
+
+    /// `on_prepare` with the result of [`Participant::check`] for `work` already known when
+    /// `checked` is given: the coordinator on the same node pre-checked it and nothing has changed
+    /// the shard since.
+    pub fn on_prepare_checked(
+        &mut self,
+        coordinator: NodeId,
+        txn: TxnId,
+        work: &Work,
+        checked: Option<Vec<Write>>,
+        context: &mut Context,
+    ) {
         if let Some(entry) = self.txns.get(&txn) {
             // In a replicated group a transaction is named after its request, so a PREPARE may come
             // from a new leader re-running a request whose first run this shard is rolling back:
@@ -217,7 +244,12 @@ impl Participant {
             }
             return;
         }
-        match self.check(work, context.config.bugs.ignore_locks) {
+        let ignore_locks = context.config.bugs.ignore_locks;
+        debug_assert!(
+            checked.as_ref().is_none_or(|writes| self.check(work, ignore_locks).as_ref() == Ok(writes)),
+            "{txn} was pre-checked against another state of the shard"
+        );
+        match checked.map_or_else(|| self.check(work, ignore_locks), Ok) {
             Err(reason) => self.refuse(coordinator, txn, reason, context),
             Ok(writes) => self.prepare(coordinator, txn, writes, work.journal.clone(), context),
         }
@@ -225,7 +257,8 @@ impl Participant {
 
     /// Computes the writes of `work`, or the reason this participant must vote NO.
     pub fn check(&self, work: &Work, ignore_locks: bool) -> Result<Vec<Write>, String> {
-        let mut pending: VecMap<AccountId, i64> = VecMap::new();
+        // The writes, by account: a work's few deltas, usually on different accounts.
+        let mut writes: Vec<Write> = Vec::with_capacity(work.deltas.len());
         for &(account, delta) in &work.deltas {
             let balance = self.balance_after_pending(account).ok_or_else(|| format!("unknown account {account}"))?;
             if !ignore_locks {
@@ -233,17 +266,17 @@ impl Participant {
                     return Err(format!("{account} locked by {holder}"));
                 }
             }
-            let current = pending.get(&account).copied().unwrap_or(balance);
+            let position = writes.binary_search_by_key(&account, |write| write.account);
+            let current = position.map_or(balance, |position| writes[position].after);
             let after = current.checked_add(delta).ok_or_else(|| format!("balance of {account} would overflow"))?;
             if after < 0 {
                 return Err(format!("insufficient funds in {account}: {current} < {}", -delta));
             }
-            pending.insert(account, after);
+            match position {
+                Ok(position) => writes[position].after = after,
+                Err(position) => writes.insert(position, Write { account, before: balance, after }),
+            }
         }
-        let writes = pending
-            .into_iter()
-            .map(|(account, after)| Write { account, before: self.balance_after_pending(account).unwrap_or(0), after })
-            .collect();
         Ok(writes)
     }
 
@@ -277,6 +310,7 @@ impl Participant {
         context: &mut Context,
     ) {
         let bugs = context.config.bugs;
+        self.shard_changes += 1;
         let mode = context.config.writes;
         if !bugs.ignore_locks {
             for write in &writes {
@@ -318,7 +352,9 @@ impl Participant {
             // ABORT that overtook its PREPARE leaves a tombstone, so the PREPARE gets a NO when it
             // arrives instead of locking for a transaction that is already over.
             if decision == Decision::Abort {
-                self.finished.entry(txn).or_insert(Finished::AbortedBeforePrepare);
+                if !self.finished.contains_key(&txn) {
+                    self.finished.insert(txn, Finished::AbortedBeforePrepare);
+                }
             } else if context.config.revision.refuses_unknown_commit()
                 && self.finished.get(&txn) != Some(&Finished::Committed)
             {
@@ -382,6 +418,7 @@ impl Participant {
     /// COMMIT keeps the changes and an ABORT restores the undo images; deferred a COMMIT applies
     /// the redo images and an ABORT has nothing to undo.
     fn finish(&mut self, txn: TxnId, entry: ParticipantTxn, decision: Decision, context: &mut Context) {
+        self.shard_changes += 1;
         match (decision, entry.mode) {
             (Decision::Commit, WriteMode::InPlace) | (Decision::Abort, WriteMode::Deferred) => {}
             (Decision::Commit, WriteMode::Deferred) => self.bank.apply_after(&entry.writes, context),

@@ -169,8 +169,8 @@ fn a_recovered_coordinator_presumes_abort_and_answers_unknown_queries_with_abort
     let log = [Record::Prepared {
         txn: TxnId(1),
         request: RequestId(1),
-        participants: vec![NodeId(1), NodeId(4)],
-        work: VecMap::new(),
+        participants: [NodeId(1), NodeId(4)].into(),
+        work: Plan::default(),
     }];
     let mut out = Vec::new();
     let mut node = Node::recover(config(1, 0, true), log.iter(), 100, &mut out);
@@ -305,7 +305,7 @@ fn revision_2_a_request_id_reused_for_another_transfer_is_refused() {
     let log = [Record::Prepared {
         txn: TxnId(1),
         request: RequestId(1),
-        participants: vec![NodeId(1), NodeId(4)],
+        participants: [NodeId(1), NodeId(4)].into(),
         work: node.coordinator().unwrap().txns()[&TxnId(1)].work.clone(),
     }];
     let mut out = Vec::new();

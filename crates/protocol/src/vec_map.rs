@@ -10,8 +10,10 @@
 //! The cost model differs: lookups are a binary search (faster than a B-tree's for the small maps
 //! here), appending in key order is amortised O(1), but inserting or removing in the middle moves
 //! the tail. So these suit small maps and maps filled in key order (per-transaction tables,
-//! per-node state, slots of a log). A map that grows large and is filled out of key order (the
-//! consensus checker's record of every log entry, keyed by node first) stays a `BTreeMap`.
+//! per-node state, slots of a log). The tables that only grow through a run and would be copied
+//! whole into every checkpoint (a coordinator's requests, a participant's finished transactions,
+//! the checker's decisions) are [`ChunkMap`](crate::chunk_map::ChunkMap)s instead, whose copies
+//! share their chunks.
 
 use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};

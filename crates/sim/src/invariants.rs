@@ -34,10 +34,11 @@
 //! records, counted once per group, and the consensus properties are checked in `consensus.rs`.
 
 use crate::scenario::{Engine, Scenario};
-use commitlab_protocol::{AccountId, Decision, Node, NodeId, Record, RequestId, TxnId, Write};
+use commitlab_protocol::{AccountId, ChunkMap, Decision, Node, NodeId, Record, RequestId, TxnId, Write};
 use commitlab_protocol::{VecMap, VecSet};
 use serde::Serialize;
 use std::fmt;
+use std::sync::Arc;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -189,21 +190,17 @@ impl fmt::Display for Violation {
 pub struct Checker {
     initial_money: i64,
     /// The first durable decision of each transaction, with the node that logged it.
-    decisions: VecMap<TxnId, (Decision, NodeId)>,
-    participants: VecMap<TxnId, Vec<NodeId>>,
-    yes_votes: VecSet<(TxnId, NodeId)>,
-    /// Every prepare record that ever became durable (one per participant and transaction); keyed
-    /// by transaction first so that it grows at its end (it is never iterated).
-    durable_prepares: VecSet<(TxnId, NodeId)>,
-    /// The first participant outcome of each transaction.
-    outcomes: VecMap<TxnId, (Decision, NodeId)>,
-    replies: VecMap<RequestId, Decision>,
+    decisions: ChunkMap<TxnId, (Decision, NodeId)>,
+    /// What is known of each transaction while it runs (see [`LiveTxn`]).
+    live: VecMap<TxnId, LiveTxn>,
+    /// Every prepare record that ever became durable (one per participant and transaction).
+    /// (Keyed by transaction first: the keys then mostly arrive in order.)
+    durable_prepares: ChunkMap<(TxnId, NodeId), ()>,
+    replies: ChunkMap<RequestId, Decision>,
     /// Whether money was conserved after the previous event, so a break is reported once.
     money_conserved: bool,
     /// Lock conflicts already reported (node, account, earlier holder, later holder).
     lock_conflicts: VecSet<(NodeId, AccountId, TxnId, TxnId)>,
-    /// Durable participant outcomes, until their transaction completes.
-    durable_outcomes: VecMap<(NodeId, TxnId), Decision>,
     /// What the client was told of each transaction before its decision was durable, and by whom.
     replied: VecMap<TxnId, (Decision, NodeId)>,
     /// Durable prepare records that carry a journal line, until their outcome.
@@ -225,15 +222,12 @@ impl Checker {
     pub fn new(initial_money: i64) -> Checker {
         Checker {
             initial_money,
-            decisions: VecMap::new(),
-            participants: VecMap::new(),
-            yes_votes: VecSet::new(),
-            durable_prepares: VecSet::new(),
-            outcomes: VecMap::new(),
-            replies: VecMap::new(),
+            decisions: ChunkMap::new(),
+            live: VecMap::new(),
+            durable_prepares: ChunkMap::new(),
+            replies: ChunkMap::new(),
             money_conserved: true,
             lock_conflicts: VecSet::new(),
-            durable_outcomes: VecMap::new(),
             replied: VecMap::new(),
             journal_prepared: VecSet::new(),
             journal_due: VecSet::new(),
@@ -283,26 +277,33 @@ impl Checker {
         matches!(self.decisions.get(&txn), Some((Decision::Commit, _)))
     }
 
-    /// A record became durable at `node`.
-    pub fn on_durable(&mut self, node: NodeId, record: &Record, violations: &mut Vec<Violation>) {
+    /// A record became durable at `node`. Returns what it changed in the committed view beyond
+    /// `node`'s own state (see [`ViewChange`]).
+    pub fn on_durable(&mut self, node: NodeId, record: &Record, violations: &mut Vec<Violation>) -> ViewChange {
         match record {
             Record::Prepared { txn, participants, .. } => {
-                self.participants.insert(*txn, participants.clone());
+                self.live.entry(*txn).or_default().participants = Some(participants.clone());
             }
-            Record::Decided { txn, decision, .. } => self.on_decision(node, *txn, *decision, violations),
+            Record::Decided { txn, decision, .. } => {
+                if self.on_decision(node, *txn, *decision, violations) {
+                    return ViewChange::FirstCommit;
+                }
+            }
             Record::PrepareVote { txn, journal, writes, .. } => {
                 self.check_isolation(node, *txn, writes, violations);
-                self.durable_prepares.insert((*txn, node));
+                self.durable_prepares.insert((*txn, node), ());
                 if journal.is_some() {
                     self.journal_prepared.insert((node, *txn));
                 }
             }
             Record::Outcome { txn, decision } => {
-                self.durable_outcomes.insert((node, *txn), *decision);
+                let live = self.live.entry(*txn).or_default();
+                live.of(node).durable_outcome = Some(*decision);
                 if self.journal_prepared.remove(&(node, *txn)) && *decision == Decision::Commit {
                     self.journal_due.insert((node, *txn));
                 }
-                if *decision == Decision::Commit && !self.decisions.contains_key(txn) {
+                let logged = self.decisions.get(txn);
+                if *decision == Decision::Commit && logged.is_none() {
                     violations.push(Violation {
                         invariant: Invariant::CommitNeedsDecision,
                         nodes: vec![node],
@@ -312,12 +313,12 @@ impl Checker {
                 }
                 // The prepare record stays known: a YES vote sent again later (a retransmission, or a
                 // bounced vote a router forwards) still follows a durable prepare record.
-                if let Some((logged, coordinator)) = self.decisions.get(txn) {
+                if let Some((logged, coordinator)) = logged {
                     if logged != decision {
                         violations.push(against_decision(*txn, node, *decision, *coordinator, *logged));
                     }
                 }
-                match self.outcomes.get(txn) {
+                match &live.outcome {
                     Some((first, other)) if first != decision => violations.push(Violation {
                         invariant: Invariant::Atomicity,
                         nodes: vec![*other, node],
@@ -329,22 +330,27 @@ impl Checker {
                         ),
                     }),
                     Some(_) => {}
-                    None => {
-                        self.outcomes.insert(*txn, (*decision, node));
-                    }
+                    None => live.outcome = Some((*decision, node)),
                 }
             }
             Record::Completed { txn } => {
-                self.check_completed(node, *txn, violations);
-                self.forget(*txn);
+                let mut live = self.live.remove(txn).unwrap_or_default();
+                let participants = live.participants.take().unwrap_or_else(|| Arc::new([]));
+                self.check_completed(node, *txn, &participants, &live, violations);
+                live.forget(&participants);
+                if !live.is_empty() {
+                    self.live.insert(*txn, live);
+                }
             }
             Record::SagaBegun { txn, .. } => {
                 self.open_sagas.insert(*txn);
+                return ViewChange::Sagas;
             }
             Record::SagaEnded { txn, decision, .. } => {
                 self.on_decision(node, *txn, *decision, violations);
                 self.open_sagas.remove(txn);
                 self.saga_touched.retain(|(_, _, saga)| saga != txn);
+                return ViewChange::Sagas;
             }
             Record::StepApplied { txn, writes, .. } => {
                 self.check_isolation(node, *txn, writes, violations);
@@ -361,28 +367,32 @@ impl Checker {
             }
             Record::SagaStepDone { .. } | Record::SagaCompensated { .. } | Record::StepRefused { .. } => {}
         }
+        ViewChange::None
     }
 
     /// `Completed(t)` became durable at `coordinator`: every participant's outcome must be.
-    fn check_completed(&mut self, coordinator: NodeId, txn: TxnId, violations: &mut Vec<Violation>) {
+    fn check_completed(
+        &self,
+        coordinator: NodeId,
+        txn: TxnId,
+        participants: &[NodeId],
+        live: &LiveTxn,
+        violations: &mut Vec<Violation>,
+    ) {
         let decision = self.decisions.get(&txn).map(|(decision, _)| *decision);
-        let participants = self.participants.get(&txn).cloned().unwrap_or_default();
         let missing: Vec<NodeId> = participants
             .iter()
             .copied()
             .filter(|participant| {
-                let outcome = self.durable_outcomes.get(&(*participant, txn)).copied();
+                let outcome = live.durable_outcome(*participant);
                 match decision {
                     // Every participant voted YES and must have committed.
                     Some(Decision::Commit) => outcome != Some(Decision::Commit),
                     // A participant that never prepared has nothing to roll back.
-                    _ => self.durable_prepares.contains(&(txn, *participant)) && outcome.is_none(),
+                    _ => self.durable_prepares.contains_key(&(txn, *participant)) && outcome.is_none(),
                 }
             })
             .collect();
-        for participant in &participants {
-            self.durable_outcomes.remove(&(*participant, txn));
-        }
         if missing.is_empty() {
             return;
         }
@@ -453,7 +463,8 @@ impl Checker {
         }
     }
 
-    fn on_decision(&mut self, node: NodeId, txn: TxnId, decision: Decision, violations: &mut Vec<Violation>) {
+    /// A decision became durable; returns true when it is the transaction's first, and COMMIT.
+    fn on_decision(&mut self, node: NodeId, txn: TxnId, decision: Decision, violations: &mut Vec<Violation>) -> bool {
         if let Some((first, _)) = self.decisions.get(&txn) {
             if *first != decision {
                 violations.push(Violation {
@@ -463,7 +474,7 @@ impl Checker {
                     detail: format!("{node} logged {decision} for {txn} after logging {first}"),
                 });
             }
-            return;
+            return false;
         }
         self.decisions.insert(txn, (decision, node));
         if let (Some((told, coordinator)), Decision::Commit) = (self.replied.get(&txn), decision) {
@@ -486,15 +497,17 @@ impl Checker {
                 });
             }
         }
-        if let Some((outcome, participant)) = self.outcomes.get(&txn) {
-            if *outcome != decision {
-                violations.push(against_decision(txn, *participant, *outcome, node, decision));
+        let live = self.live.get(&txn);
+        if let Some((outcome, participant)) = live.and_then(|live| live.outcome) {
+            if outcome != decision {
+                violations.push(against_decision(txn, participant, outcome, node, decision));
             }
         }
         if decision == Decision::Commit {
-            let participants = self.participants.get(&txn).cloned().unwrap_or_default();
+            let participants = live.and_then(|live| live.participants.as_deref()).unwrap_or(&[]);
+            let voted_yes = |participant: &NodeId| live.is_some_and(|live| live.voted_yes(*participant));
             let missing: Vec<NodeId> =
-                participants.into_iter().filter(|participant| !self.yes_votes.contains(&(txn, *participant))).collect();
+                participants.iter().copied().filter(|participant| !voted_yes(participant)).collect();
             if !missing.is_empty() {
                 let names: Vec<String> = missing.iter().map(|node| node.to_string()).collect();
                 let mut nodes = vec![node];
@@ -507,25 +520,13 @@ impl Checker {
                 });
             }
         }
-    }
-
-    /// Every participant has acknowledged: no COMMIT record can follow, so the votes are no longer
-    /// needed, and later participant outcomes are still checked against the decision, which is
-    /// kept. (A participant may still prepare later, when the ABORT overtook the PREPARE: its
-    /// prepare records are forgotten only with its own outcome.)
-    fn forget(&mut self, txn: TxnId) {
-        if let Some(participants) = self.participants.remove(&txn) {
-            for participant in participants {
-                self.yes_votes.remove(&(txn, participant));
-            }
-        }
-        self.outcomes.remove(&txn);
+        decision == Decision::Commit
     }
 
     /// A participant sent a YES vote.
     pub fn on_yes_vote(&mut self, node: NodeId, txn: TxnId, violations: &mut Vec<Violation>) {
-        self.yes_votes.insert((txn, node));
-        if !self.durable_prepares.contains(&(txn, node)) {
+        self.live.entry(txn).or_default().of(node).voted_yes = true;
+        if !self.durable_prepares.contains_key(&(txn, node)) {
             violations.push(Violation {
                 invariant: Invariant::WalBeforeYes,
                 nodes: vec![node],
@@ -570,26 +571,26 @@ impl Checker {
         owners: &mut Vec<(AccountId, TxnId)>,
         violations: &mut Vec<Violation>,
     ) {
-        owners.clear();
-        for (txn, writes) in node.unresolved_writes() {
-            for write in writes {
-                let other = match owners.binary_search_by_key(&write.account, |(account, _)| *account) {
-                    Ok(position) => std::mem::replace(&mut owners[position].1, txn),
-                    Err(position) => {
-                        owners.insert(position, (write.account, txn));
-                        continue;
-                    }
-                };
-                if other != txn && self.lock_conflicts.insert((node.id(), write.account, other, txn)) {
-                    violations.push(Violation {
-                        invariant: Invariant::ExclusiveLocks,
-                        nodes: vec![node.id()],
-                        txn: Some(txn),
-                        detail: format!("{other} and {txn} both hold changes to {} at {}", write.account, node.id()),
-                    });
-                }
+        lock_conflicts(node, owners, |account, other, txn| {
+            if self.lock_conflicts.insert((node.id(), account, other, txn)) {
+                violations.push(Violation {
+                    invariant: Invariant::ExclusiveLocks,
+                    nodes: vec![node.id()],
+                    txn: Some(txn),
+                    detail: format!("{other} and {txn} both hold changes to {account} at {}", node.id()),
+                });
             }
-        }
+        });
+    }
+
+    /// Whether checking `node`'s locks now would report nothing new (for debug assertions of
+    /// callers that skip the check when a node's shard data did not change).
+    pub fn locks_reported(&self, node: &Node) -> bool {
+        let mut reported = true;
+        lock_conflicts(node, &mut Vec::new(), |account, other, txn| {
+            reported &= self.lock_conflicts.contains(&(node.id(), account, other, txn));
+        });
+        reported
     }
 
     /// The committed view of one node: its balances minus the changes they hold that are not
@@ -606,13 +607,6 @@ impl Checker {
     /// What the steps of open sagas changed in `node`'s balances: not yet in the committed view.
     pub fn open_saga_money(&self, node: &Node) -> i64 {
         self.open_sagas.iter().map(|txn| node.saga_net(*txn)).sum()
-    }
-
-    /// How many transactions have a logged decision (a saga's end counts as one). It only grows,
-    /// and `committed_money` changes with it, so a caller that keeps each node's count recounts
-    /// every node when it changes.
-    pub fn decisions_logged(&self) -> usize {
-        self.decisions.len()
     }
 
     /// Compares the money of the committed view with the start; reports only a new break.
@@ -640,6 +634,100 @@ impl Checker {
             });
         }
         self.money_conserved = conserved;
+    }
+}
+
+/// What a durable record changed in the committed view (see [`Checker::committed_money`]) beyond
+/// the state of the node that logged it, for a caller that keeps each node's count of that view.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ViewChange {
+    /// Nothing beyond the node's own state.
+    None,
+    /// The transaction's first decision, and COMMIT: its changes now count as committed at every
+    /// node that holds them unresolved.
+    FirstCommit,
+    /// A saga began or ended: the set of open sagas, whose steps' changes every node's committed
+    /// view leaves out, changed.
+    Sagas,
+}
+
+/// Calls `conflict(account, earlier holder, later holder)` for every account two unresolved
+/// transactions at `node` change, using `owners` as its sorted list of owners.
+fn lock_conflicts(
+    node: &Node,
+    owners: &mut Vec<(AccountId, TxnId)>,
+    mut conflict: impl FnMut(AccountId, TxnId, TxnId),
+) {
+    owners.clear();
+    for (txn, writes) in node.unresolved_writes() {
+        for write in writes {
+            let other = match owners.binary_search_by_key(&write.account, |(account, _)| *account) {
+                Ok(position) => std::mem::replace(&mut owners[position].1, txn),
+                Err(position) => {
+                    owners.insert(position, (write.account, txn));
+                    continue;
+                }
+            };
+            if other != txn {
+                conflict(write.account, other, txn);
+            }
+        }
+    }
+}
+
+/// What the checker knows of a transaction while it runs, in one entry so that each fact costs one
+/// lookup: from its first fact (a prepare record, a vote, an outcome) until `Completed(t)` is
+/// durable, when what concerns its participants is dropped (what concerns other nodes stays).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct LiveTxn {
+    /// The participants its durable `Prepared` record names.
+    participants: Option<Arc<[NodeId]>>,
+    /// What each node did: voted YES, made its outcome durable.
+    nodes: Vec<NodeFacts>,
+    /// Its first participant outcome, with the participant.
+    outcome: Option<(Decision, NodeId)>,
+}
+
+/// What one node did for a running transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct NodeFacts {
+    node: NodeId,
+    voted_yes: bool,
+    durable_outcome: Option<Decision>,
+}
+
+impl LiveTxn {
+    /// What `node` did, to record more.
+    fn of(&mut self, node: NodeId) -> &mut NodeFacts {
+        let position = match self.nodes.iter().position(|facts| facts.node == node) {
+            Some(position) => position,
+            None => {
+                self.nodes.push(NodeFacts { node, voted_yes: false, durable_outcome: None });
+                self.nodes.len() - 1
+            }
+        };
+        &mut self.nodes[position]
+    }
+
+    fn voted_yes(&self, node: NodeId) -> bool {
+        self.nodes.iter().any(|facts| facts.node == node && facts.voted_yes)
+    }
+
+    fn durable_outcome(&self, node: NodeId) -> Option<Decision> {
+        self.nodes.iter().find(|facts| facts.node == node).and_then(|facts| facts.durable_outcome)
+    }
+
+    /// Every participant has acknowledged (`Completed` is durable): no COMMIT record can follow, so
+    /// the votes are no longer needed, and later participant outcomes are still checked against the
+    /// decision, which is kept. (A participant may still prepare later, when the ABORT overtook the
+    /// PREPARE: its prepare records are forgotten only with its own outcome.)
+    fn forget(&mut self, participants: &[NodeId]) {
+        self.nodes.retain(|facts| !participants.contains(&facts.node));
+        self.outcome = None;
+    }
+
+    fn is_empty(&self) -> bool {
+        self.participants.is_none() && self.nodes.is_empty() && self.outcome.is_none()
     }
 }
 

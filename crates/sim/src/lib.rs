@@ -34,4 +34,4 @@ pub use simulation::{
     InDoubt, InvariantStatus, LogRow, NodeSnapshot, PaxosView, RaftView, SeqRow, Simulation, SlotRow, CHECKPOINT_EVERY,
 };
 pub use trace::{DropReason, TraceEntry, TraceEvent};
-pub use world::{Stop, World};
+pub use world::{NodeSlot, Slots, Stop, World};

@@ -26,7 +26,6 @@ use crate::scenario::{NodeLayout, Scenario, WorkItem};
 use crate::trace::{TraceEntry, TraceEvent};
 use crate::wal::Wal;
 use commitlab_protocol::route::{Groups, Router};
-use commitlab_protocol::VecMap;
 use commitlab_protocol::{
     AccountId, Client, Effect, Endpoint, Message, MessageId, Millis, Node, NodeConfig, NodeId, Record, RequestId,
     Timer, Transfer, TxnSpec,
@@ -57,6 +56,85 @@ impl NodeSlot {
     }
 }
 
+/// The nodes' slots by id, in id order: a list, with a table from id to position so the event
+/// loop finds a node's slot with one index rather than a search.
+#[derive(Clone, Debug, Default)]
+pub struct Slots {
+    slots: Vec<(NodeId, NodeSlot)>,
+    /// The position of node `n` in `slots` is `positions[n]`; `NONE` for no such node.
+    positions: Vec<u16>,
+}
+
+impl Slots {
+    const NONE: u16 = u16::MAX;
+
+    fn position(&self, id: &NodeId) -> Option<usize> {
+        let position = *self.positions.get(usize::from(id.0))?;
+        (position != Slots::NONE).then_some(usize::from(position))
+    }
+
+    pub fn get(&self, id: &NodeId) -> Option<&NodeSlot> {
+        self.position(id).map(|position| &self.slots[position].1)
+    }
+
+    pub fn get_mut(&mut self, id: &NodeId) -> Option<&mut NodeSlot> {
+        self.position(id).map(|position| &mut self.slots[position].1)
+    }
+
+    pub fn contains_key(&self, id: &NodeId) -> bool {
+        self.position(id).is_some()
+    }
+
+    /// The slots in id order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&NodeId, &NodeSlot)> + ExactSizeIterator + Clone {
+        self.slots.iter().map(|(id, slot)| (id, slot))
+    }
+
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &NodeId> + ExactSizeIterator + Clone {
+        self.slots.iter().map(|(id, _)| id)
+    }
+
+    pub fn values(&self) -> impl DoubleEndedIterator<Item = &NodeSlot> + ExactSizeIterator + Clone {
+        self.slots.iter().map(|(_, slot)| slot)
+    }
+
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Adds a node with an id greater than every other's.
+    fn push(&mut self, id: NodeId, slot: NodeSlot) {
+        assert!(self.slots.last().is_none_or(|(last, _)| *last < id), "nodes are added in id order");
+        let index = usize::from(id.0);
+        if self.positions.len() <= index {
+            self.positions.resize(index + 1, Slots::NONE);
+        }
+        self.positions[index] = u16::try_from(self.slots.len()).expect("fewer than 65,535 nodes");
+        self.slots.push((id, slot));
+    }
+}
+
+impl<'a> IntoIterator for &'a Slots {
+    type Item = (&'a NodeId, &'a NodeSlot);
+    type IntoIter = std::iter::Map<std::slice::Iter<'a, (NodeId, NodeSlot)>, fn(&'a (NodeId, NodeSlot)) -> Self::Item>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.slots.iter().map(|(id, slot)| (id, slot))
+    }
+}
+
+impl std::ops::Index<&NodeId> for Slots {
+    type Output = NodeSlot;
+
+    fn index(&self, id: &NodeId) -> &NodeSlot {
+        self.get(id).expect("a known node")
+    }
+}
+
 /// Why the run stopped.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -78,7 +156,7 @@ pub struct World {
     queue: EventQueue,
     timers: Timers,
     rng: Rng,
-    slots: VecMap<NodeId, NodeSlot>,
+    slots: Slots,
     client: Client,
     network: Network,
     hooks: InvariantHooks,
@@ -105,7 +183,7 @@ impl World {
             queue: EventQueue::default(),
             timers: Timers::default(),
             rng: Rng::new(scenario.seed),
-            slots: VecMap::new(),
+            slots: Slots::default(),
             client,
             network: Network::default(),
             hooks: InvariantHooks::new(&scenario, &layouts, groups),
@@ -116,7 +194,7 @@ impl World {
         for NodeLayout { id, label, config, replica } in layouts {
             let machine = Machine::start(&config, replica.as_ref(), &mut world.effects);
             world.effects.clear();
-            world.slots.insert(id, NodeSlot::new(label, config, machine));
+            world.slots.push(id, NodeSlot::new(label, config, machine));
         }
         world.hooks.count_money(&world.slots);
         world.work = Arc::new(world.draw_work());
@@ -218,7 +296,7 @@ impl World {
         self.stopped
     }
 
-    pub fn slots(&self) -> &VecMap<NodeId, NodeSlot> {
+    pub fn slots(&self) -> &Slots {
         &self.slots
     }
 
@@ -247,7 +325,7 @@ impl World {
 
     /// Time of the next event, if any.
     pub fn next_event_ms(&self) -> Option<Millis> {
-        self.queue.peek().map(|key| key.at_ms)
+        self.queue.peek().map(|next| next.key.at_ms)
     }
 
     pub fn checker(&self) -> &Checker {
@@ -269,10 +347,11 @@ impl World {
             return false;
         }
         loop {
-            let Some(key) = self.queue.peek() else {
+            let Some(next) = self.queue.peek() else {
                 self.stopped = Some(Stop::Quiescent);
                 return false;
             };
+            let key = next.key;
             if key.at_ms > self.scenario.end_ms {
                 self.stopped = Some(Stop::EndTime);
                 return false;
@@ -281,7 +360,7 @@ impl World {
                 self.stopped = Some(Stop::StepLimit);
                 return false;
             }
-            let (_, event) = self.queue.pop().expect("peeked");
+            let event = self.queue.pop(next);
             if self.is_stale(key, &event) {
                 continue;
             }
@@ -347,28 +426,34 @@ impl World {
     fn deliver(&mut self, id: MessageId, step: &mut StepTrace) -> Option<NodeId> {
         let slots = &self.slots;
         let Arrival { from, to, message } = self.network.arrive(id, |node| slots[&node].up, step)?;
-        match to {
+        let touched = match to {
             Endpoint::Client => {
                 if let Endpoint::Node(from) = from {
                     self.client.on_message(from, &message, &mut self.effects);
                 }
-                self.perform(to, step);
                 None
             }
             Endpoint::Node(node) => {
                 let slot = self.slots.get_mut(&node).expect("known node");
                 slot.machine.on_message(self.now_ms, from, &message, &mut self.effects);
-                self.perform(to, step);
                 Some(node)
             }
-        }
+        };
+        // Traced here, before what the handler caused (it only queued effects), so the trace entry
+        // takes the message rather than another reference to it.
+        step.push(TraceEvent::Deliver { id, from, to, message });
+        self.perform(to, step);
+        touched
     }
 
     fn on_disk_done(&mut self, node: NodeId, step: &mut StepTrace) {
         let slot = self.slots.get_mut(&node).expect("known node");
-        let record = slot.finish_write(node, step);
+        let record = slot.finish_write();
         self.hooks.after_durable(node, &record, step);
         slot.machine.on_persisted(self.now_ms, &record, &mut self.effects);
+        // Traced before what the node does next (the checks only note violations for the step's
+        // end), so the trace entry takes the record rather than another reference to it.
+        step.push(TraceEvent::WalAppend { node, record });
         self.perform(Endpoint::Node(node), step);
     }
 

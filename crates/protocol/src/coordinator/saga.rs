@@ -17,9 +17,10 @@ use super::{plan, Coordinator, RequestState};
 use crate::context::Context;
 use crate::effect::{Note, Role, Timer};
 use crate::ids::{Endpoint, NodeId, RequestId, TxnId};
-use crate::message::{Decision, Message, Record, SagaStep, TxnSpec, Work};
+use crate::message::{Decision, Message, Plan, Record, SagaStep, TxnSpec};
 use crate::phase::Phase;
 use crate::vec_map::VecMap;
+use std::sync::Arc;
 
 /// Where a saga stands at its orchestrator.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -118,7 +119,8 @@ impl Coordinator {
             }
             Record::SagaEnded { txn, decision, reason } => {
                 if let Some(saga) = self.sagas.remove(txn) {
-                    let done = RequestState::Done { txn: Some(*txn), decision: *decision, reason: reason.clone() };
+                    let reason = reason.as_deref().map(Arc::from);
+                    let done = RequestState::Done { txn: Some(*txn), decision: *decision, reason };
                     self.requests.insert(saga.request, done);
                 }
             }
@@ -159,6 +161,7 @@ impl Coordinator {
             }
             Record::SagaEnded { txn, decision, reason } => {
                 let Some(saga) = self.sagas.remove(txn) else { return };
+                let reason: Option<Arc<str>> = reason.as_deref().map(Arc::from);
                 let reply = Message::Reply {
                     request: saga.request,
                     txn: Some(*txn),
@@ -271,16 +274,20 @@ fn failure_reason(saga: &Saga, step: u32, reason: Option<&str>) -> String {
 /// The steps in the order the request names their shards: each transfer's sender, then its
 /// receiver, then the journals. A plain transfer therefore debits before it credits, so a failed
 /// debit leaves nothing to compensate.
-fn in_spec_order(spec: &TxnSpec, mut work: VecMap<NodeId, Work>, context: &Context) -> Vec<SagaStep> {
+fn in_spec_order(spec: &TxnSpec, work: Plan, context: &Context) -> Vec<SagaStep> {
     let directory = &context.config.directory;
     let accounts = spec.transfers.iter().flat_map(|transfer| [transfer.from, transfer.to]);
     let mut order: Vec<NodeId> =
         accounts.filter_map(|account| directory.shard_of(account).map(|entry| entry.node)).collect();
     order.extend(spec.journal.iter().filter_map(|shard| directory.entry(*shard).map(|entry| entry.node)));
-    let mut steps = Vec::new();
+    let mut steps: Vec<SagaStep> = Vec::with_capacity(work.len());
     for node in order {
-        if let Some(work) = work.remove(&node) {
-            steps.push(SagaStep { node, work });
+        // Each participant's work is one step, where the spec first names its shard.
+        if steps.iter().any(|step| step.node == node) {
+            continue;
+        }
+        if let Some(work) = work.get(&node) {
+            steps.push(SagaStep { node, work: work.clone() });
         }
     }
     steps

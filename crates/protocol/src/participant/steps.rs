@@ -10,6 +10,10 @@
 //! others may have changed the accounts since (that is the missing isolation). If taking the
 //! change back would overdraw an account (the money was spent meanwhile) or its account is locked,
 //! the compensation waits, and the orchestrator asks again.
+//!
+//! Every change a step makes to the shard (balances, locks, the changes a step leaves) counts as a
+//! shard change ([`Participant::shard_changes`]): the simulator's money and lock checks recount a
+//! node only when that count moves.
 
 use super::Participant;
 use crate::context::Context;
@@ -111,6 +115,7 @@ impl Participant {
                 self.steps.insert((txn, step), entry);
             }
             Ok(writes) => {
+                self.shard_changes += 1;
                 if !context.config.bugs.ignore_locks {
                     for write in &writes {
                         self.bank.lock(write.account, txn, context);
@@ -152,10 +157,11 @@ impl Participant {
         let writes = match self.compensation(txn, &entry.writes) {
             Ok(writes) => writes,
             Err(reason) => {
-                context.note(Note::CompensationWaits { txn, step, reason });
+                context.note(Note::CompensationWaits { txn, step, reason: reason.into() });
                 return;
             }
         };
+        self.shard_changes += 1;
         for write in &writes {
             self.bank.lock(write.account, txn, context);
         }
@@ -223,6 +229,7 @@ impl Participant {
             }
         };
         entry.state = next;
+        self.shard_changes += 1;
         self.bank.unlock(&locked, txn, context);
         context.note(Note::Phase { txn, role: Role::Participant, phase });
         context.send(answer.0, answer.1);
@@ -232,6 +239,7 @@ impl Participant {
     pub(super) fn replay_step(&mut self, record: &Record, context: &mut Context) {
         match record {
             Record::StepApplied { txn, step, writes, journal } => {
+                self.shard_changes += 1;
                 self.bank.apply_after(writes, context);
                 if let Some(line) = journal {
                     self.bank.append_journal(*txn, line.clone());
@@ -244,6 +252,7 @@ impl Participant {
                 self.steps.insert((*txn, *step), entry);
             }
             Record::StepCompensated { txn, step, writes } => {
+                self.shard_changes += 1;
                 self.bank.apply_after(writes, context);
                 if let Some(entry) = self.steps.get_mut(&(*txn, *step)) {
                     if entry.journal.is_some() {

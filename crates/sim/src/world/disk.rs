@@ -8,9 +8,8 @@
 //! started the write, so a write the crash interrupted never lands, not even after a restart.
 
 use super::queue::{Class, Event, EventQueue};
-use super::{NodeSlot, StepTrace};
+use super::NodeSlot;
 use crate::machine::Machine;
-use crate::trace::TraceEvent;
 use crate::wal::Wal;
 use commitlab_protocol::{Effect, Millis, NodeConfig, NodeId, Record};
 use std::sync::Arc;
@@ -33,10 +32,9 @@ impl NodeSlot {
     }
 
     /// The oldest unwritten record reaches the WAL: writes complete in the order they started.
-    pub(super) fn finish_write(&mut self, node: NodeId, step: &mut StepTrace) -> Arc<Record> {
+    pub(super) fn finish_write(&mut self) -> Arc<Record> {
         let record = Arc::new(self.unwritten.remove(0));
         self.wal.push_shared(record.clone());
-        step.push(TraceEvent::WalAppend { node, record: record.clone() });
         record
     }
 

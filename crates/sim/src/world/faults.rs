@@ -64,6 +64,7 @@ impl World {
         let lost_records = slot.lose_unwritten();
         // What a restart would rebuild: the invariants and the tables of a down node use it.
         slot.recover_from_disk(self.now_ms, &mut self.effects);
+        self.hooks.after_rebuilt(node);
         // A down node acts on nothing, so recovery's effects wait for the restart to redo them.
         self.effects.clear();
         self.timers.cancel_all(Endpoint::Node(node));
@@ -75,6 +76,7 @@ impl World {
         let slot = self.slots.get_mut(&node).expect("known node");
         slot.up = true;
         slot.recover_from_disk(self.now_ms, &mut self.effects);
+        self.hooks.after_rebuilt(node);
         self.perform(Endpoint::Node(node), step);
     }
 }

@@ -121,7 +121,8 @@ impl Network {
     }
 
     /// Takes message `id` off the wire at its due time. It arrives unless a partition separates
-    /// its ends or its receiver is down (`is_up` says which nodes are up); either way it is traced.
+    /// its ends or its receiver is down (`is_up` says which nodes are up): a drop is traced here, an
+    /// arrival by the caller.
     pub(super) fn arrive(
         &mut self,
         id: MessageId,
@@ -140,7 +141,6 @@ impl Network {
             step.push(TraceEvent::Drop { id, from, to, message, reason });
             return None;
         }
-        step.push(TraceEvent::Deliver { id, from, to, message: message.clone() });
         Some(Arrival { from, to, message })
     }
 

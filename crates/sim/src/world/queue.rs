@@ -10,7 +10,6 @@
 //! is the live one for each timer, and the world skips the others when they come up, so replacing
 //! or cancelling a timer never searches the queue.
 
-use commitlab_protocol::VecSet;
 use commitlab_protocol::{Endpoint, MessageId, Millis, NodeId, Timer};
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
@@ -34,7 +33,7 @@ pub(super) struct EventKey {
     pub(super) sequence: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(super) enum Event {
     /// The client submits the work item with this index.
     Submit(usize),
@@ -52,16 +51,19 @@ pub(super) enum Event {
     Fault(usize),
 }
 
-/// The events to come: a min-heap of the events caused during the run, beside the client's
-/// requests, which are all known at the start and wait in a list sorted by key rather than fill
-/// the heap (and every checkpoint's copy of it) from the first step. Taking the earlier of the two
-/// gives the same order as one queue holding both.
-#[derive(Clone, Debug, Default)]
+/// The events to come. Most are caused during the run and due within a few hundred milliseconds:
+/// they wait in a [`Window`], one list per millisecond. The rest wait beside it, each source
+/// already in order: events due beyond the window in a heap (they move into the window as time
+/// reaches them), scheduled faults in a heap of their own, and the client's requests, all known at
+/// the start, in a list sorted by key (not in every checkpoint's copy of a heap). Taking the
+/// earliest of the four gives the same order as one queue holding all.
+#[derive(Clone, Debug)]
 pub(super) struct EventQueue {
-    heap: BinaryHeap<Reverse<Queued>>,
-    /// Sequence numbers of events taken back (a delivery a fault dropped or moved) that are still
-    /// in the heap; never the heap's top, which is always a live event.
-    cancelled: VecSet<u64>,
+    window: Window,
+    /// Events (class `Event`) due at or after the window's end when they were scheduled.
+    later: BinaryHeap<Reverse<Queued>>,
+    /// Scheduled faults (class `Fault`).
+    faults: BinaryHeap<Reverse<Queued>>,
     /// The requests: (due time, work index), sorted; request `index` has sequence number
     /// `first_submit_sequence + index`, reserved when the list is made.
     submits: Arc<[(Millis, usize)]>,
@@ -70,7 +72,21 @@ pub(super) struct EventQueue {
     next_sequence: u64,
 }
 
-/// An event in the heap, ordered by its key alone (keys are unique), packed into one integer so
+impl Default for EventQueue {
+    fn default() -> EventQueue {
+        EventQueue {
+            window: Window::new(),
+            later: BinaryHeap::new(),
+            faults: BinaryHeap::new(),
+            submits: Arc::new([]),
+            next_submit: 0,
+            first_submit_sequence: 0,
+            next_sequence: 0,
+        }
+    }
+}
+
+/// An event in a heap, ordered by its key alone (keys are unique), packed into one integer so
 /// the heap compares keys without branching: time, then class, then sequence number.
 #[derive(Clone, Debug)]
 struct Queued {
@@ -110,11 +126,44 @@ impl EventKey {
     }
 }
 
+/// The next event's key, and where it waits.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(super) struct Next {
+    pub(super) key: EventKey,
+    source: Source,
+}
+
+impl Next {
+    fn of(queued: &Queued, source: Source) -> Next {
+        Next { key: EventKey::unpacked(queued.order), source }
+    }
+
+    fn earlier(next: Option<Next>, other: Next) -> Option<Next> {
+        match next {
+            Some(next) if next.key < other.key => Some(next),
+            _ => Some(other),
+        }
+    }
+}
+
+/// Where an event waits.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Source {
+    Window,
+    Later,
+    Fault,
+    Submit,
+}
+
 impl EventQueue {
     pub(super) fn schedule(&mut self, at_ms: Millis, class: Class, event: Event) -> EventKey {
         let key = EventKey { at_ms, class, sequence: self.next_sequence };
         self.next_sequence += 1;
-        self.heap.push(Reverse(Queued { order: key.packed(), event }));
+        match class {
+            Class::Fault => self.faults.push(Reverse(Queued { order: key.packed(), event })),
+            Class::Event if self.window.holds(at_ms) => self.window.push(at_ms, key.sequence, event),
+            Class::Event => self.later.push(Reverse(Queued { order: key.packed(), event })),
+        }
         key
     }
 
@@ -134,40 +183,216 @@ impl EventQueue {
         Some(EventKey { at_ms, class: Class::Event, sequence: self.first_submit_sequence + index as u64 })
     }
 
-    pub(super) fn peek(&self) -> Option<EventKey> {
-        let heap = self.heap.peek().map(|Reverse(queued)| EventKey::unpacked(queued.order));
-        match (heap, self.next_submit_key()) {
-            (Some(heap), Some(submit)) => Some(heap.min(submit)),
-            (heap, submit) => heap.or(submit),
+    /// The earliest event: its key, and where it waits.
+    pub(super) fn peek(&self) -> Option<Next> {
+        // An event beyond the window is later than every event in it.
+        let mut next = match self.window.peek() {
+            Some(key) => Some(Next { key, source: Source::Window }),
+            None => self.later.peek().map(|Reverse(queued)| Next::of(queued, Source::Later)),
+        };
+        if let Some(Reverse(queued)) = self.faults.peek() {
+            next = Next::earlier(next, Next::of(queued, Source::Fault));
         }
+        if let Some(key) = self.next_submit_key() {
+            next = Next::earlier(next, Next { key, source: Source::Submit });
+        }
+        next
     }
 
-    pub(super) fn pop(&mut self) -> Option<(EventKey, Event)> {
-        let submit = self.next_submit_key();
-        let heap = self.heap.peek().map(|Reverse(queued)| EventKey::unpacked(queued.order));
-        if let Some(submit) = submit.filter(|submit| heap.is_none_or(|heap| *submit < heap)) {
-            self.next_submit += 1;
-            return Some((submit, Event::Submit(self.submits[self.next_submit - 1].1)));
+    /// Takes the event `peek` returned.
+    pub(super) fn pop(&mut self, next: Next) -> Event {
+        let event = match next.source {
+            Source::Window => self.window.pop_first(),
+            Source::Later => self.later.pop().expect("peeked").0.event,
+            Source::Fault => self.faults.pop().expect("peeked").0.event,
+            Source::Submit => {
+                self.next_submit += 1;
+                Event::Submit(self.submits[self.next_submit - 1].1)
+            }
+        };
+        self.advance(next.key.at_ms);
+        event
+    }
+
+    /// Time reached `now_ms`: the window starts there, and takes in the events now due within it.
+    /// They were all scheduled before any event the window holds for their millisecond (which
+    /// could only be scheduled once the window reached it), so each joins the end of its list.
+    fn advance(&mut self, now_ms: Millis) {
+        self.window.start_at(now_ms);
+        while let Some(Reverse(queued)) = self.later.peek() {
+            let key = EventKey::unpacked(queued.order);
+            if !self.window.holds(key.at_ms) {
+                return;
+            }
+            let Reverse(Queued { event, .. }) = self.later.pop().expect("peeked");
+            self.window.push(key.at_ms, key.sequence, event);
         }
-        let Reverse(Queued { order, event }) = self.heap.pop()?;
-        self.drop_cancelled_top();
-        Some((EventKey::unpacked(order), event))
     }
 
     /// Takes an event back out, for a message fault that drops or moves a delivery.
     pub(super) fn cancel(&mut self, key: EventKey) {
-        self.cancelled.insert(key.sequence);
-        self.drop_cancelled_top();
+        debug_assert_eq!(key.class, Class::Event, "only deliveries are taken back");
+        if !self.window.remove(key) {
+            let order = key.packed();
+            self.later.retain(|Reverse(queued)| queued.order != order);
+        }
+    }
+}
+
+/// The events due within `WINDOW_MS` of the window's start (the time of the last event taken), one
+/// list per millisecond, in the order they were scheduled (which is their sequence order), the
+/// lists' entries in one slab: scheduling and taking an event are a few array operations, and a
+/// copy of the whole window (for a checkpoint) is three.
+#[derive(Clone, Debug)]
+struct Window {
+    start_ms: Millis,
+    /// The first and last entry of each millisecond's list, by due time modulo `WINDOW_MS`.
+    heads: Vec<u32>,
+    tails: Vec<u32>,
+    /// One bit per millisecond whose list is not empty.
+    occupied: [u64; WINDOW_MS / 64],
+    slab: Vec<Slot>,
+    /// The first free slot of the slab (`NONE` when full).
+    free: u32,
+}
+
+/// A span of due times the window covers: most events of the presets (latency, disk, timeouts of
+/// up to a few hundred milliseconds) fall inside it.
+const WINDOW_MS: usize = 512;
+const NONE: u32 = u32::MAX;
+
+/// The list of the millisecond `at_ms`.
+fn bucket_of(at_ms: Millis) -> usize {
+    (at_ms % WINDOW_MS as u64) as usize
+}
+
+#[derive(Copy, Clone, Debug)]
+struct Slot {
+    sequence: u64,
+    event: Event,
+    /// The next entry of the same list, or of the free list.
+    next: u32,
+}
+
+impl Window {
+    fn new() -> Window {
+        Window {
+            start_ms: 0,
+            heads: vec![NONE; WINDOW_MS],
+            tails: vec![NONE; WINDOW_MS],
+            occupied: [0; WINDOW_MS / 64],
+            slab: Vec::new(),
+            free: NONE,
+        }
     }
 
-    /// Keeps a live event at the heap's top.
-    fn drop_cancelled_top(&mut self) {
-        while let Some(Reverse(top)) = self.heap.peek() {
-            if !self.cancelled.remove(&EventKey::unpacked(top.order).sequence) {
-                return;
+    fn holds(&self, at_ms: Millis) -> bool {
+        debug_assert!(at_ms >= self.start_ms, "an event is scheduled in the past");
+        at_ms - self.start_ms < WINDOW_MS as u64
+    }
+
+    fn start_at(&mut self, now_ms: Millis) {
+        debug_assert!(now_ms >= self.start_ms, "time goes forward");
+        self.start_ms = now_ms;
+    }
+
+    /// Appends an event due at `at_ms` (inside the window) to its millisecond's list.
+    fn push(&mut self, at_ms: Millis, sequence: u64, event: Event) {
+        let bucket = bucket_of(at_ms);
+        let slot = Slot { sequence, event, next: NONE };
+        let index = match self.free {
+            NONE => {
+                self.slab.push(slot);
+                u32::try_from(self.slab.len() - 1).expect("fewer than 2^32 events pending")
             }
-            self.heap.pop();
+            free => {
+                self.free = self.slab[free as usize].next;
+                self.slab[free as usize] = slot;
+                free
+            }
+        };
+        match self.tails[bucket] {
+            NONE => {
+                self.heads[bucket] = index;
+                self.occupied[bucket / 64] |= 1 << (bucket % 64);
+            }
+            tail => {
+                debug_assert!(self.slab[tail as usize].sequence < sequence, "lists stay in sequence order");
+                self.slab[tail as usize].next = index;
+            }
         }
+        self.tails[bucket] = index;
+    }
+
+    /// The millisecond list holding the earliest event: the first occupied one from the start.
+    fn first_bucket(&self) -> Option<usize> {
+        let start = bucket_of(self.start_ms);
+        let words = WINDOW_MS / 64;
+        let (first_word, first_bit) = (start / 64, start % 64);
+        // The start's word from its bit on, the other words in turn, then the start's word before its bit.
+        let masked = self.occupied[first_word] & (u64::MAX << first_bit);
+        if masked != 0 {
+            return Some(first_word * 64 + masked.trailing_zeros() as usize);
+        }
+        for offset in 1..=words {
+            let word = (first_word + offset) % words;
+            let bits =
+                if offset == words { self.occupied[word] & !(u64::MAX << first_bit) } else { self.occupied[word] };
+            if bits != 0 {
+                return Some(word * 64 + bits.trailing_zeros() as usize);
+            }
+        }
+        None
+    }
+
+    /// The earliest event's key.
+    fn peek(&self) -> Option<EventKey> {
+        let bucket = self.first_bucket()?;
+        let distance = (bucket + WINDOW_MS - bucket_of(self.start_ms)) % WINDOW_MS;
+        let sequence = self.slab[self.heads[bucket] as usize].sequence;
+        Some(EventKey { at_ms: self.start_ms + distance as u64, class: Class::Event, sequence })
+    }
+
+    /// Takes the earliest event.
+    fn pop_first(&mut self) -> Event {
+        let bucket = self.first_bucket().expect("peeked");
+        let index = self.heads[bucket];
+        self.unlink(bucket, NONE, index)
+    }
+
+    /// Takes out the event with `key` if the window holds it.
+    fn remove(&mut self, key: EventKey) -> bool {
+        if !self.holds(key.at_ms) {
+            return false;
+        }
+        let bucket = bucket_of(key.at_ms);
+        let (mut previous, mut index) = (NONE, self.heads[bucket]);
+        while index != NONE {
+            if self.slab[index as usize].sequence == key.sequence {
+                self.unlink(bucket, previous, index);
+                return true;
+            }
+            (previous, index) = (index, self.slab[index as usize].next);
+        }
+        false
+    }
+
+    /// Takes entry `index` (after `previous`, or first) out of `bucket`'s list onto the free list.
+    fn unlink(&mut self, bucket: usize, previous: u32, index: u32) -> Event {
+        let Slot { event, next, .. } = self.slab[index as usize];
+        match previous {
+            NONE => self.heads[bucket] = next,
+            previous => self.slab[previous as usize].next = next,
+        }
+        if next == NONE {
+            self.tails[bucket] = previous;
+        }
+        if self.heads[bucket] == NONE {
+            self.occupied[bucket / 64] &= !(1 << (bucket % 64));
+        }
+        self.slab[index as usize].next = self.free;
+        self.free = index;
+        event
     }
 }
 
@@ -256,5 +481,68 @@ impl Timers {
     /// When the armed `timer` at `at` is due, if it is armed.
     pub(super) fn due_ms(&self, at: Endpoint, timer: Timer) -> Option<Millis> {
         self.armed.get(&(at, timer)).map(|(_, due_ms)| *due_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+    use commitlab_protocol::MessageId;
+    use std::collections::BTreeMap;
+
+    /// The queue gives the order of one sorted map of every event, through random schedules
+    /// (near, far beyond the window, faults, requests), cancellations and clones.
+    #[test]
+    fn takes_events_in_key_order() {
+        for seed in 0..40 {
+            let mut rng = Rng::new(seed);
+            let mut queue = EventQueue::default();
+            let mut expected: BTreeMap<EventKey, Event> = BTreeMap::new();
+            let submits: Vec<Millis> = (0..20).map(|_| rng.below(3_000)).collect();
+            let first_submit = queue.next_sequence;
+            queue.schedule_submits(submits.iter().copied());
+            for (index, at_ms) in submits.iter().enumerate() {
+                let key = EventKey { at_ms: *at_ms, class: Class::Event, sequence: first_submit + index as u64 };
+                expected.insert(key, Event::Submit(index));
+            }
+            let mut now_ms = 0;
+            let mut next_id = 0;
+            for _ in 0..2_000 {
+                match rng.below(10) {
+                    0..=4 => {
+                        let after_ms = if rng.below(8) == 0 { rng.below(5_000) } else { rng.below(40) };
+                        let class = if rng.below(20) == 0 { Class::Fault } else { Class::Event };
+                        next_id += 1;
+                        let event = Event::Deliver(MessageId(next_id));
+                        expected.insert(queue.schedule(now_ms + after_ms, class, event), event);
+                    }
+                    5 => {
+                        let deliveries: Vec<EventKey> =
+                            expected.keys().copied().filter(|key| key.class == Class::Event).collect();
+                        if let Some(key) = deliveries.get(rng.below(deliveries.len() as u64 + 1) as usize) {
+                            if matches!(expected[key], Event::Deliver(_)) {
+                                queue.cancel(*key);
+                                expected.remove(key);
+                            }
+                        }
+                    }
+                    6 => queue = queue.clone(),
+                    _ => {
+                        let next = queue.peek();
+                        assert_eq!(next.map(|next| next.key), expected.keys().next().copied());
+                        let Some(next) = next else { continue };
+                        let (key, event) = (next.key, queue.pop(next));
+                        assert_eq!(expected.pop_first(), Some((key, event)), "seed {seed}");
+                        now_ms = key.at_ms;
+                    }
+                }
+            }
+            while let Some(next) = queue.peek() {
+                let (key, event) = (next.key, queue.pop(next));
+                assert_eq!(expected.pop_first(), Some((key, event)), "seed {seed}");
+            }
+            assert!(expected.is_empty());
+        }
     }
 }
