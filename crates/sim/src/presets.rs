@@ -712,11 +712,7 @@ fn lost_commit() -> Scenario {
 }
 
 fn partition_during_voting() -> Scenario {
-    let groups = vec![
-        vec![Endpoint::Node(NodeId(TM)), Endpoint::Node(NodeId(1)), Endpoint::Client],
-        vec![Endpoint::Node(NodeId(4))],
-    ];
-    let faults = vec![at(25, Fault::Partition(groups)), at(500, Fault::Heal)];
+    let faults = vec![at(25, c2_cut_off()), at(500, Fault::Heal)];
     named("partition-during-voting", one_transfer(CoordinatorPlacement::Dedicated, faults))
 }
 
@@ -1189,12 +1185,16 @@ fn third_participant_votes_no() -> Scenario {
     named("third-participant-votes-no", scenario)
 }
 
-fn partition_during_commit() -> Scenario {
-    let groups = vec![
+/// C2 (n4) on one side, the TM, C1 and the client on the other.
+fn c2_cut_off() -> Fault {
+    Fault::Partition(vec![
         vec![Endpoint::Node(NodeId(TM)), Endpoint::Node(NodeId(1)), Endpoint::Client],
         vec![Endpoint::Node(NodeId(4))],
-    ];
-    let faults = vec![at(44, Fault::Partition(groups)), at(400, Fault::Heal)];
+    ])
+}
+
+fn partition_during_commit() -> Scenario {
+    let faults = vec![at(44, c2_cut_off()), at(400, Fault::Heal)];
     named("partition-during-commit", one_transfer(CoordinatorPlacement::Dedicated, faults))
 }
 
