@@ -357,6 +357,18 @@ mod tests {
     }
 
     #[test]
+    fn the_saga_switch_reaches_the_request_and_comes_back() {
+        let scenario = happy();
+        let mut draft = FormDraft::from_scenario(&scenario);
+        draft.set(&Field::RequestSaga(0), "true".to_string());
+        let saga = draft.to_scenario(&scenario).expect("valid");
+        assert!(saga.workload.requests[0].saga && saga.runs_sagas());
+        assert!(FormDraft::from_scenario(&saga).requests[0].saga, "the form shows it again");
+        draft.set(&Field::RequestSaga(0), "false".to_string());
+        assert!(!draft.to_scenario(&scenario).expect("valid").workload.requests[0].saga);
+    }
+
+    #[test]
     fn bug_switches_reach_the_scenario() {
         let scenario = happy();
         let mut draft = FormDraft::from_scenario(&scenario);
