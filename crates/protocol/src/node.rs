@@ -4,7 +4,7 @@
 
 use crate::context::Context;
 use crate::coordinator::saga::{Saga, SagaPhase};
-use crate::coordinator::{Coordinator, RequestState};
+use crate::coordinator::{Coordinator, CoordinatorPhase, RequestState};
 use crate::effect::{Effect, NodeConfig, Role, Timer};
 use crate::ids::{AccountId, Endpoint, Millis, NodeId, RequestId, TxnId};
 use crate::message::{Decision, Message, Record, Write, WriteMode};
@@ -50,6 +50,20 @@ impl Node {
 
     pub fn participant(&self) -> Option<&Participant> {
         self.participant.as_ref()
+    }
+
+    /// Whether a message this node sent is still worth sending again after a replica bounced it
+    /// with `NotLeader`. A PREPARE is, only while its transaction still collects votes: once the
+    /// decision is made, a PREPARE that reaches a participant late would lock and log a prepare
+    /// record for a transaction that is already over (and, if it was already acknowledged as
+    /// aborted, that the coordinator is about to forget). Everything else stays current.
+    pub fn still_wants(&self, message: &Message) -> bool {
+        match message {
+            Message::Prepare { txn, .. } => self.coordinator.as_ref().is_some_and(|coordinator| {
+                coordinator.txns().get(txn).is_some_and(|entry| entry.phase == CoordinatorPhase::Voting)
+            }),
+            _ => true,
+        }
     }
 
     pub fn on_message(&mut self, now_ms: Millis, from: Endpoint, message: &Message, out: &mut Vec<Effect>) {

@@ -267,7 +267,9 @@ impl Replica {
             }
             (Endpoint::Node(from), Message::NotLeader { hint, bounced }, _) => {
                 if let Some(next) = self.router.on_not_leader(from, *hint) {
-                    out.push(Effect::Send { to: Endpoint::Node(next), message: (**bounced).clone() });
+                    if self.node.still_wants(bounced) {
+                        out.push(Effect::Send { to: Endpoint::Node(next), message: (**bounced).clone() });
+                    }
                 }
             }
             (_, Message::Raft(_) | Message::Paxos(_) | Message::NotLeader { .. }, _) => {}

@@ -15,8 +15,9 @@
 //! - **commit-needs-decision**: a participant's commit becomes durable only after the coordinator's
 //!   COMMIT decision is durable.
 //! - **completed-needs-outcomes**: `Completed(t)` is logged only once every participant's outcome
-//!   is durable (for COMMIT: every participant committed; for ABORT: no prepare record is left
-//!   without its rollback).
+//!   is durable (for COMMIT: every participant committed; for ABORT: no prepare record made before
+//!   the decision is left without its rollback; one made after it, by a PREPARE that arrived late,
+//!   is resolved by presumed abort when its participant asks).
 //! - **reply-matches-decision**: the client hears COMMIT only for a durable COMMIT decision, and
 //!   ABORT only for a transaction never logged COMMIT (presumed abort covers what was never logged).
 //! - **journal-matches-commit**: a journal line exists exactly when its transaction committed.
@@ -193,9 +194,10 @@ pub struct Checker {
     decisions: ChunkMap<TxnId, (Decision, NodeId)>,
     /// What is known of each transaction while it runs (see [`LiveTxn`]).
     live: VecMap<TxnId, LiveTxn>,
-    /// Every prepare record that ever became durable (one per participant and transaction).
+    /// Every prepare record that ever became durable (one per participant and transaction), and
+    /// whether it did so before the transaction's decision was durable.
     /// (Keyed by transaction first: the keys then mostly arrive in order.)
-    durable_prepares: ChunkMap<(TxnId, NodeId), ()>,
+    durable_prepares: ChunkMap<(TxnId, NodeId), bool>,
     replies: ChunkMap<RequestId, Decision>,
     /// Whether money was conserved after the previous event, so a break is reported once.
     money_conserved: bool,
@@ -291,7 +293,10 @@ impl Checker {
             }
             Record::PrepareVote { txn, journal, writes, .. } => {
                 self.check_isolation(node, *txn, writes, violations);
-                self.durable_prepares.insert((*txn, node), ());
+                if !self.durable_prepares.contains_key(&(*txn, node)) {
+                    let before_decision = !self.decisions.contains_key(txn);
+                    self.durable_prepares.insert((*txn, node), before_decision);
+                }
                 if journal.is_some() {
                     self.journal_prepared.insert((node, *txn));
                 }
@@ -388,8 +393,10 @@ impl Checker {
                 match decision {
                     // Every participant voted YES and must have committed.
                     Some(Decision::Commit) => outcome != Some(Decision::Commit),
-                    // A participant that never prepared has nothing to roll back.
-                    _ => self.durable_prepares.contains_key(&(txn, *participant)) && outcome.is_none(),
+                    // A participant that never prepared has nothing to roll back. One that
+                    // prepared only after the ABORT was durable got a late PREPARE (after its
+                    // ABORT tombstone was lost in a crash): presumed abort answers its query.
+                    _ => self.durable_prepares.get(&(txn, *participant)) == Some(&true) && outcome.is_none(),
                 }
             })
             .collect();
@@ -761,5 +768,85 @@ fn outcome_word(decision: Decision) -> &'static str {
     match decision {
         Decision::Commit => "committed",
         Decision::Abort => "rolled back",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use commitlab_protocol::{Plan, WriteMode};
+    use std::sync::Arc;
+
+    const TM: NodeId = NodeId(7);
+    const EARLY: NodeId = NodeId(1);
+    const LATE: NodeId = NodeId(4);
+
+    fn prepared() -> Record {
+        Record::Prepared { txn: TxnId(1), request: RequestId(1), participants: Arc::from([EARLY, LATE]), work: Plan::default() }
+    }
+
+    fn prepare_vote() -> Record {
+        Record::PrepareVote {
+            txn: TxnId(1),
+            coordinator: TM,
+            writes: Vec::new(),
+            journal: None,
+            at_ms: 0,
+            mode: WriteMode::InPlace,
+        }
+    }
+
+    fn decided(decision: Decision) -> Record {
+        Record::Decided { txn: TxnId(1), decision, reason: None }
+    }
+
+    fn completed_needs_outcomes(records: &[(NodeId, Record)]) -> Vec<String> {
+        let mut checker = Checker::new(0);
+        let mut violations = Vec::new();
+        for (node, record) in records {
+            checker.on_durable(*node, record, &mut violations);
+        }
+        violations.iter().filter(|v| v.invariant == Invariant::CompletedNeedsOutcomes).map(|v| v.detail.clone()).collect()
+    }
+
+    #[test]
+    fn completing_an_abort_needs_the_rollback_of_every_prepare_made_before_it() {
+        let found = completed_needs_outcomes(&[
+            (TM, prepared()),
+            (EARLY, prepare_vote()),
+            (LATE, prepare_vote()),
+            (TM, decided(Decision::Abort)),
+            (EARLY, Record::Outcome { txn: TxnId(1), decision: Decision::Abort }),
+            (TM, Record::Completed { txn: TxnId(1) }),
+        ]);
+        assert_eq!(found, ["n7 completed t1 without a durable outcome at n4"]);
+    }
+
+    #[test]
+    fn a_prepare_made_after_the_abort_is_left_to_presumed_abort() {
+        // n4's PREPARE arrived after the decision (its ABORT tombstone lost in a crash): the TM may
+        // forget, and n4's query will be answered ABORT by presumption.
+        let found = completed_needs_outcomes(&[
+            (TM, prepared()),
+            (EARLY, prepare_vote()),
+            (TM, decided(Decision::Abort)),
+            (EARLY, Record::Outcome { txn: TxnId(1), decision: Decision::Abort }),
+            (LATE, prepare_vote()),
+            (TM, Record::Completed { txn: TxnId(1) }),
+        ]);
+        assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn completing_a_commit_needs_every_participant_committed() {
+        let found = completed_needs_outcomes(&[
+            (TM, prepared()),
+            (EARLY, prepare_vote()),
+            (LATE, prepare_vote()),
+            (TM, decided(Decision::Commit)),
+            (LATE, Record::Outcome { txn: TxnId(1), decision: Decision::Commit }),
+            (TM, Record::Completed { txn: TxnId(1) }),
+        ]);
+        assert_eq!(found, ["n7 completed t1 without a durable outcome at n1"]);
     }
 }

@@ -621,3 +621,94 @@ fn a_presumed_abort_binds_the_retry_of_its_request_under_both_engines_and_revisi
         }
     }
 }
+
+/// The property tests' `completed-needs-outcomes` failure over Raft, rebuilt by hand. C1 = n1-n3,
+/// the TM = n4-n6. n1 hears the TM's PREPARE but not its own group, so it holds the PREPARE until
+/// it knows a leader. The TM times out, logs ABORT, and tells C1's leader once the partition
+/// heals. Then n1 learns its leader and bounces the held PREPARE back with `NotLeader`. Before the
+/// fix the TM followed the bounce and sent the PREPARE again, after its decision: C1 locked and
+/// logged a prepare record for a transaction already over (and, in the failing run, already
+/// acknowledged as aborted, so the TM completed while C1 sat in doubt).
+const LATE_PREPARE_BOUNCE: &str = r#"{
+  "version": 1, "name": "raft-late-prepare-bounce", "seed": 7,
+  "topology": { "coordinator": "dedicated", "shards": [ { "accounts": { "1000": 100, "1001": 50 } } ] },
+  "workload": { "requests": [ { "at_ms": 400, "transfers": [ { "from": 1000, "to": 1001, "amount": 10 } ] } ] },
+  "network": { "latency_ms_min": 2, "latency_ms_max": 2, "loss": "0/10", "duplication": "0/10" },
+  "disk": { "write_ms": 1 },
+  "timeouts": { "vote_ms": 300, "resend_ms": 60, "query_ms": 150, "client_retry_ms": 5000 },
+  "replication": { "engine": "raft", "replicas": 3, "election_timeout_ms_min": 150,
+                   "election_timeout_ms_max": 300, "heartbeat_ms": 50 },
+  "faults": [
+    { "at_ms": 0, "fault": { "partition": [ [ "n1", "n4", "n5", "n6", "client" ], [ "n2", "n3" ] ] } },
+    { "at_ms": 500, "fault": { "partition": [ [ "n1" ], [ "n2", "n3" ], [ "n4", "n5", "n6", "client" ] ] } },
+    { "at_ms": 1200, "fault": "heal" }
+  ],
+  "end_ms": 3000, "max_steps": 1000000
+}"#;
+
+#[test]
+fn a_bounced_prepare_is_not_sent_again_once_the_decision_is_made() {
+    for (engine, protocol) in [(Engine::Raft, 1), (Engine::Raft, 2), (Engine::MultiPaxos, 1), (Engine::MultiPaxos, 2)] {
+        let mut scenario = Scenario::from_json(LATE_PREPARE_BOUNCE).expect("valid scenario");
+        scenario.replication.engine = engine;
+        scenario.protocol = protocol;
+        let mut simulation = Simulation::new(scenario).expect("valid");
+        simulation.run_to_end();
+        simulation.seek_step(simulation.total_steps());
+        let trace = whole_trace(&simulation);
+        let label = format!("{engine:?}, revision {protocol}");
+        assert!(violated(&simulation).is_empty(), "{label}: {:?}\n{trace}", violated(&simulation));
+        // The facts of the failing run: the PREPARE held at n1 comes back after the decision.
+        let decided = trace.find("n4 t1 coordinator logging decision").expect("the TM decides");
+        let bounced = trace.find("n1 -> n4 NotLeader (leader n3) for Prepare t1");
+        assert!(bounced.is_some_and(|at| at > decided), "{label}: the bounce comes after the decision\n{trace}");
+        // The TM does not follow it: no PREPARE leaves after the decision, and C1 never prepares.
+        let prepare_sent = |line: &str| line.contains(" send ") && line.contains("Prepare t1") && !line.contains("NotLeader");
+        assert!(!trace[decided..].lines().any(prepare_sent), "{label}: a PREPARE after the decision\n{trace}");
+        assert!(!trace.contains("participant preparing"), "{label}\n{trace}");
+        assert!(trace.contains("n4 t1 coordinator completed"), "{label}\n{trace}");
+        assert!(simulation.in_doubt().is_empty(), "{label}: {:?}", simulation.in_doubt());
+        for (replica, balance) in replica_balances(&simulation, 1000) {
+            assert_eq!(balance, 100, "{label}: {replica} never changed");
+        }
+    }
+}
+
+/// Presumed abort lets the coordinator forget an aborted transaction while a participant that
+/// got its PREPARE late is still in doubt. n4's PREPARE is delayed past the vote timeout; n4 gets
+/// the ABORT first, acknowledges it and keeps a tombstone, crashes (losing it), and then the late
+/// PREPARE arrives: n4 prepares and votes YES for a transaction already aborted. The TM completes
+/// on n1's (delayed) ACK; n4 asks, hears ABORT by presumption, and rolls back.
+const LATE_PREPARE_AFTER_LOST_TOMBSTONE: &str = r#"{
+  "version": 1, "name": "late-prepare-after-lost-tombstone", "protocol": 2, "seed": 1,
+  "topology": { "coordinator": "dedicated", "shards": [ { "accounts": { "1001": 100 } }, { "accounts": { "3001": 50 } } ] },
+  "workload": { "requests": [ { "at_ms": 0, "transfers": [ { "from": 1001, "to": 3001, "amount": 10 } ] } ] },
+  "network": { "latency_ms_min": 5, "latency_ms_max": 5, "loss": "0/1", "duplication": "0/1" },
+  "disk": { "write_ms": 2 },
+  "timeouts": { "vote_ms": 100, "resend_ms": 1000, "query_ms": 150, "client_retry_ms": 5000 },
+  "faults": [
+    { "at_ms": 0, "fault": { "delay": { "message": { "next": { "kind": "Prepare", "to": "n4" } }, "by_ms": 300 } } },
+    { "at_ms": 0, "fault": { "delay": { "message": { "next": { "kind": "Ack", "from": "n1" } }, "by_ms": 220 } } },
+    { "at_ms": 200, "fault": { "crash": "n4" } },
+    { "at_ms": 210, "fault": { "restart": "n4" } }
+  ],
+  "end_ms": 3000
+}"#;
+
+#[test]
+fn a_prepare_that_arrives_after_the_abort_is_resolved_by_presumed_abort() {
+    let scenario = Scenario::from_json(LATE_PREPARE_AFTER_LOST_TOMBSTONE).expect("valid scenario");
+    let mut simulation = Simulation::new(scenario).expect("valid");
+    simulation.run_to_end();
+    simulation.seek_step(simulation.total_steps());
+    let trace = whole_trace(&simulation);
+    assert!(violated(&simulation).is_empty(), "{:?}\n{trace}", violated(&simulation));
+    let position = |text: &str| trace.find(text).unwrap_or_else(|| panic!("{text}\n{trace}"));
+    let decided = position("n7 WAL Aborted(t1)");
+    let late_prepare = position("n4 WAL PrepareVote(t1");
+    let completed = position("n7 WAL Completed(t1)");
+    let rolled_back = position("n4 WAL RolledBack(t1)");
+    assert!(decided < late_prepare && late_prepare < completed && completed < rolled_back, "{trace}");
+    assert!(trace[completed..].contains("n7 -> n4 Abort t1"), "the query is answered ABORT\n{trace}");
+    assert!(simulation.in_doubt().is_empty(), "{:?}", simulation.in_doubt());
+}
