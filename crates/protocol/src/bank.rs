@@ -7,7 +7,7 @@ use crate::ids::{AccountId, TxnId};
 use crate::message::Write;
 use crate::vec_map::VecMap;
 
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Bank {
     balances: VecMap<AccountId, i64>,
     /// Sum of all balances, kept up to date so the conservation check costs nothing per event.

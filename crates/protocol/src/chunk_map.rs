@@ -40,7 +40,7 @@ impl<K, V> Default for ChunkMap<K, V> {
 }
 
 /// Where a key is, or would go.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 enum Place {
     Tail,
     Chunk(usize),
@@ -249,6 +249,18 @@ impl<K: Ord + Copy, V: Clone> FromIterator<(K, V)> for ChunkMap<K, V> {
             map.insert(key, value);
         }
         map
+    }
+}
+
+/// Hashes the entries in key order, like `PartialEq` compares them: two maps that hold the same
+/// entries hash alike however they fell into chunks (the explorer fingerprints states with it).
+impl<K: Ord + Copy + std::hash::Hash, V: Clone + std::hash::Hash> std::hash::Hash for ChunkMap<K, V> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_usize(self.len);
+        for (key, value) in self.iter() {
+            key.hash(state);
+            value.hash(state);
+        }
     }
 }
 

@@ -10,13 +10,13 @@ use crate::message::{Decision, Message, TxnSpec};
 use crate::route::Router;
 use crate::vec_map::VecMap;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PendingRequest {
     pub spec: TxnSpec,
     pub coordinator: NodeId,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Client {
     retry_ms: Millis,
     pending: VecMap<RequestId, PendingRequest>,

@@ -32,7 +32,7 @@ use std::sync::Arc;
 pub mod saga;
 use saga::Saga;
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum CoordinatorPhase {
     /// `Prepared(t, ...)` is being written.
     Logging,
@@ -58,7 +58,7 @@ impl CoordinatorPhase {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct CoordinatorTxn {
     pub request: RequestId,
     pub participants: Arc<[NodeId]>,
@@ -160,13 +160,13 @@ impl CoordinatorTxn {
 }
 
 /// What the coordinator remembers of a client request.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum RequestState {
     Running(TxnId),
     Done { txn: Option<TxnId>, decision: Decision, reason: Option<Arc<str>> },
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Coordinator {
     numbering: TxnNumbering,
     next_txn: u32,

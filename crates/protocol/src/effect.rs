@@ -66,7 +66,7 @@ impl fmt::Display for Timer {
 }
 
 /// Which role of a node a transaction row or a phase belongs to.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Role {
     Coordinator,
     Participant,
@@ -82,7 +82,7 @@ impl fmt::Display for Role {
 }
 
 /// Observable facts a handler reports so the trace can show them; they change nothing.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum Note {
     LockTaken {
         account: AccountId,
@@ -171,7 +171,7 @@ impl fmt::Display for Note {
 }
 
 /// What a handler asks the world to do.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Effect {
     Send {
         to: Endpoint,
@@ -202,7 +202,7 @@ pub enum Effect {
 }
 
 /// Timeouts of the protocol, in virtual milliseconds.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Timeouts {
     /// How long the coordinator waits for all votes before aborting.
@@ -223,7 +223,7 @@ impl Default for Timeouts {
 
 /// Deliberate protocol bugs a teacher can switch on to show why each rule exists. All off is the
 /// correct protocol; each one breaks a rule that a named invariant checks.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Bugs {
     /// A participant votes YES before its prepare record is durable.
@@ -263,7 +263,7 @@ fn is_false(value: &bool) -> bool {
 }
 
 /// What a coordinator does on recovery with a transaction that has no logged decision.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub enum Recovery {
     /// A single node that restarts has lost the votes: it aborts (presumed abort).
     #[default]
@@ -276,7 +276,7 @@ pub enum Recovery {
 /// One shard's place in the partition map: its node and its account range. In the replicated
 /// mode `node` is the address of the shard's group (its first replica); senders resolve it to the
 /// current leader when they send.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ShardEntry {
     pub shard: ShardId,
     pub node: NodeId,
@@ -285,7 +285,7 @@ pub struct ShardEntry {
 }
 
 /// The partition map every coordinator uses to route work: accounts by id range.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Directory {
     pub shards: Vec<ShardEntry>,
 }
@@ -302,14 +302,14 @@ impl Directory {
 
 /// How a coordinator numbers its transactions so that ids stay unique when several nodes
 /// coordinate: the k-th of `stride` coordinators uses first, first + stride, ...
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct TxnNumbering {
     pub first: u32,
     pub stride: u32,
 }
 
 /// Everything a node is built from. Shared (behind an `Arc`) by the node across crashes.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct NodeConfig {
     pub id: NodeId,
     /// The shard this node stores, if it is a participant.

@@ -10,7 +10,7 @@ use std::str::FromStr;
 pub type Millis = u64;
 
 /// Why a piece of text is not a valid identifier.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ParseIdError {
     pub kind: &'static str,
     pub text: String,

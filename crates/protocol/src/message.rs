@@ -17,7 +17,7 @@ use std::fmt;
 use std::sync::Arc;
 
 /// Move `amount` from one account to another.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Transfer {
     pub from: AccountId,
     pub to: AccountId,
@@ -32,7 +32,7 @@ impl fmt::Display for Transfer {
 
 /// What the client asks for: transfers, and optionally shards that must durably journal the
 /// transaction (seed 004's "log the transfer on database 3").
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TxnSpec {
     pub transfers: Vec<Transfer>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -63,7 +63,7 @@ impl fmt::Display for TxnSpec {
 
 /// The part of a transaction one participant executes: balance changes on its accounts and
 /// optionally a journal line.
-#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct Work {
     pub deltas: Vec<(AccountId, i64)>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -74,7 +74,7 @@ pub struct Work {
 /// in its table and logs in `Prepared(t)`. One shared (reference-counted) list serves all three,
 /// so logging the plan copies nothing, and a log of thousands of transactions holds one small
 /// list each. Serialized as a map from participant to work.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Plan(Option<Arc<[(NodeId, Work)]>>);
 
 impl Plan {
@@ -152,7 +152,7 @@ impl fmt::Display for Decision {
 }
 
 /// Everything that travels between the client and the nodes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Message {
     /// Client to coordinator: run this transaction. Retries keep the request id.
     Request { request: RequestId, spec: TxnSpec },
@@ -344,7 +344,7 @@ impl fmt::Display for Message {
 
 /// One account's change inside a prepared transaction: the undo image (`before`) and the redo
 /// image (`after`).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Write {
     pub account: AccountId,
     pub before: i64,
@@ -395,7 +395,7 @@ impl WriteMode {
 
 /// A durable log record. Coordinator and participant records share one log per node (a node
 /// can play both roles, as in seed 002), so each names its role.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Record {
     /// Coordinator: transaction `txn` for client `request` involves these participants, each with
     /// its work, so that a new leader of a coordinator group can send PREPARE again and resume.
@@ -453,7 +453,7 @@ pub enum Record {
 }
 
 /// One step of a saga: the work one participant does as a local transaction.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SagaStep {
     pub node: NodeId,
     pub work: Work,
@@ -566,7 +566,7 @@ pub type Seq = u64;
 /// A record as a Multi-Paxos group chooses it: stamped with its transaction's sequence number.
 /// The first record of a transaction in a group gets a new number; its later records (the
 /// decision, the outcome, completion) reuse it, as seed 002's COMMIT reuses the prepare's.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Stamped {
     pub seq: Seq,
     pub record: Record,

@@ -14,7 +14,7 @@ use serde::Serialize;
 use std::fmt;
 use std::sync::Arc;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Node {
     config: Arc<NodeConfig>,
     coordinator: Option<Coordinator>,
@@ -340,14 +340,14 @@ fn saga_marks(saga: &Saga) -> Vec<SagaMark> {
 }
 
 /// One step on a saga orchestrator's row.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct SagaMark {
     pub step: u32,
     pub node: NodeId,
     pub state: StepMark,
 }
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum StepMark {
     Pending,
@@ -388,7 +388,7 @@ impl fmt::Display for StepView {
 }
 
 /// A saga step a participant ran: its state and the changes it made (account, delta).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct StepView {
     pub txn: TxnId,
     pub step: u32,
@@ -397,7 +397,7 @@ pub struct StepView {
 }
 
 /// One row of a node's transaction table.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct TxnView {
     pub txn: TxnId,
     pub role: Role,
@@ -423,7 +423,7 @@ pub struct TxnView {
 }
 
 /// A node's volatile state at one moment.
-#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default, Serialize)]
 pub struct NodeView {
     pub txns: Vec<TxnView>,
     pub locks: Vec<(AccountId, TxnId)>,

@@ -31,7 +31,7 @@ use crate::vec_map::VecMap;
 pub mod steps;
 use steps::StepEntry;
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ParticipantPhase {
     /// Locks taken (and, in place, changes made); the prepare record is being written.
     Preparing,
@@ -52,7 +52,7 @@ impl ParticipantPhase {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ParticipantTxn {
     pub coordinator: NodeId,
     pub phase: ParticipantPhase,
@@ -80,7 +80,7 @@ impl ParticipantTxn {
 /// How a transaction ended here, remembered so that a PREPARE arriving late (a retransmission or
 /// a duplicate the network held back) gets the same answer instead of preparing it again. Kept
 /// small: one of these stays for every transaction the shard has seen.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Finished {
     Committed,
     RolledBack,
@@ -103,7 +103,7 @@ impl Finished {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Participant {
     bank: Bank,
     txns: VecMap<TxnId, ParticipantTxn>,

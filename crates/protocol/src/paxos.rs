@@ -62,7 +62,7 @@ impl fmt::Display for Ballot {
 }
 
 /// A value an acceptor accepted, with the ballot it was accepted in.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Accepted<C> {
     pub ballot: Ballot,
     pub value: Payload<C>,
@@ -70,7 +70,7 @@ pub struct Accepted<C> {
 
 /// The state that survives a crash: the acceptor's promise and accepted values, and what this
 /// replica learned was chosen.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Durable<C> {
     pub promised: Ballot,
     pub accepted: VecMap<Slot, Accepted<C>>,
@@ -98,7 +98,7 @@ impl<C> Durable<C> {
 }
 
 /// Deliberate consensus bugs a teacher can switch on; each breaks a rule an invariant checks.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PaxosBugs {
     /// The leader sends `COMMIT` with its `ACCEPT`, without waiting for a majority to accept:
@@ -113,7 +113,7 @@ pub struct PaxosBugs {
 }
 
 /// How one replica is set up; shared by the replica across crashes.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PaxosConfig {
     pub id: NodeId,
     /// Every replica of the group, this one included, in id order.
@@ -137,14 +137,14 @@ impl PaxosConfig {
 }
 
 /// An entry a promise reports: what the acceptor accepted in a slot, and whether it knows it chosen.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Reported<C> {
     pub slot: Slot,
     pub accepted: Accepted<C>,
     pub chosen: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum PaxosMessage<C> {
     /// Phase 1a: promise `ballot`, and tell me what you accepted past my chosen prefix.
     Phase1a {
@@ -269,7 +269,7 @@ pub enum PaxosTimer {
 }
 
 /// Facts the engine reports for the trace; they change nothing.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum PaxosNote {
     Role {
         role: PaxosRole,
@@ -306,7 +306,7 @@ impl fmt::Display for PaxosNote {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PaxosEffect<C> {
     Send {
         to: NodeId,
@@ -321,13 +321,13 @@ pub enum PaxosEffect<C> {
 }
 
 /// A proposal made to a replica that does not lead: where to go instead, if it knows.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct NotLeader {
     pub hint: Option<NodeId>,
 }
 
 /// A slot the leader proposed and has not seen chosen yet.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct Open<C> {
     value: Payload<C>,
     /// Acceptors that accepted it in the leader's ballot, the leader included.
@@ -336,7 +336,7 @@ struct Open<C> {
     sent_ms: Millis,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Paxos<C> {
     config: Arc<PaxosConfig>,
     durable: Durable<C>,

@@ -38,7 +38,7 @@ pub type Term = u64;
 pub type LogIndex = u64;
 
 /// What an entry carries: a no-op a new leader appends, or a command of the state machine.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Payload<C> {
     Noop,
     Command(C),
@@ -54,7 +54,7 @@ impl<C> Payload<C> {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Entry<C> {
     pub term: Term,
     pub payload: Payload<C>,
@@ -70,7 +70,7 @@ impl<C: fmt::Display> fmt::Display for Entry<C> {
 }
 
 /// The state that survives a crash: the Raft paper's persistent state.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Durable<C> {
     pub term: Term,
     pub voted_for: Option<NodeId>,
@@ -106,7 +106,7 @@ impl<C> Durable<C> {
 }
 
 /// Deliberate consensus bugs a teacher can switch on; each breaks a rule an invariant checks.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RaftBugs {
     /// Grant votes without the up-to-date check (5.4.1): a replica missing committed entries can
@@ -118,7 +118,7 @@ pub struct RaftBugs {
 }
 
 /// How one replica is set up; shared by the replica across crashes.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RaftConfig {
     pub id: NodeId,
     /// Every replica of the group, this one included, in id order.
@@ -141,7 +141,7 @@ impl RaftConfig {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum RaftMessage<C> {
     /// A (pre-)candidate asks for a vote. A pre-vote carries the term the candidate would take and
     /// changes nobody's term.
@@ -254,7 +254,7 @@ pub enum RaftTimer {
 }
 
 /// Facts the engine reports for the trace; they change nothing.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum RaftNote {
     Role {
         role: RaftRole,
@@ -291,7 +291,7 @@ impl fmt::Display for RaftNote {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum RaftEffect<C> {
     Send {
         to: NodeId,
@@ -306,13 +306,13 @@ pub enum RaftEffect<C> {
 }
 
 /// A proposal made to a replica that is not the leader: where to go instead, if it knows.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct NotLeader {
     pub hint: Option<NodeId>,
 }
 
 /// The leader's view of one follower.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Progress {
     pub next_index: LogIndex,
     pub match_index: LogIndex,
@@ -320,7 +320,7 @@ pub struct Progress {
     pub last_heard_ms: Millis,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Raft<C> {
     config: Arc<RaftConfig>,
     durable: Durable<C>,

@@ -34,7 +34,7 @@ use std::sync::Arc;
 pub const HELD_MAX: usize = 64;
 
 /// The consensus engine of a group and its configuration.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum EngineConfig {
     Raft(Arc<RaftConfig>),
     /// Multi-Paxos, with the first sequence number this group gives a transaction (seed 002:
@@ -46,7 +46,7 @@ pub enum EngineConfig {
 }
 
 /// Everything a replica is built from; shared across its crashes.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ReplicaConfig {
     /// The 2PC roles of the group (shard and/or coordinator), as a single node would have them.
     pub node: Arc<NodeConfig>,
@@ -56,7 +56,7 @@ pub struct ReplicaConfig {
 }
 
 /// What survives a replica's crash: its engine's durable state.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ReplicaDurable {
     Raft(raft::Durable<Record>),
     Paxos(paxos::Durable<Stamped>),
@@ -73,7 +73,7 @@ impl ReplicaDurable {
 }
 
 /// A replica's consensus engine.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Engine {
     Raft(Raft<Record>),
     Paxos(Paxos<Stamped>),
@@ -159,7 +159,7 @@ struct ToApply {
     record: Option<Record>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Replica {
     config: Arc<ReplicaConfig>,
     engine: Engine,

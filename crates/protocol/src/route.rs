@@ -17,7 +17,7 @@ use crate::vec_map::VecMap;
 use std::sync::Arc;
 
 /// One group: a shard or the transaction manager, replicated.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Group {
     /// `C1`, `C2`, ... or `TM`.
     pub label: String,
@@ -38,7 +38,7 @@ impl Group {
 }
 
 /// Every group of a replicated cluster.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Groups {
     pub groups: Vec<Group>,
 }
@@ -56,7 +56,7 @@ impl Groups {
 }
 
 /// How a sender routes.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RouteConfig {
     /// Silence from a group for this long moves the sender to its next member.
     pub patience_ms: Millis,
@@ -65,7 +65,7 @@ pub struct RouteConfig {
 }
 
 /// A sender's leader cache.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Router {
     groups: Arc<Groups>,
     config: RouteConfig,

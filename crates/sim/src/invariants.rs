@@ -167,7 +167,7 @@ impl fmt::Display for Invariant {
 }
 
 /// A broken invariant: which, where, for which transaction, and what was seen.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Violation {
     pub invariant: Invariant,
     pub nodes: Vec<NodeId>,
@@ -187,7 +187,7 @@ impl fmt::Display for Violation {
 }
 
 /// What the checker remembers between events.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Checker {
     initial_money: i64,
     /// The first durable decision of each transaction, with the node that logged it.
@@ -638,7 +638,7 @@ impl Checker {
 
 /// What a durable record changed in the committed view (see [`Checker::committed_money`]) beyond
 /// the state of the node that logged it, for a caller that keeps each node's count of that view.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ViewChange {
     /// Nothing beyond the node's own state.
     None,
@@ -677,7 +677,7 @@ fn lock_conflicts(
 /// What the checker knows of a transaction while it runs, in one entry so that each fact costs one
 /// lookup: from its first fact (a prepare record, a vote, an outcome) until `Completed(t)` is
 /// durable, when what concerns its participants is dropped (what concerns other nodes stays).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 struct LiveTxn {
     /// The participants its durable `Prepared` record names.
     participants: Option<Arc<[NodeId]>>,
@@ -688,7 +688,7 @@ struct LiveTxn {
 }
 
 /// What one node did for a running transaction.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct NodeFacts {
     node: NodeId,
     voted_yes: bool,

@@ -8,6 +8,7 @@
 pub mod consensus;
 pub mod export;
 pub mod fault;
+pub mod fingerprint;
 pub mod invariants;
 pub mod json_path;
 pub mod link;
@@ -15,6 +16,7 @@ pub mod machine;
 pub mod presets;
 pub mod progress;
 pub mod rng;
+pub mod schedule;
 pub mod scenario;
 pub mod simulation;
 pub mod stats;
@@ -29,6 +31,7 @@ pub use link::{LinkError, PairError, Shared, SharedPair, View};
 pub use presets::{comparison, preset, Comparison, Preset, COMPARISONS, PRESETS};
 pub use progress::{Progress, Stuck};
 pub use rng::{Ratio, Rng};
+pub use schedule::Choice;
 pub use scenario::{limits, CoordinatorPlacement, Engine, Replication, Scenario, ScenarioError, SCENARIO_VERSION};
 pub use simulation::{
     InDoubt, InvariantStatus, LogRow, NodeSnapshot, PaxosView, RaftView, SeqRow, Simulation, SlotRow, CHECKPOINT_EVERY,

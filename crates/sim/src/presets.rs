@@ -4,7 +4,7 @@
 use crate::fault::{Fault, MessageFilter, MessageTarget, ScheduledFault};
 use crate::scenario::{
     CoordinatorPlacement, Disk, Engine, Network, RandomWorkload, Replication, RequestSpec, Scenario, ShardSpec,
-    Topology, Workload, SCENARIO_VERSION,
+    Topology, Workload,
 };
 use commitlab_protocol::{AccountId, Bugs, Endpoint, Millis, NodeId, Revision, ShardId, Timeouts, Transfer, WriteMode};
 
@@ -638,7 +638,8 @@ fn seed_002_shards() -> Vec<ShardSpec> {
 /// The default transfer, 1001 -> 3001 amount 10, at time 0.
 fn one_transfer(coordinator: CoordinatorPlacement, faults: Vec<ScheduledFault>) -> Scenario {
     Scenario {
-        version: SCENARIO_VERSION,
+        // Version 1: nothing in a preset needs version 2 (schedules), and their links stay as made.
+        version: 1,
         name: String::new(),
         protocol: Revision::CURRENT.0,
         seed: 1,
@@ -651,6 +652,7 @@ fn one_transfer(coordinator: CoordinatorPlacement, faults: Vec<ScheduledFault>) 
         bugs: Bugs::default(),
         replication: Replication::default(),
         faults,
+        schedule: Vec::new(),
         end_ms: 2_000,
         max_steps: 1_000_000,
     }

@@ -63,6 +63,11 @@ pub struct Ratio {
 impl Ratio {
     pub const ZERO: Ratio = Ratio { numerator: 0, denominator: 1 };
 
+    /// Whether this ratio never happens.
+    pub fn is_zero(self) -> bool {
+        self.numerator == 0
+    }
+
     pub fn parse(text: &str) -> Result<Ratio, String> {
         let error = || format!("`{text}` is not a probability: write a fraction such as \"1/20\"");
         let (numerator, denominator) = text.split_once('/').ok_or_else(error)?;

@@ -4,6 +4,7 @@
 
 use crate::fault::{Fault, MessageTarget, ScheduledFault};
 use crate::rng::Ratio;
+use crate::schedule::Choice;
 use commitlab_protocol::paxos::{PaxosBugs, PaxosConfig};
 use commitlab_protocol::raft::{RaftBugs, RaftConfig};
 use commitlab_protocol::replica::EngineConfig;
@@ -18,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// The scenario format version this build writes; it reads every version up to it.
-pub const SCENARIO_VERSION: u32 = 1;
+pub const SCENARIO_VERSION: u32 = 2;
 
 /// Explicit bounds on every size a scenario can ask for.
 pub mod limits {
@@ -32,6 +33,8 @@ pub mod limits {
     pub const TIME_MS: u64 = 100_000_000;
     pub const LATENCY_MS: u64 = 60_000;
     pub const STEPS: u64 = 5_000_000;
+    /// Steps of a scheduled run, at most.
+    pub const SCHEDULE: usize = 10_000;
     pub const JSON_BYTES: usize = 4 * 1024 * 1024;
     /// Raft entries in one AppendEntries, at most.
     pub const ENTRIES_PER_MESSAGE: usize = 64;
@@ -84,6 +87,10 @@ pub struct Scenario {
     pub replication: Replication,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<ScheduledFault>,
+    /// A scheduled run (scenario version 2 on): the steps to take, in order, instead of the events
+    /// the clock brings (see [`crate::schedule`]). What the explorer's counterexamples are made of.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schedule: Vec<Choice>,
     /// The run stops at this virtual time (an in-doubt participant would otherwise ask forever).
     #[serde(default = "default_end_ms")]
     pub end_ms: Millis,
@@ -590,6 +597,53 @@ impl Scenario {
                 "disk.write_ms",
                 format!("{} is more than {} ms", self.disk.write_ms, limits::LATENCY_MS),
             ));
+        }
+        self.validate_schedule()
+    }
+
+    /// A schedule is played step by step on a world of its own, so a step that cannot happen
+    /// where it stands is named here rather than met halfway through a run.
+    fn validate_schedule(&self) -> Result<(), ScenarioError> {
+        if self.schedule.is_empty() {
+            return Ok(());
+        }
+        if self.version < 2 {
+            return Err(invalid("schedule", format!("needs scenario version 2 or later (this one says {})", self.version)));
+        }
+        if self.schedule.len() > limits::SCHEDULE {
+            return Err(invalid(
+                "schedule",
+                format!("{} steps is more than the limit of {}", self.schedule.len(), limits::SCHEDULE),
+            ));
+        }
+        if self.replication.is_replicated() {
+            return Err(invalid("schedule", "scheduled runs are single-node 2PC only for now (replication is on)"));
+        }
+        if !self.faults.is_empty() {
+            return Err(invalid("faults", "a scheduled run takes its faults from its schedule: leave faults out"));
+        }
+        if !self.network.loss.is_zero() || !self.network.duplication.is_zero() {
+            return Err(invalid(
+                "network",
+                "a scheduled run loses and copies messages only where its schedule says: loss and duplication must be 0",
+            ));
+        }
+        let needed_ms = self.schedule.len() as u64 * crate::schedule::STEP_MS;
+        if self.end_ms < needed_ms {
+            return Err(invalid(
+                "end_ms",
+                format!("a schedule of {} steps needs end_ms of at least {needed_ms}", self.schedule.len()),
+            ));
+        }
+        if self.max_steps < self.schedule.len() as u64 {
+            return Err(invalid("max_steps", format!("must be at least the schedule's {} steps", self.schedule.len())));
+        }
+        let mut world = crate::world::World::new(Arc::new(Scenario { schedule: Vec::new(), ..self.clone() }));
+        let mut trace = Vec::new();
+        for (index, choice) in self.schedule.iter().enumerate() {
+            let at_ms = (index as u64 + 1) * crate::schedule::STEP_MS;
+            world.take(*choice, at_ms, &mut trace).map_err(|reason| invalid(format!("schedule[{index}]"), format!("'{choice}': {reason}")))?;
+            trace.clear();
         }
         Ok(())
     }

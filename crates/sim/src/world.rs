@@ -18,6 +18,7 @@ mod hooks;
 mod money;
 mod network;
 mod queue;
+mod scripted;
 
 use crate::invariants::{Checker, Violation};
 use crate::machine::Machine;
@@ -163,6 +164,8 @@ pub struct World {
     /// The effects of the handler that ran last, kept between calls to reuse the allocation.
     effects: Vec<Effect>,
     stopped: Option<Stop>,
+    /// A scheduled run: how many requests were submitted, and how many steps of the schedule taken.
+    submitted: usize,
 }
 
 impl World {
@@ -189,6 +192,7 @@ impl World {
             hooks: InvariantHooks::new(&scenario, &layouts, groups),
             effects: Vec::new(),
             stopped: None,
+            submitted: 0,
             scenario,
         };
         for NodeLayout { id, label, config, replica } in layouts {
@@ -345,6 +349,9 @@ impl World {
     pub fn step(&mut self, trace: &mut Vec<TraceEntry>) -> bool {
         if self.stopped.is_some() {
             return false;
+        }
+        if !self.scenario.schedule.is_empty() {
+            return self.step_scheduled(trace);
         }
         loop {
             let Some(next) = self.queue.peek() else {

@@ -76,7 +76,7 @@ fn unknown_nodes_accounts_and_shards_are_named() {
 
 #[test]
 fn impossible_values_are_rejected() {
-    assert_names(r#"{"version":7,"topology":{"shards":[{"accounts":{"1":1}}]}}"#, &["version", "1 to 1"]);
+    assert_names(r#"{"version":7,"topology":{"shards":[{"accounts":{"1":1}}]}}"#, &["version", "1 to 2"]);
     assert_names(r#"{"version":1,"topology":{"shards":[]}}"#, &["topology.shards", "at least one shard"]);
     assert_names(
         r#"{"version":1,"topology":{"shards":[{"accounts":{"1":-3}}]}}"#,

@@ -191,6 +191,7 @@ fn scenario_strategy_in(settle: bool, mode: Mode) -> impl Strategy<Value = Scena
                         Mode::Paxos => Replication { engine: Engine::MultiPaxos, ..Replication::default() },
                     },
                     faults,
+                    schedule: Vec::new(),
                     end_ms: if settle { 12_000 } else { 3_000 },
                     max_steps: 1_000_000,
                 }

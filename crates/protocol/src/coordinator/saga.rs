@@ -23,7 +23,7 @@ use crate::vec_map::VecMap;
 use std::sync::Arc;
 
 /// Where a saga stands at its orchestrator.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SagaPhase {
     /// `Saga(t)` is being written.
     Logging,
@@ -50,7 +50,7 @@ impl SagaPhase {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Saga {
     pub request: RequestId,
     pub steps: Vec<SagaStep>,

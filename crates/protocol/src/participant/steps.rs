@@ -23,7 +23,7 @@ use crate::message::{Message, Record, Work, Write};
 use crate::phase::Phase;
 
 /// Where one saga step stands at this participant.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum StepState {
     /// Changes made under short locks; the step's record is being written.
     Applying {
@@ -45,7 +45,7 @@ pub enum StepState {
     Compensated,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct StepEntry {
     pub state: StepState,
     /// The step's changes (before and after images at the time it ran).

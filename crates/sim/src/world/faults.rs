@@ -58,7 +58,7 @@ impl World {
         }
     }
 
-    fn crash(&mut self, node: NodeId, step: &mut StepTrace) {
+    pub(super) fn crash(&mut self, node: NodeId, step: &mut StepTrace) {
         let slot = self.slots.get_mut(&node).expect("known node");
         slot.up = false;
         let lost_records = slot.lose_unwritten();
@@ -71,7 +71,7 @@ impl World {
         step.push(TraceEvent::Crash { node, lost_records });
     }
 
-    fn restart(&mut self, node: NodeId, step: &mut StepTrace) {
+    pub(super) fn restart(&mut self, node: NodeId, step: &mut StepTrace) {
         step.push(TraceEvent::Restart { node });
         let slot = self.slots.get_mut(&node).expect("known node");
         slot.up = true;

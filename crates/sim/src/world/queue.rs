@@ -478,6 +478,11 @@ impl Timers {
         self.armed.get(&(at, timer)).is_some_and(|(sequence, _)| *sequence == key.sequence)
     }
 
+    /// Every armed timer, in no particular order.
+    pub(super) fn armed(&self) -> Vec<(Endpoint, Timer)> {
+        self.armed.keys().copied().collect()
+    }
+
     /// When the armed `timer` at `at` is due, if it is armed.
     pub(super) fn due_ms(&self, at: Endpoint, timer: Timer) -> Option<Millis> {
         self.armed.get(&(at, timer)).map(|(_, due_ms)| *due_ms)
