@@ -100,39 +100,7 @@ impl Progress {
         }
         let calm_since = scenario.faults.iter().map(|fault| fault.at_ms).filter(|at| *at <= now).max().unwrap_or(0);
         let bound_ms = bound_ms(scenario);
-        let started: VecMap<RequestId, Millis> =
-            world.work().iter().rev().map(|item| (item.request, item.at_ms)).collect();
-        // Each unresolved transaction: its request when a coordinator still holds it, where it is
-        // unresolved, and since when (waited is filled in below).
-        let row = |txn, request, since_ms| Stuck { request, txn, nodes: Vec::new(), waited_ms: 0, since_ms };
-        let mut open: VecMap<TxnId, Stuck> = VecMap::new();
-        let groups = world.group_states();
-        for (group, node, _) in &groups {
-            let Some(coordinator) = node.coordinator() else { continue };
-            for (txn, entry) in coordinator.txns() {
-                let since = started.get(&entry.request).copied().unwrap_or(0);
-                open.entry(*txn).or_insert_with(|| row(Some(*txn), Some(entry.request), since)).nodes.push(*group);
-            }
-            // A saga is unresolved at its orchestrator until it ends (a compensation that waits
-            // for money keeps it open).
-            for (txn, saga) in coordinator.sagas() {
-                let since = started.get(&saga.request).copied().unwrap_or(0);
-                open.entry(*txn).or_insert_with(|| row(Some(*txn), Some(saga.request), since)).nodes.push(*group);
-            }
-        }
-        for (group, node, _) in &groups {
-            let Some(participant) = node.participant() else { continue };
-            for (txn, entry) in participant.txns() {
-                let since = entry.in_doubt_since_ms.unwrap_or(calm_since);
-                open.entry(*txn).or_insert_with(|| row(Some(*txn), None, since)).nodes.push(*group);
-            }
-        }
-        let running: VecSet<RequestId> = open.values().filter_map(|stuck| stuck.request).collect();
-        let mut rows: Vec<Stuck> = open.into_values().collect();
-        // A request the client still waits on that no coordinator holds (lost, or refused unheard).
-        for request in world.client().pending().keys().filter(|request| !running.contains(request)) {
-            rows.push(row(None, Some(*request), started.get(request).copied().unwrap_or(0)));
-        }
+        let rows = unresolved(world, calm_since);
         let waiting = rows.len();
         let stuck: Vec<Stuck> = rows
             .into_iter()
@@ -148,6 +116,47 @@ impl Progress {
             Progress::Stuck { stuck, bound_ms }
         }
     }
+}
+
+/// Every transaction not yet resolved (at its coordinator, or at a participant), and every request
+/// the client still waits on that no coordinator holds, in transaction order; `since_ms` is when
+/// each started to wait (participants without an in-doubt time count from `calm_since`), and
+/// `waited_ms` is left at 0.
+pub fn unresolved(world: &World, calm_since: Millis) -> Vec<Stuck> {
+    let started: VecMap<RequestId, Millis> =
+        world.work().iter().rev().map(|item| (item.request, item.at_ms)).collect();
+    // Each unresolved transaction: its request when a coordinator still holds it, where it is
+    // unresolved, and since when (the caller fills in how long it waited).
+    let row = |txn, request, since_ms| Stuck { request, txn, nodes: Vec::new(), waited_ms: 0, since_ms };
+    let mut open: VecMap<TxnId, Stuck> = VecMap::new();
+    let groups = world.group_states();
+    for (group, node, _) in &groups {
+        let Some(coordinator) = node.coordinator() else { continue };
+        for (txn, entry) in coordinator.txns() {
+            let since = started.get(&entry.request).copied().unwrap_or(0);
+            open.entry(*txn).or_insert_with(|| row(Some(*txn), Some(entry.request), since)).nodes.push(*group);
+        }
+        // A saga is unresolved at its orchestrator until it ends (a compensation that waits
+        // for money keeps it open).
+        for (txn, saga) in coordinator.sagas() {
+            let since = started.get(&saga.request).copied().unwrap_or(0);
+            open.entry(*txn).or_insert_with(|| row(Some(*txn), Some(saga.request), since)).nodes.push(*group);
+        }
+    }
+    for (group, node, _) in &groups {
+        let Some(participant) = node.participant() else { continue };
+        for (txn, entry) in participant.txns() {
+            let since = entry.in_doubt_since_ms.unwrap_or(calm_since);
+            open.entry(*txn).or_insert_with(|| row(Some(*txn), None, since)).nodes.push(*group);
+        }
+    }
+    let running: VecSet<RequestId> = open.values().filter_map(|stuck| stuck.request).collect();
+    let mut rows: Vec<Stuck> = open.into_values().collect();
+    // A request the client still waits on that no coordinator holds (lost, or refused unheard).
+    for request in world.client().pending().keys().filter(|request| !running.contains(request)) {
+        rows.push(row(None, Some(*request), started.get(request).copied().unwrap_or(0)));
+    }
+    rows
 }
 
 /// How long a transaction may take to resolve once the run is calm: a vote timeout or a client
