@@ -33,8 +33,10 @@ impl World {
         for (id, slot) in &self.slots {
             out.push(if slot.up { Choice::Crash(*id) } else { Choice::Restart(*id) });
         }
-        out.extend(in_flight.iter().map(|id| Choice::Lose(*id)));
-        out.extend(in_flight.iter().map(|id| Choice::Duplicate(*id)));
+        // A node's message to its own other role never leaves it: the network cannot touch it.
+        let on_the_wire: Vec<_> = self.network.in_flight().filter(|(_, from, to, ..)| from != to).map(|(id, ..)| id).collect();
+        out.extend(on_the_wire.iter().map(|id| Choice::Lose(*id)));
+        out.extend(on_the_wire.iter().map(|id| Choice::Duplicate(*id)));
     }
 
     /// Armed timers, sorted.
@@ -65,9 +67,14 @@ impl World {
                 Some(next) => Some(format!("the next request to submit is {next}, not {request}")),
                 None => Some(format!("every request was submitted already ({request} is not left)")),
             },
-            Choice::Deliver(id) | Choice::Lose(id) | Choice::Duplicate(id) => {
-                (!in_flight(id)).then(|| format!("{id} is not in flight"))
-            }
+            Choice::Deliver(id) => (!in_flight(id)).then(|| format!("{id} is not in flight")),
+            Choice::Lose(id) | Choice::Duplicate(id) => match self.network.in_flight().find(|(flying, ..)| *flying == id) {
+                None => Some(format!("{id} is not in flight")),
+                Some((_, from, to, ..)) if from == to => {
+                    Some(format!("{id} goes from {from} to itself: the network cannot lose or copy it"))
+                }
+                Some(_) => None,
+            },
             Choice::Disk(node) => match self.slots.get(&node) {
                 None => Some(format!("there is no node {node}")),
                 Some(slot) if !slot.up => Some(format!("{node} is down")),
