@@ -1,0 +1,424 @@
+//! The single-threaded, resumable search, and path reconstruction.
+//!
+//! Every state is checked when it is first discovered, so in breadth-first order the first
+//! violation of a property found is one of the shortest. The frontier holds the states (and
+//! their fingerprints and depths) still to expand; the visited table holds only fingerprints and
+//! origins. The search never reads a clock: [`Exploration::step`] does a bounded amount of work
+//! and returns, so a Web Worker can interleave it with its message handling.
+
+use crate::options::{ExploreError, Options, Search};
+use crate::report::{Counterexample, MemoryEstimate, Progress, PropertyReport, Report, StopReason, Verdict};
+use crate::visited::{Origin, Visited, INITIAL};
+use crate::Model;
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+
+/// How often (in expanded states) the stop flag is read.
+pub(crate) const STOP_CHECK_EVERY: usize = 1024;
+
+/// A state waiting to be expanded.
+pub(crate) struct Node<S> {
+    pub(crate) state: S,
+    pub(crate) fingerprint: u64,
+    pub(crate) depth: u32,
+}
+
+/// The first violation found for a property (or liveness).
+pub(crate) struct Found {
+    pub(crate) fingerprint: u64,
+    pub(crate) depth: u32,
+    pub(crate) detail: String,
+}
+
+/// A path from an initial state: `states[0]` is initial, `actions[i]` leads from `states[i]` to
+/// `states[i + 1]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Path<S, A> {
+    pub states: Vec<S>,
+    pub actions: Vec<A>,
+}
+
+/// Why a path could not be rebuilt.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplayError {
+    #[error("no state with fingerprint {0:016x} was visited")]
+    UnknownFingerprint(u64),
+    #[error("the model has no initial state number {init} (it has {count})")]
+    NoInitialState { init: u32, count: usize },
+    #[error("step {step}: the state has no action number {choice} (it has {count})")]
+    NoAction { step: usize, choice: u32, count: usize },
+    #[error("step {step}: action {action} changes nothing in the replayed state")]
+    NotEnabled { step: usize, action: String },
+    #[error("the replayed path ends in a state with another fingerprint: the model is not deterministic")]
+    FingerprintMismatch,
+}
+
+/// Rebuilds the states and actions of a path given as the index of its initial state and the
+/// index of each action in its state's `actions()` (a [`Counterexample`]'s `init` and `choices`).
+pub fn replay<M: Model>(model: &M, init: u32, choices: &[u32]) -> Result<Path<M::State, M::Action>, ReplayError> {
+    let mut initial = model.init_states();
+    let count = initial.len();
+    let index = usize::try_from(init).ok().filter(|&index| index < count);
+    let Some(index) = index else {
+        return Err(ReplayError::NoInitialState { init, count });
+    };
+    let mut states = Vec::with_capacity(choices.len() + 1);
+    states.push(initial.swap_remove(index));
+    let mut actions = Vec::with_capacity(choices.len());
+    let mut enabled = Vec::new();
+    for (step, &choice) in choices.iter().enumerate() {
+        let state = states.last().expect("a path starts with its initial state");
+        enabled.clear();
+        model.actions(state, &mut enabled);
+        let action = usize::try_from(choice).ok().and_then(|choice| enabled.get(choice));
+        let Some(action) = action else {
+            return Err(ReplayError::NoAction { step, choice, count: enabled.len() });
+        };
+        let Some(next) = model.next_state(state, action) else {
+            return Err(ReplayError::NotEnabled { step, action: format!("{action:?}") });
+        };
+        actions.push(action.clone());
+        states.push(next);
+    }
+    Ok(Path { states, actions })
+}
+
+/// A single-threaded search that advances in slices: see [`Exploration::step`].
+pub struct Exploration<'m, M: Model> {
+    pub(crate) model: &'m M,
+    pub(crate) options: Options,
+    pub(crate) visited: Visited,
+    pub(crate) frontier: VecDeque<Node<M::State>>,
+    property_names: Vec<&'static str>,
+    /// One slot per property, then one for liveness.
+    pub(crate) found: Vec<Option<Found>>,
+    found_count: usize,
+    pub(crate) states: u64,
+    pub(crate) edges: u64,
+    pub(crate) max_depth: u32,
+    pub(crate) depth_limited: bool,
+    pub(crate) stop_reason: Option<StopReason>,
+    /// The largest extra buffers the multi-threaded search held at once, in bytes.
+    pub(crate) parallel_peak_bytes: u64,
+    actions: Vec<M::Action>,
+    violations: Vec<(usize, String)>,
+}
+
+impl<'m, M: Model> Exploration<'m, M> {
+    /// Starts a single-threaded search: validates the options and discovers the initial states.
+    /// `options.threads` must be 1 (use [`crate::explore`] for more).
+    pub fn new(model: &'m M, options: Options) -> Result<Self, ExploreError> {
+        options.validate()?;
+        if options.threads != 1 {
+            return Err(ExploreError::InvalidOption {
+                option: "threads",
+                reason: format!(
+                    "the resumable Exploration is single-threaded, but {} threads were asked for (use explore())",
+                    options.threads
+                ),
+            });
+        }
+        Ok(Self::with_shards(model, options, 1))
+    }
+
+    /// Starts a search whose options were validated, with a visited table of `shard_count` shards.
+    pub(crate) fn with_shards(model: &'m M, options: Options, shard_count: usize) -> Self {
+        let property_names = model.properties();
+        let slots = property_names.len() + 1;
+        let mut run = Self {
+            model,
+            options,
+            visited: Visited::new(shard_count),
+            frontier: VecDeque::new(),
+            property_names,
+            found: (0..slots).map(|_| None).collect(),
+            found_count: 0,
+            states: 0,
+            edges: 0,
+            max_depth: 0,
+            depth_limited: false,
+            stop_reason: None,
+            parallel_peak_bytes: 0,
+            actions: Vec::new(),
+            violations: Vec::new(),
+        };
+        for (index, state) in (0..INITIAL).zip(model.init_states()) {
+            let fingerprint = model.fingerprint(&state);
+            run.discover(state, fingerprint, Origin { parent: u64::from(index), action: INITIAL, depth: 0 });
+            if run.stop_reason.is_some() {
+                break;
+            }
+        }
+        if run.stop_reason.is_none() && run.frontier.is_empty() {
+            run.stop_reason = Some(StopReason::Exhausted);
+        }
+        run
+    }
+
+    /// Expands up to `max_expansions` states and says how far the search is.
+    pub fn step(&mut self, max_expansions: usize) -> Progress {
+        let mut expanded = 0;
+        while self.stop_reason.is_none() && expanded < max_expansions {
+            if expanded % STOP_CHECK_EVERY == 0 && self.options.stop.load(Ordering::Relaxed) {
+                self.stop_reason = Some(StopReason::StopRequested);
+                break;
+            }
+            let node = match self.options.search {
+                Search::BreadthFirst => self.frontier.pop_front(),
+                Search::DepthFirst => self.frontier.pop_back(),
+            };
+            let Some(node) = node else {
+                self.stop_reason = Some(StopReason::Exhausted);
+                break;
+            };
+            self.expand(&node);
+            expanded += 1;
+        }
+        if self.stop_reason.is_none() && self.frontier.is_empty() {
+            self.stop_reason = Some(StopReason::Exhausted);
+        }
+        self.progress()
+    }
+
+    /// True once the search has stopped.
+    pub fn is_done(&self) -> bool {
+        self.stop_reason.is_some()
+    }
+
+    pub fn progress(&self) -> Progress {
+        Progress {
+            states: self.states,
+            edges: self.edges,
+            depth: self.max_depth,
+            queue: self.frontier.len() as u64,
+            done: self.is_done(),
+        }
+    }
+
+    /// The path to a visited state, rebuilt by replaying the recorded actions.
+    pub fn path(&self, fingerprint: u64) -> Result<Path<M::State, M::Action>, ReplayError> {
+        let (init, choices) = self.choices(fingerprint)?;
+        let path = replay(self.model, init, &choices)?;
+        let last = path.states.last().expect("a path starts with its initial state");
+        if self.model.fingerprint(last) != fingerprint {
+            return Err(ReplayError::FingerprintMismatch);
+        }
+        Ok(path)
+    }
+
+    /// What the search found so far (final once [`Exploration::is_done`]).
+    pub fn report(&self) -> Report<M::Action> {
+        let complete = self.stop_reason == Some(StopReason::Exhausted) && !self.depth_limited;
+        let verdicts = self.found.iter().map(|found| match found {
+            Some(found) => (Verdict::Violated, Some(self.counterexample(found))),
+            None if complete => (Verdict::Holds, None),
+            None => (Verdict::Unknown, None),
+        });
+        let names = self.property_names.iter().copied().chain(std::iter::once("liveness"));
+        let mut properties: Vec<PropertyReport<M::Action>> = names
+            .zip(verdicts)
+            .map(|(name, (verdict, counterexample))| PropertyReport { name, verdict, counterexample })
+            .collect();
+        let liveness = properties.pop().expect("the liveness slot is always there");
+        Report {
+            search: self.options.search,
+            threads: self.options.threads,
+            states: self.states,
+            edges: self.edges,
+            max_depth: self.max_depth,
+            complete,
+            stop_reason: self.stop_reason,
+            depth_limited: self.depth_limited,
+            properties,
+            liveness,
+            memory: self.memory(),
+        }
+    }
+
+    fn memory(&self) -> MemoryEstimate {
+        let visited_bytes = self.visited.bytes();
+        let frontier_bytes = (self.frontier.capacity() * std::mem::size_of::<Node<M::State>>()) as u64;
+        let frontier_peak_bytes = frontier_bytes.max(self.parallel_peak_bytes);
+        let bytes_per_state =
+            if self.states == 0 { 0.0 } else { (visited_bytes + frontier_peak_bytes) as f64 / self.states as f64 };
+        MemoryEstimate { visited_bytes, frontier_peak_bytes, bytes_per_state }
+    }
+
+    /// The initial state's index and the action indices that lead to `fingerprint`.
+    fn choices(&self, fingerprint: u64) -> Result<(u32, Vec<u32>), ReplayError> {
+        let mut choices = Vec::new();
+        let mut current = fingerprint;
+        loop {
+            let origin = self.visited.get(current).ok_or(ReplayError::UnknownFingerprint(current))?;
+            if origin.action == INITIAL {
+                choices.reverse();
+                let init = u32::try_from(origin.parent).expect("an initial state's index fits in u32");
+                return Ok((init, choices));
+            }
+            choices.push(origin.action);
+            // Depths strictly decrease along parents, so this ends; guard against a corrupt table.
+            assert!(choices.len() as u64 <= self.states, "the parent chain of {fingerprint:016x} has a cycle");
+            current = origin.parent;
+        }
+    }
+
+    fn counterexample(&self, found: &Found) -> Counterexample<M::Action> {
+        let mut counterexample = Counterexample {
+            detail: found.detail.clone(),
+            depth: found.depth,
+            fingerprint: found.fingerprint,
+            init: 0,
+            choices: Vec::new(),
+            actions: Vec::new(),
+            steps: Vec::new(),
+            replay_error: None,
+        };
+        match self.choices(found.fingerprint) {
+            Ok((init, choices)) => {
+                counterexample.init = init;
+                counterexample.choices = choices;
+            }
+            Err(error) => {
+                counterexample.replay_error = Some(error.to_string());
+                return counterexample;
+            }
+        }
+        match self.path(found.fingerprint) {
+            Ok(path) => {
+                counterexample.steps = path.actions.iter().map(|action| format!("{action:?}")).collect();
+                counterexample.actions = path.actions;
+            }
+            Err(error) => counterexample.replay_error = Some(error.to_string()),
+        }
+        counterexample
+    }
+
+    fn expand(&mut self, node: &Node<M::State>) {
+        let model = self.model;
+        let mut actions = std::mem::take(&mut self.actions);
+        actions.clear();
+        model.actions(&node.state, &mut actions);
+        let at_limit = self.options.max_depth.is_some_and(|limit| node.depth >= limit);
+        let mut moved = false;
+        for (index, action) in (0..INITIAL).zip(actions.iter()) {
+            let Some(next) = model.next_state(&node.state, action) else {
+                continue;
+            };
+            let fingerprint = model.fingerprint(&next);
+            if at_limit {
+                if fingerprint != node.fingerprint {
+                    moved = true;
+                    self.depth_limited = true;
+                    break;
+                }
+                continue;
+            }
+            self.edges += 1;
+            if fingerprint == node.fingerprint {
+                continue;
+            }
+            moved = true;
+            self.discover(next, fingerprint, Origin { parent: node.fingerprint, action: index, depth: node.depth + 1 });
+            if self.stop_reason.is_some() {
+                break;
+            }
+        }
+        self.actions = actions;
+        if !moved {
+            self.check_terminal(node);
+        }
+    }
+
+    pub(crate) fn check_terminal(&mut self, node: &Node<M::State>) {
+        let slot = self.found.len() - 1;
+        if self.found[slot].is_some() {
+            return;
+        }
+        if let Some(detail) = self.model.terminal_failure(&node.state) {
+            self.record(slot, node.fingerprint, node.depth, detail);
+        }
+    }
+
+    fn discover(&mut self, state: M::State, fingerprint: u64, origin: Origin) {
+        if !self.visited.insert_new(fingerprint, origin) {
+            return;
+        }
+        self.states += 1;
+        self.max_depth = self.max_depth.max(origin.depth);
+        let mut violations = std::mem::take(&mut self.violations);
+        violations.clear();
+        self.model.check(&state, &mut violations);
+        for (property, detail) in violations.drain(..) {
+            self.record_violation(property, fingerprint, origin.depth, detail);
+        }
+        self.violations = violations;
+        self.frontier.push_back(Node { state, fingerprint, depth: origin.depth });
+        if self.stop_reason.is_none() && self.options.max_states.is_some_and(|max| self.states >= max) {
+            self.stop_reason = Some(StopReason::MaxStates);
+        }
+    }
+
+    pub(crate) fn record_violation(&mut self, property: usize, fingerprint: u64, depth: u32, detail: String) {
+        let count = self.property_names.len();
+        assert!(property < count, "Model::check reported property {property}, but properties() names only {count}");
+        if self.found[property].is_none() {
+            self.record(property, fingerprint, depth, detail);
+        }
+    }
+
+    fn record(&mut self, slot: usize, fingerprint: u64, depth: u32, detail: String) {
+        debug_assert!(self.found[slot].is_none());
+        self.found[slot] = Some(Found { fingerprint, depth, detail });
+        self.found_count += 1;
+        if self.stop_reason.is_some() {
+            return;
+        }
+        if self.options.stop_at_first {
+            self.stop_reason = Some(StopReason::FirstViolation);
+        } else if self.found_count == self.found.len() {
+            self.stop_reason = Some(StopReason::AllViolated);
+        }
+    }
+
+    /// Whether recording these new slots would end the search (see `parallel.rs`).
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    pub(crate) fn would_settle(&self, new_slots: usize) -> bool {
+        if new_slots == 0 {
+            return false;
+        }
+        self.options.stop_at_first || self.found_count + new_slots == self.found.len()
+    }
+
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    pub(crate) fn record_liveness(&mut self, fingerprint: u64, depth: u32, detail: String) {
+        let slot = self.found.len() - 1;
+        if self.found[slot].is_none() {
+            self.record(slot, fingerprint, depth, detail);
+        }
+    }
+}
+
+/// Runs a search to the end. With `threads == 1` it drives an [`Exploration`]; with more (native
+/// only, breadth-first) it runs the level-synchronous parallel search, whose report is identical
+/// but for `threads` and `memory`. `on_progress` is called about every `options.progress_every`
+/// states and once at the end; set `options.stop` to stop early.
+pub fn explore<M: Model>(
+    model: &M,
+    options: Options,
+    mut on_progress: impl FnMut(Progress),
+) -> Result<Report<M::Action>, ExploreError> {
+    options.validate()?;
+    #[cfg(not(target_arch = "wasm32"))]
+    if options.threads > 1 {
+        return Ok(crate::parallel::explore(model, options, &mut on_progress));
+    }
+    let slice = usize::try_from(options.progress_every).unwrap_or(usize::MAX);
+    let mut run = Exploration::new(model, options)?;
+    loop {
+        let progress = run.step(slice);
+        on_progress(progress);
+        if progress.done {
+            return Ok(run.report());
+        }
+    }
+}
