@@ -7,9 +7,13 @@
 //! commitlab link <preset|file.json> [--step <n>]
 //! commitlab links
 //! commitlab stats <preset|file.json> [--seeds <n>] [--election-ms <min>-<max>]
+//! commitlab explore <preset|file.json|link> [--bfs|--dfs] [--threads <n>] [bounds]
+//! commitlab explore --spec two-phase|tcommit --rms <n> [--symmetry]
 //! ```
 //! Exit status: 0 when the run completes with every invariant holding, 1 when an invariant is
 //! violated, 2 for invalid input.
+
+mod explore;
 
 use commitlab_sim::export::{mermaid, run_json, tables_text, trace_text, verdict_text};
 use commitlab_sim::summary::{self, RunSummary};
@@ -39,7 +43,18 @@ const USAGE: &str = "usage:
                                           print their costs side by side, transaction by transaction:
                                           messages by kind, message delays to the decision,
                                           durable writes, time in doubt, time blocked
-  commitlab comparisons                   list the named comparisons";
+  commitlab comparisons                   list the named comparisons
+  commitlab explore <preset|file.json|link> [--bfs|--dfs] [--threads <n>]
+                  [--lose <n>] [--duplicate <n>] [--crash <n>] [--restart <n>] [--timers <n>]
+                  [--max-states <n>] [--max-depth <n>] [--first]
+                                          explore every order in which the scenario's steps can
+                                          happen (single-node 2PC) within the bounds (default:
+                                          lose 1, duplicate 0, crash 1, restart 1, timers 2),
+                                          checking every invariant in every state; print each
+                                          verdict and each counterexample as a share link (--first:
+                                          stop at the first violation); exit 1 if one is found
+  commitlab explore --spec two-phase|tcommit --rms <n> [--symmetry] [--bfs|--dfs] [--threads <n>]
+                                          explore Lamport's TwoPhase or TCommit specification";
 
 enum Format {
     Text,
@@ -93,6 +108,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
         Some("link") => print_link(&args[1..]),
         Some("stats") => print_stats(&args[1..]),
         Some("compare") => print_compare(&args[1..]),
+        Some("explore") => explore::run(&args[1..], load),
         Some("comparisons") => {
             for comparison in COMPARISONS {
                 println!("{:<34} {}", comparison.name, comparison.title);

@@ -23,9 +23,11 @@
 
 mod engine;
 mod fingerprint;
+pub mod implementation;
 mod options;
 #[cfg(not(target_arch = "wasm32"))]
 mod parallel;
+pub mod refinement;
 mod report;
 pub mod spec;
 mod visited;

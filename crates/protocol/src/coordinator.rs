@@ -184,6 +184,9 @@ pub struct Coordinator {
     /// Replicated groups: transactions queried about with no record in the log, whose presumed
     /// abort is being logged, with the participants to tell once it is durable.
     presuming: VecMap<TxnId, VecSet<NodeId>>,
+    /// The decisions of completed transactions (a table that only grows), for late queries
+    /// (revision 3).
+    completed: ChunkMap<TxnId, Decision>,
 }
 
 impl Coordinator {
@@ -203,6 +206,7 @@ impl Coordinator {
             asked: ChunkMap::new(),
             sagas: VecMap::new(),
             presuming: VecMap::new(),
+            completed: ChunkMap::new(),
         };
         for record in log {
             coordinator.replay(record);
@@ -261,7 +265,7 @@ impl Coordinator {
                 }
             }
             Record::Completed { txn } => {
-                self.txns.remove(txn);
+                self.forget(*txn);
             }
             Record::SagaBegun { .. }
             | Record::SagaStepDone { .. }
@@ -447,7 +451,7 @@ impl Coordinator {
             Record::Prepared { txn, .. } => self.on_prepared_durable(*txn, context),
             Record::Decided { txn, decision, .. } => self.on_decision_durable(*txn, *decision, context),
             Record::Completed { txn } => {
-                if self.txns.remove(txn).is_some() {
+                if self.forget(*txn) {
                     context.note(Note::Phase { txn: *txn, role: Role::Coordinator, phase: Phase::Completed });
                 }
             }
@@ -461,6 +465,16 @@ impl Coordinator {
             | Record::StepRefused { .. }
             | Record::StepCompensated { .. } => {}
         }
+    }
+
+    /// `Completed(t)`: the transaction leaves the table; its decision stays for late queries.
+    /// Returns whether it was in the table.
+    fn forget(&mut self, txn: TxnId) -> bool {
+        let Some(entry) = self.txns.remove(&txn) else { return false };
+        if let Some(decision) = entry.decision {
+            self.completed.insert(txn, decision);
+        }
+        true
     }
 
     fn on_prepared_durable(&mut self, txn: TxnId, context: &mut Context) {
@@ -651,6 +665,11 @@ impl Coordinator {
                 if let (true, Some(decision)) = (resolved || entry.decision_sent, entry.decision) {
                     context.send(from, Message::Decide { txn, decision });
                 }
+            }
+            // Completed: a late query (revision 3 answers it with the decision).
+            None if context.config.revision.answers_late_queries() && self.completed.contains_key(&txn) => {
+                let decision = *self.completed.get(&txn).expect("checked");
+                context.send(from, Message::Decide { txn, decision });
             }
             None if self.by_request => self.on_query_not_in_log(from, txn, context),
             // Never logged, or completed and forgotten: presumed abort. Ids are never reused here.

@@ -337,7 +337,7 @@ impl Revision {
     /// The protocol of every link and file made before revisions existed.
     pub const FIRST: Revision = Revision(1);
     /// What new scenarios run.
-    pub const CURRENT: Revision = Revision(2);
+    pub const CURRENT: Revision = Revision(3);
 
     /// Revision 2: a co-located coordinator runs seed 002's phase 0 on a single node too: its own
     /// shard checks, locks and logs its part before PREPARE goes out, and a failed check sends
@@ -356,6 +356,15 @@ impl Revision {
     /// first transfer's result.
     pub fn refuses_reused_request(self) -> bool {
         self.0 >= 2
+    }
+
+    /// Revision 3: a coordinator that completed a transaction answers a late query about it with
+    /// its decision, instead of presuming abort. A participant's query can arrive after the
+    /// coordinator forgot (the answer it was waiting for overtook it): it changes nothing at a
+    /// participant that already knows, but an ABORT sent for a committed transaction is a message
+    /// no correct run of TwoPhase sends, and the explorer's refinement check finds it.
+    pub fn answers_late_queries(self) -> bool {
+        self.0 >= 3
     }
 }
 

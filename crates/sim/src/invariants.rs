@@ -782,7 +782,12 @@ mod tests {
     const LATE: NodeId = NodeId(4);
 
     fn prepared() -> Record {
-        Record::Prepared { txn: TxnId(1), request: RequestId(1), participants: Arc::from([EARLY, LATE]), work: Plan::default() }
+        Record::Prepared {
+            txn: TxnId(1),
+            request: RequestId(1),
+            participants: Arc::from([EARLY, LATE]),
+            work: Plan::default(),
+        }
     }
 
     fn prepare_vote() -> Record {
@@ -806,7 +811,11 @@ mod tests {
         for (node, record) in records {
             checker.on_durable(*node, record, &mut violations);
         }
-        violations.iter().filter(|v| v.invariant == Invariant::CompletedNeedsOutcomes).map(|v| v.detail.clone()).collect()
+        violations
+            .iter()
+            .filter(|v| v.invariant == Invariant::CompletedNeedsOutcomes)
+            .map(|v| v.detail.clone())
+            .collect()
     }
 
     #[test]

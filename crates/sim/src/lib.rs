@@ -16,8 +16,8 @@ pub mod machine;
 pub mod presets;
 pub mod progress;
 pub mod rng;
-pub mod schedule;
 pub mod scenario;
+pub mod schedule;
 pub mod simulation;
 pub mod stats;
 pub mod summary;
@@ -31,8 +31,8 @@ pub use link::{LinkError, PairError, Shared, SharedPair, View};
 pub use presets::{comparison, preset, Comparison, Preset, COMPARISONS, PRESETS};
 pub use progress::{Progress, Stuck};
 pub use rng::{Ratio, Rng};
-pub use schedule::Choice;
 pub use scenario::{limits, CoordinatorPlacement, Engine, Replication, Scenario, ScenarioError, SCENARIO_VERSION};
+pub use schedule::Choice;
 pub use simulation::{
     InDoubt, InvariantStatus, LogRow, NodeSnapshot, PaxosView, RaftView, SeqRow, Simulation, SlotRow, CHECKPOINT_EVERY,
 };

@@ -123,8 +123,7 @@ impl Progress {
 /// each started to wait (participants without an in-doubt time count from `calm_since`), and
 /// `waited_ms` is left at 0.
 pub fn unresolved(world: &World, calm_since: Millis) -> Vec<Stuck> {
-    let started: VecMap<RequestId, Millis> =
-        world.work().iter().rev().map(|item| (item.request, item.at_ms)).collect();
+    let started: VecMap<RequestId, Millis> = world.work().iter().rev().map(|item| (item.request, item.at_ms)).collect();
     // Each unresolved transaction: its request when a coordinator still holds it, where it is
     // unresolved, and since when (the caller fills in how long it waited).
     let row = |txn, request, since_ms| Stuck { request, txn, nodes: Vec::new(), waited_ms: 0, since_ms };

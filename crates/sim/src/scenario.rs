@@ -608,7 +608,10 @@ impl Scenario {
             return Ok(());
         }
         if self.version < 2 {
-            return Err(invalid("schedule", format!("needs scenario version 2 or later (this one says {})", self.version)));
+            return Err(invalid(
+                "schedule",
+                format!("needs scenario version 2 or later (this one says {})", self.version),
+            ));
         }
         if self.schedule.len() > limits::SCHEDULE {
             return Err(invalid(
@@ -642,7 +645,9 @@ impl Scenario {
         let mut trace = Vec::new();
         for (index, choice) in self.schedule.iter().enumerate() {
             let at_ms = (index as u64 + 1) * crate::schedule::STEP_MS;
-            world.take(*choice, at_ms, &mut trace).map_err(|reason| invalid(format!("schedule[{index}]"), format!("'{choice}': {reason}")))?;
+            world
+                .take(*choice, at_ms, &mut trace)
+                .map_err(|reason| invalid(format!("schedule[{index}]"), format!("'{choice}': {reason}")))?;
             trace.clear();
         }
         Ok(())

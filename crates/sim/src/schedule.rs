@@ -115,7 +115,8 @@ impl FromStr for Choice {
             "crash" => Choice::Crash(rest.parse()?),
             "restart" => Choice::Restart(rest.parse()?),
             "timer" => {
-                let (at, timer) = rest.split_once(' ').ok_or_else(|| ParseChoiceError(format!("'{text}': {EXPECTED}")))?;
+                let (at, timer) =
+                    rest.split_once(' ').ok_or_else(|| ParseChoiceError(format!("'{text}': {EXPECTED}")))?;
                 Choice::Timer(at.parse()?, parse_timer(timer)?)
             }
             _ => return Err(ParseChoiceError(format!("'{text}': {EXPECTED}"))),
@@ -157,7 +158,10 @@ mod tests {
             let text = choice.to_string();
             assert_eq!(text.parse::<Choice>(), Ok(choice), "{text}");
         }
-        assert_eq!(Choice::Timer(Endpoint::Node(NodeId(7)), Timer::VoteTimeout(TxnId(1))).to_string(), "timer n7 vote-timeout t1");
+        assert_eq!(
+            Choice::Timer(Endpoint::Node(NodeId(7)), Timer::VoteTimeout(TxnId(1))).to_string(),
+            "timer n7 vote-timeout t1"
+        );
     }
 
     #[test]

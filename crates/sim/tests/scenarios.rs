@@ -663,7 +663,8 @@ fn a_bounced_prepare_is_not_sent_again_once_the_decision_is_made() {
         let bounced = trace.find("n1 -> n4 NotLeader (leader n3) for Prepare t1");
         assert!(bounced.is_some_and(|at| at > decided), "{label}: the bounce comes after the decision\n{trace}");
         // The TM does not follow it: no PREPARE leaves after the decision, and C1 never prepares.
-        let prepare_sent = |line: &str| line.contains(" send ") && line.contains("Prepare t1") && !line.contains("NotLeader");
+        let prepare_sent =
+            |line: &str| line.contains(" send ") && line.contains("Prepare t1") && !line.contains("NotLeader");
         assert!(!trace[decided..].lines().any(prepare_sent), "{label}: a PREPARE after the decision\n{trace}");
         assert!(!trace.contains("participant preparing"), "{label}\n{trace}");
         assert!(trace.contains("n4 t1 coordinator completed"), "{label}\n{trace}");

@@ -19,7 +19,9 @@ fn calm_path(scenario: &Scenario) -> Vec<Choice> {
     loop {
         let mut choices = Vec::new();
         world.choices(&mut choices);
-        let Some(choice) = choices.into_iter().find(|choice| !choice.is_fault() && !matches!(choice, Choice::Timer(..))) else {
+        let Some(choice) =
+            choices.into_iter().find(|choice| !choice.is_fault() && !matches!(choice, Choice::Timer(..)))
+        else {
             return path;
         };
         world.take(choice, 0, &mut trace).expect("a listed choice can be taken");

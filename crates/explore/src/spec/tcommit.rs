@@ -248,3 +248,14 @@ impl Model for TCommit {
         Some(format!("RM {rm} is still {} and no step is enabled", state.rm(rm).name()))
     }
 }
+
+impl std::fmt::Display for TCommitAction {
+    /// The action as TCommit.tla writes it, RMs numbered from 1, with the disjunct of `Decide`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TCommitAction::Prepare(rm) => write!(f, "Prepare(rm{})", rm + 1),
+            TCommitAction::DecideCommit(rm) => write!(f, "Decide(rm{}) -> committed", rm + 1),
+            TCommitAction::DecideAbort(rm) => write!(f, "Decide(rm{}) -> aborted", rm + 1),
+        }
+    }
+}

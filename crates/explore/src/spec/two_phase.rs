@@ -214,9 +214,8 @@ impl TwoPhaseState {
         let tm_prepared = self.0 >> TM_PREPARED_SHIFT;
         let prepared_msgs = self.0 >> PREPARED_MSG_SHIFT;
         (0..self.rm_count()).fold(0, |fields, rm| {
-            let field = ((self.0 >> (2 * rm)) & 0b11)
-                | (((tm_prepared >> rm) & 1) << 2)
-                | (((prepared_msgs >> rm) & 1) << 3);
+            let field =
+                ((self.0 >> (2 * rm)) & 0b11) | (((tm_prepared >> rm) & 1) << 2) | (((prepared_msgs >> rm) & 1) << 3);
             fields | (field << (4 * rm))
         })
     }
@@ -441,5 +440,19 @@ impl Model for TwoPhase {
     fn terminal_failure(&self, state: &TwoPhaseState) -> Option<String> {
         let rm = first_undecided(state.rm_bits(), state.rm_count())?;
         Some(format!("RM {rm} is still {} and no step is enabled", state.rm(rm).name()))
+    }
+}
+
+impl std::fmt::Display for TwoPhaseAction {
+    /// The action as TwoPhase.tla writes it, RMs numbered from 1: `RMPrepare(rm2)`, `TMCommit`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TwoPhaseAction::TmRcvPrepared(rm)
+            | TwoPhaseAction::RmPrepare(rm)
+            | TwoPhaseAction::RmChooseToAbort(rm)
+            | TwoPhaseAction::RmRcvCommitMsg(rm)
+            | TwoPhaseAction::RmRcvAbortMsg(rm) => write!(f, "{}(rm{})", self.name(), rm + 1),
+            TwoPhaseAction::TmCommit | TwoPhaseAction::TmAbort => f.write_str(self.name()),
+        }
     }
 }

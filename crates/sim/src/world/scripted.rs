@@ -8,7 +8,7 @@
 //! queue entries they leave are thrown away after each step.
 
 use super::queue::EventQueue;
-use super::{Stop, StepTrace, World};
+use super::{StepTrace, Stop, World};
 use crate::schedule::{Choice, STEP_MS};
 use crate::trace::TraceEntry;
 use commitlab_protocol::{Endpoint, Millis, NodeId, Timer};
@@ -34,7 +34,8 @@ impl World {
             out.push(if slot.up { Choice::Crash(*id) } else { Choice::Restart(*id) });
         }
         // A node's message to its own other role never leaves it: the network cannot touch it.
-        let on_the_wire: Vec<_> = self.network.in_flight().filter(|(_, from, to, ..)| from != to).map(|(id, ..)| id).collect();
+        let on_the_wire: Vec<_> =
+            self.network.in_flight().filter(|(_, from, to, ..)| from != to).map(|(id, ..)| id).collect();
         out.extend(on_the_wire.iter().map(|id| Choice::Lose(*id)));
         out.extend(on_the_wire.iter().map(|id| Choice::Duplicate(*id)));
     }
@@ -68,13 +69,15 @@ impl World {
                 None => Some(format!("every request was submitted already ({request} is not left)")),
             },
             Choice::Deliver(id) => (!in_flight(id)).then(|| format!("{id} is not in flight")),
-            Choice::Lose(id) | Choice::Duplicate(id) => match self.network.in_flight().find(|(flying, ..)| *flying == id) {
-                None => Some(format!("{id} is not in flight")),
-                Some((_, from, to, ..)) if from == to => {
-                    Some(format!("{id} goes from {from} to itself: the network cannot lose or copy it"))
+            Choice::Lose(id) | Choice::Duplicate(id) => {
+                match self.network.in_flight().find(|(flying, ..)| *flying == id) {
+                    None => Some(format!("{id} is not in flight")),
+                    Some((_, from, to, ..)) if from == to => {
+                        Some(format!("{id} goes from {from} to itself: the network cannot lose or copy it"))
+                    }
+                    Some(_) => None,
                 }
-                Some(_) => None,
-            },
+            }
             Choice::Disk(node) => match self.slots.get(&node) {
                 None => Some(format!("there is no node {node}")),
                 Some(slot) if !slot.up => Some(format!("{node} is down")),
