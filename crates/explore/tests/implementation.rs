@@ -146,7 +146,7 @@ fn bad_bounds_and_unexplorable_scenarios_are_refused_by_name() {
     let error = Implementation::new(&scenario("busy"), NO_FAULTS).err().expect("refused");
     assert!(error.contains("workload.random"), "{error}");
     let model = Implementation::new(&scenario("happy-path"), NO_FAULTS).expect("explorable");
-    let error = explore(&model, Options { threads: 0, ..Options::default() }, |_| {}).err().expect("refused");
+    let error = explore(&model, Options { threads: 0, ..Options::default() }, |_| {}).expect_err("refused");
     assert!(error.to_string().contains("threads"), "{error}");
 }
 
