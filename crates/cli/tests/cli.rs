@@ -230,3 +230,59 @@ fn a_deferred_run_names_its_write_mode_and_shows_its_redo_images() {
     let writes = table.lines().find(|line| line.starts_with("writes")).expect("a writes row");
     assert!(writes.contains("in_place") && writes.contains("deferred"), "{table}");
 }
+
+#[test]
+fn explore_finds_a_teaching_bug_and_its_link_replays_to_the_same_violation() {
+    let args = ["explore", "bug-commit-on-vote-timeout", "--lose", "0", "--crash", "0", "--restart", "0", "--timers", "1"];
+    let (code, out, err) = commitlab(&args);
+    assert_eq!(code, 1, "a violation exits with 1:\n{out}\n{err}");
+    assert!(err.starts_with("# exploring bug-commit-on-vote-timeout (lose 0, duplicate 0, crash 0, restart 0, timers 1)"), "{err}");
+    assert!(out.contains("complete: every reachable state was checked"), "{out}");
+    assert!(out.contains("  commit-needs-all-yes       VIOLATED"), "{out}");
+    assert!(out.contains("  atomicity                  holds"), "{out}");
+    let shortest = "5 steps: 1. submit r1, 2. deliver m1, 3. disk n10, 4. timer n10 vote-timeout t1, 5. disk n10";
+    assert!(out.contains(shortest), "{out}");
+    // The counterexample's link plays the path step by step to the same violation.
+    let section = &out[out.find("commit-needs-all-yes       VIOLATED").expect("listed")..];
+    let link = section.lines().find_map(|line| line.trim().strip_prefix("link: ")).expect("a link");
+    let (code, replay, _) = commitlab(&["run", link]);
+    assert_eq!(code, 1, "{replay}");
+    assert!(replay.contains("VIOLATED  commit-needs-all-yes"), "{replay}");
+    assert!(replay.contains("## 5 steps"), "{replay}");
+}
+
+#[test]
+fn explore_reports_a_correct_scenario_clean_and_the_specs_with_tlcs_counts() {
+    let (code, out, _) = commitlab(&["explore", "happy-path", "--lose", "1", "--crash", "0", "--restart", "0", "--timers", "1"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("states 12,326  edges "), "{out}");
+    assert!(!out.contains("VIOLATED"), "{out}");
+    assert!(out.contains("  refines-two-phase          holds"), "{out}");
+    let (code, out, _) = commitlab(&["explore", "--spec", "two-phase", "--rms", "3"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("states 288  edges "), "{out}");
+    let (code, out, _) = commitlab(&["explore", "--spec", "tcommit", "--rms", "3", "--dfs"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("states 34  edges "), "{out}");
+}
+
+#[test]
+fn explore_refuses_bad_bounds_and_options_with_a_message() {
+    let cases: [(&[&str], &str); 7] = [
+        (&["explore", "happy-path", "--crash", "-1"], "--crash: `-1` is not a whole number"),
+        (&["explore", "happy-path", "--timers", "1000"], "--timers: 1000 is more than the limit of 16"),
+        (&["explore", "happy-path", "--threads", "0"], "--threads: must be at least 1"),
+        (&["explore", "happy-path", "--dfs", "--threads", "2"], "depth-first search is single-threaded"),
+        (&["explore", "raft-seed-002"], "single-node 2PC"),
+        (&["explore", "--spec", "two-phase"], "--spec needs --rms"),
+        (&["explore", "--spec", "three-phase", "--rms", "3"], "`three-phase` is not one of two-phase, tcommit"),
+    ];
+    for (args, message) in cases {
+        let (code, _, err) = commitlab(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(message), "{args:?}: {err}");
+    }
+    let (code, _, err) = commitlab(&["explore", "--spec", "two-phase", "--rms", "99"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--rms: 99 is more than the limit of"), "{err}");
+}
