@@ -91,14 +91,22 @@ pub fn run(
             let rms = args.rms.ok_or("--spec needs --rms <n>, the number of resource managers")?;
             match spec.as_str() {
                 "two-phase" | "TwoPhase" => {
-                    let model = TwoPhase::new(rms).map_err(|error| error.to_string())?.with_symmetry(args.symmetry);
+                    let model = TwoPhase::new(rms).map_err(|error| error.to_string())?;
                     let title = format!("TwoPhase with {rms} RMs{}", symmetric(args.symmetry));
-                    run_model(&model, args.options, &title, |_| None)
+                    let code = run_model(&model.clone().with_symmetry(args.symmetry), args.options.clone(), &title, |_| None)?;
+                    if args.symmetry {
+                        print_unreduced(&model, args.options)?;
+                    }
+                    Ok(code)
                 }
                 "tcommit" | "TCommit" => {
-                    let model = TCommit::new(rms).map_err(|error| error.to_string())?.with_symmetry(args.symmetry);
+                    let model = TCommit::new(rms).map_err(|error| error.to_string())?;
                     let title = format!("TCommit with {rms} RMs{}", symmetric(args.symmetry));
-                    run_model(&model, args.options, &title, |_| None)
+                    let code = run_model(&model.clone().with_symmetry(args.symmetry), args.options.clone(), &title, |_| None)?;
+                    if args.symmetry {
+                        print_unreduced(&model, args.options)?;
+                    }
+                    Ok(code)
                 }
                 other => Err(format!("--spec: `{other}` is not one of two-phase, tcommit")),
             }
@@ -117,6 +125,13 @@ pub fn run(
         }
         (None, None) => Err(format!("explore what? name a preset, a scenario file or link, or --spec\n{USAGE}")),
     }
+}
+
+/// With `--symmetry`, the count without the reduction too, for comparison.
+fn print_unreduced<M: Model>(model: &M, options: Options) -> Result<(), String> {
+    let report = explore(model, options, |_| {}).map_err(|error| error.to_string())?;
+    println!("without symmetry reduction: states {}  edges {}", grouped(report.states), grouped(report.edges));
+    Ok(())
 }
 
 fn symmetric(symmetry: bool) -> &'static str {

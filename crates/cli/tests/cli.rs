@@ -261,6 +261,10 @@ fn explore_reports_a_correct_scenario_clean_and_the_specs_with_tlcs_counts() {
     let (code, out, _) = commitlab(&["explore", "--spec", "two-phase", "--rms", "3"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.starts_with("states 288  edges "), "{out}");
+    let (code, out, _) = commitlab(&["explore", "--spec", "two-phase", "--rms", "4", "--symmetry"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("states 166  edges "), "{out}");
+    assert!(out.contains("without symmetry reduction: states 1,568  edges "), "{out}");
     let (code, out, _) = commitlab(&["explore", "--spec", "tcommit", "--rms", "3", "--dfs"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.starts_with("states 34  edges "), "{out}");
