@@ -93,7 +93,7 @@ pub fn run(
                 "two-phase" | "TwoPhase" => {
                     let model = TwoPhase::new(rms).map_err(|error| error.to_string())?;
                     let title = format!("TwoPhase with {rms} RMs{}", symmetric(args.symmetry));
-                    let code = run_model(&model.clone().with_symmetry(args.symmetry), args.options.clone(), &title, |_| None)?;
+                    let code = run_model(&model.with_symmetry(args.symmetry), args.options.clone(), &title, |_| None)?;
                     if args.symmetry {
                         print_unreduced(&model, args.options)?;
                     }
@@ -102,7 +102,7 @@ pub fn run(
                 "tcommit" | "TCommit" => {
                     let model = TCommit::new(rms).map_err(|error| error.to_string())?;
                     let title = format!("TCommit with {rms} RMs{}", symmetric(args.symmetry));
-                    let code = run_model(&model.clone().with_symmetry(args.symmetry), args.options.clone(), &title, |_| None)?;
+                    let code = run_model(&model.with_symmetry(args.symmetry), args.options.clone(), &title, |_| None)?;
                     if args.symmetry {
                         print_unreduced(&model, args.options)?;
                     }

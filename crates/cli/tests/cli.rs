@@ -233,10 +233,14 @@ fn a_deferred_run_names_its_write_mode_and_shows_its_redo_images() {
 
 #[test]
 fn explore_finds_a_teaching_bug_and_its_link_replays_to_the_same_violation() {
-    let args = ["explore", "bug-commit-on-vote-timeout", "--lose", "0", "--crash", "0", "--restart", "0", "--timers", "1"];
+    let args =
+        ["explore", "bug-commit-on-vote-timeout", "--lose", "0", "--crash", "0", "--restart", "0", "--timers", "1"];
     let (code, out, err) = commitlab(&args);
     assert_eq!(code, 1, "a violation exits with 1:\n{out}\n{err}");
-    assert!(err.starts_with("# exploring bug-commit-on-vote-timeout (lose 0, duplicate 0, crash 0, restart 0, timers 1)"), "{err}");
+    assert!(
+        err.starts_with("# exploring bug-commit-on-vote-timeout (lose 0, duplicate 0, crash 0, restart 0, timers 1)"),
+        "{err}"
+    );
     assert!(out.contains("complete: every reachable state was checked"), "{out}");
     assert!(out.contains("  commit-needs-all-yes       VIOLATED"), "{out}");
     assert!(out.contains("  atomicity                  holds"), "{out}");
@@ -253,7 +257,8 @@ fn explore_finds_a_teaching_bug_and_its_link_replays_to_the_same_violation() {
 
 #[test]
 fn explore_reports_a_correct_scenario_clean_and_the_specs_with_tlcs_counts() {
-    let (code, out, _) = commitlab(&["explore", "happy-path", "--lose", "1", "--crash", "0", "--restart", "0", "--timers", "1"]);
+    let (code, out, _) =
+        commitlab(&["explore", "happy-path", "--lose", "1", "--crash", "0", "--restart", "0", "--timers", "1"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.starts_with("states 12,326  edges "), "{out}");
     assert!(!out.contains("VIOLATED"), "{out}");
