@@ -98,7 +98,7 @@ pub struct Exploration<'m, M: Model> {
     pub(crate) max_depth: u32,
     pub(crate) depth_limited: bool,
     pub(crate) stop_reason: Option<StopReason>,
-    /// The largest extra buffers the multi-threaded search held at once, in bytes.
+    /// The largest buffers the multi-threaded search held at once besides the frontier, in bytes.
     pub(crate) parallel_peak_bytes: u64,
     actions: Vec<M::Action>,
     violations: Vec<(usize, String)>,
@@ -238,7 +238,7 @@ impl<'m, M: Model> Exploration<'m, M> {
     fn memory(&self) -> MemoryEstimate {
         let visited_bytes = self.visited.bytes();
         let frontier_bytes = (self.frontier.capacity() * std::mem::size_of::<Node<M::State>>()) as u64;
-        let frontier_peak_bytes = frontier_bytes.max(self.parallel_peak_bytes);
+        let frontier_peak_bytes = frontier_bytes + self.parallel_peak_bytes;
         let bytes_per_state =
             if self.states == 0 { 0.0 } else { (visited_bytes + frontier_peak_bytes) as f64 / self.states as f64 };
         MemoryEstimate { visited_bytes, frontier_peak_bytes, bytes_per_state }

@@ -71,12 +71,6 @@ impl Visited {
         insert_new(&mut self.shards[shard], fingerprint, origin)
     }
 
-    #[inline]
-    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
-    pub(crate) fn contains(&self, fingerprint: u64) -> bool {
-        self.shards[self.shard_of(fingerprint)].contains_key(&fingerprint)
-    }
-
     pub(crate) fn get(&self, fingerprint: u64) -> Option<Origin> {
         self.shards[self.shard_of(fingerprint)].get(&fingerprint).copied()
     }
