@@ -23,7 +23,7 @@
 //! rolled back and redone by the single-threaded search, which then stops at the same point as it
 //! would on its own.
 
-use crate::engine::{Exploration, Node, STOP_CHECK_EVERY};
+use crate::engine::{Core, Exploration, Node, STOP_CHECK_EVERY};
 use crate::options::Options;
 use crate::report::{Progress, Report, StopReason};
 use crate::visited::{insert_new, Origin, Shard, INITIAL};
@@ -116,20 +116,22 @@ fn explore_tuned<M: Model>(
     let mut run = Exploration::with_shards(model, options, shard_count);
     let mut last_reported = 0;
     while !run.is_done() {
-        if run.frontier.len() < tuning.small_frontier {
-            run.step(run.frontier.len().max(1));
-        } else if run.options.stop.load(Ordering::Relaxed) {
-            run.stop_reason = Some(StopReason::StopRequested);
+        let queued = run.core.frontier.len();
+        let core = &mut run.core;
+        if queued < tuning.small_frontier {
+            run.step(queued.max(1));
+        } else if core.options.stop.load(Ordering::Relaxed) {
+            core.stop_reason = Some(StopReason::StopRequested);
         } else {
-            let batch: Vec<Node<M::State>> = run.frontier.drain(..batch_len.min(run.frontier.len())).collect();
-            match run_batch(&mut run, batch, threads, tuning) {
+            let batch: Vec<Node<M::State>> = core.frontier.drain(..batch_len.min(core.frontier.len())).collect();
+            match run_batch(model, core, batch, threads, tuning) {
                 BatchOutcome::Committed => {}
                 BatchOutcome::Stopped(batch) => {
-                    put_back(&mut run, batch);
-                    run.stop_reason = Some(StopReason::StopRequested);
+                    put_back(core, batch);
+                    core.stop_reason = Some(StopReason::StopRequested);
                 }
                 BatchOutcome::Redo(batch) => {
-                    put_back(&mut run, batch);
+                    put_back(core, batch);
                     let slice = usize::try_from(progress_every).unwrap_or(usize::MAX);
                     while !run.step(slice).done {
                         on_progress(run.progress());
@@ -137,8 +139,8 @@ fn explore_tuned<M: Model>(
                 }
             }
         }
-        if run.states - last_reported >= progress_every && !run.is_done() {
-            last_reported = run.states;
+        if run.core.states - last_reported >= progress_every && !run.is_done() {
+            last_reported = run.core.states;
             on_progress(run.progress());
         }
     }
@@ -147,19 +149,19 @@ fn explore_tuned<M: Model>(
 }
 
 /// Returns an unexpanded batch to the front of the frontier, in order.
-fn put_back<M: Model>(run: &mut Exploration<'_, M>, batch: Vec<Node<M::State>>) {
+fn put_back<S>(core: &mut Core<S>, batch: Vec<Node<S>>) {
     for node in batch.into_iter().rev() {
-        run.frontier.push_front(node);
+        core.frontier.push_front(node);
     }
 }
 
 fn run_batch<M: Model>(
-    run: &mut Exploration<'_, M>,
+    model: &M,
+    run: &mut Core<M::State>,
     batch: Vec<Node<M::State>>,
     threads: usize,
     tuning: Tuning,
 ) -> BatchOutcome<M::State> {
-    let model = run.model;
     let chunk_count = (threads * CHUNKS_PER_THREAD).min(batch.len() / tuning.min_chunk).max(1);
     let chunk_len = batch.len().div_ceil(chunk_count);
     let chunks: Vec<&[Node<M::State>]> = batch.chunks(chunk_len).collect();
