@@ -405,9 +405,10 @@ impl<S> Core<S> {
 }
 
 /// Runs a search to the end. With `threads == 1` it drives an [`Exploration`]; with more (native
-/// only, breadth-first) it runs the level-synchronous parallel search, whose report is identical
-/// but for `threads` and `memory`. `on_progress` is called about every `options.progress_every`
-/// states and once at the end; set `options.stop` to stop early.
+/// only, breadth-first) it expands batches of the frontier on scoped threads, and its report is
+/// identical but for `threads` and `memory` (unless the stop flag, which is asynchronous, stops
+/// it). `on_progress` is called about every `options.progress_every` states and once at the end;
+/// set `options.stop` to stop early.
 pub fn explore<M: Model>(
     model: &M,
     options: Options,

@@ -157,7 +157,7 @@ fn put_back<S>(core: &mut Core<S>, batch: Vec<Node<S>>) {
 
 fn run_batch<M: Model>(
     model: &M,
-    run: &mut Core<M::State>,
+    core: &mut Core<M::State>,
     batch: Vec<Node<M::State>>,
     threads: usize,
     tuning: Tuning,
@@ -165,11 +165,11 @@ fn run_batch<M: Model>(
     let chunk_count = (threads * CHUNKS_PER_THREAD).min(batch.len() / tuning.min_chunk).max(1);
     let chunk_len = batch.len().div_ceil(chunk_count);
     let chunks: Vec<&[Node<M::State>]> = batch.chunks(chunk_len).collect();
-    let shard_count = run.visited.shards.len();
+    let shard_count = core.visited.shards.len();
 
-    let max_depth = run.options.max_depth;
-    let stop = &*run.options.stop;
-    let shard_of = |fingerprint| run.visited.shard_of(fingerprint);
+    let max_depth = core.options.max_depth;
+    let stop = &*core.options.stop;
+    let shard_of = |fingerprint| core.visited.shard_of(fingerprint);
     let expanded = parallel_map(threads, chunks.clone(), |chunk| {
         expand_chunk(model, chunk, shard_count, &shard_of, max_depth, stop)
     });
@@ -197,7 +197,7 @@ fn run_batch<M: Model>(
         }
     }
 
-    let merge_inputs: Vec<(&mut Shard, Buckets<M::State>)> = run.visited.shards.iter_mut().zip(per_shard).collect();
+    let merge_inputs: Vec<(&mut Shard, Buckets<M::State>)> = core.visited.shards.iter_mut().zip(per_shard).collect();
     let merged = parallel_map(threads, merge_inputs, |(shard, mut buckets)| {
         for (chunk, bucket) in chunks.iter().zip(&mut buckets) {
             for candidate in bucket {
@@ -217,7 +217,7 @@ fn run_batch<M: Model>(
             per_chunk[chunk].push(bucket);
         }
     }
-    let property_count = run.found.len() - 1;
+    let property_count = core.found.len() - 1;
     let collect_inputs: Vec<_> = chunks.iter().zip(per_chunk).zip(orders).collect();
     let collected = parallel_map(threads, collect_inputs, |((chunk, buckets), order)| {
         collect_winners(model, chunk, buckets, &order, property_count)
@@ -227,7 +227,7 @@ fn run_batch<M: Model>(
     let new_states: usize = collected.iter().map(|chunk| chunk.nodes.len()).sum();
     let held = (batch.len() + new_states) * node_bytes
         + candidates * (std::mem::size_of::<Candidate<M::State>>() + std::mem::size_of::<u16>());
-    run.parallel_peak_bytes = run.parallel_peak_bytes.max(held as u64);
+    core.parallel_peak_bytes = core.parallel_peak_bytes.max(held as u64);
 
     let first_violations: Vec<Violation> = (0..property_count)
         .map(|property| collected.iter().find_map(|chunk| chunk.violations[property].clone()))
@@ -235,31 +235,31 @@ fn run_batch<M: Model>(
     let new_slots = first_violations
         .iter()
         .enumerate()
-        .filter(|(property, violation)| violation.is_some() && run.found[*property].is_none())
+        .filter(|(property, violation)| violation.is_some() && core.found[*property].is_none())
         .count()
-        + usize::from(terminal.is_some() && run.found[property_count].is_none());
-    let reaches_max = run.options.max_states.is_some_and(|max| run.states + new_states as u64 >= max);
-    if reaches_max || run.would_settle(new_slots) {
+        + usize::from(terminal.is_some() && core.found[property_count].is_none());
+    let reaches_max = core.options.max_states.is_some_and(|max| core.states + new_states as u64 >= max);
+    if reaches_max || core.would_settle(new_slots) {
         for node in collected.iter().flat_map(|chunk| &chunk.nodes) {
-            run.visited.remove(node.fingerprint);
+            core.visited.remove(node.fingerprint);
         }
         return BatchOutcome::Redo(batch);
     }
 
-    run.states += new_states as u64;
-    run.edges += edges;
-    run.depth_limited |= depth_limited;
+    core.states += new_states as u64;
+    core.edges += edges;
+    core.depth_limited |= depth_limited;
     if let Some((fingerprint, depth, detail)) = terminal {
-        run.record_liveness(fingerprint, depth, detail);
+        core.record_liveness(fingerprint, depth, detail);
     }
     for (property, violation) in first_violations.into_iter().enumerate() {
         if let Some((fingerprint, depth, detail)) = violation {
-            run.record_violation(property, fingerprint, depth, detail);
+            core.record_violation(property, fingerprint, depth, detail);
         }
     }
     for node in collected.into_iter().flat_map(|chunk| chunk.nodes) {
-        run.max_depth = run.max_depth.max(node.depth);
-        run.frontier.push_back(node);
+        core.max_depth = core.max_depth.max(node.depth);
+        core.frontier.push_back(node);
     }
     BatchOutcome::Committed
 }
@@ -498,13 +498,13 @@ mod tests {
         let model = Cube { top: 40, symmetry: false };
         let options = Options { threads: 2, progress_every: 1, ..Options::default() };
         let stop = options.stop.clone();
-        let mut levels = 0;
+        let mut calls = 0;
         let report = explore_tuned(
             &model,
             options,
             &mut |_| {
-                levels += 1;
-                if levels == 10 {
+                calls += 1;
+                if calls == 10 {
                     stop.store(true, Ordering::Relaxed);
                 }
             },
