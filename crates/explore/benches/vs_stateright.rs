@@ -194,6 +194,8 @@ const CHILD: &str = "--eight-rms-child";
 /// first round (later rounds reuse a fragmented heap), the median time of 3.
 fn eight_rms_child(threads: usize) {
     let first = ours(8, threads);
+    // Pinned with the smaller counts in tests/specs.rs.
+    assert_eq!(first.0.states, 1_745_408, "TwoPhase with 8 RMs");
     let peak = peak_resident_kib();
     let mut rounds = Some(first).into_iter();
     let (report, time) = median(3, || rounds.next().unwrap_or_else(|| ours(8, threads)));
