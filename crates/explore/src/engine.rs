@@ -84,11 +84,21 @@ pub fn replay<M: Model>(model: &M, init: u32, choices: &[u32]) -> Result<Path<M:
 }
 
 /// A single-threaded search that advances in slices: see [`Exploration::step`].
-pub struct Exploration<'m, M: Model> {
-    pub(crate) model: &'m M,
+///
+/// It owns its model: pass `&model` to borrow one (`&M` is a [`Model`] too), or an owned model or
+/// an `Arc` when the search must live on its own, e.g. between a Web Worker's messages.
+pub struct Exploration<M: Model> {
+    pub(crate) model: M,
+    actions: Vec<M::Action>,
+    pub(crate) core: Core<M::State>,
+}
+
+/// Everything a search keeps but its model, so the search can be updated while the model is
+/// borrowed.
+pub(crate) struct Core<S> {
     pub(crate) options: Options,
     pub(crate) visited: Visited,
-    pub(crate) frontier: VecDeque<Node<M::State>>,
+    pub(crate) frontier: VecDeque<Node<S>>,
     property_names: Vec<&'static str>,
     /// One slot per property, then one for liveness.
     pub(crate) found: Vec<Option<Found>>,
@@ -98,16 +108,15 @@ pub struct Exploration<'m, M: Model> {
     pub(crate) max_depth: u32,
     pub(crate) depth_limited: bool,
     pub(crate) stop_reason: Option<StopReason>,
-    /// The largest extra buffers the multi-threaded search held at once, in bytes.
+    /// The largest buffers the multi-threaded search held at once besides the frontier, in bytes.
     pub(crate) parallel_peak_bytes: u64,
-    actions: Vec<M::Action>,
     violations: Vec<(usize, String)>,
 }
 
-impl<'m, M: Model> Exploration<'m, M> {
+impl<M: Model> Exploration<M> {
     /// Starts a single-threaded search: validates the options and discovers the initial states.
     /// `options.threads` must be 1 (use [`crate::explore`] for more).
-    pub fn new(model: &'m M, options: Options) -> Result<Self, ExploreError> {
+    pub fn new(model: M, options: Options) -> Result<Self, ExploreError> {
         options.validate()?;
         if options.threads != 1 {
             return Err(ExploreError::InvalidOption {
@@ -122,11 +131,10 @@ impl<'m, M: Model> Exploration<'m, M> {
     }
 
     /// Starts a search whose options were validated, with a visited table of `shard_count` shards.
-    pub(crate) fn with_shards(model: &'m M, options: Options, shard_count: usize) -> Self {
+    pub(crate) fn with_shards(model: M, options: Options, shard_count: usize) -> Self {
         let property_names = model.properties();
         let slots = property_names.len() + 1;
-        let mut run = Self {
-            model,
+        let mut core = Core {
             options,
             visited: Visited::new(shard_count),
             frontier: VecDeque::new(),
@@ -139,66 +147,71 @@ impl<'m, M: Model> Exploration<'m, M> {
             depth_limited: false,
             stop_reason: None,
             parallel_peak_bytes: 0,
-            actions: Vec::new(),
             violations: Vec::new(),
         };
         for (index, state) in (0..INITIAL).zip(model.init_states()) {
             let fingerprint = model.fingerprint(&state);
-            run.discover(state, fingerprint, Origin { parent: u64::from(index), action: INITIAL, depth: 0 });
-            if run.stop_reason.is_some() {
+            core.discover(&model, state, fingerprint, Origin { parent: u64::from(index), action: INITIAL, depth: 0 });
+            if core.stop_reason.is_some() {
                 break;
             }
         }
-        if run.stop_reason.is_none() && run.frontier.is_empty() {
-            run.stop_reason = Some(StopReason::Exhausted);
+        if core.stop_reason.is_none() && core.frontier.is_empty() {
+            core.stop_reason = Some(StopReason::Exhausted);
         }
-        run
+        Self { model, actions: Vec::new(), core }
+    }
+
+    /// The model being explored.
+    pub fn model(&self) -> &M {
+        &self.model
     }
 
     /// Expands up to `max_expansions` states and says how far the search is.
     pub fn step(&mut self, max_expansions: usize) -> Progress {
         let mut expanded = 0;
-        while self.stop_reason.is_none() && expanded < max_expansions {
-            if expanded % STOP_CHECK_EVERY == 0 && self.options.stop.load(Ordering::Relaxed) {
-                self.stop_reason = Some(StopReason::StopRequested);
+        while self.core.stop_reason.is_none() && expanded < max_expansions {
+            if expanded % STOP_CHECK_EVERY == 0 && self.core.options.stop.load(Ordering::Relaxed) {
+                self.core.stop_reason = Some(StopReason::StopRequested);
                 break;
             }
-            let node = match self.options.search {
-                Search::BreadthFirst => self.frontier.pop_front(),
-                Search::DepthFirst => self.frontier.pop_back(),
+            let node = match self.core.options.search {
+                Search::BreadthFirst => self.core.frontier.pop_front(),
+                Search::DepthFirst => self.core.frontier.pop_back(),
             };
             let Some(node) = node else {
-                self.stop_reason = Some(StopReason::Exhausted);
+                self.core.stop_reason = Some(StopReason::Exhausted);
                 break;
             };
             self.expand(&node);
             expanded += 1;
         }
-        if self.stop_reason.is_none() && self.frontier.is_empty() {
-            self.stop_reason = Some(StopReason::Exhausted);
+        if self.core.stop_reason.is_none() && self.core.frontier.is_empty() {
+            self.core.stop_reason = Some(StopReason::Exhausted);
         }
         self.progress()
     }
 
     /// True once the search has stopped.
     pub fn is_done(&self) -> bool {
-        self.stop_reason.is_some()
+        self.core.stop_reason.is_some()
     }
 
     pub fn progress(&self) -> Progress {
+        let core = &self.core;
         Progress {
-            states: self.states,
-            edges: self.edges,
-            depth: self.max_depth,
-            queue: self.frontier.len() as u64,
+            states: core.states,
+            edges: core.edges,
+            depth: core.max_depth,
+            queue: core.frontier.len() as u64,
             done: self.is_done(),
         }
     }
 
     /// The path to a visited state, rebuilt by replaying the recorded actions.
     pub fn path(&self, fingerprint: u64) -> Result<Path<M::State, M::Action>, ReplayError> {
-        let (init, choices) = self.choices(fingerprint)?;
-        let path = replay(self.model, init, &choices)?;
+        let (init, choices) = self.core.choices(fingerprint)?;
+        let path = replay(&self.model, init, &choices)?;
         let last = path.states.last().expect("a path starts with its initial state");
         if self.model.fingerprint(last) != fingerprint {
             return Err(ReplayError::FingerprintMismatch);
@@ -208,37 +221,108 @@ impl<'m, M: Model> Exploration<'m, M> {
 
     /// What the search found so far (final once [`Exploration::is_done`]).
     pub fn report(&self) -> Report<M::Action> {
-        let complete = self.stop_reason == Some(StopReason::Exhausted) && !self.depth_limited;
-        let verdicts = self.found.iter().map(|found| match found {
+        let core = &self.core;
+        let complete = core.stop_reason == Some(StopReason::Exhausted) && !core.depth_limited;
+        let verdicts = core.found.iter().map(|found| match found {
             Some(found) => (Verdict::Violated, Some(self.counterexample(found))),
             None if complete => (Verdict::Holds, None),
             None => (Verdict::Unknown, None),
         });
-        let names = self.property_names.iter().copied().chain(std::iter::once("liveness"));
+        let names = core.property_names.iter().copied().chain(std::iter::once("liveness"));
         let mut properties: Vec<PropertyReport<M::Action>> = names
             .zip(verdicts)
             .map(|(name, (verdict, counterexample))| PropertyReport { name, verdict, counterexample })
             .collect();
         let liveness = properties.pop().expect("the liveness slot is always there");
         Report {
-            search: self.options.search,
-            threads: self.options.threads,
-            states: self.states,
-            edges: self.edges,
-            max_depth: self.max_depth,
+            search: core.options.search,
+            threads: core.options.threads,
+            states: core.states,
+            edges: core.edges,
+            max_depth: core.max_depth,
             complete,
-            stop_reason: self.stop_reason,
-            depth_limited: self.depth_limited,
+            stop_reason: core.stop_reason,
+            depth_limited: core.depth_limited,
             properties,
             liveness,
-            memory: self.memory(),
+            memory: core.memory(),
         }
     }
 
+    fn counterexample(&self, found: &Found) -> Counterexample<M::Action> {
+        let mut counterexample = Counterexample {
+            detail: found.detail.clone(),
+            depth: found.depth,
+            fingerprint: found.fingerprint,
+            init: 0,
+            choices: Vec::new(),
+            actions: Vec::new(),
+            steps: Vec::new(),
+            replay_error: None,
+        };
+        match self.core.choices(found.fingerprint) {
+            Ok((init, choices)) => {
+                counterexample.init = init;
+                counterexample.choices = choices;
+            }
+            Err(error) => {
+                counterexample.replay_error = Some(error.to_string());
+                return counterexample;
+            }
+        }
+        match self.path(found.fingerprint) {
+            Ok(path) => {
+                counterexample.steps = path.actions.iter().map(|action| format!("{action:?}")).collect();
+                counterexample.actions = path.actions;
+            }
+            Err(error) => counterexample.replay_error = Some(error.to_string()),
+        }
+        counterexample
+    }
+
+    fn expand(&mut self, node: &Node<M::State>) {
+        let Self { model, actions, core } = self;
+        actions.clear();
+        model.actions(&node.state, actions);
+        let at_limit = core.options.max_depth.is_some_and(|limit| node.depth >= limit);
+        let mut moved = false;
+        for (index, action) in (0..INITIAL).zip(actions.iter()) {
+            let Some(next) = model.next_state(&node.state, action) else {
+                continue;
+            };
+            let fingerprint = model.fingerprint(&next);
+            if at_limit {
+                if fingerprint != node.fingerprint {
+                    moved = true;
+                    core.depth_limited = true;
+                    break;
+                }
+                continue;
+            }
+            core.edges += 1;
+            if fingerprint == node.fingerprint {
+                continue;
+            }
+            moved = true;
+            let origin = Origin { parent: node.fingerprint, action: index, depth: node.depth + 1 };
+            core.discover(model, next, fingerprint, origin);
+            if core.stop_reason.is_some() {
+                break;
+            }
+        }
+        if !moved && core.found[core.found.len() - 1].is_none() {
+            if let Some(detail) = model.terminal_failure(&node.state) {
+                core.record_liveness(node.fingerprint, node.depth, detail);
+            }
+        }
+    }
+}
+
+impl<S> Core<S> {
     fn memory(&self) -> MemoryEstimate {
         let visited_bytes = self.visited.bytes();
-        let frontier_bytes = (self.frontier.capacity() * std::mem::size_of::<Node<M::State>>()) as u64;
-        let frontier_peak_bytes = frontier_bytes.max(self.parallel_peak_bytes);
+        let frontier_bytes = (self.frontier.capacity() * std::mem::size_of::<Node<S>>()) as u64;
+        let frontier_peak_bytes = frontier_bytes + self.parallel_peak_bytes;
         let bytes_per_state =
             if self.states == 0 { 0.0 } else { (visited_bytes + frontier_peak_bytes) as f64 / self.states as f64 };
         MemoryEstimate { visited_bytes, frontier_peak_bytes, bytes_per_state }
@@ -262,84 +346,7 @@ impl<'m, M: Model> Exploration<'m, M> {
         }
     }
 
-    fn counterexample(&self, found: &Found) -> Counterexample<M::Action> {
-        let mut counterexample = Counterexample {
-            detail: found.detail.clone(),
-            depth: found.depth,
-            fingerprint: found.fingerprint,
-            init: 0,
-            choices: Vec::new(),
-            actions: Vec::new(),
-            steps: Vec::new(),
-            replay_error: None,
-        };
-        match self.choices(found.fingerprint) {
-            Ok((init, choices)) => {
-                counterexample.init = init;
-                counterexample.choices = choices;
-            }
-            Err(error) => {
-                counterexample.replay_error = Some(error.to_string());
-                return counterexample;
-            }
-        }
-        match self.path(found.fingerprint) {
-            Ok(path) => {
-                counterexample.steps = path.actions.iter().map(|action| format!("{action:?}")).collect();
-                counterexample.actions = path.actions;
-            }
-            Err(error) => counterexample.replay_error = Some(error.to_string()),
-        }
-        counterexample
-    }
-
-    fn expand(&mut self, node: &Node<M::State>) {
-        let model = self.model;
-        let mut actions = std::mem::take(&mut self.actions);
-        actions.clear();
-        model.actions(&node.state, &mut actions);
-        let at_limit = self.options.max_depth.is_some_and(|limit| node.depth >= limit);
-        let mut moved = false;
-        for (index, action) in (0..INITIAL).zip(actions.iter()) {
-            let Some(next) = model.next_state(&node.state, action) else {
-                continue;
-            };
-            let fingerprint = model.fingerprint(&next);
-            if at_limit {
-                if fingerprint != node.fingerprint {
-                    moved = true;
-                    self.depth_limited = true;
-                    break;
-                }
-                continue;
-            }
-            self.edges += 1;
-            if fingerprint == node.fingerprint {
-                continue;
-            }
-            moved = true;
-            self.discover(next, fingerprint, Origin { parent: node.fingerprint, action: index, depth: node.depth + 1 });
-            if self.stop_reason.is_some() {
-                break;
-            }
-        }
-        self.actions = actions;
-        if !moved {
-            self.check_terminal(node);
-        }
-    }
-
-    pub(crate) fn check_terminal(&mut self, node: &Node<M::State>) {
-        let slot = self.found.len() - 1;
-        if self.found[slot].is_some() {
-            return;
-        }
-        if let Some(detail) = self.model.terminal_failure(&node.state) {
-            self.record(slot, node.fingerprint, node.depth, detail);
-        }
-    }
-
-    fn discover(&mut self, state: M::State, fingerprint: u64, origin: Origin) {
+    fn discover<M: Model<State = S>>(&mut self, model: &M, state: S, fingerprint: u64, origin: Origin) {
         if !self.visited.insert_new(fingerprint, origin) {
             return;
         }
@@ -347,7 +354,7 @@ impl<'m, M: Model> Exploration<'m, M> {
         self.max_depth = self.max_depth.max(origin.depth);
         let mut violations = std::mem::take(&mut self.violations);
         violations.clear();
-        self.model.check(&state, &mut violations);
+        model.check(&state, &mut violations);
         for (property, detail) in violations.drain(..) {
             self.record_violation(property, fingerprint, origin.depth, detail);
         }
@@ -366,6 +373,13 @@ impl<'m, M: Model> Exploration<'m, M> {
         }
     }
 
+    pub(crate) fn record_liveness(&mut self, fingerprint: u64, depth: u32, detail: String) {
+        let slot = self.found.len() - 1;
+        if self.found[slot].is_none() {
+            self.record(slot, fingerprint, depth, detail);
+        }
+    }
+
     fn record(&mut self, slot: usize, fingerprint: u64, depth: u32, detail: String) {
         debug_assert!(self.found[slot].is_none());
         self.found[slot] = Some(Found { fingerprint, depth, detail });
@@ -380,7 +394,7 @@ impl<'m, M: Model> Exploration<'m, M> {
         }
     }
 
-    /// Whether recording these new slots would end the search (see `parallel.rs`).
+    /// Whether recording `new_slots` more first violations would end the search.
     #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     pub(crate) fn would_settle(&self, new_slots: usize) -> bool {
         if new_slots == 0 {
@@ -388,20 +402,13 @@ impl<'m, M: Model> Exploration<'m, M> {
         }
         self.options.stop_at_first || self.found_count + new_slots == self.found.len()
     }
-
-    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
-    pub(crate) fn record_liveness(&mut self, fingerprint: u64, depth: u32, detail: String) {
-        let slot = self.found.len() - 1;
-        if self.found[slot].is_none() {
-            self.record(slot, fingerprint, depth, detail);
-        }
-    }
 }
 
 /// Runs a search to the end. With `threads == 1` it drives an [`Exploration`]; with more (native
-/// only, breadth-first) it runs the level-synchronous parallel search, whose report is identical
-/// but for `threads` and `memory`. `on_progress` is called about every `options.progress_every`
-/// states and once at the end; set `options.stop` to stop early.
+/// only, breadth-first) it expands batches of the frontier on scoped threads, and its report is
+/// identical but for `threads` and `memory` (unless the stop flag, which is asynchronous, stops
+/// it). `on_progress` is called about every `options.progress_every` states and once at the end;
+/// set `options.stop` to stop early.
 pub fn explore<M: Model>(
     model: &M,
     options: Options,

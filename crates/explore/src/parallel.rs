@@ -1,62 +1,74 @@
 //! The multi-threaded breadth-first search (native only).
 //!
-//! It is level-synchronous and reproduces the single-threaded search exactly, so counts,
-//! counterexamples and their lengths never depend on the number of threads:
+//! It reproduces the single-threaded search exactly, so counts, counterexamples and their lengths
+//! never depend on the number of threads. The single-threaded search pops states from the front
+//! of the frontier, and a successor that is new when its parent is expanded is recorded with that
+//! parent and appended to the back: first discovery wins. This search does the same a batch of
+//! states at a time:
 //!
-//! 1. **Expand.** The level (in the single-threaded order) is cut into contiguous chunks that
-//!    threads expand in parallel, reading the visited table without locks (nobody writes it in this
-//!    phase). Each successor not seen in earlier levels becomes a candidate in its chunk's bucket for
-//!    the visited shard it belongs to, and the chunk remembers the shard of each candidate in order.
-//! 2. **Merge.** Each thread owns whole shards and inserts their candidates chunk by chunk, in order.
-//!    Within a shard that is the single-threaded order, so the first discovery wins, exactly as in
-//!    the single-threaded search, and the winner's parent and action are recorded.
+//! 1. **Expand.** The batch (the front of the frontier, in order) is cut into contiguous chunks
+//!    that threads expand in parallel, writing nothing shared. Each successor becomes a candidate
+//!    in its chunk's bucket for the visited-table shard its fingerprint belongs to, and the chunk
+//!    remembers the shard of each candidate in order.
+//! 2. **Merge.** Each thread owns whole shards and inserts their candidates chunk by chunk, in
+//!    order. Within a shard that is the single-threaded order, so the same candidate wins. A
+//!    shard is a fraction of the table, so this phase mostly hits the cache: the candidates of a
+//!    batch are, in effect, sorted by shard before they are looked up.
 //! 3. **Collect.** Per chunk, the winners are taken in order (following the remembered shard
-//!    sequence), checked against the properties and appended to the next level, which is therefore
-//!    in the single-threaded order too.
+//!    sequence), checked against the properties and appended to the frontier, in the
+//!    single-threaded order again.
 //!
-//! If the level would end the search (`max_states` reached, or the last missing counterexample
-//! found), where inside the level it would stop matters for the counts: the level is rolled back
-//! and redone by the single-threaded search, which stops at exactly the same point as on its own.
+//! Batches bound the memory of candidates. A batch that would end the search (`max_states`
+//! reached, or the last missing counterexample found) matters for where exactly it stops: it is
+//! rolled back and redone by the single-threaded search, which then stops at the same point as it
+//! would on its own.
 
-use crate::engine::{Exploration, Node, STOP_CHECK_EVERY};
+use crate::engine::{Core, Exploration, Node, STOP_CHECK_EVERY};
 use crate::options::Options;
 use crate::report::{Progress, Report, StopReason};
-use crate::visited::{insert_new, Origin, Shard, Visited, INITIAL};
+use crate::visited::{insert_new, Origin, Shard, INITIAL};
 use crate::Model;
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-/// How a level is cut up for the threads.
+/// How the frontier is cut up for the threads.
 #[derive(Debug, Clone, Copy)]
 struct Tuning {
-    /// Levels smaller than this are done on the calling thread: spawning would cost more.
-    small_level: usize,
+    /// While the frontier is smaller than this, the single-threaded search expands it: spawning
+    /// threads would cost more.
+    small_frontier: usize,
+    /// The most states expanded in one batch, per thread.
+    batch_per_thread: usize,
     /// The least number of states in a chunk.
     min_chunk: usize,
 }
 
-const TUNING: Tuning = Tuning { small_level: 4096, min_chunk: 1024 };
+const TUNING: Tuning = Tuning { small_frontier: 4096, batch_per_thread: 16_384, min_chunk: 1024 };
 /// Chunks per thread, so that a thread that finishes early takes another.
 const CHUNKS_PER_THREAD: usize = 8;
-/// Visited shards per thread, so that merging spreads evenly.
-const SHARDS_PER_THREAD: usize = 16;
+/// Visited shards per thread: a few, so merging spreads evenly, but not more, since every shard
+/// is one more stream of candidates to write during expansion (measured: 4 beats 2 and 16).
+const SHARDS_PER_THREAD: usize = 4;
+/// A candidate's `action` once another candidate (or an earlier state) took its fingerprint.
+const LOST: u32 = INITIAL;
 
-/// Candidates of one shard (or one chunk), bucket by bucket.
-type Buckets<S> = Vec<Vec<Candidate<S>>>;
-
+/// A successor found in a batch; 24 bytes plus the state's padding.
 struct Candidate<S> {
     fingerprint: u64,
-    parent: u64,
-    action: u32,
-    won: bool,
     state: S,
+    /// The parent's index in its chunk.
+    parent: u32,
+    /// The index of the action in the parent's `actions()`, or [`LOST`].
+    action: u32,
 }
+
+/// Candidates bucket by bucket: per shard for a chunk, or per chunk for a shard.
+type Buckets<S> = Vec<Vec<Candidate<S>>>;
 
 /// What expanding one chunk produced.
 struct Expanded<S> {
     /// Candidates per visited shard, each bucket in discovery order.
-    buckets: Vec<Vec<Candidate<S>>>,
+    buckets: Buckets<S>,
     /// The shard of every candidate, in discovery order.
     order: Vec<u16>,
     edges: u64,
@@ -66,16 +78,19 @@ struct Expanded<S> {
     stopped: bool,
 }
 
+/// A first violation in a chunk: fingerprint, depth, detail.
+type Violation = Option<(u64, u32, String)>;
+
 /// The winners of one chunk, in discovery order.
 struct Collected<S> {
     nodes: Vec<Node<S>>,
-    /// Per property, the chunk's first violation: (fingerprint, detail).
-    violations: Vec<Option<(u64, String)>>,
+    /// Per property, the chunk's first violation.
+    violations: Vec<Violation>,
 }
 
-enum LevelOutcome<S> {
+enum BatchOutcome<S> {
     Committed,
-    /// The level would end the search somewhere inside: redo it single-threaded.
+    /// The batch would end the search somewhere inside: redo it single-threaded.
     Redo(Vec<Node<S>>),
     Stopped(Vec<Node<S>>),
 }
@@ -97,34 +112,35 @@ fn explore_tuned<M: Model>(
     let threads = options.threads;
     let shard_count = (threads * SHARDS_PER_THREAD).next_power_of_two().min(1 << 15);
     let progress_every = options.progress_every;
+    let batch_len = threads * tuning.batch_per_thread;
     let mut run = Exploration::with_shards(model, options, shard_count);
     let mut last_reported = 0;
-    while run.stop_reason.is_none() {
-        if run.frontier.is_empty() {
-            run.stop_reason = Some(StopReason::Exhausted);
-            break;
-        }
-        if run.options.stop.load(Ordering::Relaxed) {
-            run.stop_reason = Some(StopReason::StopRequested);
-            break;
-        }
-        let level = Vec::from(std::mem::take(&mut run.frontier));
-        match run_level(&mut run, level, threads, tuning) {
-            LevelOutcome::Committed => {}
-            LevelOutcome::Stopped(level) => {
-                run.frontier = VecDeque::from(level);
-                run.stop_reason = Some(StopReason::StopRequested);
-            }
-            LevelOutcome::Redo(level) => {
-                run.frontier = VecDeque::from(level);
-                let slice = usize::try_from(progress_every).unwrap_or(usize::MAX);
-                while !run.step(slice).done {
-                    on_progress(run.progress());
+    while !run.is_done() {
+        let queued = run.core.frontier.len();
+        let core = &mut run.core;
+        if queued < tuning.small_frontier {
+            run.step(queued.max(1));
+        } else if core.options.stop.load(Ordering::Relaxed) {
+            core.stop_reason = Some(StopReason::StopRequested);
+        } else {
+            let batch: Vec<Node<M::State>> = core.frontier.drain(..batch_len.min(core.frontier.len())).collect();
+            match run_batch(model, core, batch, threads, tuning) {
+                BatchOutcome::Committed => {}
+                BatchOutcome::Stopped(batch) => {
+                    put_back(core, batch);
+                    core.stop_reason = Some(StopReason::StopRequested);
+                }
+                BatchOutcome::Redo(batch) => {
+                    put_back(core, batch);
+                    let slice = usize::try_from(progress_every).unwrap_or(usize::MAX);
+                    while !run.step(slice).done {
+                        on_progress(run.progress());
+                    }
                 }
             }
         }
-        if run.states - last_reported >= progress_every && run.stop_reason.is_none() {
-            last_reported = run.states;
+        if run.core.states - last_reported >= progress_every && !run.is_done() {
+            last_reported = run.core.states;
             on_progress(run.progress());
         }
     }
@@ -132,31 +148,38 @@ fn explore_tuned<M: Model>(
     run.report()
 }
 
-fn run_level<M: Model>(
-    run: &mut Exploration<'_, M>,
-    level: Vec<Node<M::State>>,
+/// Returns an unexpanded batch to the front of the frontier, in order.
+fn put_back<S>(core: &mut Core<S>, batch: Vec<Node<S>>) {
+    for node in batch.into_iter().rev() {
+        core.frontier.push_front(node);
+    }
+}
+
+fn run_batch<M: Model>(
+    model: &M,
+    core: &mut Core<M::State>,
+    batch: Vec<Node<M::State>>,
     threads: usize,
     tuning: Tuning,
-) -> LevelOutcome<M::State> {
-    let model = run.model;
-    let depth = level[0].depth;
-    debug_assert!(level.iter().all(|node| node.depth == depth), "a level mixes depths");
-    let threads = if level.len() < tuning.small_level { 1 } else { threads };
-    let chunk_count = (threads * CHUNKS_PER_THREAD).min(level.len() / tuning.min_chunk).max(1);
-    let chunk_len = level.len().div_ceil(chunk_count);
+) -> BatchOutcome<M::State> {
+    let chunk_count = (threads * CHUNKS_PER_THREAD).min(batch.len() / tuning.min_chunk).max(1);
+    let chunk_len = batch.len().div_ceil(chunk_count);
+    let chunks: Vec<&[Node<M::State>]> = batch.chunks(chunk_len).collect();
+    let shard_count = core.visited.shards.len();
 
-    let max_depth = run.options.max_depth;
-    let stop = &*run.options.stop;
-    let visited = &run.visited;
-    let chunks: Vec<&[Node<M::State>]> = level.chunks(chunk_len).collect();
-    let expanded = parallel_map(threads, chunks, |chunk| expand_chunk(model, visited, chunk, max_depth, stop));
+    let max_depth = core.options.max_depth;
+    let stop = &*core.options.stop;
+    let shard_of = |fingerprint| core.visited.shard_of(fingerprint);
+    let expanded = parallel_map(threads, chunks.clone(), |chunk| {
+        expand_chunk(model, chunk, shard_count, &shard_of, max_depth, stop)
+    });
     if expanded.iter().any(|chunk| chunk.stopped) {
-        return LevelOutcome::Stopped(level);
+        return BatchOutcome::Stopped(batch);
     }
 
     let mut orders = Vec::with_capacity(expanded.len());
     let mut per_shard: Vec<Buckets<M::State>> =
-        (0..run.visited.shards.len()).map(|_| Vec::with_capacity(expanded.len())).collect();
+        (0..shard_count).map(|_| Vec::with_capacity(expanded.len())).collect();
     let mut edges = 0;
     let mut depth_limited = false;
     let mut terminal = None;
@@ -174,83 +197,84 @@ fn run_level<M: Model>(
         }
     }
 
-    let origin_depth = depth + 1;
-    let merge_inputs: Vec<(&mut Shard, Buckets<M::State>)> =
-        run.visited.shards.iter_mut().zip(per_shard).collect();
+    let merge_inputs: Vec<(&mut Shard, Buckets<M::State>)> = core.visited.shards.iter_mut().zip(per_shard).collect();
     let merged = parallel_map(threads, merge_inputs, |(shard, mut buckets)| {
-        for candidate in buckets.iter_mut().flatten() {
-            let origin = Origin { parent: candidate.parent, action: candidate.action, depth: origin_depth };
-            candidate.won = insert_new(shard, candidate.fingerprint, origin);
+        for (chunk, bucket) in chunks.iter().zip(&mut buckets) {
+            for candidate in bucket {
+                let parent = &chunk[candidate.parent as usize];
+                let origin = Origin { parent: parent.fingerprint, action: candidate.action, depth: parent.depth + 1 };
+                if !insert_new(shard, candidate.fingerprint, origin) {
+                    candidate.action = LOST;
+                }
+            }
         }
         buckets
     });
 
-    let mut per_chunk: Vec<Buckets<M::State>> =
-        (0..orders.len()).map(|_| Vec::with_capacity(merged.len())).collect();
+    let mut per_chunk: Vec<Buckets<M::State>> = (0..orders.len()).map(|_| Vec::with_capacity(shard_count)).collect();
     for buckets in merged {
         for (chunk, bucket) in buckets.into_iter().enumerate() {
             per_chunk[chunk].push(bucket);
         }
     }
-    let property_count = run.found.len() - 1;
-    let collect_inputs: Vec<_> = per_chunk.into_iter().zip(orders).collect();
-    let collected = parallel_map(threads, collect_inputs, |(buckets, order)| {
-        collect_winners(model, buckets, &order, origin_depth, property_count)
+    let property_count = core.found.len() - 1;
+    let collect_inputs: Vec<_> = chunks.iter().zip(per_chunk).zip(orders).collect();
+    let collected = parallel_map(threads, collect_inputs, |((chunk, buckets), order)| {
+        collect_winners(model, chunk, buckets, &order, property_count)
     });
 
     let node_bytes = std::mem::size_of::<Node<M::State>>();
     let new_states: usize = collected.iter().map(|chunk| chunk.nodes.len()).sum();
-    let held = (level.len() + new_states) * node_bytes
+    let held = (batch.len() + new_states) * node_bytes
         + candidates * (std::mem::size_of::<Candidate<M::State>>() + std::mem::size_of::<u16>());
-    run.parallel_peak_bytes = run.parallel_peak_bytes.max(held as u64);
+    core.parallel_peak_bytes = core.parallel_peak_bytes.max(held as u64);
 
-    let first_violations: Vec<Option<(u64, String)>> = (0..property_count)
+    let first_violations: Vec<Violation> = (0..property_count)
         .map(|property| collected.iter().find_map(|chunk| chunk.violations[property].clone()))
         .collect();
     let new_slots = first_violations
         .iter()
         .enumerate()
-        .filter(|(property, violation)| violation.is_some() && run.found[*property].is_none())
+        .filter(|(property, violation)| violation.is_some() && core.found[*property].is_none())
         .count()
-        + usize::from(terminal.is_some() && run.found[property_count].is_none());
-    let reaches_max = run.options.max_states.is_some_and(|max| run.states + new_states as u64 >= max);
-    if reaches_max || run.would_settle(new_slots) {
-        roll_back(&mut run.visited, &collected);
-        return LevelOutcome::Redo(level);
+        + usize::from(terminal.is_some() && core.found[property_count].is_none());
+    let reaches_max = core.options.max_states.is_some_and(|max| core.states + new_states as u64 >= max);
+    if reaches_max || core.would_settle(new_slots) {
+        for node in collected.iter().flat_map(|chunk| &chunk.nodes) {
+            core.visited.remove(node.fingerprint);
+        }
+        return BatchOutcome::Redo(batch);
     }
 
-    run.states += new_states as u64;
-    run.edges += edges;
-    run.depth_limited |= depth_limited;
-    if new_states > 0 {
-        run.max_depth = run.max_depth.max(origin_depth);
-    }
+    core.states += new_states as u64;
+    core.edges += edges;
+    core.depth_limited |= depth_limited;
     if let Some((fingerprint, depth, detail)) = terminal {
-        run.record_liveness(fingerprint, depth, detail);
+        core.record_liveness(fingerprint, depth, detail);
     }
     for (property, violation) in first_violations.into_iter().enumerate() {
-        if let Some((fingerprint, detail)) = violation {
-            run.record_violation(property, fingerprint, origin_depth, detail);
+        if let Some((fingerprint, depth, detail)) = violation {
+            core.record_violation(property, fingerprint, depth, detail);
         }
     }
-    let mut next = VecDeque::with_capacity(new_states);
-    for chunk in collected {
-        next.extend(chunk.nodes);
+    for node in collected.into_iter().flat_map(|chunk| chunk.nodes) {
+        core.max_depth = core.max_depth.max(node.depth);
+        core.frontier.push_back(node);
     }
-    run.frontier = next;
-    LevelOutcome::Committed
+    BatchOutcome::Committed
 }
 
-/// The expansion of [`Exploration`]'s `expand`, without writing anything shared.
+/// The expansion of [`Exploration`]'s `expand`, without reading or writing anything shared.
 fn expand_chunk<M: Model>(
     model: &M,
-    visited: &Visited,
     nodes: &[Node<M::State>],
+    shard_count: usize,
+    shard_of: &impl Fn(u64) -> usize,
     max_depth: Option<u32>,
     stop: &AtomicBool,
 ) -> Expanded<M::State> {
     let mut out = Expanded {
-        buckets: (0..visited.shards.len()).map(|_| Vec::new()).collect(),
+        buckets: (0..shard_count).map(|_| Vec::new()).collect(),
         order: Vec::new(),
         edges: 0,
         depth_limited: false,
@@ -258,8 +282,8 @@ fn expand_chunk<M: Model>(
         stopped: false,
     };
     let mut actions = Vec::new();
-    for (expanded, node) in nodes.iter().enumerate() {
-        if expanded % STOP_CHECK_EVERY == 0 && stop.load(Ordering::Relaxed) {
+    for (parent, node) in (0u32..).zip(nodes) {
+        if parent as usize % STOP_CHECK_EVERY == 0 && stop.load(Ordering::Relaxed) {
             out.stopped = true;
             break;
         }
@@ -267,8 +291,8 @@ fn expand_chunk<M: Model>(
         actions.clear();
         model.actions(&node.state, &mut actions);
         let mut moved = false;
-        for (index, action) in (0..INITIAL).zip(actions.iter()) {
-            let Some(next) = model.next_state(&node.state, action) else {
+        for (action, enabled) in (0..INITIAL).zip(actions.iter()) {
+            let Some(next) = model.next_state(&node.state, enabled) else {
                 continue;
             };
             let fingerprint = model.fingerprint(&next);
@@ -285,12 +309,9 @@ fn expand_chunk<M: Model>(
                 continue;
             }
             moved = true;
-            if visited.contains(fingerprint) {
-                continue;
-            }
-            let shard = visited.shard_of(fingerprint);
+            let shard = shard_of(fingerprint);
             out.order.push(shard as u16);
-            out.buckets[shard].push(Candidate { fingerprint, parent: node.fingerprint, action: index, won: false, state: next });
+            out.buckets[shard].push(Candidate { fingerprint, state: next, parent, action });
         }
         if !moved && out.terminal.is_none() {
             if let Some(detail) = model.terminal_failure(&node.state) {
@@ -303,9 +324,9 @@ fn expand_chunk<M: Model>(
 
 fn collect_winners<M: Model>(
     model: &M,
+    chunk: &[Node<M::State>],
     buckets: Buckets<M::State>,
     order: &[u16],
-    depth: u32,
     property_count: usize,
 ) -> Collected<M::State> {
     let mut buckets: Vec<_> = buckets.into_iter().map(Vec::into_iter).collect();
@@ -313,9 +334,10 @@ fn collect_winners<M: Model>(
     let mut violations = Vec::new();
     for &shard in order {
         let candidate = buckets[usize::from(shard)].next().expect("every candidate in the order is in its bucket");
-        if !candidate.won {
+        if candidate.action == LOST {
             continue;
         }
+        let depth = chunk[candidate.parent as usize].depth + 1;
         violations.clear();
         model.check(&candidate.state, &mut violations);
         for (property, detail) in violations.drain(..) {
@@ -324,18 +346,12 @@ fn collect_winners<M: Model>(
                 "Model::check reported property {property}, but properties() names only {property_count}"
             );
             if out.violations[property].is_none() {
-                out.violations[property] = Some((candidate.fingerprint, detail));
+                out.violations[property] = Some((candidate.fingerprint, depth, detail));
             }
         }
         out.nodes.push(Node { state: candidate.state, fingerprint: candidate.fingerprint, depth });
     }
     out
-}
-
-fn roll_back<S>(visited: &mut Visited, collected: &[Collected<S>]) {
-    for node in collected.iter().flat_map(|chunk| &chunk.nodes) {
-        visited.remove(node.fingerprint);
-    }
 }
 
 /// Applies `work` to every input on up to `threads` scoped threads; outputs keep the inputs' order.
@@ -439,7 +455,12 @@ mod tests {
             Options { max_depth: Some(4), ..Options::default() },
             Options { max_depth: Some(20), ..Options::default() },
         ];
-        let tunings = [Tuning { small_level: 1, min_chunk: 1 }, Tuning { small_level: 8, min_chunk: 3 }, TUNING];
+        let tunings = [
+            Tuning { small_frontier: 1, batch_per_thread: 1, min_chunk: 1 },
+            Tuning { small_frontier: 1, batch_per_thread: 7, min_chunk: 2 },
+            Tuning { small_frontier: 8, batch_per_thread: 50, min_chunk: 3 },
+            TUNING,
+        ];
         for top in [2, 5] {
             for symmetry in [false, true] {
                 let model = Cube { top, symmetry };
@@ -473,21 +494,21 @@ mod tests {
     }
 
     #[test]
-    fn a_stop_during_a_parallel_level_rolls_it_back() {
+    fn a_stop_during_a_parallel_batch_puts_it_back() {
         let model = Cube { top: 40, symmetry: false };
         let options = Options { threads: 2, progress_every: 1, ..Options::default() };
         let stop = options.stop.clone();
-        let mut levels = 0;
+        let mut calls = 0;
         let report = explore_tuned(
             &model,
             options,
             &mut |_| {
-                levels += 1;
-                if levels == 10 {
+                calls += 1;
+                if calls == 10 {
                     stop.store(true, Ordering::Relaxed);
                 }
             },
-            Tuning { small_level: 1, min_chunk: 1 },
+            Tuning { small_frontier: 1, batch_per_thread: 4, min_chunk: 1 },
         );
         assert_eq!(report.stop_reason, Some(StopReason::StopRequested));
         assert!(!report.complete);

@@ -85,7 +85,7 @@ pub struct PropertyReport<A> {
 pub struct MemoryEstimate {
     /// The visited table(s) at the end of the search.
     pub visited_bytes: u64,
-    /// The largest frontier (plus, with threads, the candidate buffers of a level).
+    /// The largest frontier (plus, with threads, the largest batch's buffers).
     pub frontier_peak_bytes: u64,
     /// (visited + frontier peak) / unique states.
     pub bytes_per_state: f64,

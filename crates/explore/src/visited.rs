@@ -1,5 +1,8 @@
 //! The visited table: fingerprint → how the state was first reached.
 //!
+//! It is the one unordered map in Commit Lab, kept deterministic: it is never iterated (only
+//! looked up and inserted into, in an order the search fixes), and its hasher has no random keys.
+//!
 //! Keys are fingerprints, already well mixed, so the table's hasher passes them through unchanged.
 //! The table is split into shards by bits that the hash table itself does not use for bucket or tag
 //! selection, so the multi-threaded search can give each thread exclusive shards to insert into.
@@ -69,12 +72,6 @@ impl Visited {
     pub(crate) fn insert_new(&mut self, fingerprint: u64, origin: Origin) -> bool {
         let shard = self.shard_of(fingerprint);
         insert_new(&mut self.shards[shard], fingerprint, origin)
-    }
-
-    #[inline]
-    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
-    pub(crate) fn contains(&self, fingerprint: u64) -> bool {
-        self.shards[self.shard_of(fingerprint)].contains_key(&fingerprint)
     }
 
     pub(crate) fn get(&self, fingerprint: u64) -> Option<Origin> {

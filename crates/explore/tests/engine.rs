@@ -334,3 +334,21 @@ fn a_model_without_initial_states_is_an_empty_complete_search() {
     assert_eq!(report.properties[0].verdict, Verdict::Holds);
     assert_eq!(report.memory.bytes_per_state, 0.0);
 }
+
+#[test]
+fn an_exploration_can_own_its_model() {
+    // A Web Worker keeps its search between messages: it cannot borrow a local model.
+    fn start(rm_count: usize) -> Exploration<TwoPhase> {
+        Exploration::new(TwoPhase::new(rm_count).unwrap(), Options::default()).unwrap()
+    }
+    let mut owned = start(3);
+    while !owned.step(50).done {}
+    assert_eq!(owned.report().states, 288);
+    assert_eq!(owned.model().rm_count(), 3);
+
+    let shared = std::sync::Arc::new(TwoPhase::new(3).unwrap().with_symmetry(true));
+    let mut run = Exploration::new(shared.clone(), Options::default()).unwrap();
+    while !run.step(50).done {}
+    assert_eq!(run.report().states, 80);
+    assert_eq!(explore(&shared, Options { threads: 2, ..Options::default() }, |_| {}).unwrap().states, 80);
+}
