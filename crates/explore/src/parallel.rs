@@ -178,8 +178,7 @@ fn run_batch<M: Model>(
     }
 
     let mut orders = Vec::with_capacity(expanded.len());
-    let mut per_shard: Vec<Buckets<M::State>> =
-        (0..shard_count).map(|_| Vec::with_capacity(expanded.len())).collect();
+    let mut per_shard: Vec<Buckets<M::State>> = (0..shard_count).map(|_| Vec::with_capacity(expanded.len())).collect();
     let mut edges = 0;
     let mut depth_limited = false;
     let mut terminal = None;
@@ -473,7 +472,10 @@ mod tests {
                             assert_eq!(report.threads, threads);
                             report.threads = 1;
                             report.memory = expected.memory;
-                            assert_eq!(report, expected, "top {top}, symmetry {symmetry}, {threads} threads, {tuning:?}");
+                            assert_eq!(
+                                report, expected,
+                                "top {top}, symmetry {symmetry}, {threads} threads, {tuning:?}"
+                            );
                         }
                     }
                 }

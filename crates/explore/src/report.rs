@@ -120,7 +120,10 @@ pub struct Report<A> {
 impl<A> Report<A> {
     /// True if no property was violated and no liveness failure found.
     pub fn all_hold(&self) -> bool {
-        self.properties.iter().chain(std::iter::once(&self.liveness)).all(|property| property.verdict != Verdict::Violated)
+        self.properties
+            .iter()
+            .chain(std::iter::once(&self.liveness))
+            .all(|property| property.verdict != Verdict::Violated)
     }
 
     /// The report of the property with this name (or "liveness").

@@ -2,7 +2,7 @@
 
 use commitlab_explore::spec::{TwoPhase, TwoPhaseAction};
 use commitlab_explore::{
-    explore, mix64, replay, ExploreError, Exploration, Model, Options, Report, Search, StopReason, Verdict,
+    explore, mix64, replay, Exploration, ExploreError, Model, Options, Report, Search, StopReason, Verdict,
 };
 use std::sync::atomic::Ordering;
 

@@ -118,7 +118,8 @@ fn progress_is_judged_only_where_nothing_is_left_to_happen() {
     loop {
         let mut choices = Vec::new();
         calm.choices(&mut choices);
-        let Some(next) = choices.into_iter().find(|c| matches!(c, Choice::Submit(_) | Choice::Deliver(_) | Choice::Disk(_)))
+        let Some(next) =
+            choices.into_iter().find(|c| matches!(c, Choice::Submit(_) | Choice::Deliver(_) | Choice::Disk(_)))
         else {
             break;
         };

@@ -292,10 +292,7 @@ fn step_name_names_single_steps_only() {
     // States with another number of RMs belong to no step of this model.
     let other = TwoPhaseState::initial(2).unwrap();
     assert_eq!(model.step_name(&other, &other), None);
-    assert_eq!(
-        model.check_state(&other),
-        Err(SpecError::RmCountMismatch { expected: 3, actual: 2 })
-    );
+    assert_eq!(model.check_state(&other), Err(SpecError::RmCountMismatch { expected: 3, actual: 2 }));
 
     let tcommit = TCommit::new(2).unwrap();
     let start = tcommit.initial_state();
