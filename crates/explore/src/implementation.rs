@@ -267,4 +267,8 @@ impl Model for Implementation {
     fn check(&self, state: &ImplState, out: &mut Vec<(usize, String)>) {
         out.extend(state.found.iter().cloned());
     }
+
+    fn large_states(&self) -> bool {
+        true
+    }
 }

@@ -72,6 +72,12 @@ pub trait Model: Sync {
     fn terminal_failure(&self, _state: &Self::State) -> Option<String> {
         None
     }
+
+    /// True if states own a lot of heap memory (the implementation's states are whole simulated
+    /// worlds): the multi-threaded search then works in small batches. Default: false.
+    fn large_states(&self) -> bool {
+        false
+    }
 }
 
 /// A borrowed model is a model: `Exploration::new(&model, options)` borrows it.
@@ -100,6 +106,10 @@ impl<M: Model> Model for &M {
     fn terminal_failure(&self, state: &Self::State) -> Option<String> {
         (**self).terminal_failure(state)
     }
+
+    fn large_states(&self) -> bool {
+        (**self).large_states()
+    }
 }
 
 /// A shared model is a model: an `Exploration` can own an `Arc` of one.
@@ -127,5 +137,9 @@ impl<M: Model + Send> Model for std::sync::Arc<M> {
     }
     fn terminal_failure(&self, state: &Self::State) -> Option<String> {
         (**self).terminal_failure(state)
+    }
+
+    fn large_states(&self) -> bool {
+        (**self).large_states()
     }
 }

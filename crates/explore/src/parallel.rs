@@ -7,7 +7,8 @@
 //! states at a time:
 //!
 //! 1. **Expand.** The batch (the front of the frontier, in order) is cut into contiguous chunks
-//!    that threads expand in parallel, writing nothing shared. Each successor becomes a candidate
+//!    that threads expand in parallel, writing nothing shared. Each successor not visited in an
+//!    earlier batch (the table is only read here) becomes a candidate
 //!    in its chunk's bucket for the visited-table shard its fingerprint belongs to, and the chunk
 //!    remembers the shard of each candidate in order.
 //! 2. **Merge.** Each thread owns whole shards and inserts their candidates chunk by chunk, in
@@ -26,7 +27,7 @@
 use crate::engine::{Core, Exploration, Node, STOP_CHECK_EVERY};
 use crate::options::Options;
 use crate::report::{Progress, Report, StopReason};
-use crate::visited::{insert_new, Origin, Shard, INITIAL};
+use crate::visited::{insert_new, Origin, Shard, Visited, INITIAL};
 use crate::Model;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -44,6 +45,9 @@ struct Tuning {
 }
 
 const TUNING: Tuning = Tuning { small_frontier: 4096, batch_per_thread: 16_384, min_chunk: 1024 };
+/// For models whose states are large (see [`Model::large_states`]): small batches, so the
+/// successors held at once stay few (a batch holds every successor of its states until the merge).
+const LARGE_STATES: Tuning = Tuning { small_frontier: 64, batch_per_thread: 256, min_chunk: 16 };
 /// Chunks per thread, so that a thread that finishes early takes another.
 const CHUNKS_PER_THREAD: usize = 8;
 /// Visited shards per thread: a few, so merging spreads evenly, but not more, since every shard
@@ -100,7 +104,8 @@ pub(crate) fn explore<M: Model>(
     options: Options,
     on_progress: &mut dyn FnMut(Progress),
 ) -> Report<M::Action> {
-    explore_tuned(model, options, on_progress, TUNING)
+    let tuning = if model.large_states() { LARGE_STATES } else { TUNING };
+    explore_tuned(model, options, on_progress, tuning)
 }
 
 fn explore_tuned<M: Model>(
@@ -169,9 +174,9 @@ fn run_batch<M: Model>(
 
     let max_depth = core.options.max_depth;
     let stop = &*core.options.stop;
-    let shard_of = |fingerprint| core.visited.shard_of(fingerprint);
+    let visited = &core.visited;
     let expanded = parallel_map(threads, chunks.clone(), |chunk| {
-        expand_chunk(model, chunk, shard_count, &shard_of, max_depth, stop)
+        expand_chunk(model, chunk, shard_count, visited, max_depth, stop)
     });
     if expanded.iter().any(|chunk| chunk.stopped) {
         return BatchOutcome::Stopped(batch);
@@ -268,7 +273,7 @@ fn expand_chunk<M: Model>(
     model: &M,
     nodes: &[Node<M::State>],
     shard_count: usize,
-    shard_of: &impl Fn(u64) -> usize,
+    visited: &Visited,
     max_depth: Option<u32>,
     stop: &AtomicBool,
 ) -> Expanded<M::State> {
@@ -308,7 +313,12 @@ fn expand_chunk<M: Model>(
                 continue;
             }
             moved = true;
-            let shard = shard_of(fingerprint);
+            // Visited in an earlier batch: it would lose the merge anyway. Not keeping it is what
+            // bounds a batch's memory when states are large (a whole simulated world each).
+            if visited.get(fingerprint).is_some() {
+                continue;
+            }
+            let shard = visited.shard_of(fingerprint);
             out.order.push(shard as u16);
             out.buckets[shard].push(Candidate { fingerprint, state: next, parent, action });
         }
