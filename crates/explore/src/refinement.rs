@@ -46,28 +46,28 @@ impl Instance {
     fn rm(&self, node: NodeId) -> Option<usize> {
         self.rms.iter().position(|rm| *rm == node)
     }
+}
 
-    /// The spec's variables, with RMs named by their nodes.
-    pub fn describe(&self) -> String {
-        let rms: Vec<String> =
-            self.rms.iter().zip(&self.now).map(|(node, state)| format!("{node}: {}", state.name())).collect();
-        let prepared: Vec<String> = self.tm_prepared.iter().map(|rm| self.rms[*rm].to_string()).collect();
-        let msgs: Vec<String> = self
-            .msgs
-            .iter()
-            .map(|message| match message {
-                SpecMessage::Prepared(rm) => format!("Prepared({})", self.rms[*rm]),
-                SpecMessage::Commit => "Commit".to_string(),
-                SpecMessage::Abort => "Abort".to_string(),
-            })
-            .collect();
-        format!(
-            "rmState = ({}), tmState = {}, tmPrepared = {{{}}}, msgs = {{{}}}",
-            rms.join(", "),
-            self.tm.name(),
-            prepared.join(", "),
-            msgs.join(", ")
-        )
+/// The spec's variables, with RMs named by their nodes.
+fn describe(rms: &[NodeId], state: TwoPhaseState) -> String {
+    let rm_states: Vec<String> =
+        rms.iter().zip(state.rm_states()).map(|(node, rm_state)| format!("{node}: {}", rm_state.name())).collect();
+    let prepared: Vec<String> = state.tm_prepared().iter().map(|rm| rms[*rm].to_string()).collect();
+    let msgs: Vec<String> = state.msgs().iter().map(|message| message_name(rms, *message)).collect();
+    format!(
+        "rmState = ({}), tmState = {}, tmPrepared = {{{}}}, msgs = {{{}}}",
+        rm_states.join(", "),
+        state.tm_state().name(),
+        prepared.join(", "),
+        msgs.join(", ")
+    )
+}
+
+fn message_name(rms: &[NodeId], message: SpecMessage) -> String {
+    match message {
+        SpecMessage::Prepared(rm) => format!("Prepared({})", rms[rm]),
+        SpecMessage::Commit => "Commit".to_string(),
+        SpecMessage::Abort => "Abort".to_string(),
     }
 }
 
@@ -131,8 +131,8 @@ impl Refinement {
                     | TraceEvent::Drop { reason: commitlab_sim::DropReason::Fault, .. }
             )
         });
-        let before: Vec<(TxnId, TwoPhaseState, String)> =
-            self.instances.iter().map(|(txn, instance)| (*txn, instance.state(), instance.describe())).collect();
+        let before: Vec<(TxnId, TwoPhaseState)> =
+            self.instances.iter().map(|(txn, instance)| (*txn, instance.state())).collect();
         for entry in entries {
             self.apply(&entry.event);
         }
@@ -143,19 +143,10 @@ impl Refinement {
         let mut found = None;
         for (txn, instance) in &self.instances {
             let after = instance.state();
-            let from = before.iter().find(|(old, ..)| old == txn);
-            let (from_state, from_text) = match from {
-                Some((_, state, text)) => (*state, text.clone()),
-                // A new instance starts in TPInit; its first step is checked from there.
-                None => {
-                    let initial = TwoPhaseState::initial(instance.rms.len()).expect("within limits");
-                    let mut start = instance.clone();
-                    start.now = vec![RmState::Working; instance.rms.len()];
-                    start.tm = TmState::Init;
-                    start.tm_prepared.clear();
-                    start.msgs.clear();
-                    (initial, start.describe())
-                }
+            // A new instance starts in TPInit; its first step is checked from there.
+            let from_state = match before.iter().find(|(old, _)| old == txn) {
+                Some((_, state)) => *state,
+                None => TwoPhaseState::initial(instance.rms.len()).expect("within limits"),
             };
             let spec = TwoPhase::new(instance.rms.len()).expect("within limits");
             match spec.step_name(&from_state, &after) {
@@ -164,8 +155,8 @@ impl Refinement {
                     found = Some(RefinementBreak {
                         step,
                         txn: txn.to_string(),
-                        before: from_text,
-                        after: instance.describe(),
+                        before: describe(&instance.rms, from_state),
+                        after: describe(&instance.rms, after),
                     });
                 }
                 None => {}
@@ -204,15 +195,7 @@ impl Refinement {
                     .collect(),
                 tm_state: instance.tm.name(),
                 tm_prepared: instance.tm_prepared.iter().map(|rm| instance.rms[*rm].to_string()).collect(),
-                msgs: instance
-                    .msgs
-                    .iter()
-                    .map(|message| match message {
-                        SpecMessage::Prepared(rm) => format!("Prepared({})", instance.rms[*rm]),
-                        SpecMessage::Commit => "Commit".to_string(),
-                        SpecMessage::Abort => "Abort".to_string(),
-                    })
-                    .collect(),
+                msgs: instance.msgs.iter().map(|message| message_name(&instance.rms, *message)).collect(),
                 last_action: self.last_actions.iter().find(|(last, _)| last == txn).map(|(_, action)| *action),
             })
             .collect()

@@ -14,11 +14,21 @@ use serde::Serialize;
 use std::fmt;
 use std::sync::Arc;
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Node {
     config: Arc<NodeConfig>,
     coordinator: Option<Coordinator>,
     participant: Option<Participant>,
+}
+
+/// Hashes what changes, the roles' state. A node's configuration is fixed for its whole life, so
+/// its id stands for it (equal nodes have equal ids, as `Hash` must keep).
+impl std::hash::Hash for Node {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.config.id.hash(state);
+        self.coordinator.hash(state);
+        self.participant.hash(state);
+    }
 }
 
 impl Node {

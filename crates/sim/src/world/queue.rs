@@ -70,6 +70,9 @@ pub(super) struct EventQueue {
     next_submit: usize,
     first_submit_sequence: u64,
     next_sequence: u64,
+    /// A scheduled run's queue: events get their keys but are not kept (the schedule, not the
+    /// clock, says what happens next), so it stays empty and costs nothing to copy.
+    discarding: bool,
 }
 
 impl Default for EventQueue {
@@ -82,6 +85,7 @@ impl Default for EventQueue {
             next_submit: 0,
             first_submit_sequence: 0,
             next_sequence: 0,
+            discarding: false,
         }
     }
 }
@@ -156,9 +160,30 @@ enum Source {
 }
 
 impl EventQueue {
+    /// The queue of a scheduled run (see `discarding`), holding nothing.
+    pub(super) fn discarding() -> EventQueue {
+        EventQueue {
+            window: Window::empty(),
+            later: BinaryHeap::new(),
+            faults: BinaryHeap::new(),
+            submits: Arc::new([]),
+            next_submit: 0,
+            first_submit_sequence: 0,
+            next_sequence: 0,
+            discarding: true,
+        }
+    }
+
+    pub(super) fn is_discarding(&self) -> bool {
+        self.discarding
+    }
+
     pub(super) fn schedule(&mut self, at_ms: Millis, class: Class, event: Event) -> EventKey {
         let key = EventKey { at_ms, class, sequence: self.next_sequence };
         self.next_sequence += 1;
+        if self.discarding {
+            return key;
+        }
         match class {
             Class::Fault => self.faults.push(Reverse(Queued { order: key.packed(), event })),
             Class::Event if self.window.holds(at_ms) => self.window.push(at_ms, key.sequence, event),
@@ -232,6 +257,9 @@ impl EventQueue {
     /// Takes an event back out, for a message fault that drops or moves a delivery.
     pub(super) fn cancel(&mut self, key: EventKey) {
         debug_assert_eq!(key.class, Class::Event, "only deliveries are taken back");
+        if self.discarding {
+            return;
+        }
         if !self.window.remove(key) {
             let order = key.packed();
             self.later.retain(|Reverse(queued)| queued.order != order);
@@ -280,6 +308,18 @@ impl Window {
             start_ms: 0,
             heads: vec![NONE; WINDOW_MS],
             tails: vec![NONE; WINDOW_MS],
+            occupied: [0; WINDOW_MS / 64],
+            slab: Vec::new(),
+            free: NONE,
+        }
+    }
+
+    /// A window that holds nothing and never will (a discarding queue's): no lists allocated.
+    fn empty() -> Window {
+        Window {
+            start_ms: 0,
+            heads: Vec::new(),
+            tails: Vec::new(),
             occupied: [0; WINDOW_MS / 64],
             slab: Vec::new(),
             free: NONE,

@@ -4,8 +4,8 @@
 //! scenario with a `schedule` plays its steps the same way.
 //!
 //! A scheduled world never reads its event queue: every send, timer and disk write still goes
-//! through the same code as in a timed run (so the trace and the checks are the same), and the
-//! queue entries they leave are thrown away after each step.
+//! through the same code as in a timed run (so the trace and the checks are the same), and its
+//! queue discards what they schedule.
 
 use super::queue::EventQueue;
 use super::{StepTrace, Stop, World};
@@ -106,6 +106,9 @@ impl World {
         if let Some(reason) = self.refuses(choice) {
             return Err(reason);
         }
+        if !self.queue.is_discarding() {
+            self.queue = EventQueue::discarding();
+        }
         self.now_ms = now_ms;
         self.steps += 1;
         let mut step = StepTrace { step: self.steps, time_ms: now_ms, trace, violations: Vec::new() };
@@ -142,7 +145,6 @@ impl World {
             }
         };
         self.hooks.after_step(touched, &self.slots, &mut step);
-        self.queue = EventQueue::default();
         Ok(())
     }
 
