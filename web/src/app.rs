@@ -11,6 +11,7 @@ use crate::components::header::Header;
 use crate::components::invariants::Invariants;
 use crate::components::sequence::SequenceDiagram;
 use crate::components::share::ShareBar;
+use crate::components::spec::SpecPanel;
 use crate::components::tables::StateTables;
 use crate::components::trace_log::TraceLog;
 use crate::embed::{ControlsLevel, EmbedOptions, EmbedView, PageOptions};
@@ -103,7 +104,10 @@ pub fn App(props: &AppProps) -> Html {
                     <Invariants state={state.clone()} />
                 </aside>
             </main>
-            <StateTables state={state.clone()} />
+            <div class="state-and-spec">
+                <StateTables state={state.clone()} />
+                <SpecPanel state={state.clone()} />
+            </div>
             <div class="lower">
                 <Faults state={state.clone()} revision={playground.revision} />
                 <Editor state={state.clone()} revision={playground.revision} />

@@ -5,6 +5,7 @@
 //! - `run_index`: what the views draw, derived from the trace; `lanes`: the diagram's lanes;
 //!   `text_layout`: where the diagram's texts go so that none covers another;
 //! - `form`: the scenario editor's form;
+//! - `spec_track`: the run mapped onto Lamport's TwoPhase, per transaction and step;
 //! - `state`: the `Reducible` wrapper; `app` and `components`: the views, one per file;
 //! - `compare`: two runs side by side on one clock.
 
@@ -18,6 +19,7 @@ pub mod form;
 pub mod lanes;
 pub mod model;
 pub mod run_index;
+pub mod spec_track;
 pub mod state;
 pub mod text_layout;
 

@@ -12,5 +12,6 @@ pub mod invariants;
 pub mod round;
 pub mod sequence;
 pub mod share;
+pub mod spec;
 pub mod tables;
 pub mod trace_log;
