@@ -6,6 +6,7 @@ use crate::components::cluster::ClusterView;
 use crate::components::controls::{Controls, MiniControls};
 use crate::components::details::MessageDetails;
 use crate::components::editor::Editor;
+use crate::components::explore::Explore;
 use crate::components::faults::Faults;
 use crate::components::header::Header;
 use crate::components::invariants::Invariants;
@@ -108,6 +109,7 @@ pub fn App(props: &AppProps) -> Html {
                 <StateTables state={state.clone()} />
                 <SpecPanel state={state.clone()} />
             </div>
+            <Explore state={state.clone()} revision={playground.revision} />
             <div class="lower">
                 <Faults state={state.clone()} revision={playground.revision} />
                 <Editor state={state.clone()} revision={playground.revision} />

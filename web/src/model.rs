@@ -43,6 +43,8 @@ pub struct Notice {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     LoadPreset(String),
+    /// Opens a share link's fragment (`s=1....`) as if the page had been opened with it.
+    OpenLink(String),
     /// A scenario file's text, from an upload.
     LoadScenarioText(String),
     Play,
@@ -345,6 +347,11 @@ impl Playground {
             Action::LoadPreset(name) => {
                 let revision = self.revision;
                 *self = Playground::from_preset(&name);
+                self.revision = revision;
+            }
+            Action::OpenLink(fragment) => {
+                let revision = self.revision;
+                *self = Playground::from_fragment(&fragment);
                 self.revision = revision;
             }
             Action::LoadScenarioText(text) => {

@@ -400,3 +400,37 @@ async fn a_replicated_run_says_the_spec_mapping_covers_single_node_2pc_only() {
     assert!(text(&root, "#spec-not-mapped").contains("single-node 2PC only"));
     assert_eq!(count(&root, "#spec section.spec-txn"), 0);
 }
+
+#[wasm_bindgen_test]
+async fn the_explore_form_refuses_bad_bounds_and_unexplorable_scenarios() {
+    let root = mount().await;
+    assert_eq!(count(&root, "#explore-body"), 0, "the panel opens on demand");
+    click(&root, "#explore-toggle").await;
+    let start = || find(&root, "#explore-start").has_attribute("disabled");
+    assert_eq!(count(&root, "#explore-error"), 0, "the defaults are valid");
+    assert!(!start(), "Start is enabled");
+    for (field, value) in [("lose", "0"), ("duplicate", "0"), ("crash", "1"), ("restart", "1"), ("timers", "1")] {
+        let input = find(&root, &format!("#explore-{field}")).dyn_into::<HtmlInputElement>().expect("an input");
+        assert_eq!(input.value(), value, "{field} starts small");
+    }
+    type_into(&find(&root, "#explore-crash"), "17").await;
+    assert_eq!(text(&root, "#explore-error"), "crash: 17 is out of range, enter a number from 0 to 16");
+    assert!(start(), "Start is disabled while a field is wrong");
+    type_into(&find(&root, "#explore-crash"), "").await;
+    assert_eq!(text(&root, "#explore-error"), "crash: enter a number from 0 to 16");
+    type_into(&find(&root, "#explore-crash"), "1").await;
+    type_into(&find(&root, "#explore-max-states"), "600000").await;
+    assert_eq!(text(&root, "#explore-error"), "max states: 600000 is out of range, enter a number from 1 to 500000");
+    type_into(&find(&root, "#explore-max-states"), "1000").await;
+    assert_eq!(count(&root, "#explore-error"), 0);
+    assert!(!start());
+    choose_preset(&root, "raft-seed-002").await;
+    let error = text(&root, "#explore-error");
+    assert!(error.starts_with("This scenario cannot be explored") && error.contains("single-node 2PC"), "{error}");
+    assert!(start());
+    choose_preset(&root, "busy").await;
+    assert!(text(&root, "#explore-error").contains("workload.random"));
+    choose_preset(&root, "lost-ack").await;
+    assert_eq!(count(&root, "#explore-error"), 0, "a single-node preset with explicit requests is explorable");
+    assert_eq!(find(&root, "#explore").get_attribute("data-status").as_deref(), Some("idle"));
+}

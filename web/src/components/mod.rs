@@ -5,6 +5,7 @@ pub mod controls;
 pub mod crown;
 pub mod details;
 pub mod editor;
+pub mod explore;
 pub mod faults;
 pub mod groups;
 pub mod header;
