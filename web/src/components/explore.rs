@@ -202,7 +202,8 @@ fn progress_line(panel: &ExplorePanel) -> Html {
         _ => "explored",
     };
     html! {
-        <div id="explore-progress" class="explore-progress" data-states={progress.states.to_string()}>
+        <div id="explore-progress" class="explore-progress" data-states={progress.states.to_string()}
+            data-elapsed-ms={format!("{:.0}", progress.elapsed_ms)} data-states-per-second={format!("{:.0}", progress.states_per_second)}>
             <progress max={panel.max_states.to_string()} value={progress.states.min(panel.max_states).to_string()}
                 aria-label="states found, of the cap" />
             <span class="explore-numbers">
