@@ -8,7 +8,7 @@ let stopRequested = false;
 let started = false;
 
 const post = (json) => self.postMessage(json);
-const failed = (message) => post(JSON.stringify({ kind: "failed", message }));
+const failed = (message) => post(JSON.stringify({ failed: { message } }));
 const pause = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 self.onmessage = async (event) => {

@@ -95,7 +95,8 @@ impl Default for ExploreForm {
 /// What the page asks the worker to explore.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExploreRequest {
-    /// The scenario as JSON (`Scenario::to_json`), read back with its validation.
+    /// The scenario as JSON, read back with its validation (pretty, as the editor writes it: one
+    /// serialiser in the wasm instead of two).
     pub scenario: String,
     pub lose: u32,
     pub duplicate: u32,
@@ -168,7 +169,7 @@ impl ExploreForm {
     /// then whatever makes the scenario unexplorable).
     pub fn request(&self, scenario: &Scenario) -> Result<ExploreRequest, String> {
         let request = ExploreRequest {
-            scenario: scenario.to_json(),
+            scenario: scenario.to_json_pretty(),
             lose: self.bound(ExploreField::Lose)?,
             duplicate: self.bound(ExploreField::Duplicate)?,
             crash: self.bound(ExploreField::Crash)?,
@@ -224,9 +225,10 @@ pub struct ExploreResults {
     pub properties: Vec<PropertyResult>,
 }
 
-/// What the worker posts to the page.
+/// What the worker posts to the page: `{"progress": {...}}`, `{"done": {...}}` or
+/// `{"failed": {"message": "..."}}` (externally tagged: it reads back without buffering).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case")]
 pub enum WorkerMessage {
     Progress(ProgressReport),
     Done(ExploreResults),
@@ -389,7 +391,9 @@ mod tests {
         let progress =
             ProgressReport { states: 10, edges: 20, depth: 3, queue: 4, elapsed_ms: 5.0, states_per_second: 2000.0 };
         let message = WorkerMessage::Progress(progress);
-        assert!(message.to_json().starts_with(r#"{"kind":"progress","states":10"#), "{}", message.to_json());
+        assert!(message.to_json().starts_with(r#"{"progress":{"states":10"#), "{}", message.to_json());
+        let failed = WorkerMessage::from_json(r#"{"failed":{"message":"the worker script's own words"}}"#);
+        assert_eq!(failed, WorkerMessage::Failed { message: "the worker script's own words".into() });
         assert_eq!(WorkerMessage::from_json(&message.to_json()), message);
         assert!(matches!(WorkerMessage::from_json("{"), WorkerMessage::Failed { .. }));
     }
