@@ -6,11 +6,13 @@ use crate::components::cluster::ClusterView;
 use crate::components::controls::{Controls, MiniControls};
 use crate::components::details::MessageDetails;
 use crate::components::editor::Editor;
+use crate::components::explore::Explore;
 use crate::components::faults::Faults;
 use crate::components::header::Header;
 use crate::components::invariants::Invariants;
 use crate::components::sequence::SequenceDiagram;
 use crate::components::share::ShareBar;
+use crate::components::spec::SpecPanel;
 use crate::components::tables::StateTables;
 use crate::components::trace_log::TraceLog;
 use crate::embed::{ControlsLevel, EmbedOptions, EmbedView, PageOptions};
@@ -103,7 +105,11 @@ pub fn App(props: &AppProps) -> Html {
                     <Invariants state={state.clone()} />
                 </aside>
             </main>
-            <StateTables state={state.clone()} />
+            <div class="state-and-spec">
+                <StateTables state={state.clone()} />
+                <SpecPanel state={state.clone()} />
+            </div>
+            <Explore state={state.clone()} revision={playground.revision} />
             <div class="lower">
                 <Faults state={state.clone()} revision={playground.revision} />
                 <Editor state={state.clone()} revision={playground.revision} />

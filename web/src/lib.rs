@@ -5,6 +5,9 @@
 //! - `run_index`: what the views draw, derived from the trace; `lanes`: the diagram's lanes;
 //!   `text_layout`: where the diagram's texts go so that none covers another;
 //! - `form`: the scenario editor's form;
+//! - `spec_track`: the run mapped onto Lamport's TwoPhase, per transaction and step;
+//! - `explore`: the Explore panel's form, state and messages; `explore_worker`: the explorer in a
+//!   Web Worker running this same wasm, and the page's handle on it;
 //! - `state`: the `Reducible` wrapper; `app` and `components`: the views, one per file;
 //! - `compare`: two runs side by side on one clock.
 
@@ -14,10 +17,13 @@ pub mod compare;
 pub mod components;
 pub mod decimal;
 pub mod embed;
+pub mod explore;
+pub mod explore_worker;
 pub mod form;
 pub mod lanes;
 pub mod model;
 pub mod run_index;
+pub mod spec_track;
 pub mod state;
 pub mod text_layout;
 
@@ -25,7 +31,13 @@ pub use app::App;
 
 /// Mounts the playground on the page's body, opening the run in the address's fragment (or the
 /// default) in full or embed mode, with a panic shown as a message instead of a frozen page.
+///
+/// The explorer's Web Worker initialises this same wasm, which runs `main` too: there is no
+/// `window` there, and nothing to mount.
 pub fn start() {
+    if web_sys::window().is_none() {
+        return;
+    }
     std::panic::set_hook(Box::new(show_panic));
     let (fragment, query) = browser::location_parts();
     let page = embed::parse_query(&query);

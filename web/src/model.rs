@@ -6,6 +6,7 @@
 
 use crate::form::{Field, FormDraft};
 use crate::run_index::RunIndex;
+use crate::spec_track::SpecMapping;
 use commitlab_protocol::route::Group;
 use commitlab_protocol::{Endpoint, MessageId, Millis, NodeId, Timer, TxnId};
 use commitlab_protocol::{VecMap, VecSet};
@@ -42,6 +43,8 @@ pub struct Notice {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     LoadPreset(String),
+    /// Opens a share link's fragment (`s=1....`) as if the page had been opened with it.
+    OpenLink(String),
     /// A scenario file's text, from an upload.
     LoadScenarioText(String),
     Play,
@@ -94,6 +97,8 @@ pub struct Playground {
     pub preset: String,
     pub simulation: Simulation,
     pub index: RunIndex,
+    /// The run mapped onto Lamport's TwoPhase, per transaction and step.
+    pub spec: SpecMapping,
     /// The end of the computed run, in virtual milliseconds.
     pub end_ms: Millis,
     /// The computed run's trace hash: equal runs, equal hashes (shown for comparing runs).
@@ -167,6 +172,7 @@ impl Playground {
             preset: String::new(),
             simulation,
             index: RunIndex::default(),
+            spec: SpecMapping::NotMapped(""),
             end_ms: 0,
             trace_hash: String::new(),
             playing: false,
@@ -299,6 +305,7 @@ impl Playground {
         self.groups = self.simulation.world().groups().map(|groups| groups.groups.clone()).unwrap_or_default();
         self.expanded_groups.retain(|address| self.groups.iter().any(|group| group.address() == *address));
         self.index = RunIndex::build(&self.simulation);
+        self.spec = SpecMapping::of(self.scenario(), self.simulation.trace());
         self.trace_hash = format!("{:016x}", self.simulation.trace_hash());
         let last_ms = self.simulation.trace().last().map_or(0, |entry| entry.time_ms);
         self.end_ms = match self.simulation.stop() {
@@ -340,6 +347,11 @@ impl Playground {
             Action::LoadPreset(name) => {
                 let revision = self.revision;
                 *self = Playground::from_preset(&name);
+                self.revision = revision;
+            }
+            Action::OpenLink(fragment) => {
+                let revision = self.revision;
+                *self = Playground::from_fragment(&fragment);
                 self.revision = revision;
             }
             Action::LoadScenarioText(text) => {

@@ -338,3 +338,99 @@ async fn the_balance_table_shows_undo_images_in_place_and_pending_redo_images_de
     assert_eq!(balance.text_content().as_deref(), Some("300"));
     assert_eq!(count(&root, &format!("{c2} td.pending span")), 0);
 }
+
+/// Moves the scrubber to the end of the run.
+async fn seek_to_end(root: &Element) {
+    let scrubber = find(root, "#scrubber");
+    let end = scrubber.get_attribute("max").expect("the scrubber has a max");
+    type_into(&scrubber, &end).await;
+    assert_eq!(find(root, "#app").get_attribute("data-at-end").as_deref(), Some("true"));
+}
+
+fn text(root: &Element, selector: &str) -> String {
+    find(root, selector).text_content().unwrap_or_default()
+}
+
+#[wasm_bindgen_test]
+async fn the_spec_panel_shows_two_phase_committed_at_the_end_of_the_happy_path() {
+    let root = mount().await;
+    let card = r#"#spec section.spec-txn[data-txn="t1"]"#;
+    assert_eq!(count(&root, card), 0, "no instance before the coordinator logs Prepared");
+    seek_to_end(&root).await;
+    assert_eq!(text(&root, &format!(r#"{card} tr[data-var="tmState"] td"#)), "committed");
+    assert_eq!(text(&root, &format!(r#"{card} span.rm[data-rm="n1"]"#)), "n1: committed");
+    assert_eq!(text(&root, &format!(r#"{card} span.rm[data-rm="n4"]"#)), "n4: committed");
+    assert_eq!(text(&root, &format!(r#"{card} tr[data-var="tmPrepared"] td"#)), "{n1, n4}");
+    assert_eq!(text(&root, &format!(r#"{card} tr[data-var="msgs"] td"#)), "{Prepared(n1), Prepared(n4), Commit}");
+    assert_eq!(count(&root, "#spec-break"), 0, "the correct protocol refines TwoPhase");
+    // Stepping back walks the spec back with the run: the last RM to learn COMMIT forgets it.
+    let mut steps_back = 0;
+    while text(&root, &format!(r#"{card} .spec-action"#)) == "last step: stutter" && steps_back < 20 {
+        click(&root, "#step-back").await;
+        steps_back += 1;
+    }
+    let action = find(&root, &format!("{card} .spec-action")).get_attribute("data-action").unwrap_or_default();
+    assert_eq!(action, "RMRcvCommitMsg", "the last change to t1 is an RM learning the commit");
+}
+
+#[wasm_bindgen_test]
+async fn the_spec_panel_names_the_step_that_breaks_two_phase_and_jumps_to_it() {
+    let root = mount().await;
+    choose_preset(&root, "bug-commit-on-vote-timeout").await;
+    let broken = find(&root, "#spec-break");
+    let step = broken.get_attribute("data-step").expect("the break names its step");
+    let line = broken.text_content().unwrap_or_default();
+    assert!(line.contains(&format!("step {step} is no TwoPhase step of t1")), "{line}");
+    assert!(line.contains("tmState = init") && line.contains("→") && line.contains("tmState = committed"), "{line}");
+    click(&root, "#spec-break-jump").await;
+    assert_eq!(find(&root, "#app").get_attribute("data-step"), Some(step), "the cursor is on the break");
+    let card = r#"#spec section.spec-txn[data-txn="t1"]"#;
+    assert_eq!(text(&root, &format!("{card} .spec-action.broken")), "last step: no TwoPhase step");
+    assert_eq!(text(&root, &format!(r#"{card} tr[data-var="tmState"] td"#)), "committed");
+    // TMCommit needs every RM in tmPrepared: n4 never voted YES.
+    assert_eq!(text(&root, &format!(r#"{card} tr[data-var="tmPrepared"] td"#)), "{n1}");
+    assert_eq!(text(&root, &format!(r#"{card} span.rm[data-rm="n4"]"#)), "n4: working");
+}
+
+#[wasm_bindgen_test]
+async fn a_replicated_run_says_the_spec_mapping_covers_single_node_2pc_only() {
+    let root = mount().await;
+    choose_preset(&root, "raft-seed-002").await;
+    seek_to_end(&root).await;
+    assert!(text(&root, "#spec-not-mapped").contains("single-node 2PC only"));
+    assert_eq!(count(&root, "#spec section.spec-txn"), 0);
+}
+
+#[wasm_bindgen_test]
+async fn the_explore_form_refuses_bad_bounds_and_unexplorable_scenarios() {
+    let root = mount().await;
+    assert_eq!(count(&root, "#explore-body"), 0, "the panel opens on demand");
+    click(&root, "#explore-toggle").await;
+    let start = || find(&root, "#explore-start").has_attribute("disabled");
+    assert_eq!(count(&root, "#explore-error"), 0, "the defaults are valid");
+    assert!(!start(), "Start is enabled");
+    for (field, value) in [("lose", "0"), ("duplicate", "0"), ("crash", "1"), ("restart", "1"), ("timers", "1")] {
+        let input = find(&root, &format!("#explore-{field}")).dyn_into::<HtmlInputElement>().expect("an input");
+        assert_eq!(input.value(), value, "{field} starts small");
+    }
+    type_into(&find(&root, "#explore-crash"), "17").await;
+    assert_eq!(text(&root, "#explore-error"), "crash: 17 is out of range, enter a number from 0 to 16");
+    assert!(start(), "Start is disabled while a field is wrong");
+    type_into(&find(&root, "#explore-crash"), "").await;
+    assert_eq!(text(&root, "#explore-error"), "crash: enter a number from 0 to 16");
+    type_into(&find(&root, "#explore-crash"), "1").await;
+    type_into(&find(&root, "#explore-max-states"), "600000").await;
+    assert_eq!(text(&root, "#explore-error"), "max states: 600000 is out of range, enter a number from 1 to 500000");
+    type_into(&find(&root, "#explore-max-states"), "1000").await;
+    assert_eq!(count(&root, "#explore-error"), 0);
+    assert!(!start());
+    choose_preset(&root, "raft-seed-002").await;
+    let error = text(&root, "#explore-error");
+    assert!(error.starts_with("This scenario cannot be explored") && error.contains("single-node 2PC"), "{error}");
+    assert!(start());
+    choose_preset(&root, "busy").await;
+    assert!(text(&root, "#explore-error").contains("workload.random"));
+    choose_preset(&root, "lost-ack").await;
+    assert_eq!(count(&root, "#explore-error"), 0, "a single-node preset with explicit requests is explorable");
+    assert_eq!(find(&root, "#explore").get_attribute("data-status").as_deref(), Some("idle"));
+}

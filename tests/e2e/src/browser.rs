@@ -276,6 +276,22 @@ impl Browser {
         self.wait_until(&what, DEFAULT_WAIT, |b| b.try_set_range(css, Value::Null))
     }
 
+    /// Types `value` into an `<input>` (any type but range, checkbox and radio) and dispatches
+    /// `input` then `change`, as typing and leaving the field would. Waits until it exists and is
+    /// enabled.
+    pub fn set_input(&self, css: &str, value: &str) -> Result<()> {
+        let what = format!("`{css}` to take the value {value:?}");
+        self.wait_until(&what, DEFAULT_WAIT, |b| {
+            let outcome = b.js(SET_INPUT_JS, vec![css.into(), value.into()])?;
+            match outcome["status"].as_str() {
+                Some("set") => Ok(Probe::Ready(())),
+                Some("missing") => Ok(Probe::NotYet("no element matches".into())),
+                Some("disabled") => Ok(Probe::NotYet("it is disabled".into())),
+                _ => Err(fail!("cannot type into `{css}`: {}", outcome["description"])),
+            }
+        })
+    }
+
     /// Selects the `<option value=value>` of a `<select>` and dispatches `input` then `change`,
     /// as a user's choice would. Waits until the element and the option exist.
     pub fn select_option(&self, css: &str, value: &str) -> Result<()> {
@@ -567,6 +583,21 @@ if (Math.abs(Number(el.value) - Number(value)) > 1e-9) {
 el.dispatchEvent(new Event('input', { bubbles: true }));
 el.dispatchEvent(new Event('change', { bubbles: true }));
 return { status: 'set', value: el.value };
+"#;
+
+/// Sets a text-like input's value; `wrong` for anything else.
+const SET_INPUT_JS: &str = r#"
+const [css, value] = arguments;
+const el = document.querySelector(css);
+if (el === null) return { status: 'missing' };
+if (el.tagName !== 'INPUT' || ['range', 'checkbox', 'radio'].includes(el.type)) {
+  return { status: 'wrong', description: `it is a <${el.tagName.toLowerCase()} type=${el.type}>, not a field to type into` };
+}
+if (el.disabled) return { status: 'disabled' };
+el.value = value;
+el.dispatchEvent(new Event('input', { bubbles: true }));
+el.dispatchEvent(new Event('change', { bubbles: true }));
+return { status: 'set' };
 "#;
 
 /// Selects an option by value; `absent` lists the values on offer.

@@ -8,7 +8,9 @@
 //!   and compiles the wasm again);
 //! - frame-to-frame intervals the app records in `window.__commitlabFrameTimes` while playing the
 //!   `busy`, `raft-busy` and `paxos-busy` presets at 10x for up to 5 s each, and while the compare
-//!   view plays two runs on one clock (`seed-002-raft-vs-paxos`, `busy-raft-vs-paxos`).
+//!   view plays two runs on one clock (`seed-002-raft-vs-paxos`, `busy-raft-vs-paxos`);
+//! - the explorer in its Web Worker: `happy-path` with lose 1 and timers 1 (12,326 states) to the
+//!   end, states per second as the worker measures them.
 
 use std::io::Write;
 use std::thread;
@@ -22,6 +24,7 @@ use serde_json::Value;
 const COMMAND: &str = "cargo run --release -p commitlab-e2e --bin web-bench";
 const NAVIGATIONS: usize = 5;
 const PLAY_WINDOW: Duration = Duration::from_secs(5);
+const EXPLORE_WAIT: Duration = Duration::from_secs(120);
 
 fn main() {
     println!("Commit Lab web benchmark: `{COMMAND}` (after scripts/build-web.sh)");
@@ -36,6 +39,7 @@ fn main() {
     for comparison in ["seed-002-raft-vs-paxos", "busy-raft-vs-paxos"] {
         rows.push((format!("compare {comparison} @10x frames"), report(compare_frames(&site, &browser, comparison))));
     }
+    rows.push(("explore happy-path (lose 1, timers 1) in the worker".into(), report(explore_rate(&site, &browser))));
     print_table(&rows);
 }
 
@@ -159,6 +163,26 @@ fn compare_frames(site: &Site, browser: &Browser, comparison: &str) -> Result<St
         played.as_secs_f64(),
         frame_stats(&renders)?
     ))
+}
+
+/// The explorer in its worker, from Start to the end of the search, as the panel reports it.
+fn explore_rate(site: &Site, browser: &Browser) -> Result<String> {
+    browser.goto("about:blank")?;
+    browser.goto(&site.url("/"))?;
+    browser.wait_for("svg#sequence", APP_START_WAIT)?;
+    browser.select_option("#preset", "happy-path")?;
+    browser.click("#explore-toggle")?;
+    let fields = [("lose", "1"), ("duplicate", "0"), ("crash", "0"), ("restart", "0"), ("timers", "1")];
+    for (field, value) in fields.into_iter().chain([("max-states", "500000")]) {
+        browser.set_input(&format!("#explore-{field}"), value)?;
+    }
+    browser.click("#explore-start")?;
+    browser.wait_for_attr("#explore", "data-status", "finished", EXPLORE_WAIT)?;
+    let attr = |name: &str| -> Result<String> {
+        browser.attr("#explore-progress", name)?.ok_or_else(|| fail!("#explore-progress has no {name}"))
+    };
+    let (states, elapsed_ms, rate) = (attr("data-states")?, attr("data-elapsed-ms")?, attr("data-states-per-second")?);
+    Ok(format!("{states} states in {elapsed_ms} ms: {rate} states/s"))
 }
 
 /// Lets the run play for `window`, or until it reaches its end; returns how long and whether
