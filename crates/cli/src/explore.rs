@@ -119,7 +119,9 @@ pub fn run(
             let model = Implementation::new(&scenario, args.bounds)?;
             let title = format!("{source} ({})", args.bounds);
             run_model(&model, args.options, &title, |path: &[Choice]| {
-                let shared = Shared { scenario: model.scheduled(path), view: View::default() };
+                // The link opens on the path's last step: the one that breaks the property.
+                let view = View { step: Some(path.len() as u64), ..View::default() };
+                let shared = Shared { scenario: model.scheduled(path), view };
                 Some(link::encode(&shared).map(|link| format!("#s={link}")).map_err(|error| error.to_string()))
             })
         }
