@@ -15,6 +15,9 @@
 
 mod explore;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use commitlab_sim::export::{mermaid, run_json, tables_text, trace_text, verdict_text};
 use commitlab_sim::summary::{self, RunSummary};
 use commitlab_sim::{comparison, link, preset, Scenario, Shared, Simulation, View, COMPARISONS, PRESETS};
@@ -49,7 +52,8 @@ const USAGE: &str = "usage:
                   [--max-states <n>] [--max-depth <n>] [--first]
                                           explore every order in which the scenario's steps can
                                           happen (single-node 2PC) within the bounds (default:
-                                          lose 1, duplicate 0, crash 1, restart 1, timers 2),
+                                          lose 1, duplicate 0, crash 1, restart 1, timers 2; one
+                                          thread unless --threads, specs use every core),
                                           checking every invariant in every state; print each
                                           verdict and each counterexample as a share link (--first:
                                           stop at the first violation); exit 1 if one is found
