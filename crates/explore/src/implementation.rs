@@ -19,8 +19,7 @@
 //! it step by step to the same violation, and it travels as a share link like any other run.
 
 use crate::refinement::Refinement;
-use crate::Model;
-use commitlab_sim::fingerprint::Fingerprinter;
+use crate::{Model, StableHasher};
 use commitlab_sim::progress::unresolved;
 use commitlab_sim::schedule::STEP_MS;
 use commitlab_sim::{Choice, Invariant, Scenario, TraceEvent, World};
@@ -250,7 +249,7 @@ impl Model for Implementation {
     }
 
     fn fingerprint(&self, state: &ImplState) -> u64 {
-        let mut hasher = Fingerprinter::default();
+        let mut hasher = StableHasher::new();
         state.world.fingerprint(&mut hasher);
         state.used.hash(&mut hasher);
         state.refinement.hash(&mut hasher);

@@ -8,7 +8,6 @@
 pub mod consensus;
 pub mod export;
 pub mod fault;
-pub mod fingerprint;
 pub mod invariants;
 pub mod json_path;
 pub mod link;

@@ -175,7 +175,7 @@ impl World {
     /// the messages in flight (as a multiset: their ids and send order do not count), the armed
     /// timers, the requests not yet submitted, and the checker's memory of the run. Left out: the
     /// clock, the PRNG and message ids, which a scheduled run never decides anything by.
-    pub fn fingerprint<H: Hasher>(&self, hasher: &mut H) {
+    pub fn fingerprint<H: Hasher + Default>(&self, hasher: &mut H) {
         for (id, slot) in &self.slots {
             id.hash(hasher);
             slot.up.hash(hasher);
@@ -191,7 +191,7 @@ impl World {
             .network
             .in_flight()
             .map(|(_, from, to, message, _)| {
-                let mut one = crate::fingerprint::Fingerprinter::default();
+                let mut one = H::default();
                 (from, to, &**message).hash(&mut one);
                 one.finish()
             })
