@@ -3,7 +3,7 @@
 use super::USAGE;
 use commitlab_explore::implementation::{Bounds, Implementation};
 use commitlab_explore::spec::{TCommit, TwoPhase};
-use commitlab_explore::{explore, Model, Options, Progress, Report, Search, Verdict};
+use commitlab_explore::{explore, grouped, Model, Options, Progress, Report, Search, Verdict};
 use commitlab_sim::{link, Choice, Shared, View};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -230,17 +230,4 @@ fn print_report<A: std::fmt::Display>(
             None => {}
         }
     }
-}
-
-/// 1234567 as 1,234,567.
-fn grouped(value: u64) -> String {
-    let digits = value.to_string();
-    let mut out = String::new();
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
 }

@@ -35,7 +35,7 @@ mod visited;
 pub use engine::{explore, replay, Exploration, Path, ReplayError};
 pub use fingerprint::{fingerprint_of, mix64, StableHasher};
 pub use options::{ExploreError, Options, Search, MAX_THREADS};
-pub use report::{Counterexample, MemoryEstimate, Progress, PropertyReport, Report, StopReason, Verdict};
+pub use report::{grouped, Counterexample, MemoryEstimate, Progress, PropertyReport, Report, StopReason, Verdict};
 
 /// A transition system the explorer can search.
 ///

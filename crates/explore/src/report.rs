@@ -136,3 +136,16 @@ fn hex<S: Serializer>(value: &u64, serializer: S) -> Result<S::Ok, S::Error> {
     // As text: JavaScript numbers lose the low bits of a 64-bit fingerprint.
     serializer.serialize_str(&format!("{value:016x}"))
 }
+
+/// A count as people read it: 1234567 as 1,234,567 (the command line and the page print counts so).
+pub fn grouped(value: u64) -> String {
+    let digits = value.to_string();
+    let mut out = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}

@@ -11,6 +11,7 @@ use crate::explore::{
 use crate::explore_worker::ExploreWorker;
 use crate::model::Action;
 use crate::state::{on_click, Handle, RevisionProps};
+use commitlab_explore::grouped;
 use commitlab_explore::implementation::Bounds;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -172,19 +173,6 @@ fn start_search(panel: &PanelHandle, worker: &Rc<RefCell<Option<ExploreWorker>>>
         }
         Err(problem) => panel.dispatch(ExploreAction::NotStarted(problem)),
     }
-}
-
-/// 1234567 as 1,234,567.
-fn grouped(value: u64) -> String {
-    let digits = value.to_string();
-    let mut out = String::new();
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
 }
 
 fn progress_line(panel: &ExplorePanel) -> Html {
