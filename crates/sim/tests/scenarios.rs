@@ -564,6 +564,27 @@ fn deferred_writes_lock_at_prepare_and_change_balances_only_at_commit() {
     }
 }
 
+/// A replicated scenario run to its end under Raft and Multi-Paxos and every protocol revision,
+/// each with its label and whole trace; none may break an invariant.
+fn under_both_engines_and_every_revision(json: &str) -> Vec<(String, Simulation, String)> {
+    let mut runs = Vec::new();
+    for engine in [Engine::Raft, Engine::MultiPaxos] {
+        for protocol in 1..=commitlab_protocol::Revision::CURRENT.0 {
+            let mut scenario = Scenario::from_json(json).expect("valid scenario");
+            scenario.replication.engine = engine;
+            scenario.protocol = protocol;
+            let mut simulation = Simulation::new(scenario).expect("valid");
+            simulation.run_to_end();
+            simulation.seek_step(simulation.total_steps());
+            let trace = whole_trace(&simulation);
+            let label = format!("{engine:?}, revision {protocol}");
+            assert!(violated(&simulation).is_empty(), "{label}: {:?}\n{trace}", violated(&simulation));
+            runs.push((label, simulation, trace));
+        }
+    }
+    runs
+}
+
 /// The property tests' atomicity failure over Raft, shrunk by hand. C1 = n1-n3 holds both
 /// accounts, the TM = n4-n6 is a group of its own. The partition leaves the TM's leader n4 with C1
 /// (and the client) but without its followers: n4 sends PREPARE while `Prepared(t1)` replicates,
@@ -591,18 +612,9 @@ const PRESUMED_ABORT_THEN_RETRY: &str = r#"{
 }"#;
 
 #[test]
-fn a_presumed_abort_binds_the_retry_of_its_request_under_both_engines_and_revisions() {
+fn a_presumed_abort_binds_the_retry_of_its_request_under_both_engines_and_every_revision() {
     use commitlab_protocol::Decision;
-    for (engine, protocol) in [(Engine::Raft, 1), (Engine::Raft, 2), (Engine::MultiPaxos, 1), (Engine::MultiPaxos, 2)] {
-        let mut scenario = Scenario::from_json(PRESUMED_ABORT_THEN_RETRY).expect("valid scenario");
-        scenario.replication.engine = engine;
-        scenario.protocol = protocol;
-        let mut simulation = Simulation::new(scenario).expect("valid");
-        simulation.run_to_end();
-        simulation.seek_step(simulation.total_steps());
-        let trace = whole_trace(&simulation);
-        let label = format!("{engine:?}, revision {protocol}");
-        assert!(violated(&simulation).is_empty(), "{label}: {:?}\n{trace}", violated(&simulation));
+    for (label, simulation, trace) in under_both_engines_and_every_revision(PRESUMED_ABORT_THEN_RETRY) {
         // The facts of the failing run, still there: C1 in doubt about a t1 the new TM leader
         // never saw, its query and the client's retry arriving together.
         assert!(trace.contains("n1 t1 participant prepared (in doubt)"), "{label}\n{trace}");
@@ -648,16 +660,7 @@ const LATE_PREPARE_BOUNCE: &str = r#"{
 
 #[test]
 fn a_bounced_prepare_is_not_sent_again_once_the_decision_is_made() {
-    for (engine, protocol) in [(Engine::Raft, 1), (Engine::Raft, 2), (Engine::MultiPaxos, 1), (Engine::MultiPaxos, 2)] {
-        let mut scenario = Scenario::from_json(LATE_PREPARE_BOUNCE).expect("valid scenario");
-        scenario.replication.engine = engine;
-        scenario.protocol = protocol;
-        let mut simulation = Simulation::new(scenario).expect("valid");
-        simulation.run_to_end();
-        simulation.seek_step(simulation.total_steps());
-        let trace = whole_trace(&simulation);
-        let label = format!("{engine:?}, revision {protocol}");
-        assert!(violated(&simulation).is_empty(), "{label}: {:?}\n{trace}", violated(&simulation));
+    for (label, simulation, trace) in under_both_engines_and_every_revision(LATE_PREPARE_BOUNCE) {
         // The facts of the failing run: the PREPARE held at n1 comes back after the decision.
         let decided = trace.find("n4 t1 coordinator logging decision").expect("the TM decides");
         let bounced = trace.find("n1 -> n4 NotLeader (leader n3) for Prepare t1");

@@ -162,16 +162,7 @@ enum Source {
 impl EventQueue {
     /// The queue of a scheduled run (see `discarding`), holding nothing.
     pub(super) fn discarding() -> EventQueue {
-        EventQueue {
-            window: Window::empty(),
-            later: BinaryHeap::new(),
-            faults: BinaryHeap::new(),
-            submits: Arc::new([]),
-            next_submit: 0,
-            first_submit_sequence: 0,
-            next_sequence: 0,
-            discarding: true,
-        }
+        EventQueue { window: Window::empty(), discarding: true, ..EventQueue::default() }
     }
 
     pub(super) fn is_discarding(&self) -> bool {
