@@ -184,6 +184,10 @@ fn progress_line(panel: &ExplorePanel) -> Html {
             _ => html! {},
         };
     };
+    // A search that checked every reachable state is done, however far below the cap it stayed.
+    let complete =
+        panel.status == RunStatus::Finished && panel.results.as_ref().is_some_and(|results| results.complete);
+    let bar_value = if complete { panel.max_states } else { progress.states.min(panel.max_states) };
     let status = match panel.status {
         RunStatus::Running => "exploring",
         RunStatus::Stopping => "stopping",
@@ -192,7 +196,7 @@ fn progress_line(panel: &ExplorePanel) -> Html {
     html! {
         <div id="explore-progress" class="explore-progress" data-states={progress.states.to_string()}
             data-elapsed-ms={format!("{:.0}", progress.elapsed_ms)} data-states-per-second={format!("{:.0}", progress.states_per_second)}>
-            <progress max={panel.max_states.to_string()} value={progress.states.min(panel.max_states).to_string()}
+            <progress max={panel.max_states.to_string()} value={bar_value.to_string()}
                 aria-label="states found, of the cap" />
             <span class="explore-numbers">
                 { format!(
