@@ -623,7 +623,11 @@ impl Scenario {
             return Err(invalid("schedule", "scheduled runs are single-node 2PC only for now (replication is on)"));
         }
         if !self.faults.is_empty() {
-            return Err(invalid("faults", "a scheduled run takes its faults from its schedule: leave faults out"));
+            return Err(invalid(
+                "faults",
+                "this run plays a schedule (an explorer's path), whose steps say where faults happen: \
+                 it takes no other faults",
+            ));
         }
         if !self.network.loss.is_zero() || !self.network.duplication.is_zero() {
             return Err(invalid(

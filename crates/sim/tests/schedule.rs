@@ -103,3 +103,30 @@ fn equal_states_reached_by_different_orders_share_a_fingerprint() {
     other.take(deliveries[0], 0, &mut trace).unwrap();
     assert_eq!(fingerprint(&one), fingerprint(&other));
 }
+
+#[test]
+fn a_schedule_refuses_what_would_make_it_play_another_path() {
+    let mut scenario = schedulable("happy-path");
+    scenario.schedule = vec!["submit r1".parse().unwrap(), "deliver m1".parse().unwrap()];
+    assert!(Simulation::new(scenario.clone()).is_ok());
+    // A fault on top of the schedule (a click on a node in the page, say).
+    let mut with_fault = scenario.clone();
+    with_fault.faults.push(commitlab_sim::ScheduledFault {
+        at_ms: 5,
+        fault: commitlab_sim::Fault::Crash(commitlab_protocol::NodeId(1)),
+    });
+    assert!(refusal(&with_fault).starts_with("faults: this run plays a schedule"), "{}", refusal(&with_fault));
+    let mut lossy = scenario.clone();
+    lossy.network.loss = commitlab_sim::Ratio { numerator: 1, denominator: 10 };
+    assert!(
+        refusal(&lossy).starts_with("network: a scheduled run loses and copies messages only where its schedule says")
+    );
+    let mut short = scenario.clone();
+    short.end_ms = 15;
+    assert_eq!(refusal(&short), "end_ms: a schedule of 2 steps needs end_ms of at least 20");
+    let mut replicated = (preset("raft-seed-002").expect("a preset").build)();
+    replicated.version = 2;
+    replicated.faults.clear();
+    replicated.schedule = scenario.schedule.clone();
+    assert!(refusal(&replicated).contains("single-node 2PC only"), "{}", refusal(&replicated));
+}
