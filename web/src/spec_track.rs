@@ -11,10 +11,9 @@
 //! variables after it); the view at the cursor is, per transaction, the last point at or before
 //! it, found by binary search. A test checks the result against the whole-run mapping.
 
-use commitlab_explore::refinement::{Refinement, RefinementBreak, SpecView};
-use commitlab_protocol::{Record, TxnId};
-use commitlab_sim::{DropReason, Scenario, TraceEntry, TraceEvent};
-use std::collections::BTreeMap;
+use commitlab_explore::refinement::{is_fault, Refinement, RefinementBreak, SpecView};
+use commitlab_protocol::{Record, TxnId, VecMap};
+use commitlab_sim::{Scenario, TraceEntry, TraceEvent};
 
 /// At most this many transactions are shown at the cursor; runs with more show the open ones.
 pub const SHOWN_TRANSACTIONS: usize = 6;
@@ -88,21 +87,10 @@ struct TxnTimeline {
 pub struct SpecTimeline {
     txns: Vec<TxnTimeline>,
     /// Where each transaction's timeline is in `txns`, while building.
-    positions: BTreeMap<TxnId, usize>,
+    positions: VecMap<TxnId, usize>,
     /// Steps with a fault in them, in order.
     fault_steps: Vec<u64>,
     broken: Option<RefinementBreak>,
-}
-
-fn is_fault(event: &TraceEvent) -> bool {
-    // The same steps `Refinement::observe_step` leaves unchecked.
-    matches!(
-        event,
-        TraceEvent::Crash { .. }
-            | TraceEvent::Restart { .. }
-            | TraceEvent::Duplicate { .. }
-            | TraceEvent::Drop { reason: DropReason::Fault, .. }
-    )
 }
 
 /// The transaction an entry is about, for the events the mapping reads.
@@ -118,7 +106,7 @@ impl SpecTimeline {
     /// Maps the run one step at a time (entries are in step order).
     pub fn build(trace: &[TraceEntry]) -> SpecTimeline {
         let mut timeline =
-            SpecTimeline { txns: Vec::new(), positions: BTreeMap::new(), fault_steps: Vec::new(), broken: None };
+            SpecTimeline { txns: Vec::new(), positions: VecMap::new(), fault_steps: Vec::new(), broken: None };
         let mut start = 0;
         while start < trace.len() {
             let step = trace[start].step;

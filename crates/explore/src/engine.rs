@@ -282,40 +282,69 @@ impl<M: Model> Exploration<M> {
 
     fn expand(&mut self, node: &Node<M::State>) {
         let Self { model, actions, core } = self;
-        actions.clear();
-        model.actions(&node.state, actions);
         let at_limit = core.options.max_depth.is_some_and(|limit| node.depth >= limit);
-        let mut moved = false;
-        for (index, action) in (0..INITIAL).zip(actions.iter()) {
-            let Some(next) = model.next_state(&node.state, action) else {
-                continue;
-            };
-            let fingerprint = model.fingerprint(&next);
-            if at_limit {
-                if fingerprint != node.fingerprint {
-                    moved = true;
-                    core.depth_limited = true;
-                    break;
-                }
-                continue;
-            }
-            core.edges += 1;
-            if fingerprint == node.fingerprint {
-                continue;
-            }
-            moved = true;
+        let expansion = successors(model, node, actions, at_limit, |index, next, fingerprint| {
             let origin = Origin { parent: node.fingerprint, action: index, depth: node.depth + 1 };
             core.discover(model, next, fingerprint, origin);
-            if core.stop_reason.is_some() {
-                break;
-            }
-        }
-        if !moved && core.found[core.found.len() - 1].is_none() {
+            core.stop_reason.is_none()
+        });
+        core.edges += expansion.edges;
+        core.depth_limited |= expansion.depth_limited;
+        if !expansion.moved && core.found[core.found.len() - 1].is_none() {
             if let Some(detail) = model.terminal_failure(&node.state) {
                 core.record_liveness(node.fingerprint, node.depth, detail);
             }
         }
     }
+}
+
+/// What expanding one state found, besides the successors themselves.
+pub(crate) struct Expansion {
+    /// Transitions generated, including those to states already visited (not self-loops).
+    pub(crate) edges: u64,
+    /// Whether some action leads to another state (a state that cannot move is terminal).
+    pub(crate) moved: bool,
+    /// At the depth limit: whether the limit kept a successor from being generated.
+    pub(crate) depth_limited: bool,
+}
+
+/// The one expansion of a state, shared by the single- and multi-threaded searches: every
+/// successor that leads elsewhere goes to `found` with its action's index and fingerprint, in
+/// `actions()` order, until `found` returns false. At the depth limit no successor is handed on;
+/// the expansion only learns whether one exists.
+pub(crate) fn successors<M: Model>(
+    model: &M,
+    node: &Node<M::State>,
+    actions: &mut Vec<M::Action>,
+    at_limit: bool,
+    mut found: impl FnMut(u32, M::State, u64) -> bool,
+) -> Expansion {
+    let mut expansion = Expansion { edges: 0, moved: false, depth_limited: false };
+    actions.clear();
+    model.actions(&node.state, actions);
+    for (index, action) in (0..INITIAL).zip(actions.iter()) {
+        let Some(next) = model.next_state(&node.state, action) else {
+            continue;
+        };
+        let fingerprint = model.fingerprint(&next);
+        if at_limit {
+            if fingerprint != node.fingerprint {
+                expansion.moved = true;
+                expansion.depth_limited = true;
+                break;
+            }
+            continue;
+        }
+        expansion.edges += 1;
+        if fingerprint == node.fingerprint {
+            continue;
+        }
+        expansion.moved = true;
+        if !found(index, next, fingerprint) {
+            break;
+        }
+    }
+    expansion
 }
 
 impl<S> Core<S> {

@@ -120,9 +120,6 @@ impl Implementation {
         if scenario.replication.is_replicated() {
             return Err("the explorer runs single-node 2PC scenarios for now: this one replicates its groups".into());
         }
-        if scenario.workload.random.is_some() {
-            return Err("the explorer needs an explicit workload (workload.random draws requests at random)".into());
-        }
         let mut explored = scenario.clone();
         explored.version = explored.version.max(2);
         explored.faults.clear();
@@ -163,20 +160,12 @@ impl Implementation {
             Choice::Submit(_) | Choice::Deliver(_) | Choice::Disk(_) => true,
         }
     }
-
-    /// Nothing is left to happen without a fault: nothing in flight, no disk write waiting, no
-    /// timer armed, every request submitted, every node up.
-    pub fn quiescent(world: &World) -> bool {
-        let mut choices = Vec::new();
-        world.choices(&mut choices);
-        choices.iter().all(|choice| matches!(choice, Choice::Crash(_)))
-    }
 }
 
 impl Implementation {
     /// The `progress` property: in a quiescent world, every transaction must be resolved.
     pub fn progress_failure(world: &World) -> Option<String> {
-        if !Implementation::quiescent(world) {
+        if !world.is_quiescent() {
             return None;
         }
         let open = unresolved(world, 0);

@@ -111,35 +111,3 @@ impl<M: Model> Model for &M {
         (**self).large_states()
     }
 }
-
-/// A shared model is a model: an `Exploration` can own an `Arc` of one.
-impl<M: Model + Send> Model for std::sync::Arc<M> {
-    type State = M::State;
-    type Action = M::Action;
-
-    fn init_states(&self) -> Vec<Self::State> {
-        (**self).init_states()
-    }
-    fn actions(&self, state: &Self::State, out: &mut Vec<Self::Action>) {
-        (**self).actions(state, out)
-    }
-    fn next_state(&self, state: &Self::State, action: &Self::Action) -> Option<Self::State> {
-        (**self).next_state(state, action)
-    }
-    fn fingerprint(&self, state: &Self::State) -> u64 {
-        (**self).fingerprint(state)
-    }
-    fn properties(&self) -> Vec<&'static str> {
-        (**self).properties()
-    }
-    fn check(&self, state: &Self::State, out: &mut Vec<(usize, String)>) {
-        (**self).check(state, out)
-    }
-    fn terminal_failure(&self, state: &Self::State) -> Option<String> {
-        (**self).terminal_failure(state)
-    }
-
-    fn large_states(&self) -> bool {
-        (**self).large_states()
-    }
-}

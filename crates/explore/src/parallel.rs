@@ -24,7 +24,7 @@
 //! rolled back and redone by the single-threaded search, which then stops at the same point as it
 //! would on its own.
 
-use crate::engine::{Core, Exploration, Node, STOP_CHECK_EVERY};
+use crate::engine::{successors, Core, Exploration, Node, STOP_CHECK_EVERY};
 use crate::options::Options;
 use crate::report::{Progress, Report, StopReason};
 use crate::visited::{insert_new, Origin, Shard, Visited, INITIAL};
@@ -292,37 +292,19 @@ fn expand_chunk<M: Model>(
             break;
         }
         let at_limit = max_depth.is_some_and(|limit| node.depth >= limit);
-        actions.clear();
-        model.actions(&node.state, &mut actions);
-        let mut moved = false;
-        for (action, enabled) in (0..INITIAL).zip(actions.iter()) {
-            let Some(next) = model.next_state(&node.state, enabled) else {
-                continue;
-            };
-            let fingerprint = model.fingerprint(&next);
-            if at_limit {
-                if fingerprint != node.fingerprint {
-                    moved = true;
-                    out.depth_limited = true;
-                    break;
-                }
-                continue;
-            }
-            out.edges += 1;
-            if fingerprint == node.fingerprint {
-                continue;
-            }
-            moved = true;
+        let expansion = successors(model, node, &mut actions, at_limit, |action, next, fingerprint| {
             // Visited in an earlier batch: it would lose the merge anyway. Not keeping it is what
             // bounds a batch's memory when states are large (a whole simulated world each).
-            if visited.get(fingerprint).is_some() {
-                continue;
+            if visited.get(fingerprint).is_none() {
+                let shard = visited.shard_of(fingerprint);
+                out.order.push(shard as u16);
+                out.buckets[shard].push(Candidate { fingerprint, state: next, parent, action });
             }
-            let shard = visited.shard_of(fingerprint);
-            out.order.push(shard as u16);
-            out.buckets[shard].push(Candidate { fingerprint, state: next, parent, action });
-        }
-        if !moved && out.terminal.is_none() {
+            true
+        });
+        out.edges += expansion.edges;
+        out.depth_limited |= expansion.depth_limited;
+        if !expansion.moved && out.terminal.is_none() {
             if let Some(detail) = model.terminal_failure(&node.state) {
                 out.terminal = Some((node.fingerprint, node.depth, detail));
             }

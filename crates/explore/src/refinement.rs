@@ -48,6 +48,18 @@ impl Instance {
     }
 }
 
+/// Whether a trace event is a fault (a crash, a restart, a message lost or copied by a fault):
+/// TwoPhase has none, so a step with one is not checked.
+pub fn is_fault(event: &TraceEvent) -> bool {
+    matches!(
+        event,
+        TraceEvent::Crash { .. }
+            | TraceEvent::Restart { .. }
+            | TraceEvent::Duplicate { .. }
+            | TraceEvent::Drop { reason: commitlab_sim::DropReason::Fault, .. }
+    )
+}
+
 /// The spec's variables, with RMs named by their nodes.
 fn describe(rms: &[NodeId], state: TwoPhaseState) -> String {
     let rm_states: Vec<String> =
@@ -122,15 +134,7 @@ impl Refinement {
     pub fn observe_step(&mut self, entries: &[TraceEntry]) -> Option<RefinementBreak> {
         let first = entries.first()?;
         let step = first.step;
-        let fault = entries.iter().any(|entry| {
-            matches!(
-                entry.event,
-                TraceEvent::Crash { .. }
-                    | TraceEvent::Restart { .. }
-                    | TraceEvent::Duplicate { .. }
-                    | TraceEvent::Drop { reason: commitlab_sim::DropReason::Fault, .. }
-            )
-        });
+        let fault = entries.iter().any(|entry| is_fault(&entry.event));
         let before: Vec<(TxnId, TwoPhaseState)> =
             self.instances.iter().map(|(txn, instance)| (*txn, instance.state())).collect();
         for entry in entries {
@@ -148,6 +152,10 @@ impl Refinement {
                 Some((_, state)) => *state,
                 None => TwoPhaseState::initial(instance.rms.len()).expect("within limits"),
             };
+            if from_state == after {
+                self.last_actions.push((*txn, "stutter"));
+                continue;
+            }
             let spec = TwoPhase::new(instance.rms.len()).expect("within limits");
             match spec.step_name(&from_state, &after) {
                 Some(action) => self.last_actions.push((*txn, action)),

@@ -345,10 +345,4 @@ fn an_exploration_can_own_its_model() {
     while !owned.step(50).done {}
     assert_eq!(owned.report().states, 288);
     assert_eq!(owned.model().rm_count(), 3);
-
-    let shared = std::sync::Arc::new(TwoPhase::new(3).unwrap().with_symmetry(true));
-    let mut run = Exploration::new(shared.clone(), Options::default()).unwrap();
-    while !run.step(50).done {}
-    assert_eq!(run.report().states, 80);
-    assert_eq!(explore(&shared, Options { threads: 2, ..Options::default() }, |_| {}).unwrap().states, 80);
 }

@@ -509,6 +509,10 @@ impl Timers {
         self.armed.get(&(at, timer)).is_some_and(|(sequence, _)| *sequence == key.sequence)
     }
 
+    pub(super) fn is_empty(&self) -> bool {
+        self.armed.is_empty()
+    }
+
     /// Every armed timer, in no particular order.
     pub(super) fn armed(&self) -> Vec<(Endpoint, Timer)> {
         self.armed.keys().copied().collect()

@@ -40,6 +40,15 @@ impl World {
         out.extend(on_the_wire.iter().map(|id| Choice::Duplicate(*id)));
     }
 
+    /// Nothing is left to happen without a fault: every request submitted, nothing in flight, no
+    /// disk write waiting, no timer armed, every node up.
+    pub fn is_quiescent(&self) -> bool {
+        self.submitted == self.work.len()
+            && self.network.in_flight().next().is_none()
+            && self.timers.is_empty()
+            && self.slots.values().all(|slot| slot.up && slot.unwritten.is_empty())
+    }
+
     /// Armed timers, sorted.
     fn armed_timers(&self) -> Vec<(Endpoint, Timer)> {
         let mut armed = self.timers.armed();
