@@ -57,7 +57,10 @@ fn parse(args: &[String]) -> Result<ExploreArgs, String> {
             "--crash" => parsed.bounds.crashes = number("--crash", rest.next(), max)?,
             "--restart" => parsed.bounds.restarts = number("--restart", rest.next(), max)?,
             "--timers" => parsed.bounds.timers = number("--timers", rest.next(), max)?,
-            "--max-states" => parsed.options.max_states = Some(number("--max-states", rest.next(), MAX_STATES)?),
+            "--max-states" => match number("--max-states", rest.next(), MAX_STATES)? {
+                0 => return Err("--max-states: must be at least 1 (leave it out for no limit)".to_string()),
+                max => parsed.options.max_states = Some(max),
+            },
             "--max-depth" => parsed.options.max_depth = Some(number("--max-depth", rest.next(), MAX_DEPTH)?),
             "--spec" => parsed.spec = Some(rest.next().ok_or("--spec needs two-phase or tcommit")?.clone()),
             "--rms" => parsed.rms = Some(number("--rms", rest.next(), commitlab_explore::spec::MAX_RMS)?),

@@ -277,7 +277,8 @@ fn explore_reports_a_correct_scenario_clean_and_the_specs_with_tlcs_counts() {
 
 #[test]
 fn explore_refuses_bad_bounds_and_options_with_a_message() {
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 8] = [
+        (&["explore", "happy-path", "--max-states", "0"], "--max-states: must be at least 1"),
         (&["explore", "happy-path", "--crash", "-1"], "--crash: `-1` is not a whole number"),
         (&["explore", "happy-path", "--timers", "1000"], "--timers: 1000 is more than the limit of 16"),
         (&["explore", "happy-path", "--threads", "0"], "--threads: must be at least 1"),
